@@ -1,0 +1,54 @@
+# Everything goes through the project's own virtual environment, created on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 4003
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast test-browser lint fmt migrate superuser seed bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.env:
+	$(BIN)/python -m crm.devkeys > .env
+	@echo "Generated development keys in .env (git-ignored; keep it to read your data again)."
+
+run: $(STAMP) .env ## Serve on 127.0.0.1:4003 with SQLite (creates .venv, .env keys, migrates)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(STAMP) ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
+	$(BIN)/pytest -q -n 2
+
+test-browser: $(STAMP) ## Run only the admin browser tests (headless Chromium)
+	$(BIN)/pytest -q -m browser
+
+lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py check
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+fmt: $(STAMP) ## Format and auto-fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(STAMP) .env ## Apply migrations
+	$(BIN)/python manage.py migrate --noinput
+
+superuser: $(STAMP) .env ## Create an admin user (interactive)
+	$(BIN)/python manage.py createsuperuser
+
+seed: $(STAMP) .env ## Fill a few organizations with demo data
+	$(BIN)/python manage.py seed_demo
+
+clean: ## Remove the virtual environment and caches (keeps .env and the database)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

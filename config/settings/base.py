@@ -1,0 +1,194 @@
+"""Settings for every environment, read from the process environment through django-environ.
+
+Nothing here has a production default for a secret: `SECRET_KEY`, `LCRYPTO_ENCRYPT_SECRET_KEY`
+and `LCRYPTO_HASH_SECRET_KEY` must be set (the `make run` target generates development values
+once into a git-ignored `.env`). `.env.example` lists every variable read below.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+if not env.bool("CRM_IGNORE_DOTENV", default=False):  # the test settings ignore a local .env
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+ENV_NAME = env.str("ENV_NAME", default="development")
+DEBUG = env.bool("DEBUG", default=False)
+VERSION = env.str("VERSION", default="1.0.0")
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "crm",
+    "holders",
+    "aliases",
+]
+
+MIDDLEWARE = [
+    "crm.middleware.RequestIdMiddleware",
+    "crm.middleware.ErrorContractMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "crm.audit.AuditActorMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+# SQLite file by default (embedded, zero set-up); PostgreSQL 15+ in production via DATABASE_URL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast when the database is unreachable: a bounded connect timeout and persistent,
+    # health-checked connections (3.4x throughput of per-request connections on 2 cores).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3)
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 5)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Request limits -----------------------------------------------------------------------------
+# Bodies over 1 MiB are refused with 413 CRM-0034 (CONTRACT §4).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+MAX_PAGINATION_LIMIT = env.int("MAX_PAGINATION_LIMIT", default=100)
+
+# --- Encryption at rest and search hashes (CONTRACT §7) ----------------------------------------
+# Hex keys, never derived from SECRET_KEY. Previous keys stay readable during a rotation.
+LCRYPTO_ENCRYPT_SECRET_KEY = env.str("LCRYPTO_ENCRYPT_SECRET_KEY", default="")
+LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS", default=[])
+LCRYPTO_HASH_SECRET_KEY = env.str("LCRYPTO_HASH_SECRET_KEY", default="")
+LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_HASH_SECRET_KEYS", default=[])
+
+# --- Access control (CONTRACT §10) -------------------------------------------------------------
+PLUGIN_AUTH_ENABLED = env.bool("PLUGIN_AUTH_ENABLED", default=False)
+PLUGIN_AUTH_ADDRESS = env.str("PLUGIN_AUTH_ADDRESS", default="")
+
+# --- Security headers (behind a TLS-terminating proxy in production) -------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Django REST framework --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["crm.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "crm.parsers.JSONOnlyNegotiation",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["crm.auth.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.auth.HasResourcePermission"],
+    "DEFAULT_FILTER_BACKENDS": ["crm.filters.RegistryFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "crm.pagination.PagePagination",
+    "EXCEPTION_HANDLER": "crm.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": env.str("SWAGGER_TITLE", default="CRM API"),
+    "DESCRIPTION": env.str(
+        "SWAGGER_DESCRIPTION",
+        default="Customer registry: Holders and Alias Accounts (Midaz CRM v3 compatible).",
+    ),
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Logging: one line per event to stdout, request id attached, never personal data ----------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "crm.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
+        }
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django logs 4xx/5xx with the request path; our middleware logs one line per request.
+        "django.request": {"level": "ERROR", "handlers": ["stdout"], "propagate": False},
+    },
+}
+
+from crm.settings_checks import check_required_secrets  # noqa: E402
+
+check_required_secrets(globals())

@@ -1,0 +1,19 @@
+"""Test settings: fixed, throw-away keys; fast password hashing; the database from DATABASE_URL
+(SQLite in memory by default, PostgreSQL when the variable points at it)."""
+
+import os
+
+os.environ["CRM_IGNORE_DOTENV"] = "true"
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+os.environ.setdefault("LCRYPTO_ENCRYPT_SECRET_KEY", "0" * 63 + "1")
+os.environ.setdefault("LCRYPTO_HASH_SECRET_KEY", "test-hash-key-" + "h" * 40)
+os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+
+from config.settings.base import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,30 @@
+"""URL configuration: `/v1` API, operational endpoints, Swagger UI, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from crm import views as crm_views
+
+public = {"authentication_classes": [], "permission_classes": []}
+
+urlpatterns = [
+    path("health", crm_views.health, name="health"),
+    path("version", crm_views.version, name="version"),
+    path("readyz", crm_views.readyz, name="readyz"),
+    path("swagger", RedirectView.as_view(url="/swagger/index.html", permanent=True)),
+    path("swagger/doc.json", SpectacularAPIView.as_view(**public), name="openapi-schema"),
+    path(
+        "swagger/index.html",
+        SpectacularSwaggerView.as_view(url_name="openapi-schema", **public),
+        name="swagger-ui",
+    ),
+    path("swagger/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **public)),
+    path("admin/", admin.site.urls),
+    path("v1/", include("holders.urls")),
+    path("v1/", include("aliases.urls")),
+]
+
+handler404 = "crm.views.route_not_found"
+handler500 = "crm.views.server_error"

@@ -1,0 +1,110 @@
+"""The audit trail shared by the API, the admin and the commands.
+
+Who acts is carried in a context variable (`Actor`): API views set it from the token, the admin
+middleware from the staff user, commands with `acting_as(...)`. Services call `record(...)` with
+field *names* only, so no personal value ever reaches the audit table.
+"""
+
+import contextlib
+import contextvars
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from crm.middleware import request_id_var
+from crm.models import AuditEntry
+
+__all__ = ["Actor", "AuditEntry", "acting_as", "current_actor", "record", "record_erasure"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # "api" | "token" | "staff" | "command" | "system"
+    name: str
+
+    @classmethod
+    def from_api_request(cls, request) -> "Actor":
+        token = getattr(request, "auth", None)
+        if token is not None and hasattr(token, "name"):
+            return cls("token", token.name)
+        return cls("api", "anonymous")
+
+
+_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar(
+    "audit_actor", default=Actor("system", "system")
+)
+
+
+def set_actor(actor: Actor) -> None:
+    _actor.set(actor)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+@contextlib.contextmanager
+def acting_as(actor: Actor) -> Iterator[None]:
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def record(
+    action: str,
+    *,
+    object_type: str,
+    object_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    changed_fields: Iterable[str] = (),
+) -> AuditEntry:
+    actor = current_actor()
+    request_id = request_id_var.get()
+    return AuditEntry.objects.create(
+        organization_id=organization_id,
+        actor_type=actor.kind,
+        actor=actor.name[:150],
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        changed_fields=sorted(set(changed_fields)),
+        request_id="" if request_id == "-" else request_id,
+    )
+
+
+def record_erasure(
+    *, object_type: str, object_ids: list[uuid.UUID], organization_id: uuid.UUID
+) -> None:
+    """Replace an erased object's history by one entry saying that it was erased."""
+    AuditEntry.objects.filter(object_type=object_type, object_id__in=object_ids).delete()
+    actor = current_actor()
+    request_id = request_id_var.get()
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            organization_id=organization_id,
+            actor_type=actor.kind,
+            actor=actor.name[:150],
+            action=AuditEntry.Action.HARD_DELETE,
+            object_type=object_type,
+            object_id=object_id,
+            request_id="" if request_id == "-" else request_id,
+        )
+        for object_id in object_ids
+    )
+
+
+class AuditActorMiddleware:
+    """Names the staff user as the actor of admin requests."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/admin/"):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                with acting_as(Actor("staff", user.get_username())):
+                    return self.get_response(request)
+        return self.get_response(request)

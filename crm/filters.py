@@ -1,0 +1,89 @@
+"""Filter plumbing shared by the list endpoints (CONTRACT §3).
+
+* `SearchHashFilter`: equality on an encrypted value through its search hash (index-backed).
+* `RegistryFilterSet`: adds any number of `metadata.<key>=<value>` filters (AND), refuses NUL
+  bytes and oversized values, and reports bad values as 400 CRM-0016.
+"""
+
+from typing import Any
+
+import django_filters
+from django.db import connection
+from django.db.models.fields.json import KeyTransform
+from django_filters.rest_framework import DjangoFilterBackend
+
+from crm.errors import CRMError
+from crm.search import lookup_hashes
+from crm.serializers import MAX_METADATA_VALUE_LENGTH
+
+METADATA_PREFIX = "metadata."
+MAX_QUERY_VALUE_LENGTH = 2000
+
+
+class SearchHashFilter(django_filters.CharFilter):
+    """`?<param>=<plaintext>` matched against `<hash column>` with the organization's hashes."""
+
+    def __init__(self, *, hash_field: str, search_field: str, **kwargs: Any) -> None:
+        self.search_field = search_field
+        super().__init__(field_name=hash_field, lookup_expr="in", **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        organization_id = self.parent.request.organization_id
+        hashes = lookup_hashes(organization_id, self.search_field, value)
+        return qs.filter(**{f"{self.field_name}__in": hashes})
+
+
+class RegistryFilterSet(django_filters.FilterSet):
+    """Base FilterSet: declared filters plus `metadata.<key>` equality filters."""
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        for key, value in self.metadata_filters().items():
+            queryset = filter_metadata(queryset, key, value)
+        return queryset
+
+    def metadata_filters(self) -> dict[str, str]:
+        filters: dict[str, str] = {}
+        for param in self.data:
+            if not param.startswith(METADATA_PREFIX):
+                continue
+            key = param[len(METADATA_PREFIX) :]
+            value = self.data.get(param)
+            if not key:
+                raise CRMError("CRM-0020", "The metadata filter needs a key: metadata.<key>=value.")
+            if len(value) > MAX_METADATA_VALUE_LENGTH:
+                raise CRMError("CRM-0012")
+            filters[key] = value
+        return filters
+
+
+def filter_metadata(queryset, key: str, value: str):
+    """String equality on one metadata key. On PostgreSQL this is a containment query
+    (`metadata @> '{"k": "v"}'`) served by the GIN index; SQLite uses a JSON key lookup."""
+    if connection.vendor == "postgresql":
+        return queryset.filter(metadata__contains={key: value})
+    key_value = KeyTransform(key, "metadata")
+    return queryset.filter(key_value.get_lookup("exact")(key_value, value))
+
+
+class RegistryFilterBackend(DjangoFilterBackend):
+    """Query-string hygiene first (NUL bytes, sizes), then the FilterSet; every bad value is a
+    400 CRM-0016 naming the parameter."""
+
+    def filter_queryset(self, request, queryset, view):
+        for name, values in request.query_params.lists():
+            for value in values:
+                if "\x00" in name or "\x00" in value:
+                    raise CRMError("CRM-0016", "Query parameters must not contain NUL bytes.")
+                if len(value) > MAX_QUERY_VALUE_LENGTH and not name.startswith(METADATA_PREFIX):
+                    raise CRMError("CRM-0016", f"Invalid query parameter '{name[:100]}'.")
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            fields = {name: "; ".join(errors) for name, errors in filterset.errors.items()}
+            names = ", ".join(fields)
+            raise CRMError("CRM-0016", f"Invalid query parameter(s): {names}.", fields=fields)
+        return filterset.qs

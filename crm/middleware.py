@@ -1,0 +1,114 @@
+"""Request-level plumbing: `X-Request-Id`, one access-log line per request, and the error
+contract for everything that happens outside DRF views (unknown routes, 405, 413, 500s raised by
+middleware, an unreachable database)."""
+
+import contextvars
+import logging
+import time
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+
+from crm.errors import CRMError, error_response, internal_error, to_crm_error
+
+logger = logging.getLogger("crm.request")
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+MAX_REQUEST_ID_LENGTH = 128
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Attach the current request id to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def _clean_request_id(value: str | None) -> str:
+    """Accept a client id only if it is short printable ASCII (no log injection)."""
+    if value and len(value) <= MAX_REQUEST_ID_LENGTH and value.isascii() and value.isprintable():
+        return value
+    return str(uuid.uuid4())
+
+
+class RequestIdMiddleware:
+    """Echo `X-Request-Id` (generated when absent) and log one line per request.
+
+    The log line carries method, path, status and duration; never the query string or body,
+    which may carry documents.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = _clean_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            logger.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+def is_api_path(path: str) -> bool:
+    """Everything but the admin (an HTML application) and static files speaks JSON errors."""
+    return not (path.startswith("/admin/") or path.startswith(f"/{settings.STATIC_URL}"))
+
+
+class ErrorContractMiddleware:
+    """Refuse oversized bodies early and turn any stray exception or non-JSON error into the
+    contract's error body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_path(request.path):
+            declared = request.META.get("CONTENT_LENGTH") or "0"
+            try:
+                too_big = int(declared) > settings.MAX_REQUEST_BODY_BYTES
+            except ValueError:
+                too_big = False
+            if too_big:
+                return error_response(CRMError("CRM-0034"))
+        response = self.get_response(request)
+        if (
+            is_api_path(request.path)
+            and response.status_code == 405
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            allow = response.get("Allow")
+            response = error_response(CRMError("CRM-0033"))
+            if allow:
+                response["Allow"] = allow
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path):
+            error = to_crm_error(exception)
+            if error is not None and error.code == "CRM-0036":
+                return error_response(error)
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(CRMError("CRM-0034"))
+        error = to_crm_error(exception)
+        if error is None:
+            logger.exception("unhandled exception: %s", type(exception).__name__)
+            error = internal_error()
+        return error_response(error)

@@ -1,0 +1,136 @@
+"""Base models of the kernel: UUIDv7 keys, organization scoping, timestamps and soft delete.
+
+Lifecycle of every registry row: created live (`deleted_at` null) -> soft-deleted (`deleted_at`
+set, hidden from `objects`, still in `all_objects`, restorable) -> hard-deleted (row gone).
+Soft and hard deletes happen only through the `<entity>_soft_delete` / `<entity>_hard_delete`
+services; `Model.delete()` is deliberately not overridden.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from crm.ids import uuid7
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    """Set-level operations shared by every registry model."""
+
+    def for_organization(self, organization_id: uuid.UUID) -> "SoftDeleteQuerySet":
+        return self.filter(organization_id=organization_id)
+
+    def live(self) -> "SoftDeleteQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self) -> "SoftDeleteQuerySet":
+        return self.filter(deleted_at__isnull=False)
+
+    def with_deleted(self, include_deleted: bool) -> "SoftDeleteQuerySet":
+        return self if include_deleted else self.live()
+
+
+class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+    """`Model.objects`: live rows only."""
+
+    def get_queryset(self) -> SoftDeleteQuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class RegistryModel(models.Model):
+    """Abstract base: UUIDv7 primary key, owning organization, timestamps, soft delete."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization_id = models.UUIDField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = LiveManager()
+    all_objects = AllRowsManager()
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class AuditEntry(models.Model):
+    """One write to the registry: who, when, what, which fields - never the values.
+
+    Written by the services for the API, the admin and the commands alike. A hard delete removes
+    the object's earlier entries and leaves a single `hard_delete` entry: that a record was
+    erased, and nothing else of it.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create"
+        UPDATE = "update"
+        SOFT_DELETE = "soft_delete"
+        RESTORE = "restore"
+        HARD_DELETE = "hard_delete"
+        ROTATE_KEYS = "rotate_keys"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    organization_id = models.UUIDField(null=True, blank=True)
+    actor_type = models.CharField(max_length=16)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=32)
+    object_id = models.UUIDField(null=True, blank=True)
+    changed_fields = models.JSONField(default=list, blank=True)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["organization_id", "created_at"], name="audit_org_time_idx"),
+        ]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id} by {self.actor}"
+
+
+class ApiToken(models.Model):
+    """An integration's credential (CONTRACT §10): the organizations it may touch and the
+    `resource:action` pairs it may use. Only a SHA-256 of the secret is stored."""
+
+    RESOURCES = ("holders", "aliases")
+    ACTIONS = ("get", "post", "patch", "delete")
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=12, editable=False)
+    all_organizations = models.BooleanField(default=False)
+    organizations = models.JSONField(
+        default=list, blank=True, help_text="Organization UUIDs this token may access."
+    )
+    permissions = models.JSONField(
+        default=list, blank=True, help_text='Allowed pairs such as "holders:get", "aliases:post".'
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"
+
+    def allows_organization(self, organization_id: uuid.UUID) -> bool:
+        return self.all_organizations or str(organization_id) in {
+            str(org).lower() for org in self.organizations
+        }
+
+    def allows(self, resource: str, action: str) -> bool:
+        return f"{resource}:{action}" in set(self.permissions)

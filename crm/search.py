@@ -1,0 +1,40 @@
+"""Search hashes (blind indexes): HMAC-SHA256 over organization + field + canonical value.
+
+`canonical("123.456.789-00") == canonical("12345678900")`; the organization id and the field
+name are part of the message, so the same document in two organizations or two fields gives
+unrelated hashes. The key is `LCRYPTO_HASH_SECRET_KEY`; during a hash-key rotation lookups also
+try `LCRYPTO_PREVIOUS_HASH_SECRET_KEYS` until `rotate_encryption_keys --hashes` has recomputed
+every stored hash. Hashes are computed here, in Python, and compared as bound parameters so the
+database uses the index.
+"""
+
+import hashlib
+import hmac
+import re
+import uuid
+
+from django.conf import settings
+
+_NOT_CANONICAL = re.compile(r"[\s./\-]+")
+HASH_LENGTH = 64
+
+
+def canonical(value: str) -> str:
+    """Whitespace and `.` `-` `/` removed, letters upper-cased."""
+    return _NOT_CANONICAL.sub("", value).upper()
+
+
+def _hash(key: str, organization_id: uuid.UUID | str, field: str, value: str) -> str:
+    message = f"{str(organization_id).lower()}|{field}|{canonical(value)}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def search_hash(organization_id: uuid.UUID | str, field: str, value: str) -> str:
+    """The hash stored for a value (current key)."""
+    return _hash(settings.LCRYPTO_HASH_SECRET_KEY, organization_id, field, value)
+
+
+def lookup_hashes(organization_id: uuid.UUID | str, field: str, value: str) -> list[str]:
+    """Every hash a stored value may carry: current key first, then previous keys."""
+    keys = [settings.LCRYPTO_HASH_SECRET_KEY, *settings.LCRYPTO_PREVIOUS_HASH_SECRET_KEYS]
+    return list(dict.fromkeys(_hash(key, organization_id, field, value) for key in keys if key))

@@ -1,0 +1,16 @@
+"""Holder list filters (ref §2.5): external_id, document (by search hash), metadata.<key>."""
+
+import django_filters
+
+from crm.filters import RegistryFilterSet, SearchHashFilter
+from holders.models import Holder
+from holders.services import DOCUMENT_FIELD
+
+
+class HolderFilterSet(RegistryFilterSet):
+    external_id = django_filters.CharFilter(field_name="external_id")
+    document = SearchHashFilter(hash_field="document_hash", search_field=DOCUMENT_FIELD)
+
+    class Meta:
+        model = Holder
+        fields = ["external_id", "document"]

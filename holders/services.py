@@ -1,0 +1,206 @@
+"""Holder writes: create, update (merge patch), soft delete, restore, hard delete.
+
+The API, the admin and the `hard_delete` command all call these; each runs in one transaction
+and records an audit entry (field names, never values).
+"""
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm import audit
+from crm.db import is_unique_violation
+from crm.errors import CRMError
+from crm.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.nested import join, split
+from crm.search import search_hash
+from holders.models import LEGAL_PERSON_PRIVATE, NATURAL_PERSON_PRIVATE, Holder
+
+DOCUMENT_FIELD = "holder.document"
+OBJECT_TYPE = "holder"
+
+# Wire keys a PATCH may change (everything else is immutable or unknown: CRM-0007).
+MUTABLE_STATE = ("name", "externalId", "addresses", "contact", "naturalPerson", "legalPerson",
+                 "metadata")
+
+
+def holder_state(holder: Holder) -> dict[str, Any]:
+    """The mutable part of a holder in wire shape (the document a merge patch applies to)."""
+    return prune_empty(
+        {
+            "name": holder.name,
+            "externalId": holder.external_id,
+            "addresses": holder.addresses,
+            "contact": holder.contact,
+            "naturalPerson": join(holder.natural_person, holder.natural_person_private),
+            "legalPerson": join(holder.legal_person, holder.legal_person_private),
+            "metadata": holder.metadata,
+        }
+    )
+
+
+def _write_state(holder: Holder, state: dict[str, Any]) -> None:
+    holder.name = state["name"]
+    holder.external_id = state.get("externalId") or None
+    holder.addresses = state.get("addresses") or None
+    holder.contact = state.get("contact") or None
+    holder.natural_person, holder.natural_person_private = split(
+        state.get("naturalPerson"), NATURAL_PERSON_PRIVATE
+    )
+    holder.legal_person, holder.legal_person_private = split(
+        state.get("legalPerson"), LEGAL_PERSON_PRIVATE
+    )
+    holder.metadata = state.get("metadata") or {}
+
+
+def _save_unique(holder: Holder, **save_kwargs: Any) -> None:
+    """Save; a live duplicate document in the organization is 409 CRM-0010 (the database
+    constraint decides, so concurrent requests cannot both win)."""
+    try:
+        with transaction.atomic():
+            holder.save(**save_kwargs)
+    except IntegrityError as exc:
+        if is_unique_violation(exc, constraint="holder_document_unique_live",
+                               column="document_hash"):
+            raise CRMError("CRM-0010") from exc
+        raise
+
+
+def get_holder(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, include_deleted: bool = False,
+    for_update: bool = False,
+) -> Holder:
+    """The organization's holder or 404 CRM-0006 (also for another organization's id)."""
+    queryset = Holder.all_objects.for_organization(organization_id).with_deleted(include_deleted)
+    if for_update:
+        queryset = queryset.select_for_update()
+    holder = queryset.filter(id=holder_id).first()
+    if holder is None:
+        raise CRMError("CRM-0006")
+    return holder
+
+
+@transaction.atomic
+def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
+    state = prune_empty(merge_patch({}, data))
+    holder = Holder(
+        organization_id=organization_id,
+        type=data["type"],
+        document=data["document"],
+        document_hash=search_hash(organization_id, DOCUMENT_FIELD, data["document"]),
+    )
+    _write_state(holder, state)
+    _save_unique(holder, force_insert=True)
+    audit.record(
+        audit.AuditEntry.Action.CREATE,
+        object_type=OBJECT_TYPE,
+        object_id=holder.id,
+        organization_id=organization_id,
+        changed_fields=[key for key in state if key in MUTABLE_STATE] + ["type", "document"],
+    )
+    return holder
+
+
+@transaction.atomic
+def holder_update(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, patch: dict[str, Any]
+) -> Holder:
+    """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted)."""
+    holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    before = holder_state(holder)
+    after = prune_empty(merge_patch(before, patch))
+    _write_state(holder, after)
+    holder.updated_at = timezone.now()
+    holder.save()
+    audit.record(
+        audit.AuditEntry.Action.UPDATE,
+        object_type=OBJECT_TYPE,
+        object_id=holder.id,
+        organization_id=organization_id,
+        changed_fields=changed_paths(before, after),
+    )
+    return holder
+
+
+def _has_live_aliases(holder: Holder) -> bool:
+    aliases = getattr(holder, "aliases", None)
+    return aliases is not None and aliases.filter(deleted_at__isnull=True).exists()
+
+
+@transaction.atomic
+def holder_soft_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holder:
+    """Hide a live holder (restorable). Refused with 400 CRM-0017 while it has live aliases."""
+    holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    if _has_live_aliases(holder):
+        raise CRMError("CRM-0017")
+    holder.deleted_at = holder.updated_at = timezone.now()
+    holder.save(update_fields=["deleted_at", "updated_at"])
+    audit.record(
+        audit.AuditEntry.Action.SOFT_DELETE,
+        object_type=OBJECT_TYPE,
+        object_id=holder.id,
+        organization_id=organization_id,
+        changed_fields=["deletedAt"],
+    )
+    return holder
+
+
+@transaction.atomic
+def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holder:
+    """Undo a soft delete; 409 CRM-0010 if a live holder has taken the document meanwhile."""
+    holder = get_holder(
+        organization_id=organization_id, holder_id=holder_id, include_deleted=True,
+        for_update=True,
+    )
+    if holder.deleted_at is None:
+        return holder
+    holder.deleted_at = None
+    holder.updated_at = timezone.now()
+    _save_unique(holder, update_fields=["deleted_at", "updated_at"])
+    audit.record(
+        audit.AuditEntry.Action.RESTORE,
+        object_type=OBJECT_TYPE,
+        object_id=holder.id,
+        organization_id=organization_id,
+        changed_fields=["deletedAt"],
+    )
+    return holder
+
+
+def holder_erasure_plan(holder: Holder) -> dict[str, list[uuid.UUID]]:
+    """Every record a hard delete of `holder` erases: the holder and all its aliases."""
+    aliases = getattr(holder, "aliases", None)
+    alias_ids = list(aliases(manager="all_objects").values_list("id", flat=True)) if aliases else []
+    return {"holder": [holder.id], "alias": alias_ids}
+
+
+@transaction.atomic
+def holder_hard_delete(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, with_aliases: bool = False
+) -> dict[str, list[uuid.UUID]]:
+    """Erase a holder for good, live or soft-deleted (right to erasure), with its
+    soft-deleted aliases (they carry a copy of its document).
+
+    The API refuses while live aliases exist (400 CRM-0017); operators erasing a customer
+    (admin, `hard_delete` command) pass `with_aliases=True` to erase live aliases too. Returns
+    the erased ids; the audit trail keeps only the fact of the erasure.
+    """
+    holder = get_holder(
+        organization_id=organization_id, holder_id=holder_id, include_deleted=True,
+        for_update=True,
+    )
+    if not with_aliases and _has_live_aliases(holder):
+        raise CRMError("CRM-0017")
+    plan = holder_erasure_plan(holder)
+    if plan["alias"]:
+        holder.aliases(manager="all_objects").all().delete()
+        audit.record_erasure(
+            object_type="alias", object_ids=plan["alias"], organization_id=organization_id
+        )
+    Holder.all_objects.filter(pk=holder.pk).delete()
+    audit.record_erasure(
+        object_type=OBJECT_TYPE, object_ids=plan["holder"], organization_id=organization_id
+    )
+    return plan
