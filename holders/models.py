@@ -74,3 +74,14 @@ class Holder(RegistryModel):
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.
         return f"Holder {self.id}"
+
+    def recompute_search_hashes(self) -> list[str]:
+        """Recompute every search hash with the current hash key (key rotation); returns the
+        names of the hash columns that changed."""
+        from crm.search import search_hash
+
+        new = search_hash(self.organization_id, "holder.document", self.document)
+        if new == self.document_hash:
+            return []
+        self.document_hash = new
+        return ["document_hash"]
