@@ -9,7 +9,12 @@ Storage choices (CONTRACT §4, §7):
   than tables because they are always read and written whole with their holder, never queried.
 * `document_hash` is the document's search hash: the only way to look a document up, and the
   column of the "one live holder per document per organization" constraint.
+* `HolderNameToken` rows are the search hashes of each word of the name (a blind word index),
+  so the back-office can find a holder by one word of an encrypted name.
 """
+
+import re
+import unicodedata
 
 from django.db import models
 from django.db.models import Q
@@ -24,6 +29,21 @@ LEGAL_PERSON_PRIVATE: list[Path] = [
     ("representative", "document"),
     ("representative", "email"),
 ]
+
+
+NAME_WORD_FIELD = "holder.name.word"
+_WORD = re.compile(r"[^\W_]+")
+
+
+def name_words(text: str) -> set[str]:
+    """The normalised words of a name (casefolded, accents stripped), for the name word index:
+    "José da Silva-Araújo" -> {"jose", "da", "silva", "araujo"}."""
+    stripped = "".join(
+        char
+        for char in unicodedata.normalize("NFKD", text.casefold())
+        if not unicodedata.combining(char)
+    )
+    return set(_WORD.findall(stripped))
 
 
 class HolderType(models.TextChoices):
@@ -75,13 +95,68 @@ class Holder(RegistryModel):
         # Never personal data: admin log messages and audit views print this.
         return f"Holder {self.id}"
 
-    def recompute_search_hashes(self) -> list[str]:
-        """Recompute every search hash with the current hash key (key rotation); returns the
-        names of the hash columns that changed."""
+    def name_token_hashes(self) -> set[str]:
+        """Search hashes of each word of the name (current hash key)."""
         from crm.search import search_hash
 
+        return {
+            search_hash(self.organization_id, NAME_WORD_FIELD, word)
+            for word in name_words(self.name or "")
+        }
+
+    def sync_name_tokens(self) -> bool:
+        """Make the stored name word index match the current name; True when it changed.
+        The holder must be saved."""
+        wanted = self.name_token_hashes()
+        stored = set(self.name_tokens.values_list("token_hash", flat=True))
+        if wanted == stored:
+            return False
+        self.name_tokens.exclude(token_hash__in=wanted).delete()
+        HolderNameToken.objects.bulk_create(
+            HolderNameToken(holder=self, organization_id=self.organization_id, token_hash=token)
+            for token in sorted(wanted - stored)
+        )
+        return True
+
+    def recompute_search_hashes(self) -> list[str]:
+        """Recompute every search hash with the current hash key (key rotation); returns the
+        names of the hash columns that changed. The name word index (its own table) is
+        rewritten here and reported as "name_tokens"; only "document_hash" needs saving."""
+        from crm.search import search_hash
+
+        changed = []
         new = search_hash(self.organization_id, "holder.document", self.document)
-        if new == self.document_hash:
-            return []
-        self.document_hash = new
-        return ["document_hash"]
+        if new != self.document_hash:
+            self.document_hash = new
+            changed.append("document_hash")
+        if self.sync_name_tokens():
+            changed.append("name_tokens")
+        return changed
+
+
+class HolderNameToken(models.Model):
+    """One word of a holder's name as a search hash (blind index), so staff can find a holder
+    by a word of the name while the name itself stays encrypted. Words are casefolded and
+    stripped of accents; the hash includes the organization, like every search hash.
+    Maintained by `holders.services` on create and update; erased with the holder (CASCADE:
+    the tokens are derived from the holder and must not outlive it)."""
+
+    holder = models.ForeignKey(
+        "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens"
+    )
+    organization_id = models.UUIDField()
+    token_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["holder", "token_hash"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "token_hash"], name="holder_name_token_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization_id", "token_hash"], name="holder_name_token_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Name token of holder {self.holder_id}"

@@ -1,7 +1,8 @@
 """Holder writes: create, update (merge patch), soft delete, restore, hard delete.
 
 The API, the admin and the `hard_delete` command all call these; each runs in one transaction
-and records an audit entry (field names, never values).
+and records an audit entry (field names, never values). Create and update also maintain the
+name word index (`HolderNameToken`), which the hard delete erases with the holder.
 """
 
 import uuid
@@ -93,6 +94,7 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     )
     _write_state(holder, state)
     _save_unique(holder, force_insert=True)
+    holder.sync_name_tokens()
     audit.record(
         audit.AuditEntry.Action.CREATE,
         object_type=OBJECT_TYPE,
@@ -114,6 +116,8 @@ def holder_update(
     _write_state(holder, after)
     holder.updated_at = timezone.now()
     holder.save()
+    if before.get("name") != after.get("name"):
+        holder.sync_name_tokens()
     audit.record(
         audit.AuditEntry.Action.UPDATE,
         object_type=OBJECT_TYPE,
