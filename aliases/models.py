@@ -1,0 +1,172 @@
+"""AliasAccount: the link from one Holder to one ledger account, with banking, regulatory and
+related-party data (ref §4.2, §4.7-§4.9).
+
+Storage choices (CONTRACT §4, §7):
+* `document` and `type` are copied from the holder at creation; the document is encrypted and
+  searchable through `document_hash`.
+* `bankingDetails` is two columns (see `crm.nested`): the plaintext JSON (branch, type, dates,
+  country, bank) and an encrypted JSON with `account` and `iban`. `banking_branch` repeats the
+  branch as a plain indexed column for the `banking_details_branch` filter; account and iban are
+  searchable through their hash columns only.
+* `regulatoryFields` has one field, `participantDocument`: an encrypted column plus its hash.
+* Related parties are rows of `RelatedParty` (not a JSON array) so the `related_party_document`
+  and `related_party_role` filters are index-backed and removing a party removes its hash.
+
+Lifecycle: created live under a live holder -> soft-deleted (account id reusable, restorable
+unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from crm.encryption import EncryptedJSONField, EncryptedTextField
+from crm.ids import uuid7
+from crm.models import RegistryModel
+from crm.nested import Path
+from crm.search import search_hash
+
+BANKING_DETAILS_PRIVATE: list[Path] = [("account",), ("iban",)]
+
+# Search-hash field names (part of the HMAC message, so hashes of different fields never match).
+DOCUMENT_FIELD = "alias.document"
+BANKING_ACCOUNT_FIELD = "alias.bankingDetails.account"
+BANKING_IBAN_FIELD = "alias.bankingDetails.iban"
+PARTICIPANT_DOCUMENT_FIELD = "alias.regulatoryFields.participantDocument"
+RELATED_PARTY_DOCUMENT_FIELD = "alias.relatedParties.document"
+
+ACCOUNT_UNIQUE_CONSTRAINT = "alias_account_unique_live"
+
+
+def _optional_hash(organization_id, field: str, value: str | None) -> str | None:
+    return search_hash(organization_id, field, value) if value else None
+
+
+class RelatedPartyRole(models.TextChoices):
+    PRIMARY_HOLDER = "PRIMARY_HOLDER", "Primary holder"
+    LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE", "Legal representative"
+    RESPONSIBLE_PARTY = "RESPONSIBLE_PARTY", "Responsible party"
+
+
+class AliasAccount(RegistryModel):
+    """One ledger account of a holder. `accountId` is unique per organization among live
+    aliases (database constraint); soft-deleted aliases keep their row until hard-deleted."""
+
+    # PROTECT: hard deletes go through the services, which erase a holder's aliases explicitly
+    # (and record the erasure) before the holder; PROTECT stops Django's stock delete (admin
+    # bulk action, shell) from erasing a holder while bypassing those rules.
+    holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="aliases")
+    ledger_id = models.CharField(max_length=256)
+    account_id = models.CharField(max_length=256)
+    type = models.CharField(max_length=16)
+    document = EncryptedTextField()
+    document_hash = models.CharField(max_length=64)
+    banking_details = models.JSONField(null=True, blank=True)
+    banking_details_private = EncryptedJSONField(null=True, blank=True)
+    banking_branch = models.CharField(max_length=256, null=True, blank=True)
+    banking_account_hash = models.CharField(max_length=64, null=True, blank=True)
+    banking_iban_hash = models.CharField(max_length=64, null=True, blank=True)
+    participant_document = EncryptedTextField(null=True, blank=True)
+    participant_document_hash = models.CharField(max_length=64, null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "alias account"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization_id", "account_id"],
+                condition=Q(deleted_at__isnull=True),
+                name=ACCOUNT_UNIQUE_CONSTRAINT,
+                violation_error_message="A live alias already uses this account id.",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization_id", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="alias_org_live_idx",
+            ),
+            models.Index(fields=["organization_id", "id"], name="alias_org_all_idx"),
+            models.Index(fields=["organization_id", "holder", "id"], name="alias_holder_idx"),
+            models.Index(fields=["organization_id", "account_id"], name="alias_account_idx"),
+            models.Index(fields=["organization_id", "ledger_id"], name="alias_ledger_idx"),
+            models.Index(fields=["organization_id", "document_hash"], name="alias_document_idx"),
+            models.Index(fields=["organization_id", "banking_branch"], name="alias_branch_idx"),
+            models.Index(
+                fields=["organization_id", "banking_account_hash"], name="alias_bank_account_idx"
+            ),
+            models.Index(fields=["organization_id", "banking_iban_hash"], name="alias_iban_idx"),
+            models.Index(
+                fields=["organization_id", "participant_document_hash"],
+                name="alias_participant_idx",
+            ),
+        ]
+        permissions = [("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)")]
+
+    def __str__(self) -> str:
+        # Never personal data: admin log messages and audit views print this.
+        return f"Alias {self.id}"
+
+    @property
+    def account(self) -> str | None:
+        return (self.banking_details_private or {}).get("account")
+
+    @property
+    def iban(self) -> str | None:
+        return (self.banking_details_private or {}).get("iban")
+
+    def recompute_search_hashes(self) -> list[str]:
+        """Recompute every search hash of the alias row with the current hash key (key
+        rotation); returns the names of the hash columns that changed. Related parties carry
+        their own hashes: see `RelatedParty.recompute_search_hashes`."""
+        org = self.organization_id
+        new = {
+            "document_hash": search_hash(org, DOCUMENT_FIELD, self.document),
+            "banking_account_hash": _optional_hash(org, BANKING_ACCOUNT_FIELD, self.account),
+            "banking_iban_hash": _optional_hash(org, BANKING_IBAN_FIELD, self.iban),
+            "participant_document_hash": _optional_hash(
+                org, PARTICIPANT_DOCUMENT_FIELD, self.participant_document
+            ),
+        }
+        changed = [name for name, value in new.items() if getattr(self, name) != value]
+        for name in changed:
+            setattr(self, name, new[name])
+        return changed
+
+
+class RelatedParty(models.Model):
+    """A person linked to an alias (holder, legal representative, responsible party; CCS
+    "TpVinc"). Created with the alias or appended by PATCH, removed one by one (A5) or all at
+    once (`"relatedParties": null`); never edited in place. Erased with its alias."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # CASCADE: a party exists only inside its alias; erasing the alias erases its parties.
+    alias = models.ForeignKey(AliasAccount, on_delete=models.CASCADE, related_name="related_parties")
+    organization_id = models.UUIDField(editable=False)
+    document = EncryptedTextField()
+    document_hash = models.CharField(max_length=64)
+    name = models.CharField(max_length=256)
+    role = models.CharField(max_length=32, choices=RelatedPartyRole.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "related parties"
+        indexes = [
+            models.Index(
+                fields=["organization_id", "document_hash"], name="related_party_document_idx"
+            ),
+            models.Index(fields=["organization_id", "role"], name="related_party_role_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Related party {self.id}"
+
+    def recompute_search_hashes(self) -> list[str]:
+        """Recompute the document hash with the current hash key (key rotation)."""
+        new = search_hash(self.organization_id, RELATED_PARTY_DOCUMENT_FIELD, self.document)
+        if new == self.document_hash:
+            return []
+        self.document_hash = new
+        return ["document_hash"]
