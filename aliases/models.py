@@ -62,11 +62,14 @@ class AliasAccount(RegistryModel):
     document_hash = models.CharField(max_length=64)
     banking_details = models.JSONField(null=True, blank=True)
     banking_details_private = EncryptedJSONField(null=True, blank=True)
-    banking_branch = models.CharField(max_length=256, null=True, blank=True)
-    banking_account_hash = models.CharField(max_length=64, null=True, blank=True)
-    banking_iban_hash = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", marks an absent value: the filter columns then hold no meaningless "" key.
+    banking_branch = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001
+    banking_account_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    banking_iban_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     participant_document = EncryptedTextField(null=True, blank=True)
-    participant_document_hash = models.CharField(max_length=64, null=True, blank=True)
+    participant_document_hash = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True
+    )
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -141,7 +144,9 @@ class RelatedParty(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # CASCADE: a party exists only inside its alias; erasing the alias erases its parties.
-    alias = models.ForeignKey(AliasAccount, on_delete=models.CASCADE, related_name="related_parties")
+    alias = models.ForeignKey(
+        AliasAccount, on_delete=models.CASCADE, related_name="related_parties"
+    )
     organization_id = models.UUIDField(editable=False)
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)

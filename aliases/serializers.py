@@ -1,0 +1,156 @@
+"""Alias wire format (ref §4.2, §4.7-§4.9, §4.12): strict input serializers for POST and PATCH,
+and the response serializer.
+
+Related parties are only *decoded* here (types, dates, unknown keys: ref §3.3); their business
+rules (CRM-0025..0029, in ref §4.9 order) run in `services.validate_related_parties`.
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from aliases.models import AliasAccount, RelatedParty
+from crm.nested import join
+from crm.serializers import (
+    ApiDateField,
+    MetadataField,
+    StrictSerializer,
+    optional_string,
+    required_string,
+)
+from holders.models import HolderType
+from holders.serializers import timestamp
+
+
+class BankingDetailsSerializer(StrictSerializer):
+    branch = optional_string()
+    account = optional_string()
+    type = optional_string(50)
+    openingDate = ApiDateField()
+    closingDate = ApiDateField()
+    iban = optional_string(64)
+    countryCode = optional_string()
+    bankId = optional_string()
+
+
+class RegulatoryFieldsSerializer(StrictSerializer):
+    participantDocument = optional_string()
+
+
+class RelatedPartyInputSerializer(StrictSerializer):
+    """One related party as sent. `id` is accepted and ignored (the server assigns one)."""
+
+    id = optional_string(36)
+    document = optional_string()
+    name = optional_string()
+    role = optional_string(32)
+    startDate = ApiDateField()
+    endDate = ApiDateField()
+
+
+def related_parties_field() -> serializers.ListField:
+    # A null element decodes to None; the service answers it with CRM-0025 (ref §4.9).
+    return serializers.ListField(
+        child=RelatedPartyInputSerializer(allow_null=True),
+        required=False,
+        allow_null=True,
+        allow_empty=True,
+    )
+
+
+class AliasCreateSerializer(StrictSerializer):
+    """`CreateAliasRequest`: ledgerId and accountId required (free strings, ref §4.2)."""
+
+    ledgerId = required_string()
+    accountId = required_string()
+    bankingDetails = BankingDetailsSerializer(required=False, allow_null=True)
+    regulatoryFields = RegulatoryFieldsSerializer(required=False, allow_null=True)
+    relatedParties = related_parties_field()
+    metadata = MetadataField()
+
+
+class AliasUpdateSerializer(StrictSerializer):
+    """`UpdateAliasRequest`: a JSON merge patch. `ledgerId`, `accountId`, `document`, `type`,
+    `holderId` are immutable and so not declared (CRM-0007); `relatedParties` appends."""
+
+    bankingDetails = BankingDetailsSerializer(required=False, allow_null=True)
+    regulatoryFields = RegulatoryFieldsSerializer(required=False, allow_null=True)
+    relatedParties = related_parties_field()
+    metadata = MetadataField(allow_null_values=True)
+
+
+class RelatedPartySerializer(serializers.Serializer):
+    """Related party response: `endDate` is left out when unset."""
+
+    id = serializers.UUIDField()
+    document = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+    startDate = serializers.DateField()
+    endDate = serializers.DateField(required=False)
+
+    def to_representation(self, party: RelatedParty) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": str(party.id),
+            "document": party.document,
+            "name": party.name,
+            "role": party.role,
+            "startDate": party.start_date.isoformat(),
+        }
+        if party.end_date:
+            body["endDate"] = party.end_date.isoformat()
+        return body
+
+
+def _without_empty(value: dict[str, Any] | None, order: Any) -> dict[str, Any] | None:
+    """Leave out empty values of a flat object (the reference's `omitempty`); keys in the
+    documented order."""
+    value = value or {}
+    kept = {key: value[key] for key in order if value.get(key) not in (None, "")}
+    return kept or None
+
+
+class AliasSerializer(serializers.Serializer):
+    """Alias response. `document`, `type`, `bankingDetails`, `regulatoryFields`,
+    `relatedParties` and `metadata` are left out when empty; `ledgerId`, `accountId`,
+    `holderId`, `createdAt`, `updatedAt` and `deletedAt` are always present. Built by hand in
+    `to_representation` (one pass); the declared fields document the schema. Expects
+    `related_parties` to be prefetched on lists."""
+
+    id = serializers.UUIDField()
+    holderId = serializers.UUIDField()
+    document = serializers.CharField(required=False)
+    type = serializers.ChoiceField(choices=HolderType.choices, required=False)
+    ledgerId = serializers.CharField()
+    accountId = serializers.CharField()
+    bankingDetails = BankingDetailsSerializer(required=False)
+    regulatoryFields = RegulatoryFieldsSerializer(required=False)
+    relatedParties = RelatedPartySerializer(many=True, required=False)
+    metadata = serializers.DictField(required=False)
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    deletedAt = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, alias: AliasAccount) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": str(alias.id), "holderId": str(alias.holder_id)}
+        if alias.document:
+            body["document"] = alias.document
+        if alias.type:
+            body["type"] = alias.type
+        body["ledgerId"] = alias.ledger_id
+        body["accountId"] = alias.account_id
+        parties = [RelatedPartySerializer(party).data for party in alias.related_parties.all()]
+        optional = {
+            "bankingDetails": _without_empty(
+                join(alias.banking_details, alias.banking_details_private),
+                BankingDetailsSerializer().fields,
+            ),
+            "regulatoryFields": _without_empty({"participantDocument": alias.participant_document}),
+            "relatedParties": parties,
+            "metadata": alias.metadata or None,
+        }
+        body.update({key: value for key, value in optional.items() if value})
+        body["createdAt"] = timestamp(alias.created_at)
+        body["updatedAt"] = timestamp(alias.updated_at)
+        body["deletedAt"] = timestamp(alias.deleted_at)
+        return body

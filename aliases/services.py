@@ -1,0 +1,329 @@
+"""Alias writes: create, update (merge patch, related parties append), soft delete, restore,
+hard delete, related-party removal.
+
+The API, the admin and the `hard_delete` command all call these; each runs in one transaction
+and records an audit entry (field names, never values).
+"""
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from aliases.models import (
+    ACCOUNT_UNIQUE_CONSTRAINT,
+    BANKING_ACCOUNT_FIELD,
+    BANKING_DETAILS_PRIVATE,
+    BANKING_IBAN_FIELD,
+    DOCUMENT_FIELD,
+    PARTICIPANT_DOCUMENT_FIELD,
+    RELATED_PARTY_DOCUMENT_FIELD,
+    AliasAccount,
+    RelatedParty,
+    RelatedPartyRole,
+)
+from crm import audit
+from crm.db import is_unique_violation
+from crm.errors import CRMError
+from crm.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.nested import join, split
+from crm.search import search_hash
+from holders.services import get_holder
+
+OBJECT_TYPE = "alias"
+
+# Wire keys a PATCH merges into the stored alias (relatedParties is handled apart: it appends).
+MERGED_STATE = ("bankingDetails", "regulatoryFields", "metadata")
+
+
+def validate_related_parties(parties: list[dict[str, Any] | None] | None) -> list[dict[str, Any]]:
+    """Ref §4.9, per party in the order document -> name -> role -> startDate -> endDate; the
+    first failure is raised. A null element is an invalid role (CRM-0025). Dates arrive as
+    `YYYY-MM-DD` (decoded by the serializer)."""
+    for index, party in enumerate(parties or []):
+        where = f"relatedParties[{index}]"
+        if party is None:
+            raise CRMError("CRM-0025", f"{where} must be an object with a valid role.")
+        if not (party.get("document") or "").strip():
+            raise CRMError("CRM-0026", f"{where}.document is required.")
+        if not (party.get("name") or "").strip():
+            raise CRMError("CRM-0027", f"{where}.name is required.")
+        if party.get("role") not in RelatedPartyRole.values:
+            raise CRMError(
+                "CRM-0025",
+                f"{where}.role must be one of {', '.join(RelatedPartyRole.values)}.",
+            )
+        if not party.get("startDate"):
+            raise CRMError("CRM-0028", f"{where}.startDate is required.")
+        end_date = party.get("endDate")
+        if end_date and end_date < party["startDate"]:
+            raise CRMError("CRM-0029", f"{where}.endDate cannot be earlier than startDate.")
+    return list(parties or [])
+
+
+def alias_state(alias: AliasAccount) -> dict[str, Any]:
+    """The merge-patchable part of an alias in wire shape."""
+    return prune_empty(
+        {
+            "bankingDetails": join(alias.banking_details, alias.banking_details_private),
+            "regulatoryFields": {"participantDocument": alias.participant_document},
+            "metadata": alias.metadata,
+        }
+    )
+
+
+def _write_state(alias: AliasAccount, state: dict[str, Any]) -> None:
+    """Store a wire-shape state: split the personal banking fields out and recompute every
+    search hash from the values now stored."""
+    org = alias.organization_id
+    banking = state.get("bankingDetails") or {}
+    alias.banking_details, alias.banking_details_private = split(banking, BANKING_DETAILS_PRIVATE)
+    alias.banking_branch = banking.get("branch") or None
+    alias.participant_document = (state.get("regulatoryFields") or {}).get(
+        "participantDocument"
+    ) or None
+    alias.metadata = state.get("metadata") or {}
+    alias.banking_account_hash = _hash(org, BANKING_ACCOUNT_FIELD, alias.account)
+    alias.banking_iban_hash = _hash(org, BANKING_IBAN_FIELD, alias.iban)
+    alias.participant_document_hash = _hash(
+        org, PARTICIPANT_DOCUMENT_FIELD, alias.participant_document
+    )
+
+
+def _hash(organization_id: uuid.UUID, field: str, value: str | None) -> str | None:
+    return search_hash(organization_id, field, value) if value else None
+
+
+def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> None:
+    """Append parties with fresh server ids (a client-sent `id` is ignored)."""
+    RelatedParty.objects.bulk_create(
+        RelatedParty(
+            alias=alias,
+            organization_id=alias.organization_id,
+            document=party["document"],
+            document_hash=search_hash(
+                alias.organization_id, RELATED_PARTY_DOCUMENT_FIELD, party["document"]
+            ),
+            name=party["name"],
+            role=party["role"],
+            start_date=dt.date.fromisoformat(party["startDate"]),
+            end_date=dt.date.fromisoformat(party["endDate"]) if party.get("endDate") else None,
+        )
+        for party in parties
+    )
+
+
+def _save_unique(alias: AliasAccount, **save_kwargs: Any) -> None:
+    """Save; a live alias with the same account id in the organization is 409 CRM-0013 (the
+    database constraint decides, so concurrent requests cannot both win)."""
+    try:
+        with transaction.atomic():
+            alias.save(**save_kwargs)
+    except IntegrityError as exc:
+        if is_unique_violation(exc, constraint=ACCOUNT_UNIQUE_CONSTRAINT, column="account_id"):
+            raise CRMError("CRM-0013") from exc
+        raise
+
+
+def get_alias(
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    alias_id: uuid.UUID,
+    include_deleted: bool = False,
+    for_update: bool = False,
+) -> AliasAccount:
+    """The organization's alias under `holder_id`, or 404 CRM-0008 (also when it belongs to
+    another holder or another organization)."""
+    queryset = AliasAccount.all_objects.for_organization(organization_id).with_deleted(
+        include_deleted
+    )
+    if for_update:
+        queryset = queryset.select_for_update()
+    alias = queryset.filter(id=alias_id, holder_id=holder_id).first()
+    if alias is None:
+        raise CRMError("CRM-0008")
+    return alias
+
+
+@transaction.atomic
+def alias_create(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, data: dict[str, Any]
+) -> AliasAccount:
+    """Link a live holder to a ledger account. Related parties are validated first (ref §4.9),
+    then the holder is locked (a concurrent holder delete waits) and must be live (404
+    CRM-0006); the alias copies its document and type."""
+    parties = validate_related_parties(data.get("relatedParties"))
+    holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    alias = AliasAccount(
+        organization_id=organization_id,
+        holder=holder,
+        ledger_id=data["ledgerId"],
+        account_id=data["accountId"],
+        type=holder.type,
+        document=holder.document,
+        document_hash=search_hash(organization_id, DOCUMENT_FIELD, holder.document),
+    )
+    state = prune_empty(merge_patch({}, {key: data.get(key) for key in MERGED_STATE}))
+    _write_state(alias, state)
+    _save_unique(alias, force_insert=True)
+    _add_related_parties(alias, parties)
+    audit.record(
+        audit.AuditEntry.Action.CREATE,
+        object_type=OBJECT_TYPE,
+        object_id=alias.id,
+        organization_id=organization_id,
+        changed_fields=[*state, "ledgerId", "accountId", "document", "type"]
+        + (["relatedParties"] if parties else []),
+    )
+    return alias
+
+
+@transaction.atomic
+def alias_update(
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    alias_id: uuid.UUID,
+    patch: dict[str, Any],
+) -> AliasAccount:
+    """Apply a JSON merge patch to a live alias (404 CRM-0008 otherwise).
+
+    `bankingDetails`, `regulatoryFields` and `metadata` merge; `relatedParties` appends new
+    parties (`[]` does nothing, `null` removes them all, with their hashes). A non-null
+    `bankingDetails.closingDate` earlier than the alias creation date is 400 CRM-0023.
+    """
+    parties = patch.get("relatedParties")
+    validate_related_parties(parties)
+    alias = get_alias(
+        organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
+    )
+    closing_date = (patch.get("bankingDetails") or {}).get("closingDate")
+    if closing_date and dt.date.fromisoformat(closing_date) < _utc_date(alias.created_at):
+        raise CRMError("CRM-0023")
+    before = alias_state(alias)
+    after = prune_empty(merge_patch(before, {k: v for k, v in patch.items() if k in MERGED_STATE}))
+    _write_state(alias, after)
+    alias.updated_at = timezone.now()
+    alias.save()
+    changed = changed_paths(before, after)
+    if "relatedParties" in patch and parties is None:
+        removed, _ = alias.related_parties.all().delete()
+        if removed:
+            changed.add("relatedParties")
+    elif parties:
+        _add_related_parties(alias, parties)
+        changed.add("relatedParties")
+    audit.record(
+        audit.AuditEntry.Action.UPDATE,
+        object_type=OBJECT_TYPE,
+        object_id=alias.id,
+        organization_id=organization_id,
+        changed_fields=changed,
+    )
+    return alias
+
+
+def _utc_date(value: dt.datetime) -> dt.date:
+    return value.astimezone(dt.UTC).date()
+
+
+@transaction.atomic
+def related_party_remove(
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    alias_id: uuid.UUID,
+    related_party_id: uuid.UUID,
+) -> AliasAccount:
+    """Remove one party (and with it its search hash) from a live alias; 404 CRM-0008 for the
+    alias, 404 CRM-0024 for a party id that is not on it."""
+    alias = get_alias(
+        organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
+    )
+    removed, _ = alias.related_parties.filter(id=related_party_id).delete()
+    if not removed:
+        raise CRMError("CRM-0024")
+    alias.updated_at = timezone.now()
+    alias.save(update_fields=["updated_at"])
+    audit.record(
+        audit.AuditEntry.Action.UPDATE,
+        object_type=OBJECT_TYPE,
+        object_id=alias.id,
+        organization_id=organization_id,
+        changed_fields=["relatedParties"],
+    )
+    return alias
+
+
+@transaction.atomic
+def alias_soft_delete(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
+) -> AliasAccount:
+    """Hide a live alias (restorable); its account id becomes reusable."""
+    alias = get_alias(
+        organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
+    )
+    alias.deleted_at = alias.updated_at = timezone.now()
+    alias.save(update_fields=["deleted_at", "updated_at"])
+    audit.record(
+        audit.AuditEntry.Action.SOFT_DELETE,
+        object_type=OBJECT_TYPE,
+        object_id=alias.id,
+        organization_id=organization_id,
+        changed_fields=["deletedAt"],
+    )
+    return alias
+
+
+@transaction.atomic
+def alias_restore(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
+) -> AliasAccount:
+    """Undo a soft delete. 404 CRM-0006 while the holder is soft-deleted (restore it first: a
+    deleted holder has no live aliases); 409 CRM-0013 if a live alias has taken the account
+    id meanwhile."""
+    get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    alias = get_alias(
+        organization_id=organization_id,
+        holder_id=holder_id,
+        alias_id=alias_id,
+        include_deleted=True,
+        for_update=True,
+    )
+    if alias.deleted_at is None:
+        return alias
+    alias.deleted_at = None
+    alias.updated_at = timezone.now()
+    _save_unique(alias, update_fields=["deleted_at", "updated_at"])
+    audit.record(
+        audit.AuditEntry.Action.RESTORE,
+        object_type=OBJECT_TYPE,
+        object_id=alias.id,
+        organization_id=organization_id,
+        changed_fields=["deletedAt"],
+    )
+    return alias
+
+
+@transaction.atomic
+def alias_hard_delete(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Erase an alias for good, live or soft-deleted (right to erasure), with its related
+    parties and their hashes. The audit trail keeps only the fact of the erasure. Returns the
+    erased ids."""
+    alias = get_alias(
+        organization_id=organization_id,
+        holder_id=holder_id,
+        alias_id=alias_id,
+        include_deleted=True,
+        for_update=True,
+    )
+    AliasAccount.all_objects.filter(pk=alias.pk).delete()
+    audit.record_erasure(
+        object_type=OBJECT_TYPE, object_ids=[alias.id], organization_id=organization_id
+    )
+    return [alias.id]
