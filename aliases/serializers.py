@@ -33,6 +33,9 @@ class BankingDetailsSerializer(StrictSerializer):
     bankId = optional_string()
 
 
+BANKING_DETAILS_ORDER = tuple(BankingDetailsSerializer._declared_fields)
+
+
 class RegulatoryFieldsSerializer(StrictSerializer):
     participantDocument = optional_string()
 
@@ -143,7 +146,7 @@ class AliasSerializer(serializers.Serializer):
         optional = {
             "bankingDetails": _without_empty(
                 join(alias.banking_details, alias.banking_details_private),
-                BankingDetailsSerializer().fields,
+                BANKING_DETAILS_ORDER,
             ),
             "regulatoryFields": _without_empty({"participantDocument": alias.participant_document}),
             "relatedParties": parties,
