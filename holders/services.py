@@ -16,7 +16,7 @@ from crm.db import is_unique_violation
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.nested import join, split
-from crm.search import search_hash
+from crm.search import lookup_hashes, search_hash
 from holders.models import LEGAL_PERSON_PRIVATE, NATURAL_PERSON_PRIVATE, Holder
 
 DOCUMENT_FIELD = "holder.document"
@@ -83,6 +83,22 @@ def get_holder(
     return holder
 
 
+def _refuse_document_under_previous_hash_keys(
+    *, organization_id: uuid.UUID, document: str, exclude_id: uuid.UUID | None = None
+) -> None:
+    """During a hash-key rotation a live holder may still carry its document hash under a
+    previous key, which the unique constraint (on the current-key hash) cannot see: 409
+    CRM-0010 for it too. Costs nothing once no previous hash key is configured."""
+    hashes = lookup_hashes(organization_id, DOCUMENT_FIELD, document)
+    if len(hashes) > 1 and (
+        Holder.objects.for_organization(organization_id)
+        .filter(document_hash__in=hashes)
+        .exclude(id=exclude_id)
+        .exists()
+    ):
+        raise CRMError("CRM-0010")
+
+
 @transaction.atomic
 def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
     state = prune_empty(merge_patch({}, data))
@@ -93,6 +109,9 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
         document_hash=search_hash(organization_id, DOCUMENT_FIELD, data["document"]),
     )
     _write_state(holder, state)
+    _refuse_document_under_previous_hash_keys(
+        organization_id=organization_id, document=data["document"]
+    )
     _save_unique(holder, force_insert=True)
     holder.sync_name_tokens()
     audit.record(
@@ -160,6 +179,9 @@ def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holde
     )
     if holder.deleted_at is None:
         return holder
+    _refuse_document_under_previous_hash_keys(
+        organization_id=organization_id, document=holder.document, exclude_id=holder.id
+    )
     holder.deleted_at = None
     holder.updated_at = timezone.now()
     _save_unique(holder, update_fields=["deleted_at", "updated_at"])
