@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from crm import views as crm_views
 
@@ -14,7 +14,7 @@ urlpatterns = [
     path("version", crm_views.version, name="version"),
     path("readyz", crm_views.readyz, name="readyz"),
     path("swagger", RedirectView.as_view(url="/swagger/index.html", permanent=True)),
-    path("swagger/doc.json", SpectacularAPIView.as_view(**public), name="openapi-schema"),
+    path("swagger/doc.json", SpectacularJSONAPIView.as_view(**public), name="openapi-schema"),
     path(
         "swagger/index.html",
         SpectacularSwaggerView.as_view(url_name="openapi-schema", **public),
@@ -26,5 +26,7 @@ urlpatterns = [
     path("v1/", include("aliases.urls")),
 ]
 
+handler400 = "crm.views.bad_request"
+handler403 = "crm.views.forbidden"
 handler404 = "crm.views.route_not_found"
 handler500 = "crm.views.server_error"

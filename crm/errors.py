@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -161,14 +161,32 @@ def error_response(error: CRMError) -> JsonResponse:
     return response
 
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection-level failures (server down, pool exhausted, SQLite locked) -> 503.
+
+    SQLite also reports SQL mistakes as OperationalError; those stay 500s so bugs are not
+    disguised as outages.
+    """
+    if isinstance(exc, InterfaceError) or _is_pool_timeout(exc):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("sqlite3"):
+        return any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE)
+    return True
 
 
 def to_crm_error(exc: BaseException) -> CRMError | None:
     """Map a known exception to a CRMError; None means "unexpected" (a 500)."""
     if isinstance(exc, CRMError):
         return exc
-    if isinstance(exc, DATABASE_UNAVAILABLE) or _is_pool_timeout(exc):
+    if isinstance(exc, RequestDataTooBig):
+        return CRMError("CRM-0034")
+    if is_database_unavailable(exc):
         return CRMError("CRM-0036", headers={"Retry-After": "5"})
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         return CRMError("CRM-0030")

@@ -40,8 +40,8 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        for key, value in self.metadata_filters().items():
-            queryset = filter_metadata(queryset, key, value)
+        for index, (key, value) in enumerate(self.metadata_filters().items()):
+            queryset = filter_metadata(queryset, key, value, alias=f"metadata_filter_{index}")
         return queryset
 
     def metadata_filters(self) -> dict[str, str]:
@@ -59,13 +59,12 @@ class RegistryFilterSet(django_filters.FilterSet):
         return filters
 
 
-def filter_metadata(queryset, key: str, value: str):
+def filter_metadata(queryset, key: str, value: str, *, alias: str = "metadata_filter"):
     """String equality on one metadata key. On PostgreSQL this is a containment query
     (`metadata @> '{"k": "v"}'`) served by the GIN index; SQLite uses a JSON key lookup."""
     if connection.vendor == "postgresql":
         return queryset.filter(metadata__contains={key: value})
-    key_value = KeyTransform(key, "metadata")
-    return queryset.filter(key_value.get_lookup("exact")(key_value, value))
+    return queryset.alias(**{alias: KeyTransform(key, "metadata")}).filter(**{alias: value})
 
 
 class RegistryFilterBackend(DjangoFilterBackend):

@@ -8,7 +8,6 @@ import time
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 from crm.errors import CRMError, error_response, internal_error, to_crm_error
@@ -105,8 +104,6 @@ class ErrorContractMiddleware:
             if error is not None and error.code == "CRM-0036":
                 return error_response(error)
             return None
-        if isinstance(exception, RequestDataTooBig):
-            return error_response(CRMError("CRM-0034"))
         error = to_crm_error(exception)
         if error is None:
             logger.exception("unhandled exception: %s", type(exception).__name__)

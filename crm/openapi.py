@@ -1,5 +1,6 @@
 """OpenAPI helpers: the headers and query parameters every `/v1` operation shares."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -24,3 +25,13 @@ METADATA_FILTER = OpenApiParameter(
     description="Equality on a metadata key; several combine with AND.",
 )
 COMMON_HEADERS = [ORGANIZATION_HEADER, REQUEST_ID_HEADER]
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents `crm.auth.ApiTokenAuthentication` as a bearer token."""
+
+    target_class = "crm.auth.ApiTokenAuthentication"
+    name = "ApiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "Integration API token."}

@@ -60,6 +60,15 @@ def route_not_found(request: HttpRequest, exception: Exception | None = None) ->
     return error_response(CRMError("CRM-0032"))
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django-level 400s (e.g. a disallowed Host header) in the error shape."""
+    return error_response(CRMError("CRM-0015", "The request could not be accepted."))
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(CRMError("CRM-0031"))
+
+
 def server_error(request: HttpRequest) -> JsonResponse:
     return error_response(internal_error())
 
@@ -73,6 +82,7 @@ class RegistryViewSet(viewsets.GenericViewSet):
     """
 
     resource: str = ""
+    model = None
     uuid_path_params: tuple[str, ...] = ()
     organization_id: uuid.UUID
 
@@ -98,6 +108,20 @@ class RegistryViewSet(viewsets.GenericViewSet):
                 raise CRMError("CRM-0005", f"Invalid path parameter '{name}': must be a UUID.")
             parsed[name] = value
         return parsed
+
+    def get_queryset(self):
+        """The organization's rows (live, or all with `include_deleted=true`)."""
+        if getattr(self, "swagger_fake_view", False):  # OpenAPI generation has no request
+            return self.model.objects.none()
+        return self.model.all_objects.for_organization(self.organization_id).with_deleted(
+            self.include_deleted()
+        )
+
+    def json_body(self) -> dict:
+        """The parsed JSON object body; an empty body is 400 CRM-0004 like invalid JSON."""
+        if not self.request._request.body.strip():
+            raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
+        return self.request.data
 
     def include_deleted(self) -> bool:
         return (self.request.query_params.get("include_deleted") or "").lower() == "true"

@@ -45,20 +45,16 @@ class HolderViewSet(RegistryViewSet):
     uuid_path_params = ("id",)
     lookup_url_kwarg = "id"
     lookup_value_regex = "[^/]+"
+    model = Holder
     serializer_class = HolderSerializer
     filterset_class = HolderFilterSet
-
-    def get_queryset(self):
-        return Holder.all_objects.for_organization(self.organization_id).with_deleted(
-            self.include_deleted()
-        )
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(HolderSerializer(page, many=True).data)
 
     def create(self, request):
-        data = validate_input(HolderCreateSerializer, request.data)
+        data = validate_input(HolderCreateSerializer, self.json_body())
         holder = services.holder_create(organization_id=self.organization_id, data=data)
         return Response(HolderSerializer(holder).data, status=status.HTTP_201_CREATED)
 
@@ -71,7 +67,7 @@ class HolderViewSet(RegistryViewSet):
         return Response(HolderSerializer(holder).data)
 
     def partial_update(self, request, id=None):
-        patch = validate_input(HolderUpdateSerializer, request.data)
+        patch = validate_input(HolderUpdateSerializer, self.json_body())
         holder = services.holder_update(
             organization_id=self.organization_id, holder_id=self.path_ids["id"], patch=patch
         )

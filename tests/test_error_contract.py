@@ -1,0 +1,141 @@
+"""Every error leaves in the contract's shape `{code, title, message, fields?}` (CONTRACT §6):
+unknown routes, 405, 413, unhandled exceptions, an unreachable database."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError
+
+from crm.errors import CATALOGUE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    body = json.loads(response.content)
+    assert body["code"] == code
+    assert body["title"] == CATALOGUE[code].title
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+@pytest.mark.parametrize("path", ["/nope", "/v1/nope", "/v1/holders/x/y/z", "/v2/holders"])
+def test_unknown_route_is_404_crm_0032(api, path):
+    _assert_error(api.get(path), 404, "CRM-0032")
+
+
+def test_method_not_allowed_on_a_collection_is_405_crm_0033(api):
+    _assert_error(api.delete("/v1/holders"), 405, "CRM-0033")
+
+
+def test_method_not_allowed_on_health_is_405_crm_0033(client):
+    _assert_error(client.post("/health"), 405, "CRM-0033")
+
+
+def test_declared_oversized_body_is_refused_before_reading(api):
+    response = api.generic(
+        "POST", "/v1/holders", b"{}", content_type="application/json",
+        CONTENT_LENGTH=str(5 * 1024 * 1024),
+    )
+
+    _assert_error(response, 413, "CRM-0034")
+
+
+def test_unhandled_exception_is_500_crm_0014_without_details(api, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("secret detail: Maria 12345678900")
+
+    monkeypatch.setattr("holders.services.holder_create", explode)
+    api.raise_request_exception = False
+
+    response = api.post(
+        "/v1/holders", {"type": "NATURAL_PERSON", "name": "Maria", "document": "12345678900"}
+    )
+
+    body = _assert_error(response, 500, "CRM-0014")
+    assert "secret" not in json.dumps(body) and "Traceback" not in response.content.decode()
+
+
+def test_database_outage_is_503_crm_0036_with_retry_after(api, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("holders.views.HolderViewSet.get_queryset", refuse)
+
+    response = api.get("/v1/holders")
+
+    _assert_error(response, 503, "CRM-0036")
+    assert response["Retry-After"]
+
+
+def test_unreachable_postgres_gives_503_json_not_html(tmp_path):
+    """A real connection failure (nothing listens on port 1), through the whole stack."""
+    script = (
+        "import django, json;"
+        "django.setup();"
+        "from django.test import Client;"
+        "c = Client(raise_request_exception=False);"
+        "r = c.get('/v1/holders', HTTP_X_ORGANIZATION_ID='0196a3f4-1c2b-7cde-8f00-00000000000a', HTTP_HOST='localhost');"
+        "h = c.get('/health', HTTP_HOST='localhost'); z = c.get('/readyz', HTTP_HOST='localhost');"
+        "print(json.dumps([r.status_code, r.content.decode(), h.status_code, z.status_code]))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": "postgres://root@127.0.0.1:1/unreachable",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, check=True,
+    )
+
+    status, body, health, ready = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 503
+    assert json.loads(body)["code"] == "CRM-0036"
+    assert health == 200
+    assert ready == 503
+
+
+def test_request_id_is_echoed(api):
+    response = api.get("/v1/holders", HTTP_X_REQUEST_ID="req-123")
+
+    assert response["X-Request-Id"] == "req-123"
+
+
+def test_request_id_is_generated_when_absent(api):
+    response = api.get("/v1/holders")
+
+    assert len(response["X-Request-Id"]) == 36
+
+
+def test_request_id_is_on_error_responses_too(api):
+    assert api.get("/v1/nope", HTTP_X_REQUEST_ID="abc")["X-Request-Id"] == "abc"
+
+
+def test_request_id_with_control_characters_is_replaced(api):
+    response = api.get("/v1/holders", HTTP_X_REQUEST_ID="a\nb")
+
+    assert response["X-Request-Id"] != "a\nb"
+
+
+def test_every_catalogue_entry_has_a_status_and_title():
+    codes = sorted(CATALOGUE)
+
+    assert codes == [f"CRM-{n:04d}" for n in range(1, 37)]
+    assert all(spec.status in {400, 401, 403, 404, 405, 409, 413, 429, 500, 503}
+               for spec in CATALOGUE.values() if spec.code not in {"CRM-0019"})
+
+
+def test_disallowed_host_is_400_in_the_error_shape(client, settings):
+    settings.ALLOWED_HOSTS = ["example.org"]
+
+    response = client.get("/v1/holders", HTTP_HOST="evil.test")
+
+    _assert_error(response, 400, "CRM-0015")
