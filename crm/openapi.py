@@ -35,3 +35,11 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "Integration API token."}
+
+
+def strip_optional_trailing_slash(result, generator, request, public):
+    """The router accepts an optional trailing slash (`/?`); document the canonical paths."""
+    result["paths"] = {
+        (path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()
+    }
+    return result

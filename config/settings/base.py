@@ -162,6 +162,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.openapi.strip_optional_trailing_slash",
+    ],
 }
 
 # --- Logging: one line per event to stdout, request id attached, never personal data ----------
