@@ -148,7 +148,9 @@ class AliasSerializer(serializers.Serializer):
                 join(alias.banking_details, alias.banking_details_private),
                 BANKING_DETAILS_ORDER,
             ),
-            "regulatoryFields": _without_empty({"participantDocument": alias.participant_document}),
+            "regulatoryFields": _without_empty(
+                {"participantDocument": alias.participant_document}, ["participantDocument"]
+            ),
             "relatedParties": parties,
             "metadata": alias.metadata or None,
         }
