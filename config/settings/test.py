@@ -2,19 +2,22 @@
 (SQLite in memory by default, PostgreSQL when the variable points at it)."""
 
 import os
+import tempfile
 
 os.environ["CRM_IGNORE_DOTENV"] = "true"
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 os.environ.setdefault("LCRYPTO_ENCRYPT_SECRET_KEY", "0" * 63 + "1")
 os.environ.setdefault("LCRYPTO_HASH_SECRET_KEY", "test-hash-key-" + "h" * 40)
-os.environ.setdefault("DATABASE_URL", "sqlite:///test-db.sqlite3")
+os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
 from config.settings.base import *  # noqa: E402,F403
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file (not :memory:) so threads in concurrency tests share one database and queue on
-    # its lock, like gunicorn workers would. pytest-xdist suffixes the name per worker.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405
+    # its lock, like gunicorn workers would. One file per process: parallel runs never collide.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"crm-test-{os.getpid()}.sqlite3")
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

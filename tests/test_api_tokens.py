@@ -1,0 +1,95 @@
+"""API tokens (CONTRACT §10): off by default; when on, 401 CRM-0030 without valid credentials,
+403 CRM-0031 for a resource/action the token lacks, and another organization's data is 404."""
+
+import pytest
+
+from crm.auth import issue_token
+from crm.models import ApiToken
+from tests.factories import HolderFactory, holder_payload
+
+
+@pytest.fixture
+def auth_on(settings):
+    settings.PLUGIN_AUTH_ENABLED = True
+
+
+def _token(org, permissions, **kwargs) -> str:
+    token = ApiToken(name=kwargs.pop("name", "integration"), organizations=[str(org)],
+                     permissions=permissions, **kwargs)
+    raw = issue_token(token)
+    token.save()
+    return raw
+
+
+def test_auth_is_off_by_default(api):
+    assert api.get("/v1/holders").status_code == 200
+
+
+def test_missing_token_is_401_crm_0030(api, auth_on):
+    response = api.get("/v1/holders")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "CRM-0030"
+
+
+def test_unknown_token_is_401_crm_0030(api, auth_on):
+    response = api.get("/v1/holders", HTTP_AUTHORIZATION="Bearer crm_nope")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "CRM-0030"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer ", "bearer ", ""])
+def test_valid_token_is_accepted_with_or_without_bearer(api, auth_on, org_a, scheme):
+    raw = _token(org_a, ["holders:get"])
+
+    assert api.get("/v1/holders", HTTP_AUTHORIZATION=f"{scheme}{raw}").status_code == 200
+
+
+def test_inactive_token_is_401(api, auth_on, org_a):
+    raw = _token(org_a, ["holders:get"], is_active=False)
+
+    assert api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_missing_action_is_403_crm_0031(api, auth_on, org_a):
+    raw = _token(org_a, ["holders:get"])
+
+    response = api.post("/v1/holders", holder_payload(), HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "CRM-0031"
+
+
+def test_token_for_organization_a_gets_404_for_b_data(api_b, auth_on, org_a, org_b):
+    raw = _token(org_a, ["holders:get", "holders:patch", "holders:delete"])
+    holder_of_b = HolderFactory(organization_id=org_b)
+
+    for method in ("get", "patch", "delete"):
+        response = getattr(api_b, method)(
+            f"/v1/holders/{holder_of_b.id}", HTTP_AUTHORIZATION=f"Bearer {raw}"
+        )
+        assert response.status_code == 404
+        assert response.json()["code"] == "CRM-0006"
+
+
+def test_token_for_organization_a_cannot_list_b(api_b, auth_on, org_a):
+    raw = _token(org_a, ["holders:get"])
+
+    response = api_b.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "CRM-0031"
+
+
+def test_public_endpoints_need_no_token(client, auth_on, db):
+    assert client.get("/health").status_code == 200
+    assert client.get("/swagger/doc.json").status_code == 200
+
+
+def test_only_the_token_hash_is_stored(auth_on, org_a, db):
+    raw = _token(org_a, ["holders:get"])
+
+    stored = ApiToken.objects.get()
+    assert raw not in (stored.key_hash, stored.key_prefix)
+    assert raw.startswith(stored.key_prefix)
