@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 .env:
-	$(BIN)/python -m crm.devkeys > .env
+	$(PYTHON) crm/devkeys.py > .env
 	@echo "Generated development keys in .env (git-ignored; keep it to read your data again)."
 
 run: $(STAMP) .env ## Serve on 127.0.0.1:4003 with SQLite (creates .venv, .env keys, migrates)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP) ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
