@@ -1,0 +1,425 @@
+"""Back-office (Django admin) behaviour: lists, search, filters, forms through the services,
+deletion rules, permissions and the audit history (CONTRACT §8)."""
+
+import re
+import uuid
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+
+from crm.admin import mask_document
+from crm.models import ApiToken, AuditEntry
+from holders.models import Holder, HolderNameToken
+from holders.services import holder_soft_delete
+from tests.conftest import ORG_A, ORG_B
+from tests.factories import HolderFactory
+
+CHANGELIST = reverse("admin:holders_holder_changelist")
+
+
+def change_url(holder) -> str:
+    return reverse("admin:holders_holder_change", args=[holder.pk])
+
+
+def listed_ids(response) -> set[str]:
+    return set(re.findall(r'href="/admin/holders/holder/([0-9a-f-]{36})/change/', response.text))
+
+
+@pytest.fixture
+def holder(db):
+    return HolderFactory(
+        name="Maria José da Conceição",
+        document="12345678900",
+        externalId="EXT-42",
+        contact={"primaryEmail": "maria@example.com", "mobilePhone": "+5511999990000"},
+        addresses={"primary": {"line1": "Rua A, 1", "city": "São Paulo", "country": "BR"}},
+        naturalPerson={"motherName": "Ana", "birthDate": "1980-01-02"},
+        metadata={"segment": "retail", "score": 7},
+    )
+
+
+@pytest.fixture
+def staff(db):
+    """A staff user with view/change holder permissions but not hard delete."""
+    user = User.objects.create_user("clerk", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="holders",
+            codename__in=["view_holder", "change_holder", "add_holder"],
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+# --- masking -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "masked"),
+    [
+        ("123.456.789-00", "***.***.789-00"),
+        ("12345678900", "***.***.789-00"),
+        ("12.345.678/0001-95", "**.***.***/0001-95"),
+        ("AB1234567", "*****4567"),
+        ("", ""),
+    ],
+)
+def test_mask_document_shows_only_the_end(document, masked):
+    assert mask_document(document) == masked
+
+
+# --- list, search, filters ----------------------------------------------------------------------
+
+
+def test_holder_changelist_shows_masked_document_and_no_full_document(admin_client, holder):
+    response = admin_client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert "***.***.789-00" in response.text
+    assert "12345678900" not in response.text
+    assert "Maria José da Conceição" in response.text
+    assert str(holder.pk) in response.text
+
+
+@pytest.mark.parametrize(
+    "term", ["123.456.789-00", "12345678900", " 123 456 789 00 ", "EXT-42", "conceicao", "MARIA"]
+)
+def test_holder_search_finds_by_document_external_id_and_name_word(admin_client, holder, term):
+    HolderFactory(name="Pedro Alves", document="98765432100")
+    response = admin_client.get(CHANGELIST, {"q": term})
+    assert listed_ids(response) == {str(holder.pk)}
+
+
+def test_holder_search_by_several_name_words_needs_all(admin_client, holder):
+    other = HolderFactory(name="Maria Alves")
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "maria"})) == {
+        str(holder.pk),
+        str(other.pk),
+    }
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "Maria Conceição"})) == {str(holder.pk)}
+
+
+def test_holder_search_by_holder_id(admin_client, holder):
+    HolderFactory()
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": str(holder.pk)})) == {str(holder.pk)}
+
+
+def test_holder_search_by_document_in_another_organization(admin_client):
+    holder_b = HolderFactory(organization_id=ORG_B, document="11122233344")
+    HolderFactory(organization_id=ORG_A)
+    response = admin_client.get(CHANGELIST, {"q": "111.222.333-44"})
+    assert listed_ids(response) == {str(holder_b.pk)}
+    # Restricting to the other organization finds nothing.
+    response = admin_client.get(CHANGELIST, {"q": "111.222.333-44", "organization": str(ORG_A)})
+    assert listed_ids(response) == set()
+
+
+def test_holder_search_unknown_term_finds_nothing(admin_client, holder):
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "nobody"})) == set()
+
+
+def test_holder_filters_state_default_live(admin_client, holder):
+    deleted = HolderFactory()
+    holder_soft_delete(organization_id=ORG_A, holder_id=deleted.pk)
+    assert listed_ids(admin_client.get(CHANGELIST)) == {str(holder.pk)}
+    assert listed_ids(admin_client.get(CHANGELIST, {"state": "deleted"})) == {str(deleted.pk)}
+    assert listed_ids(admin_client.get(CHANGELIST, {"state": "all"})) == {
+        str(holder.pk),
+        str(deleted.pk),
+    }
+
+
+def test_holder_filters_type_and_organization(admin_client, holder):
+    company = HolderFactory(type="LEGAL_PERSON", name="Acme Ltda", document="12345678000195")
+    in_b = HolderFactory(organization_id=ORG_B)
+    assert listed_ids(admin_client.get(CHANGELIST, {"type__exact": "LEGAL_PERSON"})) == {
+        str(company.pk)
+    }
+    assert listed_ids(admin_client.get(CHANGELIST, {"organization": str(ORG_B)})) == {str(in_b.pk)}
+
+
+def test_holder_changelist_query_count_is_constant(admin_client, django_assert_max_num_queries):
+    for _ in range(30):
+        HolderFactory()
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(CHANGELIST)
+    assert len(listed_ids(response)) == 30
+
+
+def test_holder_name_tokens_follow_name_and_stay_hashed(holder):
+    tokens = set(HolderNameToken.objects.filter(holder=holder).values_list("token_hash", flat=True))
+    assert len(tokens) == 4  # maria, jose, da, conceicao
+    assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token in tokens)
+
+
+# --- change form -------------------------------------------------------------------------------
+
+
+def form_data(response) -> dict:
+    """The change form's current values, as the browser would post them."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        data[name] = "" if value is None else value
+    return data
+
+
+def test_holder_change_form_shows_sections_and_values(admin_client, holder):
+    response = admin_client.get(change_url(holder))
+    assert response.status_code == 200
+    for section in ("Identity", "Contact", "Primary address", "Natural person", "Metadata"):
+        assert section in response.text
+    assert "Legal person" not in response.text
+    assert "maria@example.com" in response.text
+    assert "segment = retail" in response.text
+    assert "{&quot;" not in response.text  # no JSON widgets
+
+
+def test_holder_change_form_saves_through_the_service(admin_client, holder):
+    data = form_data(admin_client.get(change_url(holder)))
+    data["contact__primaryEmail"] = "new@example.com"
+    data["contact__mobilePhone"] = ""
+    data["metadata"] = "segment = private\nscore = 7"
+    response = admin_client.post(change_url(holder), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    holder = Holder.objects.get(pk=holder.pk)
+    assert holder.contact == {"primaryEmail": "new@example.com"}
+    assert holder.metadata == {"segment": "private", "score": 7}  # untouched value keeps type
+    assert holder.natural_person_private == {"motherName": "Ana"}
+    entry = AuditEntry.objects.filter(object_id=holder.pk, action="update").get()
+    assert entry.actor_type == "staff"
+    assert entry.actor == "admin"
+    assert set(entry.changed_fields) == {
+        "contact.mobilePhone",
+        "contact.primaryEmail",
+        "metadata.segment",
+    }
+    log = LogEntry.objects.get(object_id=str(holder.pk))
+    assert "new@example.com" not in log.change_message
+    assert log.object_repr == f"Holder {holder.pk}"
+
+
+def test_holder_change_form_name_change_updates_name_index(admin_client, holder):
+    data = form_data(admin_client.get(change_url(holder)))
+    data["name"] = "Joana Prado"
+    assert admin_client.post(change_url(holder), data).status_code == 302
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "prado"})) == {str(holder.pk)}
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "conceicao"})) == set()
+
+
+def test_holder_change_form_invalid_input_is_a_form_error(admin_client, holder):
+    data = form_data(admin_client.get(change_url(holder)))
+    data["contact__mobilePhone"] = "9" * 60
+    data["metadata"] = "no equals sign"
+    response = admin_client.post(change_url(holder), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "contact__mobilePhone" in errors
+    assert "metadata" in errors
+    assert Holder.objects.get(pk=holder.pk).contact["mobilePhone"] == "+5511999990000"
+
+
+def test_holder_change_form_serializer_error_is_attached_to_the_field(admin_client, holder):
+    data = form_data(admin_client.get(change_url(holder)))
+    data["metadata"] = "k = " + "v" * 2001
+    response = admin_client.post(change_url(holder), data)
+    assert response.status_code == 200
+    assert "metadata" in response.context["adminform"].form.errors
+
+
+def test_holder_add_form_creates_through_the_service(admin_client):
+    response = admin_client.get(reverse("admin:holders_holder_add"))
+    data = form_data(response)
+    data.update(
+        organization=str(ORG_A),
+        type="NATURAL_PERSON",
+        document="529.982.247-25",
+        name="Carlos Souza",
+        addresses__primary__country="BR",
+        naturalPerson__birthDate="1990-05-06",
+    )
+    response = admin_client.post(reverse("admin:holders_holder_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    holder = Holder.objects.get()
+    assert response["Location"] == CHANGELIST
+    assert holder.document == "529.982.247-25"
+    assert holder.natural_person == {"birthDate": "1990-05-06"}
+    assert AuditEntry.objects.filter(object_id=holder.pk, action="create").exists()
+
+
+def test_holder_add_duplicate_document_is_a_form_error_not_a_500(admin_client, holder):
+    data = form_data(admin_client.get(reverse("admin:holders_holder_add")))
+    data.update(
+        organization=str(ORG_A),
+        type="NATURAL_PERSON",
+        document="123.456.789-00",
+        name="Someone Else",
+    )
+    response = admin_client.post(reverse("admin:holders_holder_add"), data)
+    assert response.status_code == 200
+    assert "CRM-0010" in str(response.context["adminform"].form.non_field_errors())
+    assert Holder.objects.count() == 1
+    assert not AuditEntry.objects.filter(action="create", actor_type="staff").exists()
+
+
+def test_holder_change_page_of_soft_deleted_holder_is_read_only(admin_client, holder):
+    holder_soft_delete(organization_id=ORG_A, holder_id=holder.pk)
+    response = admin_client.get(change_url(holder))
+    assert response.status_code == 200
+    assert "soft-deleted" in response.text
+    assert 'name="_save"' not in response.text
+    assert "crm-restore" in response.text
+
+
+# --- deletion ----------------------------------------------------------------------------------
+
+
+def test_stock_delete_is_disabled(admin_client, holder):
+    response = admin_client.get(CHANGELIST)
+    assert 'value="delete_selected"' not in response.text
+    assert admin_client.get(change_url(holder) + "../delete/").status_code in (302, 403, 404)
+    response = admin_client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [str(holder.pk)]}
+    )
+    assert Holder.all_objects.filter(pk=holder.pk).exists()
+
+
+def test_soft_delete_and_restore_actions(admin_client, holder):
+    response = admin_client.post(
+        CHANGELIST, {"action": "soft_delete_selected", "_selected_action": [str(holder.pk)]}
+    )
+    assert response.status_code == 302
+    assert Holder.all_objects.get(pk=holder.pk).deleted_at is not None
+    response = admin_client.post(
+        CHANGELIST + "?state=deleted",
+        {"action": "restore_selected", "_selected_action": [str(holder.pk)]},
+    )
+    assert response.status_code == 302
+    assert Holder.objects.filter(pk=holder.pk).exists()
+    actions = list(AuditEntry.objects.filter(object_id=holder.pk).values_list("action", flat=True))
+    assert "soft_delete" in actions
+    assert "restore" in actions
+
+
+def test_soft_delete_and_restore_buttons_on_change_page(admin_client, holder):
+    soft = reverse("admin:holders_holder_soft_delete", args=[holder.pk])
+    restore = reverse("admin:holders_holder_restore", args=[holder.pk])
+    assert admin_client.get(soft).status_code == 405
+    assert admin_client.post(soft).status_code == 302
+    assert Holder.all_objects.get(pk=holder.pk).deleted_at is not None
+    assert admin_client.post(restore).status_code == 302
+    assert Holder.all_objects.get(pk=holder.pk).deleted_at is None
+
+
+def test_hard_delete_confirmation_page_lists_records_then_erases(admin_client, holder):
+    url = reverse("admin:holders_holder_hard_delete", args=[holder.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert str(holder.pk) in response.text
+    assert "***.***.789-00" in response.text
+    assert "12345678900" not in response.text
+    assert Holder.all_objects.filter(pk=holder.pk).exists()
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Holder.all_objects.filter(pk=holder.pk).exists()
+    assert not HolderNameToken.objects.filter(holder_id=holder.pk).exists()
+    entries = AuditEntry.objects.filter(object_id=holder.pk)
+    assert [entry.action for entry in entries] == ["hard_delete"]
+    assert entries[0].actor == "admin"
+
+
+def test_hard_delete_action_shows_confirmation_first(admin_client, holder):
+    data = {"action": "hard_delete_selected", "_selected_action": [str(holder.pk)]}
+    response = admin_client.post(CHANGELIST, data)
+    assert response.status_code == 200
+    assert "Records that will be erased" in response.text
+    assert Holder.all_objects.filter(pk=holder.pk).exists()
+    response = admin_client.post(CHANGELIST, {**data, "post": "yes"})
+    assert response.status_code == 302
+    assert not Holder.all_objects.filter(pk=holder.pk).exists()
+
+
+def test_hard_delete_needs_the_dedicated_permission(staff_client, staff, holder):
+    url = reverse("admin:holders_holder_hard_delete", args=[holder.pk])
+    assert "hard_delete_selected" not in staff_client.get(CHANGELIST).text
+    assert "crm-hard-delete" not in staff_client.get(change_url(holder)).text
+    assert staff_client.get(url).status_code == 403
+    assert staff_client.post(url, {"post": "yes"}).status_code == 403
+    staff_client.post(
+        CHANGELIST,
+        {"action": "hard_delete_selected", "_selected_action": [str(holder.pk)], "post": "yes"},
+    )
+    assert Holder.all_objects.filter(pk=holder.pk).exists()
+
+    staff.user_permissions.add(Permission.objects.get(codename="hard_delete_holder"))
+    staff = User.objects.get(pk=staff.pk)
+    staff_client.force_login(staff)
+    assert "hard_delete_selected" in staff_client.get(CHANGELIST).text
+    assert "crm-hard-delete" in staff_client.get(change_url(holder)).text
+    assert staff_client.get(url).status_code == 200
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+def test_history_page_shows_audit_entries_without_personal_data(admin_client, holder):
+    data = form_data(admin_client.get(change_url(holder)))
+    data["contact__primaryEmail"] = "other@example.com"
+    admin_client.post(change_url(holder), data)
+    response = admin_client.get(reverse("admin:holders_holder_history", args=[holder.pk]))
+    assert response.status_code == 200
+    assert "contact.primaryEmail" in response.text
+    assert "staff admin" in response.text
+    assert "Create" in response.text
+    for personal in ("other@example.com", "maria@example.com", "Conceição", "12345678900"):
+        assert personal not in response.text
+
+
+# --- kernel models -----------------------------------------------------------------------------
+
+
+def test_audit_entries_are_read_only(admin_client, holder):
+    response = admin_client.get(reverse("admin:crm_auditentry_changelist"))
+    assert response.status_code == 200
+    assert str(holder.pk) in response.text
+    assert admin_client.get(reverse("admin:crm_auditentry_add")).status_code == 403
+
+
+def test_api_token_secret_is_shown_once(admin_client):
+    response = admin_client.post(
+        reverse("admin:crm_apitoken_add"),
+        {
+            "name": "onboarding",
+            "is_active": "on",
+            "organizations": str(ORG_A),
+            "permissions": ["holders:get", "holders:post"],
+        },
+    )
+    assert response.status_code == 200
+    secret = re.search(r'id="token-secret"[^>]*>(crm_[^<]+)<', response.text).group(1)
+    token = ApiToken.objects.get()
+    assert token.organizations == [str(ORG_A)]
+    assert token.permissions == ["holders:get", "holders:post"]
+    assert secret not in admin_client.get(reverse("admin:crm_apitoken_changelist")).text
+    from crm.auth import hash_token
+
+    assert token.key_hash == hash_token(secret)
+
+
+def test_admin_requires_login(client, holder):
+    response = client.get(CHANGELIST)
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_unknown_holder_change_page_does_not_500(admin_client):
+    response = admin_client.get(reverse("admin:holders_holder_change", args=[uuid.uuid4()]))
+    assert response.status_code in (302, 404)
