@@ -23,10 +23,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from crm.auth import issue_token
@@ -218,15 +222,15 @@ class WireFormMixin:
             self.add_error(self.metadata_field, error.message)
             return
         placed = False
-        for path, message in fields.items():
-            name = path.replace(".", "__")
-            if path.startswith("metadata") and self.metadata_field in self.fields:
+        for wire_path, message in fields.items():
+            name = wire_path.replace(".", "__")
+            if wire_path.startswith("metadata") and self.metadata_field in self.fields:
                 name = self.metadata_field
             if name in self.fields:
                 self.add_error(name, message)
                 placed = True
         if not placed:
-            detail = "; ".join(f"{path}: {message}" for path, message in fields.items())
+            detail = "; ".join(f"{key}: {message}" for key, message in fields.items())
             self.add_error(None, f"{error.spec.title} ({error.code}): {detail or error.message}")
 
 
@@ -326,6 +330,7 @@ class RegistryAdmin(admin.ModelAdmin):
     """
 
     audit_object_type = ""
+    change_form_template = "admin/crm/registry_change_form.html"
     save_as = False
     show_full_result_count = False
 
@@ -346,6 +351,11 @@ class RegistryAdmin(admin.ModelAdmin):
         return form
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is not None:
+            extra_context = {
+                **self.changeform_view_context(request, object_id),
+                **(extra_context or {}),
+            }
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except CRMError as error:
@@ -378,6 +388,163 @@ class RegistryAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/crm/audit_history.html", context)
+
+    # --- deletion --------------------------------------------------------------------------
+    # Subclasses implement `service_soft_delete(obj)`, `service_restore(obj)`,
+    # `service_hard_delete(obj) -> {object_type: [erased ids]}`, `erasure_rows(obj)` (what the
+    # confirmation page lists) and `erased_models()` ({object_type: model}).
+
+    hard_delete_permission = ""  # "app_label.codename"
+
+    def has_hard_delete_permission(self, request) -> bool:
+        return request.user.has_perm(self.hard_delete_permission)
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:object_id>/soft-delete/",
+                wrap(self.soft_delete_view),
+                name=self._url_name("soft_delete"),
+            ),
+            path(
+                "<uuid:object_id>/restore/",
+                wrap(self.restore_view),
+                name=self._url_name("restore"),
+            ),
+            path(
+                "<uuid:object_id>/hard-delete/",
+                wrap(self.hard_delete_view),
+                name=self._url_name("hard_delete"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changeform_view_context(self, request, object_id) -> dict[str, Any]:
+        obj = self.model.all_objects.filter(pk=_uuid_or_none(object_id)).first()
+        if obj is None:
+            return {}
+        context = {
+            "can_hard_delete": self.has_hard_delete_permission(request),
+            "is_deleted": obj.deleted_at is not None,
+            "soft_delete_url": reverse(f"admin:{self._url_name('soft_delete')}", args=[obj.pk]),
+            "restore_url": reverse(f"admin:{self._url_name('restore')}", args=[obj.pk]),
+            "hard_delete_url": reverse(f"admin:{self._url_name('hard_delete')}", args=[obj.pk]),
+        }
+        if obj.deleted_at is not None:
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return context
+
+    def _run(self, request, obj, operation, done: str, failed: str) -> bool:
+        try:
+            operation(obj)
+        except CRMError as error:
+            self.report_crm_error(request, error, f"{obj} {failed}")
+            return False
+        self.log_change(request, obj, done)
+        return True
+
+    def _soft_delete(self, request, obj) -> bool:
+        return self._run(request, obj, self.service_soft_delete, "Soft-deleted.", "was not deleted")
+
+    def _restore(self, request, obj) -> bool:
+        return self._run(request, obj, self.service_restore, "Restored.", "was not restored")
+
+    def _hard_delete(self, request, obj) -> bool:
+        try:
+            plan = self.service_hard_delete(obj)
+        except CRMError as error:
+            self.report_crm_error(request, error, f"{obj} was not erased")
+            return False
+        models = self.erased_models()
+        for object_type, ids in plan.items():
+            if ids and models.get(object_type) is not None:
+                self.erase_admin_log(ids, models[object_type])
+        self.log_deletions(request, [obj])
+        return True
+
+    @admin.action(
+        description="Soft-delete selected %(verbose_name_plural)s", permissions=["change"]
+    )
+    def soft_delete_selected(self, request, queryset):
+        done = sum(self._soft_delete(request, obj) for obj in queryset.filter(deleted_at=None))
+        if done:
+            self.message_user(request, f"Soft-deleted {done} record(s).", messages.SUCCESS)
+
+    @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
+    def restore_selected(self, request, queryset):
+        done = sum(self._restore(request, obj) for obj in queryset.filter(deleted_at__isnull=False))
+        if done:
+            self.message_user(request, f"Restored {done} record(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Hard-delete (erase for good) selected %(verbose_name_plural)s…",
+        permissions=["hard_delete"],
+    )
+    def hard_delete_selected(self, request, queryset):
+        objects = list(queryset)
+        if request.POST.get("post") == "yes":
+            erased = sum(self._hard_delete(request, obj) for obj in objects)
+            if erased:
+                self.message_user(request, f"Erased {erased} record(s).", messages.SUCCESS)
+            return None
+        return self._confirmation_page(request, objects, action=True)
+
+    def soft_delete_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._get_for_change(request, object_id)
+        if self._soft_delete(request, obj):
+            self.message_user(request, f"{obj} was soft-deleted.", messages.SUCCESS)
+        return self._back_to_change(obj)
+
+    def restore_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._get_for_change(request, object_id)
+        if self._restore(request, obj):
+            self.message_user(request, f"{obj} was restored.", messages.SUCCESS)
+        return self._back_to_change(obj)
+
+    def hard_delete_view(self, request, object_id):
+        if not self.has_hard_delete_permission(request):
+            raise PermissionDenied
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            if self._hard_delete(request, obj):
+                self.message_user(request, f"{obj} was erased.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+            return self._back_to_change(obj)
+        return self._confirmation_page(request, [obj], action=False)
+
+    def _get_for_change(self, request, object_id):
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def _back_to_change(self, obj):
+        return HttpResponseRedirect(reverse(f"admin:{self._url_name('change')}", args=[obj.pk]))
+
+    def _confirmation_page(self, request, objects, *, action: bool):
+        rows = [row for obj in objects for row in self.erasure_rows(obj)]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase for good? This cannot be undone",
+            "rows": rows,
+            "record_count": len(rows),
+            "opts": self.model._meta,
+            "action": "hard_delete_selected" if action else None,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_ids": [str(obj.pk) for obj in objects],
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/crm/hard_delete_confirmation.html", context)
 
     def erase_admin_log(self, object_ids: Iterable[uuid.UUID], model) -> None:
         """An erased object's admin log entries go with it (they name only fields, but the

@@ -13,14 +13,9 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from crm.admin import (
     OrganizationFilter,
@@ -178,7 +173,6 @@ HolderForm = wire_form("HolderForm", HolderFormBase, WIRE_FIELDS)
 class HolderAdmin(RegistryAdmin):
     form = HolderForm
     audit_object_type = services.OBJECT_TYPE
-    change_form_template = "admin/holders/holder/change_form.html"
     list_display = (
         "id",
         "masked_document",
@@ -208,6 +202,7 @@ class HolderAdmin(RegistryAdmin):
         "deleted_at",
     )
     actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
+    hard_delete_permission = "holders.hard_delete_holder"
 
     # --- list --------------------------------------------------------------------------------
 
@@ -369,181 +364,54 @@ class HolderAdmin(RegistryAdmin):
     def full_document(self, holder: Holder) -> str:
         return holder.document
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        holder = None
-        if object_id is not None:
-            holder = Holder.all_objects.filter(pk=_as_uuid(object_id)).first()
-        if holder is not None:
-            extra_context["can_hard_delete"] = self.has_hard_delete_permission(request)
-            extra_context["is_deleted"] = holder.deleted_at is not None
-            if holder.deleted_at is not None:
-                extra_context.update(
-                    show_save=False, show_save_and_continue=False, show_save_and_add_another=False
-                )
-        return super().changeform_view(request, object_id, form_url, extra_context)
+    # --- deletion (machinery in RegistryAdmin) ------------------------------------------------
 
-    # --- deletion ----------------------------------------------------------------------------
+    def service_soft_delete(self, holder: Holder) -> None:
+        services.holder_soft_delete(organization_id=holder.organization_id, holder_id=holder.id)
 
-    def has_hard_delete_permission(self, request) -> bool:
-        return request.user.has_perm("holders.hard_delete_holder")
+    def service_restore(self, holder: Holder) -> None:
+        services.holder_restore(organization_id=holder.organization_id, holder_id=holder.id)
 
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "<uuid:object_id>/soft-delete/",
-                wrap(self.soft_delete_view),
-                name="holders_holder_soft_delete",
-            ),
-            path(
-                "<uuid:object_id>/restore/",
-                wrap(self.restore_view),
-                name="holders_holder_restore",
-            ),
-            path(
-                "<uuid:object_id>/hard-delete/",
-                wrap(self.hard_delete_view),
-                name="holders_holder_hard_delete",
-            ),
-            *super().get_urls(),
+    def service_hard_delete(self, holder: Holder) -> dict[str, list[uuid.UUID]]:
+        """Operator erasure: the holder with all its aliases, live or soft-deleted."""
+        return services.holder_hard_delete(
+            organization_id=holder.organization_id, holder_id=holder.id, with_aliases=True
+        )
+
+    def erasure_rows(self, holder: Holder) -> list[dict[str, Any]]:
+        rows = [
+            {
+                "kind": "Holder",
+                "id": holder.pk,
+                "url": reverse("admin:holders_holder_change", args=[holder.pk]),
+                "details": f"{holder.get_type_display()} · document "
+                f"{mask_document(holder.document)} · organization {holder.organization_id}",
+                "deleted": holder.deleted_at is not None,
+                "child": False,
+            }
         ]
-
-    def _soft_delete(self, request, holder: Holder) -> bool:
-        try:
-            services.holder_soft_delete(organization_id=holder.organization_id, holder_id=holder.id)
-        except CRMError as error:
-            self.report_crm_error(request, error, f"{holder} was not deleted")
-            return False
-        self.log_change(request, holder, "Soft-deleted.")
-        return True
-
-    def _restore(self, request, holder: Holder) -> bool:
-        try:
-            services.holder_restore(organization_id=holder.organization_id, holder_id=holder.id)
-        except CRMError as error:
-            self.report_crm_error(request, error, f"{holder} was not restored")
-            return False
-        self.log_change(request, holder, "Restored.")
-        return True
-
-    @admin.action(description="Soft-delete selected holders", permissions=["change"])
-    def soft_delete_selected(self, request, queryset):
-        done = sum(
-            self._soft_delete(request, holder)
-            for holder in queryset.filter(deleted_at__isnull=True)
-        )
-        if done:
-            self.message_user(request, f"Soft-deleted {done} holder(s).", messages.SUCCESS)
-
-    @admin.action(description="Restore selected holders", permissions=["change"])
-    def restore_selected(self, request, queryset):
-        done = sum(
-            self._restore(request, holder) for holder in queryset.filter(deleted_at__isnull=False)
-        )
-        if done:
-            self.message_user(request, f"Restored {done} holder(s).", messages.SUCCESS)
-
-    @admin.action(
-        description="Hard-delete (erase) selected holders and their aliases…",
-        permissions=["hard_delete"],
-    )
-    def hard_delete_selected(self, request, queryset):
-        holders = list(queryset)
-        if request.POST.get("post") == "yes":
-            erased = sum(self._hard_delete(request, holder) for holder in holders)
-            if erased:
-                self.message_user(
-                    request, f"Erased {erased} holder(s) and their aliases.", messages.SUCCESS
+        aliases = getattr(holder, "aliases", None)
+        if aliases is not None:
+            for alias in (
+                aliases(manager="all_objects")
+                .order_by("id")
+                .values("id", "account_id", "ledger_id", "deleted_at")
+            ):
+                rows.append(
+                    {
+                        "kind": "Alias account",
+                        "id": alias["id"],
+                        "url": None,
+                        "details": f"account {alias['account_id']} · ledger {alias['ledger_id']}",
+                        "deleted": alias["deleted_at"] is not None,
+                        "child": True,
+                    }
                 )
-            return None
-        return self._confirmation_page(request, holders, action=True)
+        return rows
 
-    def _hard_delete(self, request, holder: Holder) -> bool:
-        try:
-            plan = services.holder_hard_delete(
-                organization_id=holder.organization_id, holder_id=holder.id, with_aliases=True
-            )
-        except CRMError as error:
-            self.report_crm_error(request, error, f"{holder} was not erased")
-            return False
-        self.erase_admin_log(plan["holder"], Holder)
-        if plan["alias"]:
-            self.erase_admin_log(plan["alias"], holder.aliases.model)
-        self.log_deletions(request, [holder])
-        return True
-
-    def soft_delete_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        holder = self._get_for_change(request, object_id)
-        if self._soft_delete(request, holder):
-            self.message_user(request, f"{holder} was soft-deleted.", messages.SUCCESS)
-        return self._back_to_change(holder)
-
-    def restore_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        holder = self._get_for_change(request, object_id)
-        if self._restore(request, holder):
-            self.message_user(request, f"{holder} was restored.", messages.SUCCESS)
-        return self._back_to_change(holder)
-
-    def hard_delete_view(self, request, object_id):
-        if not self.has_hard_delete_permission(request):
-            raise PermissionDenied
-        holder = get_object_or_404(Holder.all_objects, pk=object_id)
-        if request.method == "POST" and request.POST.get("post") == "yes":
-            if self._hard_delete(request, holder):
-                self.message_user(
-                    request, f"{holder} and its aliases were erased.", messages.SUCCESS
-                )
-                return HttpResponseRedirect(reverse("admin:holders_holder_changelist"))
-            return self._back_to_change(holder)
-        return self._confirmation_page(request, [holder], action=False)
-
-    def _get_for_change(self, request, object_id) -> Holder:
-        holder = get_object_or_404(Holder.all_objects, pk=object_id)
-        if not self.has_change_permission(request, holder):
-            raise PermissionDenied
-        return holder
-
-    def _back_to_change(self, holder: Holder):
-        return HttpResponseRedirect(reverse("admin:holders_holder_change", args=[holder.pk]))
-
-    def _confirmation_page(self, request, holders: list[Holder], *, action: bool):
-        items = []
-        for holder in holders:
-            aliases = getattr(holder, "aliases", None)
-            alias_rows = (
-                list(
-                    aliases(manager="all_objects")
-                    .order_by("id")
-                    .values("id", "account_id", "ledger_id", "deleted_at")
-                )
-                if aliases is not None
-                else []
-            )
-            items.append(
-                {
-                    "holder": holder,
-                    "masked_document": mask_document(holder.document),
-                    "aliases": alias_rows,
-                    "url": reverse("admin:holders_holder_change", args=[holder.pk]),
-                }
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Erase for good? This cannot be undone",
-            "items": items,
-            "record_count": len(items) + sum(len(item["aliases"]) for item in items),
-            "opts": self.model._meta,
-            "action": "hard_delete_selected" if action else None,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "selected_ids": [str(holder.pk) for holder in holders],
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/crm/hard_delete_confirmation.html", context)
+    def erased_models(self):
+        aliases = getattr(Holder, "aliases", None)
+        return {"holder": Holder, "alias": aliases.rel.related_model if aliases else None}
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
