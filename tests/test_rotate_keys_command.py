@@ -301,3 +301,53 @@ def test_rotate_bad_arguments_are_refused(args, message):
     with pytest.raises(CommandError, match=r"^Error: ") as excinfo:
         run(*args)
     assert message in str(excinfo.value)
+
+
+def test_rotate_both_keys_every_alias_value_and_filter_survives_dropping_old_keys(settings, api):
+    # Given aliases (banking account/iban, participant document, a related party) under K1/H1
+    from aliases.models import AliasAccount, RelatedParty
+    from tests.factories import AliasFactory
+
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY, settings.LCRYPTO_HASH_SECRET_KEY = K1, H1
+    alias = AliasFactory(
+        bankingDetails={"branch": "0001", "account": "12345-6", "iban": "BR15000000000000001093"},
+        regulatoryFields={"participantDocument": "12345678000195"},
+        relatedParties=[
+            {
+                "document": "111.444.777-35",
+                "name": "Rep",
+                "role": "LEGAL_REPRESENTATIVE",
+                "startDate": "2024-01-01",
+            }
+        ],
+    )
+    holder = Holder.objects.get(pk=alias.holder_id)
+    # When both keys rotate and the old ones are dropped
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY, settings.LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = K2, [K1]
+    settings.LCRYPTO_HASH_SECRET_KEY, settings.LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = H2, [H1]
+    output = run("--batch-size", "1")
+    settings.LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = []
+    settings.LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = []
+    # Then every value decrypts and every search filter finds the alias
+    assert "aliases.AliasAccount encryption: 1 rows checked, 1 rotated" in output
+    assert "aliases.RelatedParty hashes: 1 rows checked, 1 rotated" in output
+    assert all_current(AliasAccount)
+    assert all_current(RelatedParty)
+    stored = AliasAccount.objects.get(pk=alias.pk)
+    assert (stored.document, stored.account, stored.iban, stored.participant_document) == (
+        holder.document,
+        "12345-6",
+        "BR15000000000000001093",
+        "12345678000195",
+    )
+    assert RelatedParty.objects.get(alias=alias).document == "111.444.777-35"
+    for name, value in [
+        ("document", holder.document),
+        ("banking_details_account", "123456"),
+        ("banking_details_iban", "BR15 0000 0000 0000 0010 93"),
+        ("regulatory_fields_participant_document", "12.345.678/0001-95"),
+        ("related_party_document", "11144477735"),
+    ]:
+        response = api.get("/v1/aliases", {name: value})
+        assert [item["id"] for item in response.json()["items"]] == [str(alias.id)], name
+    assert finds(api, holder)
