@@ -163,9 +163,10 @@ def test_holder_name_tokens_follow_name_and_stay_hashed(holder):
 
 
 def form_data(response) -> dict:
-    """The change form's current values, as the browser would post them."""
+    """The change form's current values (and inline management forms), as the browser would
+    post them."""
     form = response.context["adminform"].form
-    data = {}
+    data = management_data(response)
     for name, field in form.fields.items():
         value = form.initial.get(name, field.initial)
         data[name] = "" if value is None else value
@@ -180,7 +181,7 @@ def test_holder_change_form_shows_sections_and_values(admin_client, holder):
     assert "Legal person" not in response.text
     assert "maria@example.com" in response.text
     assert "segment = retail" in response.text
-    assert "{&quot;" not in response.text  # no JSON widgets
+    assert "{&quot;primaryEmail" not in response.text  # no JSON widgets
 
 
 def test_holder_change_form_saves_through_the_service(admin_client, holder):
@@ -423,3 +424,248 @@ def test_admin_requires_login(client, holder):
 def test_unknown_holder_change_page_does_not_500(admin_client):
     response = admin_client.get(reverse("admin:holders_holder_change", args=[uuid.uuid4()]))
     assert response.status_code in (302, 404)
+
+
+# --- alias accounts ------------------------------------------------------------------------------
+
+ALIAS_CHANGELIST = reverse("admin:aliases_aliasaccount_changelist")
+
+
+def alias_change_url(alias) -> str:
+    return reverse("admin:aliases_aliasaccount_change", args=[alias.pk])
+
+
+def listed_alias_ids(response) -> set[str]:
+    return set(
+        re.findall(r'href="/admin/aliases/aliasaccount/([0-9a-f-]{36})/change/', response.text)
+    )
+
+
+@pytest.fixture
+def alias(holder):
+    from tests.factories import AliasFactory
+
+    return AliasFactory(
+        holder=holder,
+        accountId="acc-001",
+        ledgerId="ledger-9",
+        bankingDetails={"branch": "0001", "account": "12345-6", "iban": "BR15 0000 0000 0000"},
+        regulatoryFields={"participantDocument": "12.345.678/0001-95"},
+        relatedParties=[
+            {
+                "document": "98765432100",
+                "name": "Rep One",
+                "role": "LEGAL_REPRESENTATIVE",
+                "startDate": "2024-01-01",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "acc-001",
+        "ledger-9",
+        "12345-6",
+        "123456",
+        "BR15000000000000",
+        "123.456.789-00",
+        "12345678000195",
+        "987.654.321-00",
+    ],
+)
+def test_alias_search_by_ids_and_hashes(admin_client, alias, term):
+    from tests.factories import AliasFactory
+
+    AliasFactory()
+    assert listed_alias_ids(admin_client.get(ALIAS_CHANGELIST, {"q": term})) == {str(alias.pk)}
+
+
+def test_alias_search_by_alias_id_and_holder_id(admin_client, alias):
+    assert listed_alias_ids(admin_client.get(ALIAS_CHANGELIST, {"q": str(alias.pk)})) == {
+        str(alias.pk)
+    }
+    assert listed_alias_ids(admin_client.get(ALIAS_CHANGELIST, {"q": str(alias.holder_id)})) == {
+        str(alias.pk)
+    }
+
+
+def test_alias_list_masks_document(admin_client, alias):
+    response = admin_client.get(ALIAS_CHANGELIST)
+    assert "***.***.789-00" in response.text
+    assert "12345678900" not in response.text
+
+
+def test_alias_changelist_query_count_is_constant(admin_client, django_assert_max_num_queries):
+    from tests.factories import AliasFactory
+
+    for _ in range(20):
+        AliasFactory()
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(ALIAS_CHANGELIST)
+    assert len(listed_alias_ids(response)) == 20
+
+
+def test_holder_search_by_alias_id_and_account_id(admin_client, alias):
+    HolderFactory()
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": str(alias.pk)})) == {str(alias.holder_id)}
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "acc-001"})) == {str(alias.holder_id)}
+
+
+def test_holder_page_lists_aliases_inline(admin_client, alias, django_assert_max_num_queries):
+    from aliases.services import alias_soft_delete
+    from tests.factories import AliasFactory
+
+    other = AliasFactory(holder=alias.holder, accountId="acc-002")
+    alias_soft_delete(organization_id=ORG_A, holder_id=alias.holder_id, alias_id=other.pk)
+    with django_assert_max_num_queries(15):
+        response = admin_client.get(change_url(alias.holder))
+    assert alias_change_url(alias) in response.text
+    assert alias_change_url(other) in response.text
+    assert "acc-002" in response.text
+
+
+def test_alias_change_form_edits_banking_and_regulatory_fields(admin_client, alias):
+    response = admin_client.get(alias_change_url(alias))
+    assert response.status_code == 200
+    data = form_data(response)
+    data["bankingDetails__branch"] = "0099"
+    data["regulatoryFields__participantDocument"] = ""
+    response = admin_client.post(alias_change_url(alias), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    from aliases.models import AliasAccount
+
+    alias = AliasAccount.objects.get(pk=alias.pk)
+    assert alias.banking_details["branch"] == "0099"
+    assert alias.banking_branch == "0099"
+    assert alias.participant_document is None
+    assert alias.participant_document_hash is None
+    entry = AuditEntry.objects.filter(object_id=alias.pk, action="update").get()
+    assert (
+        set(entry.changed_fields)
+        == {
+            "bankingDetails.branch",
+            "regulatoryFields.participantDocument",
+            "regulatoryFields",
+        }
+        or "bankingDetails.branch" in entry.changed_fields
+    )
+
+
+def management_data(response) -> dict:
+    data = {}
+    for formset in response.context["inline_admin_formsets"]:
+        fs = formset.formset
+        for key, value in fs.management_form.initial.items():
+            data[f"{fs.prefix}-{key}"] = value
+        for index, form in enumerate(fs.forms):
+            if form.instance.pk and fs.can_delete:
+                data[f"{fs.prefix}-{index}-id"] = str(form.instance.pk)
+                data[f"{fs.prefix}-{index}-alias"] = str(form.instance.alias_id)
+    return data
+
+
+def test_alias_related_parties_add_and_remove(admin_client, alias):
+    response = admin_client.get(alias_change_url(alias))
+    data = form_data(response)
+    prefixes = [f.formset.prefix for f in response.context["inline_admin_formsets"]]
+    existing, new = prefixes
+    data.update(
+        {
+            f"{new}-0-party_document": "111.444.777-35",
+            f"{new}-0-name": "New Party",
+            f"{new}-0-role": "RESPONSIBLE_PARTY",
+            f"{new}-0-start_date": "2024-02-03",
+            f"{existing}-0-DELETE": "on",
+        }
+    )
+    response = admin_client.post(alias_change_url(alias), data)
+    assert response.status_code == 302, response.content[:3000]
+    parties = list(alias.related_parties.all())
+    assert [(p.name, p.document, p.role) for p in parties] == [
+        ("New Party", "111.444.777-35", "RESPONSIBLE_PARTY")
+    ]
+
+
+def test_alias_related_party_invalid_is_a_form_error(admin_client, alias):
+    response = admin_client.get(alias_change_url(alias))
+    data = form_data(response)
+    new = [f.formset.prefix for f in response.context["inline_admin_formsets"]][1]
+    data.update(
+        {
+            f"{new}-0-party_document": "111.444.777-35",
+            f"{new}-0-name": "Bad Dates",
+            f"{new}-0-role": "RESPONSIBLE_PARTY",
+            f"{new}-0-start_date": "2024-02-03",
+            f"{new}-0-end_date": "2023-01-01",
+        }
+    )
+    response = admin_client.post(alias_change_url(alias), data)
+    assert response.status_code == 200
+    assert "CRM-0029" in response.text
+    assert alias.related_parties.count() == 1
+
+
+def test_alias_add_duplicate_account_is_a_form_error(admin_client, alias):
+    add = reverse("admin:aliases_aliasaccount_add")
+    data = form_data(admin_client.get(add))
+    data.update(holder_id=str(alias.holder_id), ledgerId="l", accountId="acc-001")
+    response = admin_client.post(add, data)
+    assert response.status_code == 200
+    assert "CRM-0013" in response.text
+    data["accountId"] = "acc-777"
+    assert admin_client.post(add, data).status_code == 302
+    assert alias.holder.aliases.filter(account_id="acc-777").exists()
+
+
+def test_holder_with_live_alias_cannot_be_soft_deleted(admin_client, alias):
+    response = admin_client.post(
+        reverse("admin:holders_holder_soft_delete", args=[alias.holder_id]), follow=True
+    )
+    assert "CRM-0017" in response.text
+    assert Holder.objects.filter(pk=alias.holder_id).exists()
+
+
+def test_holder_hard_delete_confirmation_lists_every_alias_then_erases(admin_client, alias):
+    from aliases.models import AliasAccount, RelatedParty
+    from aliases.services import alias_soft_delete
+    from tests.factories import AliasFactory
+
+    deleted = AliasFactory(holder=alias.holder, accountId="acc-003")
+    alias_soft_delete(organization_id=ORG_A, holder_id=alias.holder_id, alias_id=deleted.pk)
+    url = reverse("admin:holders_holder_hard_delete", args=[alias.holder_id])
+    response = admin_client.get(url)
+    assert str(alias.pk) in response.text
+    assert str(deleted.pk) in response.text
+    assert "3 records" in response.text
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Holder.all_objects.filter(pk=alias.holder_id).exists()
+    assert not AliasAccount.all_objects.filter(holder_id=alias.holder_id).exists()
+    assert not RelatedParty.objects.exists()
+
+
+def test_alias_soft_delete_restore_and_hard_delete(admin_client, alias):
+    from aliases.models import AliasAccount
+
+    data = {"_selected_action": [str(alias.pk)]}
+    admin_client.post(ALIAS_CHANGELIST, {**data, "action": "soft_delete_selected"})
+    assert AliasAccount.all_objects.get(pk=alias.pk).deleted_at is not None
+    admin_client.post(ALIAS_CHANGELIST + "?state=deleted", {**data, "action": "restore_selected"})
+    assert AliasAccount.all_objects.get(pk=alias.pk).deleted_at is None
+    url = reverse("admin:aliases_aliasaccount_hard_delete", args=[alias.pk])
+    response = admin_client.get(url)
+    assert "Related party" in response.text
+    admin_client.post(url, {"post": "yes"})
+    assert not AliasAccount.all_objects.filter(pk=alias.pk).exists()
+
+
+def test_alias_hard_delete_needs_permission(client, alias):
+    user = User.objects.create_user("alias-clerk", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_aliasaccount", "change_aliasaccount"])
+    )
+    client.force_login(user)
+    assert "hard_delete_selected" not in client.get(ALIAS_CHANGELIST).text
+    url = reverse("admin:aliases_aliasaccount_hard_delete", args=[alias.pk])
+    assert client.get(url).status_code == 403
