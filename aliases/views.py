@@ -66,6 +66,7 @@ class HolderAliasViewSet(RegistryViewSet):
     uuid_path_params = ("holder_id", "alias_id", "related_party_id")
     lookup_url_kwarg = "alias_id"
     lookup_value_regex = "[^/]+"
+    queryset = AliasAccount.objects.none()  # for the OpenAPI generator; get_queryset scopes
     serializer_class = AliasSerializer
 
     def get_queryset(self):
@@ -128,6 +129,7 @@ class AliasViewSet(RegistryViewSet):
 
     resource = "aliases"
     not_found_code = "CRM-0008"
+    queryset = AliasAccount.objects.none()  # for the OpenAPI generator; get_queryset scopes
     serializer_class = AliasSerializer
     filterset_class = AliasFilterSet
 
