@@ -542,15 +542,8 @@ def test_alias_change_form_edits_banking_and_regulatory_fields(admin_client, ali
     assert alias.participant_document is None
     assert alias.participant_document_hash is None
     entry = AuditEntry.objects.filter(object_id=alias.pk, action="update").get()
-    assert (
-        set(entry.changed_fields)
-        == {
-            "bankingDetails.branch",
-            "regulatoryFields.participantDocument",
-            "regulatoryFields",
-        }
-        or "bankingDetails.branch" in entry.changed_fields
-    )
+    assert "bankingDetails.branch" in entry.changed_fields
+    assert "regulatoryFields" in entry.changed_fields  # the whole object was removed
 
 
 def management_data(response) -> dict:
