@@ -259,7 +259,13 @@ def _erase_aliases(queryset: QuerySet) -> int:
     return len(rows)
 
 
-def _next_batch(queryset: QuerySet, batch_size: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def _next_batch(
+    queryset: QuerySet, batch_size: int, after: uuid.UUID | None
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The next `batch_size` (id, organization) rows, locked, in id order after `after`
+    (keyset pagination: each batch resumes where the last one ended instead of rescanning)."""
+    if after is not None:
+        queryset = queryset.filter(id__gt=after)
     return list(
         queryset.select_for_update()
         .order_by("id")
@@ -276,11 +282,13 @@ def run_purge(
         holders_total=purge.holders().count(),
         aliases_total=purge.alias_total().count(),
     )
+    after = None
     while True:
         with transaction.atomic():
-            rows = _next_batch(purge.holders(), batch_size)
+            rows = _next_batch(purge.holders(), batch_size, after)
             if not rows:
                 break
+            after = rows[-1][0]
             holder_ids = [pk for pk, _ in rows]
             state.aliases += _erase_aliases(
                 AliasAccount.all_objects.filter(holder_id__in=holder_ids)
@@ -295,11 +303,13 @@ def run_purge(
         if progress:
             progress(state)
     state.phase = "aliases"
+    after = None
     while True:
         with transaction.atomic():
-            rows = _next_batch(purge.loose_aliases(), batch_size)
+            rows = _next_batch(purge.loose_aliases(), batch_size, after)
             if not rows:
                 break
+            after = rows[-1][0]
             state.aliases += _erase_aliases(
                 AliasAccount.all_objects.filter(id__in=[pk for pk, _ in rows])
             )

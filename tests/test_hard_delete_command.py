@@ -447,3 +447,14 @@ def test_hard_delete_through_manage_py_subprocess(tmp_path):
     assert "argument --older-than: not an age: 'soon'" in bad.stderr
     assert helped.returncode == 0
     assert "examples:" in helped.stdout
+
+
+def test_hard_delete_purge_never_decrypts_so_rows_under_a_lost_key_are_erased(settings):
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY = "e5" * 32
+    holder, aliases = soft_deleted_customer(days_ago(60), aliases=2)
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY = "f6" * 32  # the old key is gone
+
+    output = run("purge", "--older-than", "30d", "--yes")
+
+    assert "Erased 1 holder(s) and 2 alias account(s)" in output
+    assert exists(holder, *aliases) == [False, False, False]
