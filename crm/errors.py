@@ -33,86 +33,190 @@ def _spec(code: str, status: int, title: str, message: str) -> ErrorSpec:
 CATALOGUE: dict[str, ErrorSpec] = {
     spec.code: spec
     for spec in (
-        _spec("CRM-0001", 400, "Invalid Metadata Nesting",
-              "Metadata values must be strings, numbers or booleans; nested objects are not "
-              "allowed."),
-        _spec("CRM-0002", 400, "Metadata Key Length Exceeded",
-              "A metadata key exceeds the maximum length of 100 characters."),
-        _spec("CRM-0003", 400, "Missing Fields in Request",
-              "Your request is missing one or more required fields. Please refer to the "
-              "documentation to ensure all necessary fields are included in your request."),
-        _spec("CRM-0004", 400, "Unmarshalling error",
-              "The request body could not be read: invalid JSON or a field of the wrong type."),
-        _spec("CRM-0005", 400, "Invalid Path Parameter",
-              "A path parameter is not a valid UUID."),
-        _spec("CRM-0006", 404, "Holder ID Not Found",
-              "The provided holder ID does not exist in our records. Please verify the holder "
-              "ID and try again."),
-        _spec("CRM-0007", 400, "Unexpected Fields in the Request",
-              "The request body contains fields that are unknown or cannot be changed. Please "
-              "remove them and try again."),
-        _spec("CRM-0008", 404, "Alias ID Not Found",
-              "The provided alias ID does not exist in our records. Please verify the alias ID "
-              "and try again."),
-        _spec("CRM-0009", 400, "Pagination Limit Exceeded",
-              "The pagination limit exceeds the maximum allowed."),
-        _spec("CRM-0010", 409, "Document Association Error",
-              "A holder with this document already exists in this organization."),
-        _spec("CRM-0011", 400, "Invalid Sort Order",
-              "The sort_order parameter must be 'asc' or 'desc'."),
-        _spec("CRM-0012", 400, "Metadata Value Length Exceeded",
-              "A metadata value exceeds the maximum length of 2000 characters."),
-        _spec("CRM-0013", 409, "Account Already Associated",
-              "This account is already associated with a live alias in this organization."),
-        _spec("CRM-0014", 500, "Internal Server Error",
-              "The server encountered an unexpected error. Please try again later or contact "
-              "support."),
-        _spec("CRM-0015", 400, "Bad Request",
-              "The request contains invalid values. Please check the listed fields."),
-        _spec("CRM-0016", 400, "Invalid Query Parameter",
-              "A query parameter has an invalid value."),
-        _spec("CRM-0017", 400, "Unable to Delete Holder",
-              "The holder still has live alias accounts. Delete them before deleting the "
-              "holder."),
-        _spec("CRM-0018", 400, "Missing Headers in Request",
-              "The X-Organization-Id header is required."),
-        _spec("CRM-0019", 400, "Invalid Metadata Query Format",
-              "The metadata query parameter has an invalid format."),
-        _spec("CRM-0020", 400, "Invalid Metadata Query Key",
-              "The metadata query parameter has an invalid key."),
-        _spec("CRM-0021", 400, "Invalid Metadata Query Operator",
-              "The metadata query parameter must not contain an operator."),
-        _spec("CRM-0022", 400, "Invalid Header Value",
-              "The X-Organization-Id header must be a valid UUID."),
-        _spec("CRM-0023", 400, "Alias Closing Date Before Creation Date",
-              "bankingDetails.closingDate cannot be earlier than the alias creation date."),
-        _spec("CRM-0024", 404, "Related Party Not Found",
-              "The provided related party ID does not exist on this alias."),
-        _spec("CRM-0025", 400, "Invalid Related Party Role",
-              "relatedParties[].role must be one of PRIMARY_HOLDER, LEGAL_REPRESENTATIVE, "
-              "RESPONSIBLE_PARTY."),
-        _spec("CRM-0026", 400, "Related Party Document Required",
-              "relatedParties[].document is required."),
-        _spec("CRM-0027", 400, "Related Party Name Required",
-              "relatedParties[].name is required."),
-        _spec("CRM-0028", 400, "Related Party Start Date Required",
-              "relatedParties[].startDate is required."),
-        _spec("CRM-0029", 400, "Related Party End Date Invalid",
-              "relatedParties[].endDate cannot be earlier than startDate."),
-        _spec("CRM-0030", 401, "Unauthorized",
-              "Missing or invalid credentials."),
-        _spec("CRM-0031", 403, "Forbidden",
-              "These credentials do not allow this operation."),
-        _spec("CRM-0032", 404, "Route Not Found",
-              "No route matches this method and path."),
-        _spec("CRM-0033", 405, "Method Not Allowed",
-              "This method is not allowed on this route."),
-        _spec("CRM-0034", 413, "Request Entity Too Large",
-              "The request body exceeds the maximum allowed size."),
-        _spec("CRM-0035", 429, "Too Many Requests",
-              "Too many requests. Please retry later."),
-        _spec("CRM-0036", 503, "Service Unavailable",
-              "The database is unavailable. Please retry later."),
+        _spec(
+            "CRM-0001",
+            400,
+            "Invalid Metadata Nesting",
+            "Metadata values must be strings, numbers or booleans; nested objects are not allowed.",
+        ),
+        _spec(
+            "CRM-0002",
+            400,
+            "Metadata Key Length Exceeded",
+            "A metadata key exceeds the maximum length of 100 characters.",
+        ),
+        _spec(
+            "CRM-0003",
+            400,
+            "Missing Fields in Request",
+            "Your request is missing one or more required fields. Please refer to the "
+            "documentation to ensure all necessary fields are included in your request.",
+        ),
+        _spec(
+            "CRM-0004",
+            400,
+            "Unmarshalling error",
+            "The request body could not be read: invalid JSON or a field of the wrong type.",
+        ),
+        _spec("CRM-0005", 400, "Invalid Path Parameter", "A path parameter is not a valid UUID."),
+        _spec(
+            "CRM-0006",
+            404,
+            "Holder ID Not Found",
+            "The provided holder ID does not exist in our records. Please verify the holder "
+            "ID and try again.",
+        ),
+        _spec(
+            "CRM-0007",
+            400,
+            "Unexpected Fields in the Request",
+            "The request body contains fields that are unknown or cannot be changed. Please "
+            "remove them and try again.",
+        ),
+        _spec(
+            "CRM-0008",
+            404,
+            "Alias ID Not Found",
+            "The provided alias ID does not exist in our records. Please verify the alias ID "
+            "and try again.",
+        ),
+        _spec(
+            "CRM-0009",
+            400,
+            "Pagination Limit Exceeded",
+            "The pagination limit exceeds the maximum allowed.",
+        ),
+        _spec(
+            "CRM-0010",
+            409,
+            "Document Association Error",
+            "A holder with this document already exists in this organization.",
+        ),
+        _spec(
+            "CRM-0011",
+            400,
+            "Invalid Sort Order",
+            "The sort_order parameter must be 'asc' or 'desc'.",
+        ),
+        _spec(
+            "CRM-0012",
+            400,
+            "Metadata Value Length Exceeded",
+            "A metadata value exceeds the maximum length of 2000 characters.",
+        ),
+        _spec(
+            "CRM-0013",
+            409,
+            "Account Already Associated",
+            "This account is already associated with a live alias in this organization.",
+        ),
+        _spec(
+            "CRM-0014",
+            500,
+            "Internal Server Error",
+            "The server encountered an unexpected error. Please try again later or contact "
+            "support.",
+        ),
+        _spec(
+            "CRM-0015",
+            400,
+            "Bad Request",
+            "The request contains invalid values. Please check the listed fields.",
+        ),
+        _spec(
+            "CRM-0016", 400, "Invalid Query Parameter", "A query parameter has an invalid value."
+        ),
+        _spec(
+            "CRM-0017",
+            400,
+            "Unable to Delete Holder",
+            "The holder still has live alias accounts. Delete them before deleting the holder.",
+        ),
+        _spec(
+            "CRM-0018",
+            400,
+            "Missing Headers in Request",
+            "The X-Organization-Id header is required.",
+        ),
+        _spec(
+            "CRM-0019",
+            400,
+            "Invalid Metadata Query Format",
+            "The metadata query parameter has an invalid format.",
+        ),
+        _spec(
+            "CRM-0020",
+            400,
+            "Invalid Metadata Query Key",
+            "The metadata query parameter has an invalid key.",
+        ),
+        _spec(
+            "CRM-0021",
+            400,
+            "Invalid Metadata Query Operator",
+            "The metadata query parameter must not contain an operator.",
+        ),
+        _spec(
+            "CRM-0022",
+            400,
+            "Invalid Header Value",
+            "The X-Organization-Id header must be a valid UUID.",
+        ),
+        _spec(
+            "CRM-0023",
+            400,
+            "Alias Closing Date Before Creation Date",
+            "bankingDetails.closingDate cannot be earlier than the alias creation date.",
+        ),
+        _spec(
+            "CRM-0024",
+            404,
+            "Related Party Not Found",
+            "The provided related party ID does not exist on this alias.",
+        ),
+        _spec(
+            "CRM-0025",
+            400,
+            "Invalid Related Party Role",
+            "relatedParties[].role must be one of PRIMARY_HOLDER, LEGAL_REPRESENTATIVE, "
+            "RESPONSIBLE_PARTY.",
+        ),
+        _spec(
+            "CRM-0026",
+            400,
+            "Related Party Document Required",
+            "relatedParties[].document is required.",
+        ),
+        _spec("CRM-0027", 400, "Related Party Name Required", "relatedParties[].name is required."),
+        _spec(
+            "CRM-0028",
+            400,
+            "Related Party Start Date Required",
+            "relatedParties[].startDate is required.",
+        ),
+        _spec(
+            "CRM-0029",
+            400,
+            "Related Party End Date Invalid",
+            "relatedParties[].endDate cannot be earlier than startDate.",
+        ),
+        _spec("CRM-0030", 401, "Unauthorized", "Missing or invalid credentials."),
+        _spec("CRM-0031", 403, "Forbidden", "These credentials do not allow this operation."),
+        _spec("CRM-0032", 404, "Route Not Found", "No route matches this method and path."),
+        _spec("CRM-0033", 405, "Method Not Allowed", "This method is not allowed on this route."),
+        _spec(
+            "CRM-0034",
+            413,
+            "Request Entity Too Large",
+            "The request body exceeds the maximum allowed size.",
+        ),
+        _spec("CRM-0035", 429, "Too Many Requests", "Too many requests. Please retry later."),
+        _spec(
+            "CRM-0036",
+            503,
+            "Service Unavailable",
+            "The database is unavailable. Please retry later.",
+        ),
     )
 }
 
@@ -198,7 +302,9 @@ def to_crm_error(exc: BaseException) -> CRMError | None:
         wait = int(exc.wait or 1)
         return CRMError("CRM-0035", headers={"Retry-After": str(wait)})
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return CRMError("CRM-0004", "The request body must be JSON (Content-Type: application/json).")
+        return CRMError(
+            "CRM-0004", "The request body must be JSON (Content-Type: application/json)."
+        )
     if isinstance(exc, drf_exceptions.ParseError):
         return CRMError("CRM-0004")
     if isinstance(exc, Http404 | drf_exceptions.NotFound):

@@ -5,23 +5,38 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 ORGANIZATION_HEADER = OpenApiParameter(
-    "X-Organization-Id", OpenApiTypes.UUID, OpenApiParameter.HEADER, required=True,
+    "X-Organization-Id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.HEADER,
+    required=True,
     description="Organization (tenant) that owns the data.",
 )
 REQUEST_ID_HEADER = OpenApiParameter(
-    "X-Request-Id", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "X-Request-Id",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Correlation id, echoed back (generated when absent).",
 )
 INCLUDE_DELETED = OpenApiParameter(
-    "include_deleted", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False,
+    "include_deleted",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    required=False,
     description="`true` includes soft-deleted records.",
 )
 HARD_DELETE = OpenApiParameter(
-    "hard_delete", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False,
+    "hard_delete",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    required=False,
     description="`true` erases the record for good instead of soft-deleting it.",
 )
 METADATA_FILTER = OpenApiParameter(
-    "metadata.<key>", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    "metadata.<key>",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
     description="Equality on a metadata key; several combine with AND.",
 )
 COMMON_HEADERS = [ORGANIZATION_HEADER, REQUEST_ID_HEADER]

@@ -66,10 +66,22 @@ class PagePagination(BasePagination):
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
-            {"name": "page", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "default": 1}},
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
-            {"name": "sort_order", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"}},
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+            },
+            {
+                "name": "sort_order",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+            },
         ]

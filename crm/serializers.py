@@ -258,7 +258,9 @@ class MetadataField(serializers.Field):
             raise ValidationError(ErrorDetail("must not contain NUL bytes", code="nul"))
         if isinstance(value, dict) or (value is None and not self.allow_null_values):
             raise ValidationError(
-                ErrorDetail(f"metadata key '{key[:100]}' has a nested value", code="metadata_nesting")
+                ErrorDetail(
+                    f"metadata key '{key[:100]}' has a nested value", code="metadata_nesting"
+                )
             )
         if len(key) > MAX_METADATA_KEY_LENGTH:
             raise ValidationError(

@@ -56,7 +56,7 @@ class Holder(RegistryModel):
     restored) until hard-deleted; the document becomes reusable as soon as the holder is
     soft-deleted."""
 
-    external_id = models.CharField(max_length=256, null=True, blank=True)
+    external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001 (absent != "")
     type = models.CharField(max_length=16, choices=HolderType.choices)
     name = EncryptedTextField()
     document = EncryptedTextField()

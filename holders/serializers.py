@@ -115,8 +115,11 @@ def address_representation(address: dict[str, Any]) -> dict[str, Any]:
     shaped["line2"] = address.get("line2")
     if address.get("description"):
         shaped["description"] = address["description"]
-    return {key: shaped[key] for key in ("line1", "line2", "zipCode", "city", "state", "country",
-                                         "description") if key in shaped}
+    return {
+        key: shaped[key]
+        for key in ("line1", "line2", "zipCode", "city", "state", "country", "description")
+        if key in shaped
+    }
 
 
 def _compact(value: dict[str, Any] | None) -> dict[str, Any] | None:

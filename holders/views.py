@@ -24,9 +24,7 @@ from holders.serializers import HolderCreateSerializer, HolderSerializer, Holder
         request=HolderCreateSerializer,
         responses={201: HolderSerializer},
     ),
-    retrieve=extend_schema(
-        summary="Get a holder", parameters=[*COMMON_HEADERS, INCLUDE_DELETED]
-    ),
+    retrieve=extend_schema(summary="Get a holder", parameters=[*COMMON_HEADERS, INCLUDE_DELETED]),
     partial_update=extend_schema(
         summary="Update a holder (JSON merge patch)",
         parameters=COMMON_HEADERS,

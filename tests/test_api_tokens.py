@@ -14,8 +14,12 @@ def auth_on(settings):
 
 
 def _token(org, permissions, **kwargs) -> str:
-    token = ApiToken(name=kwargs.pop("name", "integration"), organizations=[str(org)],
-                     permissions=permissions, **kwargs)
+    token = ApiToken(
+        name=kwargs.pop("name", "integration"),
+        organizations=[str(org)],
+        permissions=permissions,
+        **kwargs,
+    )
     raw = issue_token(token)
     token.save()
     return raw

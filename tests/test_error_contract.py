@@ -40,7 +40,10 @@ def test_method_not_allowed_on_health_is_405_crm_0033(client):
 
 def test_declared_oversized_body_is_refused_before_reading(api):
     response = api.generic(
-        "POST", "/v1/holders", b"{}", content_type="application/json",
+        "POST",
+        "/v1/holders",
+        b"{}",
+        content_type="application/json",
         CONTENT_LENGTH=str(5 * 1024 * 1024),
     )
 
@@ -81,7 +84,8 @@ def test_unreachable_postgres_gives_503_json_not_html(tmp_path):
         "django.setup();"
         "from django.test import Client;"
         "c = Client(raise_request_exception=False);"
-        "r = c.get('/v1/holders', HTTP_X_ORGANIZATION_ID='0196a3f4-1c2b-7cde-8f00-00000000000a', HTTP_HOST='localhost');"
+        "r = c.get('/v1/holders', HTTP_HOST='localhost',"
+        " HTTP_X_ORGANIZATION_ID='0196a3f4-1c2b-7cde-8f00-00000000000a');"
         "h = c.get('/health', HTTP_HOST='localhost'); z = c.get('/readyz', HTTP_HOST='localhost');"
         "print(json.dumps([r.status_code, r.content.decode(), h.status_code, z.status_code]))"
     )
@@ -92,8 +96,13 @@ def test_unreachable_postgres_gives_503_json_not_html(tmp_path):
     }
 
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, check=True,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
 
     status, body, health, ready = json.loads(result.stdout.strip().splitlines()[-1])
@@ -129,8 +138,11 @@ def test_every_catalogue_entry_has_a_status_and_title():
     codes = sorted(CATALOGUE)
 
     assert codes == [f"CRM-{n:04d}" for n in range(1, 37)]
-    assert all(spec.status in {400, 401, 403, 404, 405, 409, 413, 429, 500, 503}
-               for spec in CATALOGUE.values() if spec.code not in {"CRM-0019"})
+    assert all(
+        spec.status in {400, 401, 403, 404, 405, 409, 413, 429, 500, 503}
+        for spec in CATALOGUE.values()
+        if spec.code not in {"CRM-0019"}
+    )
 
 
 def test_disallowed_host_is_400_in_the_error_shape(client, settings):

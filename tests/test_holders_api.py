@@ -94,7 +94,13 @@ def test_holder_create_minimal_leaves_out_empty_fields(api):
 
     assert response.status_code == 201
     assert set(response.json()) == {
-        "id", "type", "name", "document", "createdAt", "updatedAt", "deletedAt",
+        "id",
+        "type",
+        "name",
+        "document",
+        "createdAt",
+        "updatedAt",
+        "deletedAt",
     }
 
 
@@ -196,9 +202,13 @@ def test_holder_patch_merges_nested_objects_and_keeps_the_rest(api):
     assert response.status_code == 200
     body = response.json()
     assert body["contact"] == {**FULL_HOLDER["contact"], "mobilePhone": "+5511900000000"}
-    assert body["addresses"]["primary"] == {**FULL_HOLDER["addresses"]["primary"], "city": "Campinas"}
+    assert body["addresses"]["primary"] == {
+        **FULL_HOLDER["addresses"]["primary"],
+        "city": "Campinas",
+    }
     assert body["legalPerson"]["representative"] == {
-        **FULL_HOLDER["legalPerson"]["representative"], "role": "CEO",
+        **FULL_HOLDER["legalPerson"]["representative"],
+        "role": "CEO",
     }
     assert body["metadata"] == {"segment": "private", "score": 7, "vip": True}
     assert body["name"] == "Maria Silva" and body["document"] == "91315026015"

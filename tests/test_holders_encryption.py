@@ -96,7 +96,9 @@ def test_the_same_value_encrypts_differently_each_time(api):
     first = api.post("/v1/holders", {"type": "NATURAL_PERSON", "name": "Same", "document": "1"})
     second = api.post("/v1/holders", {"type": "NATURAL_PERSON", "name": "Same", "document": "2"})
 
-    assert _raw_row(first.json()["id"]).split("\n")[7] != _raw_row(second.json()["id"]).split("\n")[7]
+    assert (
+        _raw_row(first.json()["id"]).split("\n")[7] != _raw_row(second.json()["id"]).split("\n")[7]
+    )
 
 
 def test_changing_secret_key_leaves_stored_data_readable(stored_holder, settings):

@@ -11,7 +11,9 @@ from tests.factories import HolderFactory
 @pytest.fixture
 def holder_of_a(org_a):
     return HolderFactory(
-        organization_id=org_a, document="12345678900", externalId="EXT-A",
+        organization_id=org_a,
+        document="12345678900",
+        externalId="EXT-A",
         metadata={"segment": "retail"},
     )
 
@@ -36,9 +38,7 @@ def test_other_organization_gets_404_on_patch_and_nothing_changes(api_b, holder_
 
 
 @pytest.mark.parametrize("query", ["", "?hard_delete=true"])
-def test_other_organization_gets_404_on_delete_and_nothing_is_deleted(
-    api_b, holder_of_a, query
-):
+def test_other_organization_gets_404_on_delete_and_nothing_is_deleted(api_b, holder_of_a, query):
     response = api_b.delete(f"/v1/holders/{holder_of_a.id}{query}")
 
     assert response.status_code == 404

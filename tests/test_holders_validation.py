@@ -118,9 +118,7 @@ def test_holder_create_unknown_field_is_crm_0007(api, payload):
 def test_holder_patch_immutable_or_unknown_field_is_crm_0007(api, field):
     holder = HolderFactory()
 
-    body = _error(
-        api.patch(f"/v1/holders/{holder.id}", {field: "LEGAL_PERSON"}), 400, "CRM-0007"
-    )
+    body = _error(api.patch(f"/v1/holders/{holder.id}", {field: "LEGAL_PERSON"}), 400, "CRM-0007")
 
     assert field in body["fields"]
 
@@ -176,9 +174,7 @@ def test_holder_address_rules_are_crm_0015(api, address, field):
 
 
 def test_holder_metadata_nested_object_is_crm_0001(api):
-    _error(
-        api.post("/v1/holders", holder_payload(metadata={"a": {"b": 1}})), 400, "CRM-0001"
-    )
+    _error(api.post("/v1/holders", holder_payload(metadata={"a": {"b": 1}})), 400, "CRM-0001")
 
 
 def test_holder_metadata_null_value_on_create_is_crm_0001(api):
@@ -213,7 +209,7 @@ def test_holder_metadata_more_than_100_keys_is_crm_0015(api):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{", b"not json", b"[]", b'"string"', b"", b"{\"name\": NaN}", b"\xff\xfe"],
+    [b"{", b"not json", b"[]", b'"string"', b"", b'{"name": NaN}', b"\xff\xfe"],
 )
 def test_malformed_body_is_crm_0004(api, raw):
     response = api.generic("POST", "/v1/holders", raw, content_type="application/json")

@@ -70,4 +70,11 @@ def test_openapi_document_lists_every_endpoint(client):
     assert {"get", "post"} <= set(paths["/v1/holders"])
     assert {"get", "patch", "delete"} <= set(paths["/v1/holders/{id}"])
     parameters = {p["name"] for p in paths["/v1/holders"]["get"]["parameters"]}
-    assert {"X-Organization-Id", "page", "limit", "sort_order", "document", "external_id"} <= parameters
+    assert {
+        "X-Organization-Id",
+        "page",
+        "limit",
+        "sort_order",
+        "document",
+        "external_id",
+    } <= parameters

@@ -10,7 +10,7 @@ os.environ.setdefault("LCRYPTO_ENCRYPT_SECRET_KEY", "0" * 63 + "1")
 os.environ.setdefault("LCRYPTO_HASH_SECRET_KEY", "test-hash-key-" + "h" * 40)
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
-from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import *  # noqa: F403
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file (not :memory:) so threads in concurrency tests share one database and queue on
