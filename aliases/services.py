@@ -134,14 +134,17 @@ def get_alias(
     alias_id: uuid.UUID,
     include_deleted: bool = False,
     for_update: bool = False,
+    columns: tuple[str, ...] = (),
 ) -> AliasAccount:
     """The organization's alias under `holder_id`, or 404 CRM-0008 (also when it belongs to
-    another holder or another organization)."""
+    another holder or another organization). `columns` loads only those columns."""
     queryset = AliasAccount.all_objects.for_organization(organization_id).with_deleted(
         include_deleted
     )
     if for_update:
         queryset = queryset.select_for_update()
+    if columns:
+        queryset = queryset.only(*columns)
     alias = queryset.filter(id=alias_id, holder_id=holder_id).first()
     if alias is None:
         raise CRMError("CRM-0008")
@@ -321,8 +324,9 @@ def alias_hard_delete(
         alias_id=alias_id,
         include_deleted=True,
         for_update=True,
+        columns=("id", "organization_id", "holder_id", "deleted_at"),
     )
-    AliasAccount.all_objects.filter(pk=alias.pk).delete()
+    AliasAccount.all_objects.filter(pk=alias.pk).only("pk").delete()
     audit.record_erasure(
         object_type=OBJECT_TYPE, object_ids=[alias.id], organization_id=organization_id
     )

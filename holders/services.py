@@ -22,9 +22,19 @@ from holders.models import LEGAL_PERSON_PRIVATE, NATURAL_PERSON_PRIVATE, Holder
 DOCUMENT_FIELD = "holder.document"
 OBJECT_TYPE = "holder"
 
+# Erasure loads (and so decrypts) nothing personal: it must work under a lost key too.
+ERASURE_COLUMNS = ("id", "organization_id", "deleted_at")
+
 # Wire keys a PATCH may change (everything else is immutable or unknown: CRM-0007).
-MUTABLE_STATE = ("name", "externalId", "addresses", "contact", "naturalPerson", "legalPerson",
-                 "metadata")
+MUTABLE_STATE = (
+    "name",
+    "externalId",
+    "addresses",
+    "contact",
+    "naturalPerson",
+    "legalPerson",
+    "metadata",
+)
 
 
 def holder_state(holder: Holder) -> dict[str, Any]:
@@ -63,20 +73,30 @@ def _save_unique(holder: Holder, **save_kwargs: Any) -> None:
         with transaction.atomic():
             holder.save(**save_kwargs)
     except IntegrityError as exc:
-        if is_unique_violation(exc, constraint="holder_document_unique_live",
-                               column="document_hash"):
+        if is_unique_violation(
+            exc, constraint="holder_document_unique_live", column="document_hash"
+        ):
             raise CRMError("CRM-0010") from exc
         raise
 
 
 def get_holder(
-    *, organization_id: uuid.UUID, holder_id: uuid.UUID, include_deleted: bool = False,
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    include_deleted: bool = False,
     for_update: bool = False,
+    columns: tuple[str, ...] = (),
 ) -> Holder:
-    """The organization's holder or 404 CRM-0006 (also for another organization's id)."""
+    """The organization's holder or 404 CRM-0006 (also for another organization's id).
+
+    `columns` loads only those columns: erasure must work even on a row no key decrypts.
+    """
     queryset = Holder.all_objects.for_organization(organization_id).with_deleted(include_deleted)
     if for_update:
         queryset = queryset.select_for_update()
+    if columns:
+        queryset = queryset.only(*columns)
     holder = queryset.filter(id=holder_id).first()
     if holder is None:
         raise CRMError("CRM-0006")
@@ -174,7 +194,9 @@ def holder_soft_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> H
 def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holder:
     """Undo a soft delete; 409 CRM-0010 if a live holder has taken the document meanwhile."""
     holder = get_holder(
-        organization_id=organization_id, holder_id=holder_id, include_deleted=True,
+        organization_id=organization_id,
+        holder_id=holder_id,
+        include_deleted=True,
         for_update=True,
     )
     if holder.deleted_at is None:
@@ -214,18 +236,21 @@ def holder_hard_delete(
     the erased ids; the audit trail keeps only the fact of the erasure.
     """
     holder = get_holder(
-        organization_id=organization_id, holder_id=holder_id, include_deleted=True,
+        organization_id=organization_id,
+        holder_id=holder_id,
+        include_deleted=True,
         for_update=True,
+        columns=ERASURE_COLUMNS,
     )
     if not with_aliases and _has_live_aliases(holder):
         raise CRMError("CRM-0017")
     plan = holder_erasure_plan(holder)
     if plan["alias"]:
-        holder.aliases(manager="all_objects").all().delete()
+        holder.aliases(manager="all_objects").only("pk").delete()
         audit.record_erasure(
             object_type="alias", object_ids=plan["alias"], organization_id=organization_id
         )
-    Holder.all_objects.filter(pk=holder.pk).delete()
+    Holder.all_objects.filter(pk=holder.pk).only("pk").delete()
     audit.record_erasure(
         object_type=OBJECT_TYPE, object_ids=plan["holder"], organization_id=organization_id
     )

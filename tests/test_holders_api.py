@@ -370,3 +370,19 @@ def test_holder_put_is_405_crm_0033(api, method):
 def test_holder_trailing_slash_is_accepted(api):
     assert api.post("/v1/holders/", holder_payload()).status_code == 201
     assert api.get("/v1/holders/").status_code == 200
+
+
+def test_hard_delete_works_on_a_row_no_configured_key_decrypts(api, settings):
+    """Right to erasure must not depend on still holding the key that wrote the row."""
+    from tests.factories import AliasFactory
+
+    alias = AliasFactory()
+    holder_id = alias.holder_id
+    api.delete(f"/v1/holders/{holder_id}/aliases/{alias.id}")
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY = "ab" * 32  # the old key is gone
+    settings.LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = []
+
+    response = api.delete(f"/v1/holders/{holder_id}?hard_delete=true")
+
+    assert response.status_code == 204
+    assert not Holder.all_objects.filter(id=holder_id).exists()
