@@ -117,6 +117,9 @@ WHITENOISE_USE_FINDERS = True
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 MAX_PAGINATION_LIMIT = env.int("MAX_PAGINATION_LIMIT", default=100)
+# Per-organization request rate on /v1 (e.g. "600/min"); empty = unlimited. 429 CRM-0035 over it.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="")
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # --- Encryption at rest and search hashes (CONTRACT §7) ----------------------------------------
 # Hex keys, never derived from SECRET_KEY. Previous keys stay readable during a rotation.
@@ -150,8 +153,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "crm.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": [],
-    "DEFAULT_THROTTLE_RATES": {},
+    "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.OrganizationRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {

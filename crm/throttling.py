@@ -1,0 +1,29 @@
+"""Optional per-organization rate limit (`API_RATE_LIMIT`, e.g. `600/min`; off when empty).
+
+Over the limit -> 429 CRM-0035 with `Retry-After`. Counters live in Django's cache: the default
+local-memory cache counts per process (N workers allow about N x the rate); point `CACHE_URL`
+at a shared cache (Redis, database) for an exact limit across workers.
+"""
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class OrganizationRateThrottle(SimpleRateThrottle):
+    scope = "organization"
+
+    def get_rate(self) -> str | None:
+        return settings.API_RATE_LIMIT or None
+
+    def allow_request(self, request, view) -> bool:
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view) -> str | None:
+        organization_id = getattr(request, "organization_id", None)
+        if organization_id is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": str(organization_id)}
