@@ -44,6 +44,7 @@ from crm.admin import (
     metadata_form_field,
     parse_metadata,
     selected_organization,
+    short_id,
     state_badge,
     text,
     wire_form,
@@ -241,17 +242,17 @@ class AliasAccountAdmin(RegistryAdmin):
     hard_delete_permission = "aliases.hard_delete_aliasaccount"
     inlines = (RelatedPartyInline, NewRelatedPartyInline)
     list_display = (
-        "id",
+        "record_id",
         "holder_link",
         "account_id",
         "ledger_id",
         "masked_document",
         "type",
-        "organization_id",
-        "created_at",
+        "organization",
+        "created",
         "state",
     )
-    list_display_links = ("id",)
+    list_display_links = None
     list_filter = ("type", OrganizationFilter, StateFilter)
     list_per_page = 50
     ordering = ("-id",)
@@ -304,6 +305,18 @@ class AliasAccountAdmin(RegistryAdmin):
     @admin.display(description="document")
     def full_document(self, alias: AliasAccount) -> str:
         return alias.document
+
+    @admin.display(description="id", ordering="id")
+    def record_id(self, obj):
+        return short_id(obj.pk, reverse("admin:aliases_aliasaccount_change", args=[obj.pk]))
+
+    @admin.display(description="organization")
+    def organization(self, obj):
+        return short_id(obj.organization_id)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="state")
     def state(self, alias: AliasAccount):

@@ -303,6 +303,15 @@ def selected_organization(request) -> uuid.UUID | None:
         return None
 
 
+def short_id(value: Any, url: str | None = None):
+    """A UUID shortened for list columns (`01a1fc3f…0879`); the full value in the tooltip."""
+    text_value = str(value)
+    short = f"{text_value[:8]}…{text_value[-4:]}" if len(text_value) > 13 else text_value
+    if url:
+        return format_html('<a href="{}" title="{}">{}</a>', url, text_value, short)
+    return format_html('<span title="{}">{}</span>', text_value, short)
+
+
 def state_label(obj) -> str:
     return "deleted" if obj.deleted_at else "live"
 
@@ -568,6 +577,12 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
     except ValueError:
         return None
 
+
+# Lists are wide: the whole screen goes to the table, not the app navigation sidebar.
+admin.site.enable_nav_sidebar = False
+admin.site.site_header = "CRM back-office"
+admin.site.site_title = "CRM back-office"
+admin.site.index_title = "Customer registry"
 
 # --- Audit trail -------------------------------------------------------------------------------
 

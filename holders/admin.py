@@ -30,6 +30,7 @@ from crm.admin import (
     metadata_form_field,
     parse_metadata,
     selected_organization,
+    short_id,
     state_badge,
     text,
     wire_form,
@@ -174,16 +175,16 @@ class HolderAdmin(RegistryAdmin):
     form = HolderForm
     audit_object_type = services.OBJECT_TYPE
     list_display = (
-        "id",
+        "record_id",
         "masked_document",
         "holder_name",
         "type",
         "external_id",
-        "organization_id",
-        "created_at",
+        "organization",
+        "created",
         "state",
     )
-    list_display_links = ("id",)
+    list_display_links = None
     list_filter = ("type", OrganizationFilter, StateFilter)
     list_per_page = 50
     ordering = ("-id",)
@@ -227,6 +228,18 @@ class HolderAdmin(RegistryAdmin):
     @admin.display(description="name")
     def holder_name(self, holder: Holder) -> str:
         return holder.name
+
+    @admin.display(description="id", ordering="id")
+    def record_id(self, obj):
+        return short_id(obj.pk, reverse("admin:holders_holder_change", args=[obj.pk]))
+
+    @admin.display(description="organization")
+    def organization(self, obj):
+        return short_id(obj.organization_id)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="state")
     def state(self, holder: Holder):
