@@ -84,6 +84,12 @@ class AliasAccount(RegistryModel):
             ),
         ]
         indexes = [
+            # Retention purges select soft-deleted rows by age.
+            models.Index(
+                fields=["deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="alias_deleted_at_idx",
+            ),
             models.Index(
                 fields=["organization_id", "id"],
                 condition=Q(deleted_at__isnull=True),

@@ -88,6 +88,12 @@ class Holder(RegistryModel):
             models.Index(fields=["organization_id", "id"], name="holder_org_all_idx"),
             models.Index(fields=["organization_id", "document_hash"], name="holder_document_idx"),
             models.Index(fields=["organization_id", "external_id"], name="holder_external_id_idx"),
+            # Retention purges select soft-deleted rows by age.
+            models.Index(
+                fields=["deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="holder_deleted_at_idx",
+            ),
         ]
         permissions = [("hard_delete_holder", "Can erase a holder for good (hard delete)")]
 
