@@ -44,7 +44,6 @@ from crm.admin import (
     metadata_form_field,
     parse_metadata,
     selected_organization,
-    short_id,
     state_badge,
     text,
     wire_form,
@@ -305,22 +304,6 @@ class AliasAccountAdmin(RegistryAdmin):
     @admin.display(description="document")
     def full_document(self, alias: AliasAccount) -> str:
         return alias.document
-
-    @admin.display(description="id", ordering="id")
-    def record_id(self, obj):
-        return short_id(obj.pk, reverse("admin:aliases_aliasaccount_change", args=[obj.pk]))
-
-    @admin.display(description="organization")
-    def organization(self, obj):
-        return short_id(obj.organization_id)
-
-    @admin.display(description="created (UTC)", ordering="created_at")
-    def created(self, obj) -> str:
-        return obj.created_at.strftime("%Y-%m-%d %H:%M")
-
-    @admin.display(description="state")
-    def state(self, alias: AliasAccount):
-        return state_badge(alias)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

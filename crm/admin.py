@@ -346,6 +346,25 @@ class RegistryAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return self.model.all_objects.all()
 
+    # List columns shared by every registry model.
+    @admin.display(description="id", ordering="id")
+    def record_id(self, obj):
+        opts = obj._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        return short_id(obj.pk, url)
+
+    @admin.display(description="organization")
+    def organization(self, obj):
+        return short_id(obj.organization_id)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return state_badge(obj)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 

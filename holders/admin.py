@@ -30,8 +30,6 @@ from crm.admin import (
     metadata_form_field,
     parse_metadata,
     selected_organization,
-    short_id,
-    state_badge,
     text,
     wire_form,
 )
@@ -228,22 +226,6 @@ class HolderAdmin(RegistryAdmin):
     @admin.display(description="name")
     def holder_name(self, holder: Holder) -> str:
         return holder.name
-
-    @admin.display(description="id", ordering="id")
-    def record_id(self, obj):
-        return short_id(obj.pk, reverse("admin:holders_holder_change", args=[obj.pk]))
-
-    @admin.display(description="organization")
-    def organization(self, obj):
-        return short_id(obj.organization_id)
-
-    @admin.display(description="created (UTC)", ordering="created_at")
-    def created(self, obj) -> str:
-        return obj.created_at.strftime("%Y-%m-%d %H:%M")
-
-    @admin.display(description="state")
-    def state(self, holder: Holder):
-        return state_badge(holder)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
