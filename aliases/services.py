@@ -27,6 +27,7 @@ from aliases.models import (
 from crm import audit
 from crm.db import is_unique_violation
 from crm.errors import CRMError
+from crm.lifecycle import mark_soft_deleted
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.nested import join, split
 from crm.search import search_hash
@@ -269,15 +270,7 @@ def alias_soft_delete(
     alias = get_alias(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
-    alias.deleted_at = alias.updated_at = timezone.now()
-    alias.save(update_fields=["deleted_at", "updated_at"])
-    audit.record(
-        audit.AuditEntry.Action.SOFT_DELETE,
-        object_type=OBJECT_TYPE,
-        object_id=alias.id,
-        organization_id=organization_id,
-        changed_fields=["deletedAt"],
-    )
+    mark_soft_deleted(alias, object_type=OBJECT_TYPE)
     return alias
 
 

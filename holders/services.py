@@ -14,6 +14,7 @@ from django.utils import timezone
 from crm import audit
 from crm.db import is_unique_violation
 from crm.errors import CRMError
+from crm.lifecycle import mark_soft_deleted
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.nested import join, split
 from crm.search import lookup_hashes, search_hash
@@ -178,15 +179,7 @@ def holder_soft_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> H
     holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
     if _has_live_aliases(holder):
         raise CRMError("CRM-0017")
-    holder.deleted_at = holder.updated_at = timezone.now()
-    holder.save(update_fields=["deleted_at", "updated_at"])
-    audit.record(
-        audit.AuditEntry.Action.SOFT_DELETE,
-        object_type=OBJECT_TYPE,
-        object_id=holder.id,
-        organization_id=organization_id,
-        changed_fields=["deletedAt"],
-    )
+    mark_soft_deleted(holder, object_type=OBJECT_TYPE)
     return holder
 
 
