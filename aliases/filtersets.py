@@ -53,10 +53,10 @@ class AliasFilterSet(RegistryFilterSet):
         ]
 
     def _parties(self):
-        return RelatedParty.objects.filter(organization_id=self.request.organization_id)
+        return RelatedParty.objects.filter(organization_id=self.organization_id)
 
     def filter_related_party_document(self, queryset, name, value):
-        hashes = lookup_hashes(self.request.organization_id, RELATED_PARTY_DOCUMENT_FIELD, value)
+        hashes = lookup_hashes(self.organization_id, RELATED_PARTY_DOCUMENT_FIELD, value)
         parties = self._parties().filter(document_hash__in=hashes)
         return queryset.filter(id__in=parties.values("alias_id"))
 

@@ -17,11 +17,10 @@ unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
 """
 
 from django.db import models
-from django.db.models import Q
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.ids import uuid7
-from crm.models import RegistryModel
+from crm.models import DELETED, LIVE, RegistryModel
 from crm.nested import Path
 from crm.search import search_hash
 
@@ -72,13 +71,16 @@ class AliasAccount(RegistryModel):
     )
     metadata = models.JSONField(default=dict, blank=True)
 
+    # `crm.lifecycle.save_unique` turns a violation of this constraint into its 409.
+    unique_error_codes = {ACCOUNT_UNIQUE_CONSTRAINT: "CRM-0013"}
+
     class Meta:
         ordering = ["id"]
         verbose_name = "alias account"
         constraints = [
             models.UniqueConstraint(
                 fields=["organization_id", "account_id"],
-                condition=Q(deleted_at__isnull=True),
+                condition=LIVE,
                 name=ACCOUNT_UNIQUE_CONSTRAINT,
                 violation_error_message="A live alias already uses this account id.",
             ),
@@ -87,12 +89,12 @@ class AliasAccount(RegistryModel):
             # Retention purges select soft-deleted rows by age.
             models.Index(
                 fields=["deleted_at"],
-                condition=Q(deleted_at__isnull=False),
+                condition=DELETED,
                 name="alias_deleted_at_idx",
             ),
             models.Index(
                 fields=["organization_id", "id"],
-                condition=Q(deleted_at__isnull=True),
+                condition=LIVE,
                 name="alias_org_live_idx",
             ),
             models.Index(fields=["organization_id", "id"], name="alias_org_all_idx"),

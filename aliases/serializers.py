@@ -10,6 +10,7 @@ from typing import Any
 from rest_framework import serializers
 
 from aliases.models import AliasAccount, RelatedParty
+from crm.merge_patch import prune_empty
 from crm.nested import join
 from crm.serializers import (
     ApiDateField,
@@ -61,27 +62,6 @@ def related_parties_field() -> serializers.ListField:
     )
 
 
-class AliasCreateSerializer(StrictSerializer):
-    """`CreateAliasRequest`: ledgerId and accountId required (free strings, ref §4.2)."""
-
-    ledgerId = required_string()
-    accountId = required_string()
-    bankingDetails = BankingDetailsSerializer(required=False, allow_null=True)
-    regulatoryFields = RegulatoryFieldsSerializer(required=False, allow_null=True)
-    relatedParties = related_parties_field()
-    metadata = MetadataField()
-
-
-class AliasUpdateSerializer(StrictSerializer):
-    """`UpdateAliasRequest`: a JSON merge patch. `ledgerId`, `accountId`, `document`, `type`,
-    `holderId` are immutable and so not declared (CRM-0007); `relatedParties` appends."""
-
-    bankingDetails = BankingDetailsSerializer(required=False, allow_null=True)
-    regulatoryFields = RegulatoryFieldsSerializer(required=False, allow_null=True)
-    relatedParties = related_parties_field()
-    metadata = MetadataField(allow_null_values=True)
-
-
 class RelatedPartySerializer(serializers.Serializer):
     """Related party response: `endDate` is left out when unset."""
 
@@ -105,12 +85,9 @@ class RelatedPartySerializer(serializers.Serializer):
         return body
 
 
-def _without_empty(value: dict[str, Any] | None, order: Any) -> dict[str, Any] | None:
-    """Leave out empty values of a flat object (the reference's `omitempty`); keys in the
-    documented order."""
-    value = value or {}
-    kept = {key: value[key] for key in order if value.get(key) not in (None, "")}
-    return kept or None
+def _in_order(value: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """The documented key order (JSON objects are unordered, but people read them)."""
+    return {key: value[key] for key in order if key in value}
 
 
 class AliasSerializer(serializers.Serializer):
@@ -144,13 +121,11 @@ class AliasSerializer(serializers.Serializer):
         body["accountId"] = alias.account_id
         parties = [RelatedPartySerializer(party).data for party in alias.related_parties.all()]
         optional = {
-            "bankingDetails": _without_empty(
-                join(alias.banking_details, alias.banking_details_private),
+            "bankingDetails": _in_order(
+                prune_empty(join(alias.banking_details, alias.banking_details_private)),
                 BANKING_DETAILS_ORDER,
             ),
-            "regulatoryFields": _without_empty(
-                {"participantDocument": alias.participant_document}, ["participantDocument"]
-            ),
+            "regulatoryFields": prune_empty({"participantDocument": alias.participant_document}),
             "relatedParties": parties,
             "metadata": alias.metadata or None,
         }
@@ -159,3 +134,28 @@ class AliasSerializer(serializers.Serializer):
         body["updatedAt"] = timestamp(alias.updated_at)
         body["deletedAt"] = timestamp(alias.deleted_at)
         return body
+
+
+class AliasCreateSerializer(StrictSerializer):
+    """`CreateAliasRequest`: ledgerId and accountId required (free strings, ref §4.2)."""
+
+    response_serializer_class = AliasSerializer
+
+    ledgerId = required_string()
+    accountId = required_string()
+    bankingDetails = BankingDetailsSerializer(required=False, allow_null=True)
+    regulatoryFields = RegulatoryFieldsSerializer(required=False, allow_null=True)
+    relatedParties = related_parties_field()
+    metadata = MetadataField()
+
+
+class AliasUpdateSerializer(StrictSerializer):
+    """`UpdateAliasRequest`: a JSON merge patch. `ledgerId`, `accountId`, `document`, `type`,
+    `holderId` are immutable and so not declared (CRM-0007); `relatedParties` appends."""
+
+    response_serializer_class = AliasSerializer
+
+    bankingDetails = BankingDetailsSerializer(required=False, allow_null=True)
+    regulatoryFields = RegulatoryFieldsSerializer(required=False, allow_null=True)
+    relatedParties = related_parties_field()
+    metadata = MetadataField(allow_null_values=True)

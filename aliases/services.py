@@ -9,29 +9,23 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from aliases.models import (
-    ACCOUNT_UNIQUE_CONSTRAINT,
-    BANKING_ACCOUNT_FIELD,
     BANKING_DETAILS_PRIVATE,
-    BANKING_IBAN_FIELD,
-    DOCUMENT_FIELD,
-    PARTICIPANT_DOCUMENT_FIELD,
     RELATED_PARTY_DOCUMENT_FIELD,
     AliasAccount,
     RelatedParty,
     RelatedPartyRole,
 )
-from crm import audit
-from crm.db import is_unique_violation
+from aliases.selectors import alias_get
+from crm import audit, lifecycle
 from crm.errors import CRMError
-from crm.lifecycle import mark_soft_deleted
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.nested import join, split
 from crm.search import search_hash
-from holders.services import get_holder
+from holders.selectors import holder_get
 
 OBJECT_TYPE = "alias"
 
@@ -78,7 +72,6 @@ def alias_state(alias: AliasAccount) -> dict[str, Any]:
 def _write_state(alias: AliasAccount, state: dict[str, Any]) -> None:
     """Store a wire-shape state: split the personal banking fields out and recompute every
     search hash from the values now stored."""
-    org = alias.organization_id
     banking = state.get("bankingDetails") or {}
     alias.banking_details, alias.banking_details_private = split(banking, BANKING_DETAILS_PRIVATE)
     alias.banking_branch = banking.get("branch") or None
@@ -86,15 +79,7 @@ def _write_state(alias: AliasAccount, state: dict[str, Any]) -> None:
         "participantDocument"
     ) or None
     alias.metadata = state.get("metadata") or {}
-    alias.banking_account_hash = _hash(org, BANKING_ACCOUNT_FIELD, alias.account)
-    alias.banking_iban_hash = _hash(org, BANKING_IBAN_FIELD, alias.iban)
-    alias.participant_document_hash = _hash(
-        org, PARTICIPANT_DOCUMENT_FIELD, alias.participant_document
-    )
-
-
-def _hash(organization_id: uuid.UUID, field: str, value: str | None) -> str | None:
-    return search_hash(organization_id, field, value) if value else None
+    alias.recompute_search_hashes()
 
 
 def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> None:
@@ -116,42 +101,6 @@ def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> 
     )
 
 
-def _save_unique(alias: AliasAccount, **save_kwargs: Any) -> None:
-    """Save; a live alias with the same account id in the organization is 409 CRM-0013 (the
-    database constraint decides, so concurrent requests cannot both win)."""
-    try:
-        with transaction.atomic():
-            alias.save(**save_kwargs)
-    except IntegrityError as exc:
-        if is_unique_violation(exc, constraint=ACCOUNT_UNIQUE_CONSTRAINT, column="account_id"):
-            raise CRMError("CRM-0013") from exc
-        raise
-
-
-def get_alias(
-    *,
-    organization_id: uuid.UUID,
-    holder_id: uuid.UUID,
-    alias_id: uuid.UUID,
-    include_deleted: bool = False,
-    for_update: bool = False,
-    columns: tuple[str, ...] = (),
-) -> AliasAccount:
-    """The organization's alias under `holder_id`, or 404 CRM-0008 (also when it belongs to
-    another holder or another organization). `columns` loads only those columns."""
-    queryset = AliasAccount.all_objects.for_organization(organization_id).with_deleted(
-        include_deleted
-    )
-    if for_update:
-        queryset = queryset.select_for_update()
-    if columns:
-        queryset = queryset.only(*columns)
-    alias = queryset.filter(id=alias_id, holder_id=holder_id).first()
-    if alias is None:
-        raise CRMError("CRM-0008")
-    return alias
-
-
 @transaction.atomic
 def alias_create(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, data: dict[str, Any]
@@ -160,7 +109,7 @@ def alias_create(
     then the holder is locked (a concurrent holder delete waits) and must be live (404
     CRM-0006); the alias copies its document and type."""
     parties = validate_related_parties(data.get("relatedParties"))
-    holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = AliasAccount(
         organization_id=organization_id,
         holder=holder,
@@ -168,11 +117,10 @@ def alias_create(
         account_id=data["accountId"],
         type=holder.type,
         document=holder.document,
-        document_hash=search_hash(organization_id, DOCUMENT_FIELD, holder.document),
     )
     state = prune_empty(merge_patch({}, {key: data.get(key) for key in MERGED_STATE}))
     _write_state(alias, state)
-    _save_unique(alias, force_insert=True)
+    lifecycle.save_unique(alias, force_insert=True)
     _add_related_parties(alias, parties)
     audit.record(
         audit.AuditEntry.Action.CREATE,
@@ -201,7 +149,7 @@ def alias_update(
     """
     parties = patch.get("relatedParties")
     validate_related_parties(parties)
-    alias = get_alias(
+    alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
     closing_date = (patch.get("bankingDetails") or {}).get("closingDate")
@@ -244,7 +192,7 @@ def related_party_remove(
 ) -> AliasAccount:
     """Remove one party (and with it its search hash) from a live alias; 404 CRM-0008 for the
     alias, 404 CRM-0024 for a party id that is not on it."""
-    alias = get_alias(
+    alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
     removed, _ = alias.related_parties.filter(id=related_party_id).delete()
@@ -267,10 +215,10 @@ def alias_soft_delete(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
 ) -> AliasAccount:
     """Hide a live alias (restorable); its account id becomes reusable."""
-    alias = get_alias(
+    alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
-    mark_soft_deleted(alias, object_type=OBJECT_TYPE)
+    lifecycle.soft_delete(alias)
     return alias
 
 
@@ -281,37 +229,26 @@ def alias_restore(
     """Undo a soft delete. 404 CRM-0006 while the holder is soft-deleted (restore it first: a
     deleted holder has no live aliases); 409 CRM-0013 if a live alias has taken the account
     id meanwhile."""
-    get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
-    alias = get_alias(
+    holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    alias = alias_get(
         organization_id=organization_id,
         holder_id=holder_id,
         alias_id=alias_id,
         include_deleted=True,
         for_update=True,
     )
-    if alias.deleted_at is None:
-        return alias
-    alias.deleted_at = None
-    alias.updated_at = timezone.now()
-    _save_unique(alias, update_fields=["deleted_at", "updated_at"])
-    audit.record(
-        audit.AuditEntry.Action.RESTORE,
-        object_type=OBJECT_TYPE,
-        object_id=alias.id,
-        organization_id=organization_id,
-        changed_fields=["deletedAt"],
-    )
+    lifecycle.restore(alias)
     return alias
 
 
 @transaction.atomic
 def alias_hard_delete(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
-) -> list[uuid.UUID]:
+) -> dict[str, int]:
     """Erase an alias for good, live or soft-deleted (right to erasure), with its related
     parties and their hashes. The audit trail keeps only the fact of the erasure. Returns the
-    erased ids."""
-    alias = get_alias(
+    records erased per kind."""
+    alias = alias_get(
         organization_id=organization_id,
         holder_id=holder_id,
         alias_id=alias_id,
@@ -319,8 +256,5 @@ def alias_hard_delete(
         for_update=True,
         columns=("id", "organization_id", "holder_id", "deleted_at"),
     )
-    AliasAccount.all_objects.filter(pk=alias.pk).only("pk").delete()
-    audit.record_erasure(
-        object_type=OBJECT_TYPE, object_ids=[alias.id], organization_id=organization_id
-    )
-    return [alias.id]
+    plan = lifecycle.plan_erasure(OBJECT_TYPE, [alias.id], organization_id=organization_id)
+    return lifecycle.erase(plan)

@@ -1,38 +1,39 @@
 """Alias endpoints A1-A6 (ref §2.2): A1-A5 under `/v1/holders/{holder_id}/aliases`, the list
-A6 at `/v1/aliases`."""
+A6 at `/v1/aliases`. Reads through `aliases.selectors`, writes through `aliases.services`."""
 
-from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from aliases import services
+from aliases import selectors, services
 from aliases.filtersets import AliasFilterSet
-from aliases.models import AliasAccount, RelatedParty
 from aliases.serializers import AliasCreateSerializer, AliasSerializer, AliasUpdateSerializer
-from crm.openapi import COMMON_HEADERS, HARD_DELETE, INCLUDE_DELETED, METADATA_FILTER
-from crm.serializers import validate_input
-from crm.views import RegistryViewSet
+from crm.openapi import (
+    COMMON_HEADERS,
+    HARD_DELETE,
+    INCLUDE_DELETED,
+    METADATA_FILTER,
+    filter_parameters,
+)
+from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 
 HOLDER_ID = OpenApiParameter("holder_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 ALIAS_ID = OpenApiParameter("alias_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 RELATED_PARTY_ID = OpenApiParameter("related_party_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
-def with_related_parties(queryset):
-    """One extra query for a whole page of aliases (no N+1)."""
-    return queryset.prefetch_related(
-        Prefetch("related_parties", queryset=RelatedParty.objects.order_by("id"))
-    )
+class AliasViewSetBase(RegistryViewSet):
+    resource = "aliases"
+    not_found_code = "CRM-0008"
+    serializer_class = AliasSerializer
 
 
 @extend_schema_view(
     create=extend_schema(
         summary="Create an alias account for a holder",
         parameters=[*COMMON_HEADERS, HOLDER_ID],
-        request=AliasCreateSerializer,
         responses={201: AliasSerializer},
     ),
     retrieve=extend_schema(
@@ -42,7 +43,6 @@ def with_related_parties(queryset):
     partial_update=extend_schema(
         summary="Update an alias account (JSON merge patch; relatedParties appends)",
         parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID],
-        request=AliasUpdateSerializer,
         responses={200: AliasSerializer},
     ),
     destroy=extend_schema(
@@ -57,52 +57,45 @@ def with_related_parties(queryset):
         responses={204: None},
     ),
 )
-class HolderAliasViewSet(RegistryViewSet):
+class HolderAliasViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    MergePatchMixin,
+    DestroyMixin,
+    AliasViewSetBase,
+):
     """A1-A5: alias routes nested under their holder. The alias must belong to the holder in
     the path (404 CRM-0008 otherwise)."""
 
-    resource = "aliases"
-    not_found_code = "CRM-0008"
-    uuid_path_params = ("holder_id", "alias_id", "related_party_id")
     lookup_url_kwarg = "alias_id"
-    lookup_value_regex = "[^/]+"
-    queryset = AliasAccount.objects.none()  # for the OpenAPI generator; get_queryset scopes
-    serializer_class = AliasSerializer
-
-    def get_queryset(self):
-        return AliasAccount.all_objects.for_organization(self.organization_id)
+    input_serializer_classes = {
+        "create": AliasCreateSerializer,
+        "partial_update": AliasUpdateSerializer,
+    }
 
     def _ids(self) -> dict:
         return {
             "organization_id": self.organization_id,
-            "holder_id": self.path_ids["holder_id"],
-            "alias_id": self.path_ids["alias_id"],
+            "holder_id": self.path_id("holder_id"),
+            "alias_id": self.path_id("alias_id"),
         }
 
-    def create(self, request, holder_id=None):
-        data = validate_input(AliasCreateSerializer, request.data)
-        alias = services.alias_create(
+    def get_object(self):
+        return selectors.alias_get(**self._ids(), include_deleted=self.include_deleted())
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.alias_create(
             organization_id=self.organization_id,
-            holder_id=self.path_ids["holder_id"],
-            data=data,
+            holder_id=self.path_id("holder_id"),
+            data=serializer.validated_data,
         )
-        return Response(AliasSerializer(alias).data, status=status.HTTP_201_CREATED)
 
-    def retrieve(self, request, holder_id=None, alias_id=None):
-        alias = services.get_alias(**self._ids(), include_deleted=self.include_deleted())
-        return Response(AliasSerializer(alias).data)
+    def perform_update(self, serializer) -> None:
+        serializer.instance = services.alias_update(**self._ids(), patch=serializer.validated_data)
 
-    def partial_update(self, request, holder_id=None, alias_id=None):
-        patch = validate_input(AliasUpdateSerializer, request.data)
-        alias = services.alias_update(**self._ids(), patch=patch)
-        return Response(AliasSerializer(alias).data)
-
-    def destroy(self, request, holder_id=None, alias_id=None):
-        if self.hard_delete_requested():
-            services.alias_hard_delete(**self._ids())
-        else:
-            services.alias_soft_delete(**self._ids())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, *, hard: bool) -> None:
+        delete = services.alias_hard_delete if hard else services.alias_soft_delete
+        delete(**self._ids())
 
     @action(
         detail=True,
@@ -110,9 +103,9 @@ class HolderAliasViewSet(RegistryViewSet):
         url_path=r"related-parties/(?P<related_party_id>[^/]+)",
         url_name="related-party",
     )
-    def remove_related_party(self, request, holder_id=None, alias_id=None, related_party_id=None):
+    def remove_related_party(self, request, *args, **kwargs):
         services.related_party_remove(
-            **self._ids(), related_party_id=self.path_ids["related_party_id"]
+            **self._ids(), related_party_id=self.path_id("related_party_id")
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -120,26 +113,20 @@ class HolderAliasViewSet(RegistryViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List alias accounts",
-        parameters=[*COMMON_HEADERS, INCLUDE_DELETED, METADATA_FILTER],
-        responses={200: AliasSerializer(many=True)},
+        parameters=[
+            *COMMON_HEADERS,
+            INCLUDE_DELETED,
+            *filter_parameters(AliasFilterSet),
+            METADATA_FILTER,
+        ],
     ),
 )
-class AliasViewSet(RegistryViewSet):
+class AliasViewSet(mixins.ListModelMixin, AliasViewSetBase):
     """A6: the organization's aliases, filtered (every filter of CONTRACT §3) and paged."""
 
-    resource = "aliases"
-    not_found_code = "CRM-0008"
-    queryset = AliasAccount.objects.none()  # for the OpenAPI generator; get_queryset scopes
-    serializer_class = AliasSerializer
-    filterset_class = AliasFilterSet
-
     def get_queryset(self):
-        return with_related_parties(
-            AliasAccount.all_objects.for_organization(self.organization_id).with_deleted(
-                self.include_deleted()
-            )
+        return selectors.alias_list(
+            organization_id=self.organization_id,
+            filters=self.request.query_params,
+            include_deleted=self.include_deleted(),
         )
-
-    def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AliasSerializer(page, many=True).data)

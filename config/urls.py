@@ -22,8 +22,7 @@ urlpatterns = [
     ),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **public)),
     path("admin/", admin.site.urls),
-    path("v1/", include("holders.urls")),
-    path("v1/", include("aliases.urls")),
+    path("v1/", include("config.api_router")),
 ]
 
 handler400 = "crm.views.bad_request"

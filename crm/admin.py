@@ -24,8 +24,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -485,15 +483,10 @@ class RegistryAdmin(admin.ModelAdmin):
 
     def _hard_delete(self, request, obj) -> bool:
         try:
-            plan = self.service_hard_delete(obj)
+            self.service_hard_delete(obj)
         except CRMError as error:
             self.report_crm_error(request, error, f"{obj} was not erased")
             return False
-        models = self.erased_models()
-        for object_type, ids in plan.items():
-            if ids and models.get(object_type) is not None:
-                self.erase_admin_log(ids, models[object_type])
-        self.log_deletions(request, [obj])
         return True
 
     @admin.action(
@@ -573,14 +566,6 @@ class RegistryAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/crm/hard_delete_confirmation.html", context)
-
-    def erase_admin_log(self, object_ids: Iterable[uuid.UUID], model) -> None:
-        """An erased object's admin log entries go with it (they name only fields, but the
-        erasure leaves nothing but the fact that it happened, in the audit trail)."""
-        content_type = ContentType.objects.get_for_model(model)
-        LogEntry.objects.filter(
-            content_type=content_type, object_id__in=[str(pk) for pk in object_ids]
-        ).delete()
 
     def report_crm_error(self, request, error: CRMError, subject: str) -> None:
         self.message_user(

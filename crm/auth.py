@@ -56,11 +56,9 @@ class HasResourcePermission(BasePermission):
         token = request.auth
         if not isinstance(token, ApiToken):
             raise NotAuthenticated()
-        organization_id = getattr(view, "organization_id", None)
-        if organization_id is not None and not token.allows_organization(organization_id):
-            not_found = getattr(view, "not_found_code", None)
-            if not_found and getattr(view, "path_ids", None):
-                raise CRMError(not_found)
+        if not token.allows_organization(request.organization_id):
+            if request.path_ids:  # an object route: never confirm that the object exists
+                raise CRMError(view.not_found_code)
             raise PermissionDenied()
         if not token.allows(view.resource, request.method.lower()):
             raise PermissionDenied()

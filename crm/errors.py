@@ -6,6 +6,7 @@ that body. Messages never carry personal data: they name fields, never echo valu
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.exceptions import ErrorDetail
 
 logger = logging.getLogger("crm.errors")
 
@@ -298,9 +300,8 @@ def to_crm_error(exc: BaseException) -> CRMError | None:
         return CRMError("CRM-0031")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return CRMError("CRM-0033")
-    if isinstance(exc, drf_exceptions.Throttled):
-        wait = int(exc.wait or 1)
-        return CRMError("CRM-0035", headers={"Retry-After": str(wait)})
+    if isinstance(exc, drf_exceptions.Throttled):  # DRF's handler sets Retry-After
+        return CRMError("CRM-0035")
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return CRMError(
             "CRM-0004", "The request body must be JSON (Content-Type: application/json)."
@@ -310,7 +311,7 @@ def to_crm_error(exc: BaseException) -> CRMError | None:
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return CRMError("CRM-0032")
     if isinstance(exc, drf_exceptions.ValidationError):
-        return CRMError("CRM-0015", fields=_flatten_drf_detail(exc.detail))
+        return translate_errors(exc.detail)
     if isinstance(exc, drf_exceptions.APIException) and exc.status_code == 413:
         return CRMError("CRM-0034")
     return None
@@ -324,17 +325,72 @@ def _is_pool_timeout(exc: BaseException) -> bool:
     return isinstance(exc, PoolTimeout)
 
 
-def _flatten_drf_detail(detail: Any, prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    if isinstance(detail, dict):
+# DRF error code -> CRM code, in ref §3.3 priority order.
+_CODE_PRIORITY: list[tuple[str, frozenset[str]]] = [
+    ("CRM-0004", frozenset({"invalid_type", "invalid_date", "not_a_list"})),
+    ("CRM-0007", frozenset({"unexpected"})),
+    ("CRM-0015", frozenset({"nul"})),
+    ("CRM-0003", frozenset({"required", "blank", "null"})),
+    ("CRM-0001", frozenset({"metadata_nesting"})),
+    ("CRM-0002", frozenset({"metadata_key_length"})),
+    ("CRM-0012", frozenset({"metadata_value_length"})),
+]
+
+
+def _walk(detail: Any, path: str = "") -> list[tuple[str, ErrorDetail]]:
+    found: list[tuple[str, ErrorDetail]] = []
+    if isinstance(detail, Mapping):
         for key, value in detail.items():
-            flat.update(_flatten_drf_detail(value, f"{prefix}.{key}" if prefix else str(key)))
+            child = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            found.extend(_walk(value, child))
     elif isinstance(detail, list):
-        for item in detail:
-            flat.update(_flatten_drf_detail(item, prefix))
+        for index, item in enumerate(detail):
+            if isinstance(item, Mapping | list):
+                found.extend(_walk(item, f"{path}.{index}" if path else str(index)))
+            else:
+                found.extend(_walk(item, path))
     else:
-        flat[prefix or "non_field_errors"] = str(detail)
-    return flat
+        found.append((path, detail))
+    return found
+
+
+def _message(code: str, path: str, detail: ErrorDetail) -> str:
+    if code == "CRM-0003":
+        return f"{path} is a required field"
+    if code == "CRM-0007":
+        return f"{path} is not an allowed field"
+    return str(detail)
+
+
+def translate_errors(errors: Any) -> CRMError:
+    """Turn a DRF error tree (`serializer.errors`) into the single CRM error the reference
+    would return, following ref §3.3's order (first failing step wins):
+
+    1. wrong JSON type or unparseable date        -> CRM-0004
+    2. unknown or immutable field                  -> CRM-0007 (`fields` lists them)
+    3. NUL byte in a string                        -> CRM-0015
+    4. required field missing / empty / null       -> CRM-0003 (`fields` lists them)
+       metadata: nested value / key / value length -> CRM-0001 / CRM-0002 / CRM-0012
+       any other rule (length, enum, country, ...) -> CRM-0015 (`fields` lists them)
+    """
+    found = _walk(errors)
+    for crm_code, drf_codes in _CODE_PRIORITY:
+        matching = [(path, d) for path, d in found if getattr(d, "code", None) in drf_codes]
+        if matching:
+            return _with_fields(crm_code, matching)
+    return _with_fields("CRM-0015", found)
+
+
+def _with_fields(crm_code: str, matching: list[tuple[str, ErrorDetail]]) -> CRMError:
+    fields: dict[str, str] = {}
+    for path, detail in matching:
+        fields.setdefault(path or "body", _message(crm_code, path or "body", detail))
+    if crm_code in {"CRM-0001", "CRM-0002", "CRM-0012"}:
+        # Metadata errors carry one message naming the key, like the reference.
+        return CRMError(crm_code, next(iter(fields.values())))
+    if crm_code == "CRM-0004":
+        return CRMError(crm_code, "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
+    return CRMError(crm_code, fields=fields)
 
 
 def internal_error() -> CRMError:
@@ -342,9 +398,15 @@ def internal_error() -> CRMError:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]):
-    """DRF exception handler: every exception becomes the contract's error body."""
+    """DRF exception handler. It wraps DRF's own (which rolls the transaction back and sets
+    `WWW-Authenticate` on a 401 and `Retry-After` on a 429) and replaces the body with the
+    contract's error shape; anything unexpected is a 500 CRM-0014 without details."""
+    # Imported here: rest_framework.views reads the DRF settings, which import this module.
     from rest_framework.response import Response
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
 
+    response = drf_exception_handler(exc, context)
     error = to_crm_error(exc)
     if error is None:
         if isinstance(exc, DatabaseError):
@@ -352,4 +414,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
         else:
             logger.exception("unhandled exception in API view: %s", type(exc).__name__)
         error = internal_error()
-    return Response(error.body(), status=error.status, headers=error.headers)
+    if response is None:
+        set_rollback()
+        response = Response(status=error.status)
+    response.data = error.body()
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

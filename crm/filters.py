@@ -1,8 +1,9 @@
 """Filter plumbing shared by the list endpoints (CONTRACT §3).
 
 * `SearchHashFilter`: equality on an encrypted value through its search hash (index-backed).
-* `RegistryFilterSet`: adds any number of `metadata.<key>=<value>` filters (AND), refuses NUL
-  bytes and oversized values, and reports bad values as 400 CRM-0016.
+* `RegistryFilterSet`: adds any number of `metadata.<key>=<value>` filters (AND).
+* `apply_filters`: what the list selectors call; refuses NUL bytes and oversized values and
+  reports bad values as 400 CRM-0016.
 """
 
 from typing import Any
@@ -10,7 +11,6 @@ from typing import Any
 import django_filters
 from django.db import connection
 from django.db.models.fields.json import KeyTransform
-from django_filters.rest_framework import DjangoFilterBackend
 
 from crm.errors import CRMError
 from crm.search import lookup_hashes
@@ -30,13 +30,17 @@ class SearchHashFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        organization_id = self.parent.request.organization_id
-        hashes = lookup_hashes(organization_id, self.search_field, value)
+        hashes = lookup_hashes(self.parent.organization_id, self.search_field, value)
         return qs.filter(**{f"{self.field_name}__in": hashes})
 
 
 class RegistryFilterSet(django_filters.FilterSet):
-    """Base FilterSet: declared filters plus `metadata.<key>` equality filters."""
+    """Base FilterSet: declared filters plus `metadata.<key>` equality filters, for one
+    organization (search hashes are per organization)."""
+
+    def __init__(self, data=None, queryset=None, *, organization_id, **kwargs: Any) -> None:
+        self.organization_id = organization_id
+        super().__init__(data, queryset, **kwargs)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -67,22 +71,24 @@ def filter_metadata(queryset, key: str, value: str, *, alias: str = "metadata_fi
     return queryset.alias(**{alias: KeyTransform(key, "metadata")}).filter(**{alias: value})
 
 
-class RegistryFilterBackend(DjangoFilterBackend):
-    """Query-string hygiene first (NUL bytes, sizes), then the FilterSet; every bad value is a
-    400 CRM-0016 naming the parameter."""
-
-    def filter_queryset(self, request, queryset, view):
-        for name, values in request.query_params.lists():
-            for value in values:
-                if "\x00" in name or "\x00" in value:
-                    raise CRMError("CRM-0016", "Query parameters must not contain NUL bytes.")
-                if len(value) > MAX_QUERY_VALUE_LENGTH and not name.startswith(METADATA_PREFIX):
-                    raise CRMError("CRM-0016", f"Invalid query parameter '{name[:100]}'.")
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
-        if not filterset.is_valid():
-            fields = {name: "; ".join(errors) for name, errors in filterset.errors.items()}
-            names = ", ".join(fields)
-            raise CRMError("CRM-0016", f"Invalid query parameter(s): {names}.", fields=fields)
-        return filterset.qs
+def apply_filters(
+    filterset_class: type["RegistryFilterSet"],
+    params: Any,
+    queryset,
+    *,
+    organization_id,
+):
+    """Run a list's query parameters through its FilterSet. Query-string hygiene first (NUL
+    bytes, sizes), then the filters; every bad value is a 400 CRM-0016 naming the parameter."""
+    for name, values in params.lists():
+        for value in values:
+            if "\x00" in name or "\x00" in value:
+                raise CRMError("CRM-0016", "Query parameters must not contain NUL bytes.")
+            if len(value) > MAX_QUERY_VALUE_LENGTH and not name.startswith(METADATA_PREFIX):
+                raise CRMError("CRM-0016", f"Invalid query parameter '{name[:100]}'.")
+    filterset = filterset_class(params, queryset, organization_id=organization_id)
+    if not filterset.is_valid():
+        fields = {name: "; ".join(errors) for name, errors in filterset.errors.items()}
+        names = ", ".join(fields)
+        raise CRMError("CRM-0016", f"Invalid query parameter(s): {names}.", fields=fields)
+    return filterset.qs

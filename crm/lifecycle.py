@@ -1,20 +1,471 @@
-"""Soft delete of one registry row, shared by the holder and alias services."""
+"""The lifecycle core: soft delete, restore, unique saves and erasure of registry rows.
 
+Every write path (API, admin, commands) ends here, so each rule is written once:
+
+* `soft_delete(obj)` / `restore(obj)` stamp or clear `deleted_at` and record the audit entry.
+* `save_unique(obj)` saves and maps the violation of one of the model's named unique
+  constraints to its 409 code (`Model.unique_error_codes`), so concurrent writers cannot both
+  win and nobody checks-then-inserts.
+* `plan_erasure(...)` says *what* an erasure removes (ids, states and plaintext details only,
+  never a personal value); the admin confirmation page and the `hard_delete` dry run show the
+  same plan. `erase(plan)` removes it in one transaction with everything derived from it
+  (search hashes in the rows, derived tables, admin log rows, hooks such as idempotency
+  records) and leaves one `hard_delete` audit entry per erased record. Purges erase what a
+  condition selects, in batches.
+
+The kernel imports no domain app: `holders` and `aliases` register their models as `Kind`s in
+their `AppConfig.ready()` (a holder is the parent of its aliases; an alias owns its related
+parties), and the code here walks that registry.
+"""
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from crm import audit
+from crm.db import is_unique_violation
+from crm.errors import CRMError
 from crm.models import RegistryModel
 
+# --- The registry of kinds -----------------------------------------------------------------------
 
-def mark_soft_deleted(obj: RegistryModel, *, object_type: str) -> None:
-    """Stamp `deleted_at` (and `updated_at`) on a locked live row and record it in the audit
-    trail. The caller has already checked its own preconditions (e.g. CRM-0017)."""
+
+@dataclass(frozen=True)
+class Part:
+    """Rows derived from a record and erased with it (a name word index, related parties).
+
+    `label` names the rows on an erasure plan (one line each, with the plaintext `columns` as
+    details); parts without a label are erased but not listed."""
+
+    model: type[models.Model]
+    fk: str
+    label: str = ""
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A registry model as the lifecycle core sees it.
+
+    `name` is its audit object type ("holder"), `plural` its selector on the command line
+    ("holders"); `parent`/`parent_fk` link it to the kind it belongs to (an alias to its holder);
+    `details` are plaintext columns shown on an erasure plan."""
+
+    name: str
+    plural: str
+    label: str
+    model: type[RegistryModel]
+    parent: str | None = None
+    parent_fk: str | None = None
+    details: tuple[str, ...] = ()
+    parts: tuple[Part, ...] = ()
+
+
+_kinds: dict[str, Kind] = {}
+_erase_hooks: list[Callable[[Kind, dict[uuid.UUID, list[uuid.UUID]]], None]] = []
+
+
+def register(kind: Kind) -> None:
+    """Called by a domain app's `AppConfig.ready()`; parents register before their children."""
+    if kind.parent is not None and kind.parent not in _kinds:
+        raise ValueError(f"register the parent kind {kind.parent!r} before {kind.name!r}")
+    _kinds[kind.name] = kind
+
+
+def on_erase(hook: Callable[[Kind, dict[uuid.UUID, list[uuid.UUID]]], None]) -> None:
+    """Register `hook(kind, {organization_id: [ids]})`, called inside the erasure transaction
+    for data derived from erased records that lives elsewhere (idempotency records, ...)."""
+    _erase_hooks.append(hook)
+
+
+def kinds() -> list[Kind]:
+    """Every registered kind, parents before children."""
+    return list(_kinds.values())
+
+
+def kind(name: str) -> Kind:
+    return _kinds[name]
+
+
+def kind_of(model: type[models.Model]) -> Kind:
+    for candidate in _kinds.values():
+        if candidate.model is model:
+            return candidate
+    raise LookupError(f"{model.__name__} is not a registered kind")
+
+
+def kind_by_plural(plural: str) -> Kind:
+    return next(candidate for candidate in _kinds.values() if candidate.plural == plural)
+
+
+def children(of: Kind) -> list[Kind]:
+    return [candidate for candidate in _kinds.values() if candidate.parent == of.name]
+
+
+# --- Saving, soft delete, restore --------------------------------------------------------------
+
+
+def save_unique(obj: RegistryModel, **save_kwargs) -> None:
+    """Save `obj`; the violation of a named unique constraint listed in the model's
+    `unique_error_codes` ({constraint name: CRM code}) becomes that 409. The database decides,
+    so of two concurrent writers exactly one wins."""
+    codes: dict[str, str] = getattr(type(obj), "unique_error_codes", {})
+    try:
+        with transaction.atomic():
+            obj.save(**save_kwargs)
+    except IntegrityError as exc:
+        for constraint in obj._meta.constraints:
+            code = codes.get(constraint.name)
+            if code and is_unique_violation(
+                exc, constraint=constraint.name, column=constraint.fields[-1]
+            ):
+                raise CRMError(code) from exc
+        raise
+
+
+def has_live_children(obj: RegistryModel) -> bool:
+    """True while a live record of a child kind belongs to `obj` (a holder's live aliases)."""
+    return any(
+        child.model.objects.filter(**{child.parent_fk: obj.pk}).exists()
+        for child in children(kind_of(type(obj)))
+    )
+
+
+def soft_delete(obj: RegistryModel) -> None:
+    """Stamp `deleted_at` (and `updated_at`) on a locked live row and audit it. The caller has
+    checked its own preconditions (e.g. CRM-0017)."""
     obj.deleted_at = obj.updated_at = timezone.now()
     obj.save(update_fields=["deleted_at", "updated_at"])
+    _audit(obj, audit.AuditEntry.Action.SOFT_DELETE)
+
+
+def restore(obj: RegistryModel) -> None:
+    """Clear `deleted_at` of a locked row and audit it; a unique value taken meanwhile by a
+    live row is the model's 409 (`save_unique`). A live row is left as it is."""
+    if not obj.is_deleted:
+        return
+    obj.deleted_at = None
+    obj.updated_at = timezone.now()
+    save_unique(obj, update_fields=["deleted_at", "updated_at"])
+    _audit(obj, audit.AuditEntry.Action.RESTORE)
+
+
+def _audit(obj: RegistryModel, action: str) -> None:
     audit.record(
-        audit.AuditEntry.Action.SOFT_DELETE,
-        object_type=object_type,
-        object_id=obj.id,
+        action,
+        object_type=kind_of(type(obj)).name,
+        object_id=obj.pk,
         organization_id=obj.organization_id,
         changed_fields=["deletedAt"],
     )
+
+
+# --- Erasure plans -----------------------------------------------------------------------------
+
+
+class ErasureError(ValueError):
+    """A selection that cannot be erased (unknown id, changed meanwhile); nothing was erased."""
+
+
+@dataclass(frozen=True)
+class PlannedRecord:
+    """One row an erasure removes: ids, state and plaintext details, never personal data."""
+
+    kind: str  # a Kind name, or a Part label for listed parts
+    label: str
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    deleted: bool
+    depth: int  # 0 for a selected record, 1 for its children, ...
+    parent_id: uuid.UUID | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return "deleted" if self.deleted else "live"
+
+
+@dataclass
+class ErasurePlan:
+    """What erasing a selection of one kind by id removes, in display order (each record
+    followed by what belongs to it)."""
+
+    kind: Kind
+    records: list[PlannedRecord]
+
+    def of_kind(self, name: str) -> list[PlannedRecord]:
+        return [record for record in self.records if record.kind == name]
+
+    @property
+    def selected(self) -> list[PlannedRecord]:
+        return [record for record in self.records if record.depth == 0]
+
+    def counts(self) -> dict[str, int]:
+        """Records per registered kind (listed parts are not counted as records)."""
+        return {name: len(self.of_kind(name)) for name in _kinds}
+
+
+def _plan_rows(
+    of: Kind, queryset: QuerySet, depth: int
+) -> dict[uuid.UUID | None, list[PlannedRecord]]:
+    """Planned records of `queryset` grouped by parent id (plaintext columns only)."""
+    columns = ["id", "organization_id", "deleted_at"]
+    if of.parent_fk:
+        columns.append(of.parent_fk)
+    grouped: dict[uuid.UUID | None, list[PlannedRecord]] = defaultdict(list)
+    for row in queryset.order_by("id").values(*columns, *of.details):
+        parent_id = row.get(of.parent_fk) if of.parent_fk else None
+        grouped[parent_id].append(
+            PlannedRecord(
+                kind=of.name,
+                label=of.label,
+                id=row["id"],
+                organization_id=row["organization_id"],
+                deleted=row["deleted_at"] is not None,
+                depth=depth,
+                parent_id=parent_id,
+                details={
+                    name: str(row[name]) for name in of.details if row[name] not in (None, "")
+                },
+            )
+        )
+    return grouped
+
+
+def _plan_parts(record: PlannedRecord, of: Kind) -> list[PlannedRecord]:
+    planned = []
+    for part in of.parts:
+        if not part.label:
+            continue
+        for row in (
+            part.model.objects.filter(**{part.fk: record.id})
+            .order_by("pk")
+            .values("pk", *part.columns)
+        ):
+            planned.append(
+                PlannedRecord(
+                    kind=part.label,
+                    label=part.label,
+                    id=row["pk"],
+                    organization_id=record.organization_id,
+                    deleted=record.deleted,
+                    depth=record.depth + 1,
+                    parent_id=record.id,
+                    details={name: str(row[name]) for name in part.columns if row[name]},
+                )
+            )
+    return planned
+
+
+def _expand(record: PlannedRecord, of: Kind) -> list[PlannedRecord]:
+    """`record`, its listed parts, then each child record expanded the same way."""
+    expanded = [record, *_plan_parts(record, of)]
+    for child in children(of):
+        rows = _plan_rows(
+            child,
+            child.model.all_objects.filter(**{child.parent_fk: record.id}),
+            record.depth + 1,
+        )
+        for child_record in rows.get(record.id, []):
+            expanded.extend(_expand(child_record, child))
+    return expanded
+
+
+def plan_erasure(
+    kind_name: str, ids: Iterable[uuid.UUID], *, organization_id: uuid.UUID | None = None
+) -> ErasurePlan:
+    """The plan for erasing records of one kind by id (live or soft-deleted), each with every
+    record of the child kinds and the parts that belong to it. With `organization_id`, an id
+    of another organization counts as unknown. Unknown ids raise `ErasureError`."""
+    of = kind(kind_name)
+    wanted = list(dict.fromkeys(ids))
+    queryset = of.model.all_objects.filter(id__in=wanted)
+    if organization_id is not None:
+        queryset = queryset.for_organization(organization_id)
+    found = {
+        record.id: record
+        for records in _plan_rows(of, queryset, depth=0).values()
+        for record in records
+    }
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        scope = f" in organization {organization_id}" if organization_id else ""
+        raise ErasureError(
+            f"Unknown {of.name} id(s){scope}: {', '.join(map(str, missing))}. Nothing was erased."
+        )
+    records: list[PlannedRecord] = []
+    for pk in wanted:
+        records.extend(_expand(found[pk], of))
+    return ErasurePlan(of, records)
+
+
+# --- Erasing -----------------------------------------------------------------------------------
+
+
+def _grouped(rows: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    groups: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for pk, organization_id in rows:
+        groups[organization_id].append(pk)
+    return groups
+
+
+def _erase_rows(of: Kind, rows: list[tuple[uuid.UUID, uuid.UUID]]) -> dict[str, int]:
+    """Erase `(id, organization_id)` rows of one kind with their children, parts and every
+    trace; returns records erased per kind. Never loads (let alone decrypts) a personal
+    column, so erasure works even where no configured key can read the rows."""
+    erased: dict[str, int] = defaultdict(int)
+    if not rows:
+        return erased
+    ids = [pk for pk, _ in rows]
+    for child in children(of):
+        child_rows = list(
+            child.model.all_objects.filter(**{f"{child.parent_fk}__in": ids}).values_list(
+                "id", "organization_id"
+            )
+        )
+        for name, number in _erase_rows(child, child_rows).items():
+            erased[name] += number
+    for part in of.parts:
+        part.model.objects.filter(**{f"{part.fk}__in": ids}).delete()
+    of.model.all_objects.filter(id__in=ids).only("pk").delete()
+    by_organization = _grouped(rows)
+    for hook in _erase_hooks:
+        hook(of, by_organization)
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(of.model),
+        object_id__in=[str(pk) for pk in ids],
+    ).delete()
+    for organization_id, organization_ids in by_organization.items():
+        audit.record_erasure(
+            object_type=of.name, object_ids=organization_ids, organization_id=organization_id
+        )
+    erased[of.name] += len(rows)
+    return erased
+
+
+@transaction.atomic
+def erase(plan: ErasurePlan) -> dict[str, int]:
+    """Erase a plan's selected records (and so all that belongs to them) in one transaction;
+    returns records erased per kind. A selected record gone meanwhile is an `ErasureError`
+    and nothing is erased."""
+    selected = plan.selected
+    locked = list(
+        plan.kind.model.all_objects.filter(id__in=[record.id for record in selected])
+        .select_for_update()
+        .order_by("id")
+        .values_list("id", "organization_id")
+    )
+    if len(locked) != len(selected):
+        raise ErasureError("A selected record changed while erasing; nothing was erased.")
+    return dict(_erase_rows(plan.kind, locked))
+
+
+# --- Purges: a condition, erased in batches ----------------------------------------------------
+
+
+@dataclass
+class Purge:
+    """Everything a condition selects, of every kind: a selected record is erased with all
+    that belongs to it; records of child kinds are also selected on their own."""
+
+    description: str
+    condition: Callable[[Kind], Q]
+
+    def selection(self, of: Kind) -> QuerySet:
+        return of.model.all_objects.filter(self.condition(of))
+
+    def total(self, of: Kind) -> QuerySet:
+        """Every record of `of` the purge erases: selected, or under a selected parent."""
+        match = self.condition(of)
+        if of.parent is not None:
+            parents = self.total(kind(of.parent)).values("id")
+            match |= Q(**{f"{of.parent_fk}__in": parents})
+        return of.model.all_objects.filter(match)
+
+
+def retention_purge(cutoff: dt.datetime, *, organization_id: uuid.UUID | None = None) -> Purge:
+    """Everything soft-deleted before `cutoff` (optionally in one organization)."""
+    scope = Q(organization_id=organization_id) if organization_id else Q()
+    return Purge(
+        description=f"soft-deleted before {cutoff.isoformat()}"
+        + (f" in organization {organization_id}" if organization_id else ""),
+        condition=lambda of: Q(deleted_at__lt=cutoff) & scope,
+    )
+
+
+def organization_purge(organization_id: uuid.UUID) -> Purge:
+    """Every record of an organization, live or soft-deleted."""
+    return Purge(
+        description=f"everything in organization {organization_id}",
+        condition=lambda of: Q(organization_id=organization_id),
+    )
+
+
+@dataclass
+class OrganizationCount:
+    organization_id: uuid.UUID
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def count_purge(purge: Purge) -> list[OrganizationCount]:
+    """Per-organization counts per kind of what `purge` erases (ids and counts only)."""
+    counts: dict[uuid.UUID, OrganizationCount] = {}
+    for of in kinds():
+        for organization_id, number in (
+            purge.total(of).order_by().values_list("organization_id").annotate(n=Count("id"))
+        ):
+            entry = counts.setdefault(organization_id, OrganizationCount(organization_id))
+            entry.counts[of.name] = number
+    return sorted(counts.values(), key=lambda entry: str(entry.organization_id))
+
+
+@dataclass
+class PurgeProgress:
+    phase: str  # the kind being selected
+    batch: int = 0
+    erased: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def run_purge(
+    purge: Purge, *, batch_size: int, progress: Callable[[PurgeProgress], None] | None = None
+) -> PurgeProgress:
+    """Erase what `purge` selects, kind by kind (parents first), `batch_size` selected records
+    per transaction. A batch takes the next ids in key order (keyset: no rescans) and erases
+    each with all that belongs to it, so no batch leaves a half-erased customer. A purge that
+    stops half way is simply run again: the selection is a condition, not a list."""
+    state = PurgeProgress(
+        phase="",
+        erased={of.name: 0 for of in kinds()},
+        totals={of.name: purge.total(of).count() for of in kinds()},
+    )
+    for of in kinds():
+        state.phase = of.name
+        after = None
+        while True:
+            with transaction.atomic():
+                queryset = purge.selection(of)
+                if after is not None:
+                    queryset = queryset.filter(id__gt=after)
+                rows = list(
+                    queryset.select_for_update()
+                    .order_by("id")
+                    .values_list("id", "organization_id")[:batch_size]
+                )
+                if not rows:
+                    break
+                after = rows[-1][0]
+                for name, number in _erase_rows(of, rows).items():
+                    state.erased[name] += number
+            state.batch += 1
+            if progress:
+                progress(state)
+    return state

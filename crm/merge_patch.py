@@ -18,11 +18,16 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+EMPTY = (None, "", {}, [])
+
+
 def prune_empty(value: Any) -> Any:
-    """Drop empty objects left behind by removals (`{"contact": {}}` -> absent)."""
+    """Leave out empty values, recursively: `null`, `""`, `{}` and `[]`, including objects
+    left empty by removals (`{"contact": {}}` -> absent). This is both the stored state after
+    a merge patch and the reference's `omitempty` on output."""
     if isinstance(value, dict):
         pruned = {key: prune_empty(item) for key, item in value.items()}
-        return {key: item for key, item in pruned.items() if item not in (None, {}, "")}
+        return {key: item for key, item in pruned.items() if item not in EMPTY}
     return value
 
 

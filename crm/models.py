@@ -9,9 +9,14 @@ services; `Model.delete()` is deliberately not overridden.
 import uuid
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.ids import uuid7
+
+# The soft-delete condition, spelled once: querysets, constraints and partial indexes use these.
+LIVE = Q(deleted_at__isnull=True)
+DELETED = Q(deleted_at__isnull=False)
 
 
 class SoftDeleteQuerySet(models.QuerySet):
@@ -21,10 +26,10 @@ class SoftDeleteQuerySet(models.QuerySet):
         return self.filter(organization_id=organization_id)
 
     def live(self) -> "SoftDeleteQuerySet":
-        return self.filter(deleted_at__isnull=True)
+        return self.filter(LIVE)
 
     def deleted(self) -> "SoftDeleteQuerySet":
-        return self.filter(deleted_at__isnull=False)
+        return self.filter(DELETED)
 
     def with_deleted(self, include_deleted: bool) -> "SoftDeleteQuerySet":
         return self if include_deleted else self.live()
@@ -34,7 +39,7 @@ class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
     """`Model.objects`: live rows only."""
 
     def get_queryset(self) -> SoftDeleteQuerySet:
-        return super().get_queryset().filter(deleted_at__isnull=True)
+        return super().get_queryset().live()
 
 
 AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)

@@ -9,6 +9,8 @@ plain JSON column and an encrypted JSON column holding only the personal paths. 
 import copy
 from typing import Any
 
+from crm.merge_patch import prune_empty
+
 Path = tuple[str, ...]
 
 
@@ -29,7 +31,7 @@ def split(value: dict[str, Any] | None, private_paths: list[Path]):
             for key in path[:-1]:
                 target = target.setdefault(key, {})
             target[path[-1]] = node.pop(path[-1])
-    return _drop_empty(public) or None, private or None
+    return prune_empty(public) or None, private or None
 
 
 def join(public: dict[str, Any] | None, private: dict[str, Any] | None) -> dict[str, Any]:
@@ -45,11 +47,3 @@ def _deep_update(target: dict[str, Any], source: dict[str, Any]) -> None:
             _deep_update(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
-
-
-def _drop_empty(value: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: (_drop_empty(item) if isinstance(item, dict) else item)
-        for key, item in value.items()
-        if not (isinstance(item, dict) and not _drop_empty(item))
-    }

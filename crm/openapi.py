@@ -42,6 +42,23 @@ METADATA_FILTER = OpenApiParameter(
 COMMON_HEADERS = [ORGANIZATION_HEADER, REQUEST_ID_HEADER]
 
 
+def filter_parameters(filterset_class) -> list[OpenApiParameter]:
+    """The query parameters of a list, read from its FilterSet (the list selectors run the
+    FilterSet themselves, so drf-spectacular's filter-backend inspection does not see it)."""
+    import django_filters
+
+    return [
+        OpenApiParameter(
+            name,
+            OpenApiTypes.UUID if isinstance(item, django_filters.UUIDFilter) else OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=False,
+            description=item.label or f"Equality on `{name}`.",
+        )
+        for name, item in filterset_class.base_filters.items()
+    ]
+
+
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     """Documents `crm.auth.ApiTokenAuthentication` as a bearer token."""
 

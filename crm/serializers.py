@@ -1,13 +1,7 @@
-"""Strict input validation on top of DRF serializers, and the translation of DRF's error tree
-into one CRM error following ref §3.3's order (first failing step wins):
-
-1. wrong JSON type or unparseable date           -> CRM-0004
-2. unknown or immutable field                     -> CRM-0007 (`fields` lists them)
-3. NUL byte in a string                           -> CRM-0015
-4. required field missing / empty / null          -> CRM-0003 (`fields` lists them)
-   metadata: nested value / key / value length    -> CRM-0001 / CRM-0002 / CRM-0012
-   any other rule (length, enum, country, ...)    -> CRM-0015 (`fields` lists them)
-"""
+"""Strict input validation on top of DRF serializers: exact JSON types, bounded strings, the
+reference's date formats, flat metadata, unknown keys refused. Each field raises DRF errors
+with a code of its own; `crm.errors.translate_errors` turns them into the one CRM error the
+reference would return (ref §3.3's order)."""
 
 import datetime as dt
 import re
@@ -21,70 +15,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from crm.countries import ISO_3166_ALPHA2
-from crm.errors import CRMError
+from crm.errors import translate_errors
 
 MAX_METADATA_KEYS = 100
 MAX_METADATA_KEY_LENGTH = 100
 MAX_METADATA_VALUE_LENGTH = 2000
 DEFAULT_MAX_LENGTH = 256
-
-# DRF error code -> CRM code, in ref §3.3 priority order.
-_CODE_PRIORITY: list[tuple[str, frozenset[str]]] = [
-    ("CRM-0004", frozenset({"invalid_type", "invalid_date", "not_a_list"})),
-    ("CRM-0007", frozenset({"unexpected"})),
-    ("CRM-0015", frozenset({"nul"})),
-    ("CRM-0003", frozenset({"required", "blank", "null"})),
-    ("CRM-0001", frozenset({"metadata_nesting"})),
-    ("CRM-0002", frozenset({"metadata_key_length"})),
-    ("CRM-0012", frozenset({"metadata_value_length"})),
-]
-
-
-def _walk(detail: Any, path: str = "") -> list[tuple[str, ErrorDetail]]:
-    found: list[tuple[str, ErrorDetail]] = []
-    if isinstance(detail, Mapping):
-        for key, value in detail.items():
-            child = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
-            found.extend(_walk(value, child))
-    elif isinstance(detail, list):
-        for index, item in enumerate(detail):
-            if isinstance(item, Mapping | list):
-                found.extend(_walk(item, f"{path}.{index}" if path else str(index)))
-            else:
-                found.extend(_walk(item, path))
-    else:
-        found.append((path, detail))
-    return found
-
-
-def _message(code: str, path: str, detail: ErrorDetail) -> str:
-    if code == "CRM-0003":
-        return f"{path} is a required field"
-    if code == "CRM-0007":
-        return f"{path} is not an allowed field"
-    return str(detail)
-
-
-def translate_errors(errors: Any) -> CRMError:
-    """Turn `serializer.errors` into the single CRM error the reference would return."""
-    found = _walk(errors)
-    for crm_code, drf_codes in _CODE_PRIORITY:
-        matching = [(path, d) for path, d in found if getattr(d, "code", None) in drf_codes]
-        if matching:
-            return _with_fields(crm_code, matching)
-    return _with_fields("CRM-0015", found)
-
-
-def _with_fields(crm_code: str, matching: list[tuple[str, ErrorDetail]]) -> CRMError:
-    fields: dict[str, str] = {}
-    for path, detail in matching:
-        fields.setdefault(path or "body", _message(crm_code, path or "body", detail))
-    if crm_code in {"CRM-0001", "CRM-0002", "CRM-0012"}:
-        # Metadata errors carry one message naming the key, like the reference.
-        return CRMError(crm_code, next(iter(fields.values())))
-    if crm_code == "CRM-0004":
-        return CRMError(crm_code, "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
-    return CRMError(crm_code, fields=fields)
 
 
 def validate_input(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any):
@@ -290,7 +226,18 @@ def _metadata_text(value: Any) -> str:
 
 class StrictSerializer(serializers.Serializer):
     """A serializer for JSON objects that refuses unknown keys (CRM-0007) and non-objects
-    (CRM-0004). Optional nested objects accept null (merge patch: remove)."""
+    (CRM-0004). Optional nested objects accept null (merge patch: remove).
+
+    A request body serializer names its `response_serializer_class`: once the view has set
+    `instance` to what the service wrote, `.data` is the response body.
+    """
+
+    response_serializer_class: type[serializers.Serializer] | None = None
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        if self.response_serializer_class is None:
+            return super().to_representation(instance)
+        return self.response_serializer_class(instance).data
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):

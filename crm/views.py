@@ -1,20 +1,15 @@
-"""Public operational endpoints (`/health`, `/version`, `/readyz`), the error views for
-unknown routes, and `RegistryViewSet`, the base of every `/v1` view set."""
+"""Public operational endpoints (`/health`, `/version`, `/readyz`) and the error views for
+what Django answers itself (unknown routes, a refused host, a 500)."""
 
 import datetime as dt
 import logging
-import uuid
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from rest_framework import viewsets
 
-from crm.audit import Actor, set_actor
 from crm.errors import CRMError, error_response, internal_error
-from crm.ids import parse_uuid
-from crm.tenancy import organization_from_headers
 
 logger = logging.getLogger("crm.views")
 
@@ -71,60 +66,3 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 def server_error(request: HttpRequest) -> JsonResponse:
     return error_response(internal_error())
-
-
-class RegistryViewSet(viewsets.GenericViewSet):
-    """Base of the `/v1` view sets: resolves the organization, validates UUID path parameters
-    and scopes every query to the organization.
-
-    Subclasses set `resource` (`holders` | `aliases`, used by token permissions) and
-    `uuid_path_params`.
-    """
-
-    resource: str = ""
-    model = None
-    uuid_path_params: tuple[str, ...] = ()
-    organization_id: uuid.UUID
-
-    def initial(self, request, *args, **kwargs) -> None:
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        neg = self.perform_content_negotiation(request)
-        request.accepted_renderer, request.accepted_media_type = neg
-        self.perform_authentication(request)
-        set_actor(Actor.from_api_request(request))
-        self.organization_id = organization_from_headers(request.headers)
-        request.organization_id = self.organization_id
-        self.path_ids = self._parse_path_ids()
-        self.check_permissions(request)
-        self.check_throttles(request)
-
-    def _parse_path_ids(self) -> dict[str, uuid.UUID]:
-        parsed: dict[str, uuid.UUID] = {}
-        for name in self.uuid_path_params:
-            if name not in self.kwargs:
-                continue
-            value = parse_uuid(self.kwargs[name])
-            if value is None:
-                raise CRMError("CRM-0005", f"Invalid path parameter '{name}': must be a UUID.")
-            parsed[name] = value
-        return parsed
-
-    def get_queryset(self):
-        """The organization's rows (live, or all with `include_deleted=true`)."""
-        if getattr(self, "swagger_fake_view", False):  # OpenAPI generation has no request
-            return self.model.objects.none()
-        return self.model.all_objects.for_organization(self.organization_id).with_deleted(
-            self.include_deleted()
-        )
-
-    def json_body(self) -> dict:
-        """The parsed JSON object body; an empty body is 400 CRM-0004 like invalid JSON."""
-        if not self.request._request.body.strip():
-            raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
-        return self.request.data
-
-    def include_deleted(self) -> bool:
-        return (self.request.query_params.get("include_deleted") or "").lower() == "true"
-
-    def hard_delete_requested(self) -> bool:
-        return (self.request.query_params.get("hard_delete") or "").lower() == "true"

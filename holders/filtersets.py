@@ -3,8 +3,7 @@
 import django_filters
 
 from crm.filters import RegistryFilterSet, SearchHashFilter
-from holders.models import Holder
-from holders.services import DOCUMENT_FIELD
+from holders.models import DOCUMENT_FIELD, Holder
 
 
 class HolderFilterSet(RegistryFilterSet):

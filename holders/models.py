@@ -17,10 +17,9 @@ import re
 import unicodedata
 
 from django.db import models
-from django.db.models import Q
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
-from crm.models import RegistryModel
+from crm.models import DELETED, LIVE, RegistryModel
 from crm.nested import Path
 
 NATURAL_PERSON_PRIVATE: list[Path] = [("motherName",), ("fatherName",)]
@@ -31,6 +30,8 @@ LEGAL_PERSON_PRIVATE: list[Path] = [
 ]
 
 
+# Search-hash field names (part of the HMAC message, so hashes of different fields never match).
+DOCUMENT_FIELD = "holder.document"
 NAME_WORD_FIELD = "holder.name.word"
 _WORD = re.compile(r"[^\W_]+")
 
@@ -69,12 +70,15 @@ class Holder(RegistryModel):
     legal_person_private = EncryptedJSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
 
+    # `crm.lifecycle.save_unique` turns a violation of these constraints into their 409.
+    unique_error_codes = {"holder_document_unique_live": "CRM-0010"}
+
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization_id", "document_hash"],
-                condition=Q(deleted_at__isnull=True),
+                condition=LIVE,
                 name="holder_document_unique_live",
                 violation_error_message="A live holder with this document already exists.",
             ),
@@ -82,7 +86,7 @@ class Holder(RegistryModel):
         indexes = [
             models.Index(
                 fields=["organization_id", "id"],
-                condition=Q(deleted_at__isnull=True),
+                condition=LIVE,
                 name="holder_org_live_idx",
             ),
             models.Index(fields=["organization_id", "id"], name="holder_org_all_idx"),
@@ -91,7 +95,7 @@ class Holder(RegistryModel):
             # Retention purges select soft-deleted rows by age.
             models.Index(
                 fields=["deleted_at"],
-                condition=Q(deleted_at__isnull=False),
+                condition=DELETED,
                 name="holder_deleted_at_idx",
             ),
         ]
@@ -131,7 +135,7 @@ class Holder(RegistryModel):
         from crm.search import search_hash
 
         changed = []
-        new = search_hash(self.organization_id, "holder.document", self.document)
+        new = search_hash(self.organization_id, DOCUMENT_FIELD, self.document)
         if new != self.document_hash:
             self.document_hash = new
             changed.append("document_hash")

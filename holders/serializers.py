@@ -5,6 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.merge_patch import prune_empty
 from crm.nested import join
 from crm.serializers import (
     ApiDateField,
@@ -78,33 +79,6 @@ class LegalPersonSerializer(StrictSerializer):
     representative = RepresentativeSerializer(required=False, allow_null=True)
 
 
-class HolderCreateSerializer(StrictSerializer):
-    """`CreateHolderRequest`: type, name and document required."""
-
-    type = EnumField(choices=tuple(HolderType.values), required=True, max_length=16)
-    name = required_string()
-    document = required_string(100)
-    externalId = optional_string()
-    addresses = AddressesSerializer(required=False, allow_null=True)
-    contact = ContactSerializer(required=False, allow_null=True)
-    naturalPerson = NaturalPersonSerializer(required=False, allow_null=True)
-    legalPerson = LegalPersonSerializer(required=False, allow_null=True)
-    metadata = MetadataField()
-
-
-class HolderUpdateSerializer(StrictSerializer):
-    """`UpdateHolderRequest`: a JSON merge patch; `type` and `document` are immutable
-    (CRM-0007), `name` cannot be removed (CRM-0003)."""
-
-    name = StrictCharField(required=False, allow_null=False, allow_blank=False)
-    externalId = optional_string()
-    addresses = AddressesSerializer(required=False, allow_null=True)
-    contact = ContactSerializer(required=False, allow_null=True)
-    naturalPerson = NaturalPersonSerializer(required=False, allow_null=True)
-    legalPerson = LegalPersonSerializer(required=False, allow_null=True)
-    metadata = MetadataField(allow_null_values=True)
-
-
 ADDRESS_ALWAYS = ("line1", "zipCode", "city", "state", "country")
 
 
@@ -120,19 +94,6 @@ def address_representation(address: dict[str, Any]) -> dict[str, Any]:
         for key in ("line1", "line2", "zipCode", "city", "state", "country", "description")
         if key in shaped
     }
-
-
-def _compact(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Leave out empty values, recursively (the reference's `omitempty`)."""
-    if not value:
-        return None
-    result = {}
-    for key, item in value.items():
-        if isinstance(item, dict):
-            item = _compact(item)
-        if item not in (None, "", {}, []):
-            result[key] = item
-    return result or None
 
 
 class HolderSerializer(serializers.Serializer):
@@ -170,9 +131,11 @@ class HolderSerializer(serializers.Serializer):
             if slots:
                 body["addresses"] = slots
         optional = {
-            "contact": _compact(holder.contact),
-            "naturalPerson": _compact(join(holder.natural_person, holder.natural_person_private)),
-            "legalPerson": _compact(join(holder.legal_person, holder.legal_person_private)),
+            "contact": prune_empty(holder.contact),
+            "naturalPerson": prune_empty(
+                join(holder.natural_person, holder.natural_person_private)
+            ),
+            "legalPerson": prune_empty(join(holder.legal_person, holder.legal_person_private)),
             "metadata": holder.metadata or None,
         }
         body.update({key: value for key, value in optional.items() if value})
@@ -180,3 +143,34 @@ class HolderSerializer(serializers.Serializer):
         body["updatedAt"] = timestamp(holder.updated_at)
         body["deletedAt"] = timestamp(holder.deleted_at)
         return body
+
+
+class HolderCreateSerializer(StrictSerializer):
+    """`CreateHolderRequest`: type, name and document required."""
+
+    response_serializer_class = HolderSerializer
+
+    type = EnumField(choices=tuple(HolderType.values), required=True, max_length=16)
+    name = required_string()
+    document = required_string(100)
+    externalId = optional_string()
+    addresses = AddressesSerializer(required=False, allow_null=True)
+    contact = ContactSerializer(required=False, allow_null=True)
+    naturalPerson = NaturalPersonSerializer(required=False, allow_null=True)
+    legalPerson = LegalPersonSerializer(required=False, allow_null=True)
+    metadata = MetadataField()
+
+
+class HolderUpdateSerializer(StrictSerializer):
+    """`UpdateHolderRequest`: a JSON merge patch; `type` and `document` are immutable
+    (CRM-0007), `name` cannot be removed (CRM-0003)."""
+
+    response_serializer_class = HolderSerializer
+
+    name = StrictCharField(required=False, allow_null=False, allow_blank=False)
+    externalId = optional_string()
+    addresses = AddressesSerializer(required=False, allow_null=True)
+    contact = ContactSerializer(required=False, allow_null=True)
+    naturalPerson = NaturalPersonSerializer(required=False, allow_null=True)
+    legalPerson = LegalPersonSerializer(required=False, allow_null=True)
+    metadata = MetadataField(allow_null_values=True)

@@ -1,26 +1,31 @@
 """Holder writes: create, update (merge patch), soft delete, restore, hard delete.
 
-The API, the admin and the `hard_delete` command all call these; each runs in one transaction
-and records an audit entry (field names, never values). Create and update also maintain the
-name word index (`HolderNameToken`), which the hard delete erases with the holder.
+The API, the admin and the commands all call these; each runs in one transaction and records
+an audit entry (field names, never values). Create and update also maintain the name word
+index (`HolderNameToken`). Soft delete, restore, unique saves and erasure are the kernel's
+lifecycle core (`crm.lifecycle`); what is holder-specific (CRM-0017, the document rules) is
+here.
 """
 
 import uuid
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from crm import audit
-from crm.db import is_unique_violation
+from crm import audit, lifecycle
 from crm.errors import CRMError
-from crm.lifecycle import mark_soft_deleted
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.nested import join, split
 from crm.search import lookup_hashes, search_hash
-from holders.models import LEGAL_PERSON_PRIVATE, NATURAL_PERSON_PRIVATE, Holder
+from holders.models import (
+    DOCUMENT_FIELD,
+    LEGAL_PERSON_PRIVATE,
+    NATURAL_PERSON_PRIVATE,
+    Holder,
+)
+from holders.selectors import holder_get
 
-DOCUMENT_FIELD = "holder.document"
 OBJECT_TYPE = "holder"
 
 # Erasure loads (and so decrypts) nothing personal: it must work under a lost key too.
@@ -67,43 +72,6 @@ def _write_state(holder: Holder, state: dict[str, Any]) -> None:
     holder.metadata = state.get("metadata") or {}
 
 
-def _save_unique(holder: Holder, **save_kwargs: Any) -> None:
-    """Save; a live duplicate document in the organization is 409 CRM-0010 (the database
-    constraint decides, so concurrent requests cannot both win)."""
-    try:
-        with transaction.atomic():
-            holder.save(**save_kwargs)
-    except IntegrityError as exc:
-        if is_unique_violation(
-            exc, constraint="holder_document_unique_live", column="document_hash"
-        ):
-            raise CRMError("CRM-0010") from exc
-        raise
-
-
-def get_holder(
-    *,
-    organization_id: uuid.UUID,
-    holder_id: uuid.UUID,
-    include_deleted: bool = False,
-    for_update: bool = False,
-    columns: tuple[str, ...] = (),
-) -> Holder:
-    """The organization's holder or 404 CRM-0006 (also for another organization's id).
-
-    `columns` loads only those columns: erasure must work even on a row no key decrypts.
-    """
-    queryset = Holder.all_objects.for_organization(organization_id).with_deleted(include_deleted)
-    if for_update:
-        queryset = queryset.select_for_update()
-    if columns:
-        queryset = queryset.only(*columns)
-    holder = queryset.filter(id=holder_id).first()
-    if holder is None:
-        raise CRMError("CRM-0006")
-    return holder
-
-
 def _refuse_document_under_previous_hash_keys(
     *, organization_id: uuid.UUID, document: str, exclude_id: uuid.UUID | None = None
 ) -> None:
@@ -122,6 +90,8 @@ def _refuse_document_under_previous_hash_keys(
 
 @transaction.atomic
 def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
+    """Create a holder from a validated `POST /v1/holders` body; 409 CRM-0010 when a live
+    holder of the organization has the same document."""
     state = prune_empty(merge_patch({}, data))
     holder = Holder(
         organization_id=organization_id,
@@ -133,7 +103,7 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     _refuse_document_under_previous_hash_keys(
         organization_id=organization_id, document=data["document"]
     )
-    _save_unique(holder, force_insert=True)
+    lifecycle.save_unique(holder, force_insert=True)
     holder.sync_name_tokens()
     audit.record(
         audit.AuditEntry.Action.CREATE,
@@ -150,7 +120,7 @@ def holder_update(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, patch: dict[str, Any]
 ) -> Holder:
     """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted)."""
-    holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     before = holder_state(holder)
     after = prune_empty(merge_patch(before, patch))
     _write_state(holder, after)
@@ -168,83 +138,52 @@ def holder_update(
     return holder
 
 
-def _has_live_aliases(holder: Holder) -> bool:
-    aliases = getattr(holder, "aliases", None)
-    return aliases is not None and aliases.filter(deleted_at__isnull=True).exists()
-
-
 @transaction.atomic
 def holder_soft_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holder:
     """Hide a live holder (restorable). Refused with 400 CRM-0017 while it has live aliases."""
-    holder = get_holder(organization_id=organization_id, holder_id=holder_id, for_update=True)
-    if _has_live_aliases(holder):
+    holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    if lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
-    mark_soft_deleted(holder, object_type=OBJECT_TYPE)
+    lifecycle.soft_delete(holder)
     return holder
 
 
 @transaction.atomic
 def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holder:
     """Undo a soft delete; 409 CRM-0010 if a live holder has taken the document meanwhile."""
-    holder = get_holder(
+    holder = holder_get(
         organization_id=organization_id,
         holder_id=holder_id,
         include_deleted=True,
         for_update=True,
     )
-    if holder.deleted_at is None:
-        return holder
-    _refuse_document_under_previous_hash_keys(
-        organization_id=organization_id, document=holder.document, exclude_id=holder.id
-    )
-    holder.deleted_at = None
-    holder.updated_at = timezone.now()
-    _save_unique(holder, update_fields=["deleted_at", "updated_at"])
-    audit.record(
-        audit.AuditEntry.Action.RESTORE,
-        object_type=OBJECT_TYPE,
-        object_id=holder.id,
-        organization_id=organization_id,
-        changed_fields=["deletedAt"],
-    )
+    if holder.is_deleted:
+        _refuse_document_under_previous_hash_keys(
+            organization_id=organization_id, document=holder.document, exclude_id=holder.id
+        )
+    lifecycle.restore(holder)
     return holder
-
-
-def holder_erasure_plan(holder: Holder) -> dict[str, list[uuid.UUID]]:
-    """Every record a hard delete of `holder` erases: the holder and all its aliases."""
-    aliases = getattr(holder, "aliases", None)
-    alias_ids = list(aliases(manager="all_objects").values_list("id", flat=True)) if aliases else []
-    return {"holder": [holder.id], "alias": alias_ids}
 
 
 @transaction.atomic
 def holder_hard_delete(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, with_aliases: bool = False
-) -> dict[str, list[uuid.UUID]]:
+) -> dict[str, int]:
     """Erase a holder for good, live or soft-deleted (right to erasure), with its
-    soft-deleted aliases (they carry a copy of its document).
+    soft-deleted aliases (they carry a copy of its document) and everything derived.
 
     The API refuses while live aliases exist (400 CRM-0017); operators erasing a customer
-    (admin, `hard_delete` command) pass `with_aliases=True` to erase live aliases too. Returns
-    the erased ids; the audit trail keeps only the fact of the erasure.
+    (admin) pass `with_aliases=True` to erase live aliases too. Returns the records erased per
+    kind; the audit trail keeps only the fact of the erasure.
     """
-    holder = get_holder(
+    holder = holder_get(
         organization_id=organization_id,
         holder_id=holder_id,
         include_deleted=True,
         for_update=True,
         columns=ERASURE_COLUMNS,
     )
-    if not with_aliases and _has_live_aliases(holder):
+    if not with_aliases and lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
-    plan = holder_erasure_plan(holder)
-    if plan["alias"]:
-        holder.aliases(manager="all_objects").only("pk").delete()
-        audit.record_erasure(
-            object_type="alias", object_ids=plan["alias"], organization_id=organization_id
-        )
-    Holder.all_objects.filter(pk=holder.pk).only("pk").delete()
-    audit.record_erasure(
-        object_type=OBJECT_TYPE, object_ids=plan["holder"], organization_id=organization_id
-    )
-    return plan
+    plan = lifecycle.plan_erasure(OBJECT_TYPE, [holder.id], organization_id=organization_id)
+    return lifecycle.erase(plan)

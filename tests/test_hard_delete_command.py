@@ -14,9 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from aliases import erasure
 from aliases.models import AliasAccount, RelatedParty
 from aliases.services import alias_soft_delete
+from crm import lifecycle as erasure
 from crm.models import AuditEntry
 from holders.models import Holder, HolderNameToken
 from holders.services import holder_soft_delete, holder_update
@@ -149,17 +149,18 @@ def test_hard_delete_holders_unknown_id_erases_nothing():
 def test_hard_delete_holders_is_all_or_nothing():
     first, _ = customer()
     second, _ = customer()
-    real = erasure.holder_hard_delete
-    calls = []
+    real = erasure.audit.record_erasure
 
-    def fail_on_second(**kwargs):
-        calls.append(kwargs["holder_id"])
-        if len(calls) == 2:
+    def fail_after_the_rows_are_gone(**kwargs):
+        # Aliases and holders are deleted by now; only the holders' audit entries are left.
+        if kwargs["object_type"] == "holder":
             raise RuntimeError("database went away")
         return real(**kwargs)
 
     with (
-        mock.patch.object(erasure, "holder_hard_delete", side_effect=fail_on_second),
+        mock.patch.object(
+            erasure.audit, "record_erasure", side_effect=fail_after_the_rows_are_gone
+        ),
         pytest.raises(RuntimeError),
     ):
         run("holders", str(first.id), str(second.id), "--yes")

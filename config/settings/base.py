@@ -147,8 +147,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["crm.parsers.StrictJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "crm.parsers.JSONOnlyNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": ["crm.auth.ApiTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["crm.auth.HasResourcePermission"],
-    "DEFAULT_FILTER_BACKENDS": ["crm.filters.RegistryFilterBackend"],
+    # In this order: the organization, malformed path ids (400), then the token's rights.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "crm.tenancy.OrganizationHeader",
+        "crm.tenancy.UUIDPathParameters",
+        "crm.auth.HasResourcePermission",
+    ],
+    "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PagePagination",
     "EXCEPTION_HANDLER": "crm.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

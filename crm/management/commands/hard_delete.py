@@ -1,5 +1,6 @@
 """`manage.py hard_delete`: erase holders, aliases, expired soft-deleted data or a whole
-organization for good. Parses arguments and prints; the work is in `aliases.erasure`."""
+organization for good. Parses arguments and prints; the work is the lifecycle core's
+(`crm.lifecycle`: the same plan and erasure as the API and the admin)."""
 
 import argparse
 import datetime as dt
@@ -9,7 +10,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 from django.utils import timezone
 
-from aliases import erasure
+from crm import lifecycle
 from crm.audit import Actor, acting_as
 
 DESCRIPTION = """\
@@ -203,93 +204,101 @@ class Command(BaseCommand):
         with acting_as(Actor("command", "hard_delete")):
             try:
                 if selector in ("holders", "aliases"):
-                    self._by_id(selector, options)
+                    self._by_id(lifecycle.kind_by_plural(selector), options)
                 else:
                     self._purge(selector, options)
-            except erasure.ErasureError as exc:
+            except lifecycle.ErasureError as exc:
                 raise CommandError(str(exc)) from exc
 
     # --- selections by id ---
 
-    def _by_id(self, selector: str, options: dict) -> None:
-        ids = list(dict.fromkeys(options["ids"]))
-        planner = erasure.plan_holders if selector == "holders" else erasure.plan_aliases
-        plan = planner(ids, organization_id=options.get("organization"))
-        self._plan_table(plan)
-        holders, aliases = len(plan.holders), len(plan.aliases)
-        if not options["yes"]:
-            self._dry_run_footer(holders, aliases)
-            return
-        holders, aliases = erasure.erase_plan(plan)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Erased {holders} holder(s) and {aliases} alias account(s) in one transaction."
-            )
+    def _by_id(self, kind: lifecycle.Kind, options: dict) -> None:
+        plan = lifecycle.plan_erasure(
+            kind.name, options["ids"], organization_id=options.get("organization")
         )
+        self._plan_table(plan)
+        if not options["yes"]:
+            self._dry_run_footer(plan.counts())
+            return
+        erased = lifecycle.erase(plan)
+        self.stdout.write(self.style.SUCCESS(f"Erased {self._totals(erased)} in one transaction."))
 
-    def _plan_table(self, plan: erasure.IdPlan) -> None:
+    def _plan_table(self, plan: lifecycle.ErasurePlan) -> None:
+        """One line per record of a registered kind (ids and states only), with its parent and,
+        for a kind that has child kinds, how many child records go with it."""
+        counts = plan.counts()
+        records = [record for record in plan.records if record.kind in counts]
         rows = [("KIND", "ID", "ORGANIZATION", "STATE", "HOLDER", "ALIASES")]
-        for r in plan.records:
+        for record in records:
+            has_children = bool(lifecycle.children(lifecycle.kind(record.kind)))
+            child_count = sum(1 for other in records if other.parent_id == record.id)
             rows.append(
                 (
-                    r.kind,
-                    str(r.id),
-                    str(r.organization_id),
-                    r.state,
-                    str(r.holder_id) if r.holder_id else "-",
-                    str(r.aliases) if r.aliases is not None else "-",
+                    record.kind,
+                    str(record.id),
+                    str(record.organization_id),
+                    record.state,
+                    str(record.parent_id) if record.parent_id else "-",
+                    str(child_count) if has_children else "-",
                 )
             )
         self._table(rows)
-        self.stdout.write(
-            f"Total: {len(plan.holders)} holder(s), {len(plan.aliases)} alias account(s)."
-        )
+        self.stdout.write(f"Total: {self._totals(counts, joiner=', ')}.")
 
     # --- purges ---
 
     def _purge(self, selector: str, options: dict) -> None:
         if selector == "organization":
-            purge = erasure.organization_purge(options["organization"])
+            purge = lifecycle.organization_purge(options["organization"])
         else:
             cutoff = options["before"] or timezone.now() - options["older_than"]
-            purge = erasure.retention_purge(cutoff, organization_id=options.get("organization"))
+            purge = lifecycle.retention_purge(cutoff, organization_id=options.get("organization"))
         self.stdout.write(f"Selection: {purge.description}.")
-        counts = erasure.count_purge(purge)
-        rows = [("ORGANIZATION", "HOLDERS", "ALIASES")]
-        rows += [(str(c.organization_id), str(c.holders), str(c.aliases)) for c in counts]
-        holders = sum(c.holders for c in counts)
-        aliases = sum(c.aliases for c in counts)
-        rows.append(("TOTAL", str(holders), str(aliases)))
+        kinds = lifecycle.kinds()
+        counts = lifecycle.count_purge(purge)
+        rows = [("ORGANIZATION", *(kind.plural.upper() for kind in kinds))]
+        rows += [
+            (str(c.organization_id), *(str(c.counts.get(kind.name, 0)) for kind in kinds))
+            for c in counts
+        ]
+        totals = {kind.name: sum(c.counts.get(kind.name, 0) for c in counts) for kind in kinds}
+        rows.append(("TOTAL", *(str(totals[kind.name]) for kind in kinds)))
         self._table(rows)
-        if not holders and not aliases:
+        if not any(totals.values()):
             self.stdout.write("Nothing to erase.")
             return
         if not options["yes"]:
-            self._dry_run_footer(holders, aliases)
+            self._dry_run_footer(totals)
             return
-        result = erasure.run_purge(purge, batch_size=options["batch_size"], progress=self._progress)
+        result = lifecycle.run_purge(
+            purge, batch_size=options["batch_size"], progress=self._progress
+        )
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Erased {result.holders} holder(s) and {result.aliases} alias account(s) in "
-                f"{result.batch} batch(es)."
-            )
+            self.style.SUCCESS(f"Erased {self._totals(result.erased)} in {result.batch} batch(es).")
         )
 
-    def _progress(self, state: erasure.PurgeProgress) -> None:
+    def _progress(self, state: lifecycle.PurgeProgress) -> None:
         if self.verbosity >= 1:
+            done = ", ".join(
+                f"{state.erased[kind.name]}/{state.totals[kind.name]} {kind.plural}"
+                for kind in lifecycle.kinds()
+            )
             self.stdout.write(
-                f"  batch {state.batch} ({state.phase}): "
-                f"{state.holders}/{state.holders_total} holders, "
-                f"{state.aliases}/{state.aliases_total} aliases erased"
+                f"  batch {state.batch} ({lifecycle.kind(state.phase).plural}): {done} erased"
             )
 
     # --- output helpers ---
 
-    def _dry_run_footer(self, holders: int, aliases: int) -> None:
+    def _totals(self, counts: dict[str, int], joiner: str = " and ") -> str:
+        """`1 holder(s) and 2 alias account(s)`: every registered kind, named."""
+        return joiner.join(
+            f"{counts.get(kind.name, 0)} {kind.label.lower()}(s)" for kind in lifecycle.kinds()
+        )
+
+    def _dry_run_footer(self, counts: dict[str, int]) -> None:
         self.stdout.write(
             self.style.WARNING(
-                f"Dry run: nothing was erased. Re-run with --yes to erase {holders} holder(s) "
-                f"and {aliases} alias account(s)."
+                f"Dry run: nothing was erased. Re-run with --yes to erase {self._totals(counts)}."
             )
         )
 

@@ -1,0 +1,67 @@
+"""Alias reads: one organization's alias accounts, by id (under their holder) or filtered.
+
+Every read is scoped to the organization; an alias of another organization, or under
+another holder than the path names, is simply not found (404 CRM-0008).
+"""
+
+import uuid
+from typing import Any
+
+from django.db.models import Prefetch
+
+from aliases.filtersets import AliasFilterSet
+from aliases.models import AliasAccount, RelatedParty
+from crm.errors import CRMError
+from crm.filters import apply_filters
+from crm.models import SoftDeleteQuerySet
+
+
+def alias_queryset(
+    *, organization_id: uuid.UUID, include_deleted: bool = False
+) -> SoftDeleteQuerySet:
+    """The organization's aliases: live ones, or all with `include_deleted`."""
+    return AliasAccount.all_objects.for_organization(organization_id).with_deleted(include_deleted)
+
+
+def with_related_parties(queryset: SoftDeleteQuerySet) -> SoftDeleteQuerySet:
+    """One extra query for a whole page of aliases (no N+1)."""
+    return queryset.prefetch_related(
+        Prefetch("related_parties", queryset=RelatedParty.objects.order_by("id"))
+    )
+
+
+def alias_get(
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    alias_id: uuid.UUID,
+    include_deleted: bool = False,
+    for_update: bool = False,
+    columns: tuple[str, ...] = (),
+) -> AliasAccount:
+    """The organization's alias under `holder_id`, or 404 CRM-0008 (also when it belongs to
+    another holder or another organization). `columns` loads only those columns."""
+    queryset = alias_queryset(organization_id=organization_id, include_deleted=include_deleted)
+    if for_update:
+        queryset = queryset.select_for_update()
+    if columns:
+        queryset = queryset.only(*columns)
+    alias = queryset.filter(id=alias_id, holder_id=holder_id).first()
+    if alias is None:
+        raise CRMError("CRM-0008")
+    return alias
+
+
+def alias_list(
+    *, organization_id: uuid.UUID, filters: Any, include_deleted: bool = False
+) -> SoftDeleteQuerySet:
+    """The organization's aliases matching the list filters (`AliasFilterSet`), with their
+    related parties prefetched; bad filter values are 400 CRM-0016."""
+    return with_related_parties(
+        apply_filters(
+            AliasFilterSet,
+            filters,
+            alias_queryset(organization_id=organization_id, include_deleted=include_deleted),
+            organization_id=organization_id,
+        )
+    )

@@ -1,0 +1,58 @@
+"""Holder reads: one organization's holders, by id or filtered (CONTRACT §2, §3).
+
+Every read is scoped to the organization, so another organization's holder is simply not
+found (404 CRM-0006), never forbidden.
+"""
+
+import uuid
+from typing import Any
+
+from crm.errors import CRMError
+from crm.filters import apply_filters
+from crm.models import SoftDeleteQuerySet
+from holders.filtersets import HolderFilterSet
+from holders.models import Holder
+
+
+def holder_queryset(
+    *, organization_id: uuid.UUID, include_deleted: bool = False
+) -> SoftDeleteQuerySet:
+    """The organization's holders: live ones, or all with `include_deleted`."""
+    return Holder.all_objects.for_organization(organization_id).with_deleted(include_deleted)
+
+
+def holder_get(
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    include_deleted: bool = False,
+    for_update: bool = False,
+    columns: tuple[str, ...] = (),
+) -> Holder:
+    """The organization's holder or 404 CRM-0006 (also for another organization's id).
+
+    `for_update` locks the row; `columns` loads only those columns (erasure must work even on
+    a row no key decrypts).
+    """
+    queryset = holder_queryset(organization_id=organization_id, include_deleted=include_deleted)
+    if for_update:
+        queryset = queryset.select_for_update()
+    if columns:
+        queryset = queryset.only(*columns)
+    holder = queryset.filter(id=holder_id).first()
+    if holder is None:
+        raise CRMError("CRM-0006")
+    return holder
+
+
+def holder_list(
+    *, organization_id: uuid.UUID, filters: Any, include_deleted: bool = False
+) -> SoftDeleteQuerySet:
+    """The organization's holders matching the list filters (`HolderFilterSet`); bad filter
+    values are 400 CRM-0016."""
+    return apply_filters(
+        HolderFilterSet,
+        filters,
+        holder_queryset(organization_id=organization_id, include_deleted=include_deleted),
+        organization_id=organization_id,
+    )
