@@ -1,11 +1,14 @@
-"""Alias account back-office (CONTRACT §8), and the holder page's inline list of aliases.
+"""Alias account back-office (CONTRACT §8), and the aliases on the holder page.
 
 Search by alias or holder id, account id, ledger id, banking account / IBAN, holder document,
 participant or related-party document (the last four through their search hashes); filters by
 type, organization and state. The change form edits banking details, regulatory fields and
-metadata (validated by the API serializers, written by `aliases.services`); related parties
-are listed read-only with a remove box, and new ones are added in a second inline (parties
-are appended or removed, never edited in place, as in the API).
+metadata (fields derived from the API serializers, written by `aliases.services`); related
+parties are listed read-only with a remove box, and new ones are added in a second inline
+(parties are appended or removed, never edited in place, as in the API).
+
+This module also gives the holder admin its "Alias accounts" inline and lets the holder search
+find holders by alias id or account id (`HolderAdmin.add_inline` / `add_search`).
 """
 
 import uuid
@@ -17,7 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from aliases import services
+from aliases import selectors, services
 from aliases.models import (
     BANKING_ACCOUNT_FIELD,
     BANKING_IBAN_FIELD,
@@ -32,104 +35,78 @@ from aliases.serializers import (
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
-from crm.admin import (
+from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.lists import (
     OrganizationFilter,
-    RegistryAdmin,
     StateFilter,
-    WireField,
-    WireFormMixin,
-    adopt,
-    date,
     mask_document,
-    metadata_form_field,
-    parse_metadata,
-    selected_organization,
+    search_organizations,
     state_badge,
-    text,
-    wire_form,
 )
+from crm.admin.registry import RegistryAdmin
 from crm.errors import CRMError
+from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
 from crm.serializers import validate_input
 from holders.admin import HolderAdmin
 from holders.models import Holder
 
+ADD_IDENTITY = (WireField(("ledgerId",), "Ledger id"), WireField(("accountId",), "Account id"))
 BANKING = (
-    WireField(("bankingDetails", "branch"), text("Branch")),
-    WireField(("bankingDetails", "account"), text("Account")),
-    WireField(("bankingDetails", "type"), text("Account type", 50)),
-    WireField(("bankingDetails", "openingDate"), date("Opening date")),
-    WireField(("bankingDetails", "closingDate"), date("Closing date")),
-    WireField(("bankingDetails", "iban"), text("IBAN", 64)),
-    WireField(("bankingDetails", "countryCode"), text("Country code")),
-    WireField(("bankingDetails", "bankId"), text("Bank id")),
+    WireField(("bankingDetails", "branch"), "Branch"),
+    WireField(("bankingDetails", "account"), "Account"),
+    WireField(("bankingDetails", "type"), "Account type"),
+    WireField(("bankingDetails", "openingDate"), "Opening date"),
+    WireField(("bankingDetails", "closingDate"), "Closing date"),
+    WireField(("bankingDetails", "iban"), "IBAN"),
+    WireField(("bankingDetails", "countryCode"), "Country code"),
+    WireField(("bankingDetails", "bankId"), "Bank id"),
 )
-REGULATORY = (WireField(("regulatoryFields", "participantDocument"), text("Participant document")),)
-WIRE_FIELDS = BANKING + REGULATORY
-ADD_ONLY = ("holder_id", "ledgerId", "accountId")
+REGULATORY = (WireField(("regulatoryFields", "participantDocument"), "Participant document"),)
 
 
-class AliasFormBase(WireFormMixin, forms.ModelForm):
-    """Flat fields <-> the alias wire shape; validated by the API serializers in `clean()`,
-    written by `AliasAccountAdmin.save_model` through the services."""
+class AliasFormBase(WireForm):
+    """Flat fields <-> the alias wire shape (see `crm.admin.forms.WireForm`)."""
 
-    wire_fields = WIRE_FIELDS
+    add_only = ("holder_id", "ledgerId", "accountId")
+    create_serializer = AliasCreateSerializer
+    update_serializer = AliasUpdateSerializer
 
     holder_id = forms.UUIDField(label="Holder id", help_text="The live holder to link.")
-    ledgerId = forms.CharField(label="Ledger id", max_length=256)
-    accountId = forms.CharField(label="Account id", max_length=256)
-    metadata = metadata_form_field()
 
-    class Meta:
+    class Meta(WireForm.Meta):
         model = AliasAccount
-        fields: tuple[str, ...] = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.adding = self.instance._state.adding
-        self.payload: dict[str, Any] = {}
-        shown = set(self._meta.fields or ())
-        for name in list(self.fields):
-            if name not in shown or (not self.adding and name in ADD_ONLY):
-                del self.fields[name]
-        if not self.adding:
-            self.before = services.alias_state(self.instance)
-            self.wire_initial(self.before)
-            if self.instance.deleted_at is not None:
-                for field in self.fields.values():
-                    field.disabled = True
+    def wire_state(self, instance: AliasAccount) -> dict[str, Any]:
+        return services.alias_state(instance)
 
-    def clean_metadata(self) -> dict[str, str]:
-        return parse_metadata(self.cleaned_data.get("metadata") or "")
+    def clean_holder_id(self) -> uuid.UUID:
+        holder_id = self.cleaned_data["holder_id"]
+        self.holder = Holder.objects.filter(pk=holder_id).first()
+        if self.holder is None:
+            raise forms.ValidationError("No live holder with this id.")
+        return holder_id
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            if self.adding:
-                holder = Holder.objects.filter(pk=cleaned["holder_id"]).first()
-                if holder is None:
-                    self.add_error("holder_id", "No live holder with this id.")
-                    return cleaned
-                self.organization_id = holder.organization_id
-                data = {
-                    "ledgerId": cleaned["ledgerId"],
-                    "accountId": cleaned["accountId"],
-                    **self.wire_values(),
-                }
-                if cleaned.get("metadata"):
-                    data["metadata"] = cleaned["metadata"]
-                self.payload = validate_input(AliasCreateSerializer, data)
-            else:
-                patch = self.wire_changes(self.before)
-                self.payload = validate_input(AliasUpdateSerializer, patch) if patch else {}
-        except CRMError as error:
-            self.add_crm_error(error)
+        if (
+            self.adding
+            and self.payload
+            and selectors.alias_account_in_use(
+                organization_id=self.holder.organization_id, account_id=self.payload["accountId"]
+            )
+        ):
+            self.add_error(
+                "accountId",
+                "Account Already Associated (CRM-0013): a live alias of this organization "
+                "uses this account id.",
+            )
         return cleaned
 
 
-AliasForm = wire_form("AliasForm", AliasFormBase, WIRE_FIELDS)
+AliasForm = wire_form(
+    "AliasForm", AliasFormBase, AliasCreateSerializer, ADD_IDENTITY + BANKING + REGULATORY
+)
 
 
 # --- related parties ---------------------------------------------------------------------------
@@ -145,7 +122,7 @@ class _AliasPermissionsInline:
 
     def has_change_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("aliases.change_aliasaccount") and not (
-            obj is not None and obj.deleted_at is not None
+            obj is not None and obj.is_deleted
         )
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -156,7 +133,7 @@ class _AliasPermissionsInline:
 
 
 class RelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
-    """The alias's parties, read-only; "remove" calls `related_party_remove`."""
+    """The alias's parties, read-only; "Delete?" removes one through `related_party_remove`."""
 
     model = RelatedParty
     verbose_name = "related party"
@@ -178,35 +155,39 @@ class RelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
         return False
 
 
-class NewRelatedPartyForm(forms.ModelForm):
-    party_document = forms.CharField(label="Document", max_length=256)
+PARTY_FIELDS = (
+    WireField(("document",), "Document"),
+    WireField(("name",), "Name"),
+    WireField(("role",), "Role"),
+    WireField(("startDate",), "Start date"),
+    WireField(("endDate",), "End date"),
+)
+
+
+class NewRelatedPartyFormBase(forms.ModelForm):
+    """One party to append. Its fields are derived from the API's party serializer, which
+    decodes it here; the party rules (CRM-0025..0029) are the service's, applied when the
+    parties are appended."""
 
     class Meta:
         model = RelatedParty
-        fields = ("name", "role", "start_date", "end_date")
-        widgets = {
-            "start_date": admin.widgets.AdminDateWidget,
-            "end_date": admin.widgets.AdminDateWidget,
-        }
+        fields: tuple[str, ...] = ()
 
-    def wire(self) -> dict[str, Any]:
-        party = {
-            "document": self.cleaned_data["party_document"],
-            "name": self.cleaned_data["name"],
-            "role": self.cleaned_data["role"],
-            "startDate": self.cleaned_data["start_date"].isoformat(),
-        }
-        if self.cleaned_data.get("end_date"):
-            party["endDate"] = self.cleaned_data["end_date"].isoformat()
-        return party
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.party: dict[str, Any] | None = None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors or not self.has_changed():
             return cleaned
+        wire = {
+            spec.name: value.isoformat() if hasattr(value, "isoformat") else value
+            for spec in PARTY_FIELDS
+            if (value := cleaned.get(spec.name)) not in (None, "")
+        }
         try:
-            party = validate_input(RelatedPartyInputSerializer, self.wire())
-            services.validate_related_parties([party])
+            self.party = validate_input(RelatedPartyInputSerializer, wire)
         except CRMError as error:
             self.add_error(None, f"{error.spec.title} ({error.code}): {error.message}")
         return cleaned
@@ -216,12 +197,17 @@ class NewRelatedPartyForm(forms.ModelForm):
         document and hash columns are its business)."""
 
 
+NewRelatedPartyForm = wire_form(
+    "NewRelatedPartyForm", NewRelatedPartyFormBase, RelatedPartyInputSerializer, PARTY_FIELDS
+)
+
+
 class NewRelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
     """Blank rows to append parties (`alias_update` with `relatedParties`)."""
 
     model = RelatedParty
     form = NewRelatedPartyForm
-    fields = ("party_document", "name", "role", "start_date", "end_date")
+    fields = tuple(spec.name for spec in PARTY_FIELDS)
     verbose_name = "new related party"
     verbose_name_plural = "Add related parties"
     extra = 1
@@ -237,7 +223,7 @@ class NewRelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
 @admin.register(AliasAccount)
 class AliasAccountAdmin(RegistryAdmin):
     form = AliasForm
-    audit_object_type = services.OBJECT_TYPE
+    kind_name = services.OBJECT_TYPE
     hard_delete_permission = "aliases.hard_delete_aliasaccount"
     inlines = (RelatedPartyInline, NewRelatedPartyInline)
     list_display = (
@@ -309,26 +295,15 @@ class AliasAccountAdmin(RegistryAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        organization = selected_organization(request)
-        organizations = (
-            [organization]
-            if organization is not None
-            else list(
-                AliasAccount.all_objects.order_by()
-                .values_list("organization_id", flat=True)
-                .distinct()
-            )
-        )
+        organizations = search_organizations(request, AliasAccount)
         match = Q(organization_id__in=organizations) & (Q(account_id=term) | Q(ledger_id=term))
-        term_uuid = _as_uuid(term)
+        term_uuid = parse_uuid(term)
         if term_uuid is not None:
             match |= Q(id=term_uuid) | Q(holder_id=term_uuid)
         if canonical(term):
 
             def hashes(field: str) -> list[str]:
-                return [
-                    digest for org in organizations for digest in lookup_hashes(org, field, term)
-                ]
+                return [h for org in organizations for h in lookup_hashes(org, field, term)]
 
             match |= (
                 Q(document_hash__in=hashes(DOCUMENT_FIELD))
@@ -357,56 +332,37 @@ class AliasAccountAdmin(RegistryAdmin):
             ("Metadata", {"fields": ("metadata",)}),
         ]
         if obj is not None:
-            fieldsets.append(
-                (
-                    "Record",
-                    {"fields": ("id", "organization_id", "created_at", "updated_at", "deleted_at")},
-                )
-            )
+            record = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
+            fieldsets.append(("Record", {"fields": record}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else ()
 
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            alias = services.alias_create(
-                organization_id=form.organization_id,
-                holder_id=form.cleaned_data["holder_id"],
-                data=form.payload,
-            )
-        elif form.payload:
-            alias = services.alias_update(
-                organization_id=obj.organization_id,
-                holder_id=obj.holder_id,
-                alias_id=obj.id,
-                patch=form.payload,
-            )
-        else:
-            return
-        adopt(obj, alias)
+    def service_create(self, form) -> AliasAccount:
+        return services.alias_create(
+            organization_id=form.holder.organization_id,
+            holder_id=form.holder.pk,
+            data=form.payload,
+        )
+
+    def service_update(self, alias: AliasAccount, payload: dict[str, Any]) -> AliasAccount:
+        return services.alias_update(**self._ids(alias), patch=payload)
 
     def save_formset(self, request, form, formset, change) -> None:
+        """Parties are appended or removed through the services, never saved by the formset."""
         alias = form.instance
-        ids = {"organization_id": alias.organization_id, "holder_id": alias.holder_id}
-        if formset.model is not RelatedParty:
-            return super().save_formset(request, form, formset, change)
         # Read by Django's change message (which names what changed, never values).
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if isinstance(formset.form, type) and issubclass(formset.form, NewRelatedPartyForm):
-            parties = [
-                validate_input(RelatedPartyInputSerializer, party_form.wire())
-                for party_form in formset.forms
-                if party_form.has_changed()
-            ]
+        if issubclass(formset.form, NewRelatedPartyFormBase):
+            parties = [party_form.party for party_form in formset.forms if party_form.party]
             if parties:
-                services.alias_update(alias_id=alias.id, patch={"relatedParties": parties}, **ids)
-            return None
+                services.alias_update(**self._ids(alias), patch={"relatedParties": parties})
+            return
         for party_form in formset.deleted_forms:
             services.related_party_remove(
-                alias_id=alias.id, related_party_id=party_form.instance.pk, **ids
+                **self._ids(alias), related_party_id=party_form.instance.pk
             )
-        return None
 
     # --- deletion ----------------------------------------------------------------------------
 
@@ -423,39 +379,8 @@ class AliasAccountAdmin(RegistryAdmin):
     def service_restore(self, alias: AliasAccount) -> None:
         services.alias_restore(**self._ids(alias))
 
-    def service_hard_delete(self, alias: AliasAccount) -> dict[str, list[uuid.UUID]]:
-        return {"alias": services.alias_hard_delete(**self._ids(alias))}
 
-    def erased_models(self):
-        return {"alias": AliasAccount}
-
-    def erasure_rows(self, alias: AliasAccount) -> list[dict[str, Any]]:
-        rows = [
-            {
-                "kind": "Alias account",
-                "id": alias.pk,
-                "url": reverse("admin:aliases_aliasaccount_change", args=[alias.pk]),
-                "details": f"holder {alias.holder_id} · account {alias.account_id} · "
-                f"ledger {alias.ledger_id}",
-                "deleted": alias.deleted_at is not None,
-                "child": False,
-            }
-        ]
-        for party in alias.related_parties.order_by("id").only("id", "role"):
-            rows.append(
-                {
-                    "kind": "Related party",
-                    "id": party.pk,
-                    "url": None,
-                    "details": party.get_role_display(),
-                    "deleted": alias.deleted_at is not None,
-                    "child": True,
-                }
-            )
-        return rows
-
-
-# --- the holder page lists its aliases ----------------------------------------------------------
+# --- the holder page lists its aliases; the holder search knows alias ids and accounts ---------
 
 
 class AliasInline(admin.TabularInline):
@@ -507,22 +432,16 @@ class AliasInline(admin.TabularInline):
         return False
 
 
-class HolderWithAliasesAdmin(HolderAdmin):
-    """The holder admin with its aliases inline (registered here: `holders` may not import
-    `aliases`)."""
-
-    inlines = (*HolderAdmin.inlines, AliasInline)
-
-    def get_inline_instances(self, request, obj=None):
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
-
-admin.site.unregister(Holder)
-admin.site.register(Holder, HolderWithAliasesAdmin)
+def holders_by_alias(organizations: list[uuid.UUID], term: str) -> Q:
+    """Holders whose alias has this id or this account id."""
+    aliases = AliasAccount.all_objects.filter(organization_id__in=organizations, account_id=term)
+    term_uuid = parse_uuid(term)
+    if term_uuid is not None:
+        aliases = AliasAccount.all_objects.filter(
+            Q(id=term_uuid) | Q(organization_id__in=organizations, account_id=term)
+        )
+    return Q(id__in=aliases.values("holder_id"))
 
 
-def _as_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+HolderAdmin.add_inline(AliasInline)
+HolderAdmin.add_search(holders_by_alias)

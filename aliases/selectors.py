@@ -65,3 +65,9 @@ def alias_list(
             organization_id=organization_id,
         )
     )
+
+
+def alias_account_in_use(*, organization_id: uuid.UUID, account_id: str) -> bool:
+    """True when a live alias of the organization uses this account id (index-backed). The
+    unique constraint stays the authority; this read lets a form say so before writing."""
+    return alias_queryset(organization_id=organization_id).filter(account_id=account_id).exists()

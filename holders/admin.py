@@ -1,43 +1,43 @@
 """Holder back-office (CONTRACT §8).
 
 List with masked documents; search by document (any formatting, through the search hash),
-external id, holder id, alias id or account id, and by words of the name (the name word
-index); filters by type, organization and state. The change form is grouped in sections with
-plain fields for every nested object; it validates with the API's serializers and writes
-through `holders.services`, so admin edits follow the API's rules and are audited once.
-Soft delete, restore and hard delete (with a confirmation page and a dedicated permission)
-also go through the services; Django's stock delete is off.
+external id, holder id and words of the name (the name word index), plus what other apps
+contribute (aliases: alias id, account id); filters by type, organization and state. The
+change form is grouped in sections with plain fields for every nested object, derived from the
+API serializers; it writes through `holders.services`. Deletion is `RegistryAdmin`'s.
+
+`aliases` hangs its records off the holder page without this app importing it: it calls
+`HolderAdmin.add_inline(...)` and `HolderAdmin.add_search(...)` (the dependency runs
+`aliases` -> `holders`, never back).
 """
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
-from django.urls import reverse
 
-from crm.admin import (
+from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.lists import (
     OrganizationFilter,
-    RegistryAdmin,
     StateFilter,
-    WireField,
-    WireFormMixin,
-    adopt,
-    country,
-    date,
     mask_document,
-    metadata_form_field,
-    parse_metadata,
-    selected_organization,
-    text,
-    wire_form,
+    search_organizations,
 )
-from crm.errors import CRMError
+from crm.admin.registry import RegistryAdmin
+from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
-from crm.serializers import validate_input
-from holders import services
-from holders.models import NAME_WORD_FIELD, Holder, HolderNameToken, HolderType, name_words
+from holders import selectors, services
+from holders.models import (
+    DOCUMENT_FIELD,
+    NAME_WORD_FIELD,
+    Holder,
+    HolderNameToken,
+    HolderType,
+    name_words,
+)
 from holders.serializers import HolderCreateSerializer, HolderUpdateSerializer
 
 ADDRESS_SLOTS = (
@@ -46,132 +46,110 @@ ADDRESS_SLOTS = (
     ("additional2", "Additional address 2"),
 )
 
-IDENTITY = (WireField(("name",), text("Name")), WireField(("externalId",), text("External id")))
+ADD_IDENTITY = (WireField(("type",), "Type"), WireField(("document",), "Document"))
+IDENTITY = (WireField(("name",), "Name"), WireField(("externalId",), "External id"))
 CONTACT = (
-    WireField(("contact", "primaryEmail"), text("Primary e-mail")),
-    WireField(("contact", "secondaryEmail"), text("Secondary e-mail")),
-    WireField(("contact", "mobilePhone"), text("Mobile phone", 50)),
-    WireField(("contact", "otherPhone"), text("Other phone", 50)),
+    WireField(("contact", "primaryEmail"), "Primary e-mail"),
+    WireField(("contact", "secondaryEmail"), "Secondary e-mail"),
+    WireField(("contact", "mobilePhone"), "Mobile phone"),
+    WireField(("contact", "otherPhone"), "Other phone"),
 )
 ADDRESSES = {
     slot: (
-        WireField(("addresses", slot, "line1"), text("Line 1")),
-        WireField(("addresses", slot, "line2"), text("Line 2")),
-        WireField(("addresses", slot, "zipCode"), text("Zip code", 20)),
-        WireField(("addresses", slot, "city"), text("City", 100)),
-        WireField(("addresses", slot, "state"), text("State", 100)),
-        WireField(("addresses", slot, "country"), country()),
-        WireField(("addresses", slot, "description"), text("Description", 100)),
+        WireField(("addresses", slot, "line1"), "Line 1"),
+        WireField(("addresses", slot, "line2"), "Line 2"),
+        WireField(("addresses", slot, "zipCode"), "Zip code"),
+        WireField(("addresses", slot, "city"), "City"),
+        WireField(("addresses", slot, "state"), "State"),
+        WireField(("addresses", slot, "country"), "Country"),
+        WireField(("addresses", slot, "description"), "Description"),
     )
     for slot, _ in ADDRESS_SLOTS
 }
 NATURAL_PERSON = (
-    WireField(("naturalPerson", "favoriteName"), text("Favorite name")),
-    WireField(("naturalPerson", "socialName"), text("Social name")),
-    WireField(("naturalPerson", "gender"), text("Gender", 50)),
-    WireField(("naturalPerson", "birthDate"), date("Birth date")),
-    WireField(("naturalPerson", "civilStatus"), text("Civil status", 50)),
-    WireField(("naturalPerson", "nationality"), text("Nationality", 100)),
-    WireField(("naturalPerson", "motherName"), text("Mother's name")),
-    WireField(("naturalPerson", "fatherName"), text("Father's name")),
-    WireField(("naturalPerson", "status"), text("Status", 50)),
+    WireField(("naturalPerson", "favoriteName"), "Favorite name"),
+    WireField(("naturalPerson", "socialName"), "Social name"),
+    WireField(("naturalPerson", "gender"), "Gender"),
+    WireField(("naturalPerson", "birthDate"), "Birth date"),
+    WireField(("naturalPerson", "civilStatus"), "Civil status"),
+    WireField(("naturalPerson", "nationality"), "Nationality"),
+    WireField(("naturalPerson", "motherName"), "Mother's name"),
+    WireField(("naturalPerson", "fatherName"), "Father's name"),
+    WireField(("naturalPerson", "status"), "Status"),
 )
 LEGAL_PERSON = (
-    WireField(("legalPerson", "tradeName"), text("Trade name")),
-    WireField(("legalPerson", "activity"), text("Activity")),
-    WireField(("legalPerson", "type"), text("Company type", 100)),
-    WireField(("legalPerson", "foundingDate"), date("Founding date")),
-    WireField(("legalPerson", "size"), text("Size", 50)),
-    WireField(("legalPerson", "status"), text("Status", 50)),
-    WireField(("legalPerson", "representative", "name"), text("Representative name")),
-    WireField(("legalPerson", "representative", "document"), text("Representative document")),
-    WireField(("legalPerson", "representative", "email"), text("Representative e-mail")),
-    WireField(("legalPerson", "representative", "role"), text("Representative role", 100)),
+    WireField(("legalPerson", "tradeName"), "Trade name"),
+    WireField(("legalPerson", "activity"), "Activity"),
+    WireField(("legalPerson", "type"), "Company type"),
+    WireField(("legalPerson", "foundingDate"), "Founding date"),
+    WireField(("legalPerson", "size"), "Size"),
+    WireField(("legalPerson", "status"), "Status"),
+    WireField(("legalPerson", "representative", "name"), "Representative name"),
+    WireField(("legalPerson", "representative", "document"), "Representative document"),
+    WireField(("legalPerson", "representative", "email"), "Representative e-mail"),
+    WireField(("legalPerson", "representative", "role"), "Representative role"),
 )
 WIRE_FIELDS = (
-    IDENTITY
+    ADD_IDENTITY
+    + IDENTITY
     + CONTACT
     + tuple(spec for slot in ADDRESSES.values() for spec in slot)
     + NATURAL_PERSON
     + LEGAL_PERSON
 )
-ADD_ONLY = ("organization", "type", "document")
 
 
 def _names(specs) -> tuple[str, ...]:
     return tuple(spec.name for spec in specs)
 
 
-class HolderFormBase(WireFormMixin, forms.ModelForm):
-    """Flat fields <-> the holder's wire shape. `clean()` validates with the API serializers
-    and leaves the validated body in `payload` (create) or the merge patch (update);
-    `HolderAdmin.save_model` hands it to the service."""
+class HolderFormBase(WireForm):
+    """Flat fields <-> the holder's wire shape (see `crm.admin.forms.WireForm`)."""
 
-    wire_fields = WIRE_FIELDS
+    add_only = ("organization", "type", "document")
+    create_serializer = HolderCreateSerializer
+    update_serializer = HolderUpdateSerializer
 
     organization = forms.UUIDField(
         label="Organization id", help_text="The organization (tenant) that owns the holder."
     )
-    type = forms.ChoiceField(label="Type", choices=HolderType.choices)
-    document = forms.CharField(
-        label="Document", max_length=100, help_text="CPF or CNPJ, with or without punctuation."
-    )
-    metadata = metadata_form_field()
 
-    class Meta:
+    class Meta(WireForm.Meta):
         model = Holder
-        fields: tuple[str, ...] = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.adding = self.instance._state.adding
-        self.payload: dict[str, Any] = {}
-        # Only the fields the page shows take part (a hidden field would read as "cleared").
-        shown = set(self._meta.fields or ())
-        for name in list(self.fields):
-            if name not in shown or (not self.adding and name in ADD_ONLY):
-                del self.fields[name]
-        if "name" in self.fields:
-            self.fields["name"].required = True
-        if not self.adding:
-            self.before = services.holder_state(self.instance)
-            self.wire_initial(self.before)
-            if self.instance.deleted_at is not None:
-                for field in self.fields.values():
-                    field.disabled = True
-
-    def clean_metadata(self) -> dict[str, str]:
-        return parse_metadata(self.cleaned_data.get("metadata") or "")
+    def wire_state(self, instance: Holder) -> dict[str, Any]:
+        return services.holder_state(instance)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            if self.adding:
-                data = {
-                    "type": cleaned["type"],
-                    "document": cleaned["document"],
-                    **self.wire_values(),
-                }
-                if cleaned.get("metadata"):
-                    data["metadata"] = cleaned["metadata"]
-                self.payload = validate_input(HolderCreateSerializer, data)
-            else:
-                patch = self.wire_changes(self.before)
-                self.payload = validate_input(HolderUpdateSerializer, patch) if patch else {}
-        except CRMError as error:
-            self.add_crm_error(error)
+        if (
+            self.adding
+            and self.payload
+            and selectors.holder_document_in_use(
+                organization_id=cleaned["organization"], document=self.payload["document"]
+            )
+        ):
+            self.add_error(
+                "document",
+                "Document Association Error (CRM-0010): a live holder of this organization "
+                "has this document.",
+            )
         return cleaned
 
 
-HolderForm = wire_form("HolderForm", HolderFormBase, WIRE_FIELDS)
+HolderForm = wire_form("HolderForm", HolderFormBase, HolderCreateSerializer, WIRE_FIELDS)
+
+# Search contributors: (organizations, term) -> a condition on holders, or None.
+HolderSearch = Callable[[list[uuid.UUID], str], Q | None]
 
 
 @admin.register(Holder)
 class HolderAdmin(RegistryAdmin):
     form = HolderForm
-    audit_object_type = services.OBJECT_TYPE
+    kind_name = services.OBJECT_TYPE
+    hard_delete_permission = "holders.hard_delete_holder"
+    inlines: ClassVar[list] = []
+    extra_searches: ClassVar[list[HolderSearch]] = []
     list_display = (
         "record_id",
         "masked_document",
@@ -201,7 +179,19 @@ class HolderAdmin(RegistryAdmin):
         "deleted_at",
     )
     actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
-    hard_delete_permission = "holders.hard_delete_holder"
+
+    @classmethod
+    def add_inline(cls, inline: type[admin.options.InlineModelAdmin]) -> None:
+        """Show another app's records on the holder page (change page only)."""
+        cls.inlines = [*cls.inlines, inline]
+
+    @classmethod
+    def add_search(cls, search: HolderSearch) -> None:
+        """Let the holder search also find holders by another app's values."""
+        cls.extra_searches = [*cls.extra_searches, search]
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     # --- list --------------------------------------------------------------------------------
 
@@ -231,121 +221,69 @@ class HolderAdmin(RegistryAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        organizations = self._search_organizations(request)
+        organizations = search_organizations(request, Holder)
         match = Q(external_id=term)
-        term_uuid = _as_uuid(term)
+        term_uuid = parse_uuid(term)
         if term_uuid is not None:
-            match |= Q(id=term_uuid) | Q(
-                id__in=Holder.all_objects.filter(aliases__id=term_uuid).values("id")
-            )
-        match |= Q(
-            id__in=Holder.all_objects.filter(
-                aliases__organization_id__in=organizations, aliases__account_id=term
-            ).values("id")
-        )
+            match |= Q(id=term_uuid)
         if canonical(term):
-            document_hashes = [
-                digest
-                for org in organizations
-                for digest in lookup_hashes(org, services.DOCUMENT_FIELD, term)
-            ]
-            match |= Q(document_hash__in=document_hashes)
+            hashes = [h for org in organizations for h in lookup_hashes(org, DOCUMENT_FIELD, term)]
+            match |= Q(document_hash__in=hashes)
         words = name_words(term)
         if words:
             by_name = Q()
             for word in words:
                 hashes = [
-                    digest
-                    for org in organizations
-                    for digest in lookup_hashes(org, NAME_WORD_FIELD, word)
+                    h for org in organizations for h in lookup_hashes(org, NAME_WORD_FIELD, word)
                 ]
                 by_name &= Q(
                     id__in=HolderNameToken.objects.filter(token_hash__in=hashes).values("holder_id")
                 )
             match |= by_name
+        for search in self.extra_searches:
+            extra = search(organizations, term)
+            if extra is not None:
+                match |= extra
         return queryset.filter(match), False
-
-    def _search_organizations(self, request) -> list[uuid.UUID]:
-        """Search hashes include the organization: hash for the selected organization, or for
-        every organization present."""
-        organization = selected_organization(request)
-        if organization is not None:
-            return [organization]
-        return list(
-            Holder.all_objects.order_by().values_list("organization_id", flat=True).distinct()
-        )
 
     # --- change form -------------------------------------------------------------------------
 
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            holder = services.holder_create(
-                organization_id=form.cleaned_data["organization"], data=form.payload
-            )
-        elif form.payload:
-            holder = services.holder_update(
-                organization_id=obj.organization_id, holder_id=obj.id, patch=form.payload
-            )
-        else:
-            return
-        adopt(obj, holder)
+    def service_create(self, form) -> Holder:
+        return services.holder_create(
+            organization_id=form.cleaned_data["organization"], data=form.payload
+        )
+
+    def service_update(self, holder: Holder, payload: dict[str, Any]) -> Holder:
+        return services.holder_update(
+            organization_id=holder.organization_id, holder_id=holder.id, patch=payload
+        )
 
     def get_fieldsets(self, request, obj=None):
         adding = obj is None
         identity = (
-            ("organization", "type", "document", "name", "externalId")
+            ("organization", *_names(ADD_IDENTITY), *_names(IDENTITY))
             if adding
-            else ("type_display", "full_document", "name", "externalId")
+            else ("type_display", "full_document", *_names(IDENTITY))
         )
         fieldsets = [
             ("Identity", {"fields": identity}),
             ("Contact", {"fields": _names(CONTACT)}),
         ]
         for slot, title in ADDRESS_SLOTS:
-            fieldsets.append(
-                (
-                    title,
-                    {
-                        "fields": _names(ADDRESSES[slot]),
-                        "classes": () if slot == "primary" else ("collapse",),
-                    },
-                )
-            )
-        show_natural = adding or obj.type == HolderType.NATURAL_PERSON
-        show_legal = adding or obj.type == HolderType.LEGAL_PERSON
-        if show_natural:
-            fieldsets.append(
-                (
-                    "Natural person",
-                    {
-                        "fields": _names(NATURAL_PERSON),
-                        "classes": ("collapse",) if adding else (),
-                    },
-                )
-            )
-        if show_legal:
-            fieldsets.append(
-                (
-                    "Legal person",
-                    {"fields": _names(LEGAL_PERSON), "classes": ("collapse",) if adding else ()},
-                )
-            )
+            collapse = () if slot == "primary" else ("collapse",)
+            fieldsets.append((title, {"fields": _names(ADDRESSES[slot]), "classes": collapse}))
+        person_sections = (
+            (HolderType.NATURAL_PERSON, "Natural person", NATURAL_PERSON),
+            (HolderType.LEGAL_PERSON, "Legal person", LEGAL_PERSON),
+        )
+        for holder_type, title, specs in person_sections:
+            if adding or obj.type == holder_type:
+                classes = ("collapse",) if adding else ()
+                fieldsets.append((title, {"fields": _names(specs), "classes": classes}))
         fieldsets.append(("Metadata", {"fields": ("metadata",)}))
         if not adding:
-            fieldsets.append(
-                (
-                    "Record",
-                    {
-                        "fields": (
-                            "id",
-                            "organization_id",
-                            "created_at",
-                            "updated_at",
-                            "deleted_at",
-                        )
-                    },
-                )
-            )
+            record = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
+            fieldsets.append(("Record", {"fields": record}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -367,50 +305,5 @@ class HolderAdmin(RegistryAdmin):
     def service_restore(self, holder: Holder) -> None:
         services.holder_restore(organization_id=holder.organization_id, holder_id=holder.id)
 
-    def service_hard_delete(self, holder: Holder) -> dict[str, list[uuid.UUID]]:
-        """Operator erasure: the holder with all its aliases, live or soft-deleted."""
-        return services.holder_hard_delete(
-            organization_id=holder.organization_id, holder_id=holder.id, with_aliases=True
-        )
-
-    def erasure_rows(self, holder: Holder) -> list[dict[str, Any]]:
-        rows = [
-            {
-                "kind": "Holder",
-                "id": holder.pk,
-                "url": reverse("admin:holders_holder_change", args=[holder.pk]),
-                "details": f"{holder.get_type_display()} · document "
-                f"{mask_document(holder.document)} · organization {holder.organization_id}",
-                "deleted": holder.deleted_at is not None,
-                "child": False,
-            }
-        ]
-        aliases = getattr(holder, "aliases", None)
-        if aliases is not None:
-            for alias in (
-                aliases(manager="all_objects")
-                .order_by("id")
-                .values("id", "account_id", "ledger_id", "deleted_at")
-            ):
-                rows.append(
-                    {
-                        "kind": "Alias account",
-                        "id": alias["id"],
-                        "url": None,
-                        "details": f"account {alias['account_id']} · ledger {alias['ledger_id']}",
-                        "deleted": alias["deleted_at"] is not None,
-                        "child": True,
-                    }
-                )
-        return rows
-
-    def erased_models(self):
-        aliases = getattr(Holder, "aliases", None)
-        return {"holder": Holder, "alias": aliases.rel.related_model if aliases else None}
-
-
-def _as_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+    def erasure_details(self, holder: Holder) -> list[str]:
+        return [f"document {mask_document(holder.document)}"]

@@ -10,8 +10,9 @@ from typing import Any
 from crm.errors import CRMError
 from crm.filters import apply_filters
 from crm.models import SoftDeleteQuerySet
+from crm.search import lookup_hashes
 from holders.filtersets import HolderFilterSet
-from holders.models import Holder
+from holders.models import DOCUMENT_FIELD, Holder
 
 
 def holder_queryset(
@@ -55,4 +56,18 @@ def holder_list(
         filters,
         holder_queryset(organization_id=organization_id, include_deleted=include_deleted),
         organization_id=organization_id,
+    )
+
+
+def holder_document_in_use(
+    *, organization_id: uuid.UUID, document: str, exclude_id: uuid.UUID | None = None
+) -> bool:
+    """True when a live holder of the organization has this document, under the current or a
+    previous hash key (index-backed). The unique constraint stays the authority; this read lets
+    a form say so before anything is written."""
+    return (
+        holder_queryset(organization_id=organization_id)
+        .filter(document_hash__in=lookup_hashes(organization_id, DOCUMENT_FIELD, document))
+        .exclude(id=exclude_id)
+        .exists()
     )

@@ -24,7 +24,7 @@ from holders.models import (
     NATURAL_PERSON_PRIVATE,
     Holder,
 )
-from holders.selectors import holder_get
+from holders.selectors import holder_document_in_use, holder_get
 
 OBJECT_TYPE = "holder"
 
@@ -78,12 +78,10 @@ def _refuse_document_under_previous_hash_keys(
     """During a hash-key rotation a live holder may still carry its document hash under a
     previous key, which the unique constraint (on the current-key hash) cannot see: 409
     CRM-0010 for it too. Costs nothing once no previous hash key is configured."""
-    hashes = lookup_hashes(organization_id, DOCUMENT_FIELD, document)
-    if len(hashes) > 1 and (
-        Holder.objects.for_organization(organization_id)
-        .filter(document_hash__in=hashes)
-        .exclude(id=exclude_id)
-        .exists()
+    if len(lookup_hashes(organization_id, DOCUMENT_FIELD, document)) > 1 and (
+        holder_document_in_use(
+            organization_id=organization_id, document=document, exclude_id=exclude_id
+        )
     ):
         raise CRMError("CRM-0010")
 

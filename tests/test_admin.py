@@ -266,7 +266,7 @@ def test_holder_add_duplicate_document_is_a_form_error_not_a_500(admin_client, h
     )
     response = admin_client.post(reverse("admin:holders_holder_add"), data)
     assert response.status_code == 200
-    assert "CRM-0010" in str(response.context["adminform"].form.non_field_errors())
+    assert "CRM-0010" in str(response.context["adminform"].form.errors["document"])
     assert Holder.objects.count() == 1
     assert not AuditEntry.objects.filter(action="create", actor_type="staff").exists()
 
@@ -286,7 +286,9 @@ def test_holder_change_page_of_soft_deleted_holder_is_read_only(admin_client, ho
 def test_stock_delete_is_disabled(admin_client, holder):
     response = admin_client.get(CHANGELIST)
     assert 'value="delete_selected"' not in response.text
-    assert admin_client.get(change_url(holder) + "../delete/").status_code in (302, 403, 404)
+    # Django's delete view exists but refuses: nobody has the stock delete permission.
+    assert admin_client.get(change_url(holder) + "../delete/").status_code == 403
+    assert admin_client.post(change_url(holder) + "../delete/", {"post": "yes"}).status_code == 403
     response = admin_client.post(
         CHANGELIST, {"action": "delete_selected", "_selected_action": [str(holder.pk)]}
     )
@@ -421,9 +423,30 @@ def test_admin_requires_login(client, holder):
     assert "/admin/login/" in response["Location"]
 
 
-def test_unknown_holder_change_page_does_not_500(admin_client):
-    response = admin_client.get(reverse("admin:holders_holder_change", args=[uuid.uuid4()]))
-    assert response.status_code in (302, 404)
+def test_unknown_holder_change_page_redirects_with_a_message(admin_client):
+    missing = uuid.uuid4()
+    response = admin_client.get(reverse("admin:holders_holder_change", args=[missing]))
+    assert response.status_code == 302
+    assert response.url == reverse("admin:index")
+    page = admin_client.get(response.url)
+    assert f"ID “{missing}” doesn’t exist" in page.text
+
+
+def test_holder_add_refused_by_the_service_is_reported_and_rolled_back(admin_client, holder):
+    """The form's duplicate check passed (a concurrent writer took the document a moment
+    later): the service's 409 is reported and nothing of the request stays."""
+    from unittest import mock
+
+    data = form_data(admin_client.get(reverse("admin:holders_holder_add")))
+    data.update(organization=str(ORG_A), type="NATURAL_PERSON", document="12345678900", name="X")
+    with mock.patch("holders.selectors.holder_document_in_use", return_value=False):
+        response = admin_client.post(reverse("admin:holders_holder_add"), data)
+    assert response.status_code == 302
+    assert response.url == reverse("admin:holders_holder_add")
+    page = admin_client.get(response.url)
+    assert "Not saved: Document Association Error (CRM-0010)" in page.text
+    assert Holder.all_objects.count() == 1
+    assert not LogEntry.objects.exists()
 
 
 # --- alias accounts ------------------------------------------------------------------------------
@@ -566,10 +589,10 @@ def test_alias_related_parties_add_and_remove(admin_client, alias):
     existing, new = prefixes
     data.update(
         {
-            f"{new}-0-party_document": "111.444.777-35",
+            f"{new}-0-document": "111.444.777-35",
             f"{new}-0-name": "New Party",
             f"{new}-0-role": "RESPONSIBLE_PARTY",
-            f"{new}-0-start_date": "2024-02-03",
+            f"{new}-0-startDate": "2024-02-03",
             f"{existing}-0-DELETE": "on",
         }
     )
@@ -581,23 +604,33 @@ def test_alias_related_parties_add_and_remove(admin_client, alias):
     ]
 
 
-def test_alias_related_party_invalid_is_a_form_error(admin_client, alias):
+def test_alias_related_party_refused_by_the_rules_is_reported_and_nothing_saved(
+    admin_client, alias
+):
+    from aliases.models import AliasAccount
+
     response = admin_client.get(alias_change_url(alias))
     data = form_data(response)
     new = [f.formset.prefix for f in response.context["inline_admin_formsets"]][1]
     data.update(
         {
-            f"{new}-0-party_document": "111.444.777-35",
+            "bankingDetails__branch": "9999",
+            f"{new}-0-document": "111.444.777-35",
             f"{new}-0-name": "Bad Dates",
             f"{new}-0-role": "RESPONSIBLE_PARTY",
-            f"{new}-0-start_date": "2024-02-03",
-            f"{new}-0-end_date": "2023-01-01",
+            f"{new}-0-startDate": "2024-02-03",
+            f"{new}-0-endDate": "2023-01-01",
         }
     )
     response = admin_client.post(alias_change_url(alias), data)
-    assert response.status_code == 200
-    assert "CRM-0029" in response.text
+    assert response.status_code == 302
+    assert response.url == alias_change_url(alias)
+    page = admin_client.get(response.url)
+    assert "Not saved: Related Party End Date Invalid (CRM-0029)" in page.text
+    # The alias change of the same submit was rolled back with the refused parties.
     assert alias.related_parties.count() == 1
+    assert AliasAccount.objects.get(pk=alias.pk).banking_branch == "0001"
+    assert not LogEntry.objects.filter(object_id=str(alias.pk)).exists()
 
 
 def test_alias_add_duplicate_account_is_a_form_error(admin_client, alias):
@@ -631,7 +664,9 @@ def test_holder_hard_delete_confirmation_lists_every_alias_then_erases(admin_cli
     response = admin_client.get(url)
     assert str(alias.pk) in response.text
     assert str(deleted.pk) in response.text
-    assert "3 records" in response.text
+    # the holder, both aliases and the live alias's related party
+    assert "4 records" in response.text
+    assert "Related party" in response.text
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     assert not Holder.all_objects.filter(pk=alias.holder_id).exists()
     assert not AliasAccount.all_objects.filter(holder_id=alias.holder_id).exists()

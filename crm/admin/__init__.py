@@ -1,0 +1,17 @@
+"""The back-office's kernel part: the site's look, the building blocks the holder and alias
+admins are made of, and the admins of the kernel's own models.
+
+* `site` — titles and layout of the admin site.
+* `lists` — list columns and filters shared by registry models (state, organization, masked
+  documents, short ids).
+* `forms` — flat admin forms over the API's wire shape, with every field derived from the
+  API serializers (a length or rule is declared once, in the serializer).
+* `registry` — `RegistryAdmin`, the base of the holder and alias admins: writes through the
+  services, deletion through the lifecycle core, the audit trail as history.
+* `audit`, `tokens` — the audit trail (read-only) and API tokens.
+"""
+
+from crm.admin import audit, site, tokens  # noqa: F401  (registers the kernel's admins)
+from crm.admin.lists import mask_document
+
+__all__ = ["mask_document"]

@@ -1,0 +1,270 @@
+"""Flat admin forms over the API's wire shape.
+
+Staff edit plain fields; the form turns them into the camelCase dict the API accepts and
+validates it with the API's own serializer, so the admin and the API refuse the same input
+with the same CRM code. Every field is *derived* from that serializer (`form_field`): its
+length, whether it is a date, a country or one of fixed values — written once, in the
+serializer. A `WireField` only says where the field sits in the wire shape and its label.
+"""
+
+import dataclasses
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from rest_framework import serializers
+
+from crm.countries import ISO_3166_ALPHA2
+from crm.errors import CRMError
+from crm.serializers import (
+    ApiDateField,
+    CountryField,
+    EnumField,
+    StrictCharField,
+    validate_input,
+)
+
+Path = tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class WireField:
+    """One form field bound to a path in the wire document, e.g. ("contact", "primaryEmail")."""
+
+    path: Path
+    label: str
+
+    @property
+    def name(self) -> str:
+        return "__".join(self.path)
+
+
+def serializer_field(serializer_class: type[serializers.Serializer], path: Path):
+    """The serializer field at `path` (nested serializers walked)."""
+    node: Any = serializer_class()
+    for key in path:
+        node = node.fields[key]
+    return node
+
+
+def form_field(
+    serializer_class: type[serializers.Serializer], path: Path, label: str
+) -> forms.Field:
+    """The admin form field for the serializer field at `path`: same length, same choices,
+    a date picker for dates. Required exactly when the serializer requires it."""
+    source = serializer_field(serializer_class, path)
+    required = bool(source.required)
+    if isinstance(source, ApiDateField):
+        return forms.DateField(label=label, required=required, widget=admin.widgets.AdminDateWidget)
+    if isinstance(source, EnumField):
+        choices = [(value, value.replace("_", " ").capitalize()) for value in source.allowed]
+        return forms.ChoiceField(
+            label=label, required=required, choices=choices if required else [("", "—"), *choices]
+        )
+    if isinstance(source, CountryField):
+        choices = [("", "—"), *((code, code) for code in sorted(ISO_3166_ALPHA2))]
+        return forms.ChoiceField(label=label, required=required, choices=choices)
+    if isinstance(source, StrictCharField):
+        return forms.CharField(
+            label=label, required=required, max_length=source.max_length, strip=True
+        )
+    raise TypeError(f"no admin form field for {type(source).__name__} at {'.'.join(path)}")
+
+
+def wire_form(
+    name: str,
+    base: type[forms.BaseForm],
+    serializer_class: type[serializers.Serializer],
+    specs: tuple[WireField, ...],
+) -> type[forms.BaseForm]:
+    """A form class with one declared field per spec, derived from `serializer_class`
+    (declared, so ModelAdmin accepts them in its fieldsets)."""
+    declared = {spec.name: form_field(serializer_class, spec.path, spec.label) for spec in specs}
+    return type(name, (base,), {**declared, "wire_fields": specs})
+
+
+def _get(document: Any, path: Path) -> Any:
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
+
+
+def _set(document: dict[str, Any], path: Path, value: Any) -> None:
+    for key in path[:-1]:
+        document = document.setdefault(key, {})
+    document[path[-1]] = value
+
+
+def _to_wire(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# --- metadata as `key = value` lines -------------------------------------------------------------
+
+
+def metadata_text(metadata: dict[str, Any] | None) -> str:
+    """Flat metadata as `key = value` lines (the JSON-free metadata widget)."""
+
+    def scalar(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return "\n".join(f"{key} = {scalar(value)}" for key, value in (metadata or {}).items())
+
+
+def parse_metadata(text_value: str) -> dict[str, str]:
+    """`key = value` lines back to a dict; raises `forms.ValidationError` on a bad line."""
+    result: dict[str, str] = {}
+    for number, line in enumerate(text_value.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise forms.ValidationError(f"Line {number}: write it as `key = value`.")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def metadata_patch(before: dict[str, Any] | None, after: dict[str, str]) -> dict[str, Any]:
+    """Merge patch from the stored metadata to the edited lines: removed keys -> null, changed
+    keys -> new value. A value whose text did not change keeps its JSON type (number, bool)."""
+    before = before or {}
+    patch: dict[str, Any] = {key: None for key in before if key not in after}
+    for key, value in after.items():
+        if key in before and metadata_text({key: before[key]}) == f"{key} = {value}":
+            continue
+        patch[key] = value
+    return patch
+
+
+class MetadataField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Metadata")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.Textarea(attrs={"rows": 4, "cols": 60, "placeholder": "segment = retail"}),
+        )
+        kwargs.setdefault(
+            "help_text",
+            "One entry per line, written as <code>key = value</code>. "
+            "Remove a line to remove the key.",
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> dict[str, str]:
+        return parse_metadata(super().clean(value) or "")
+
+
+METADATA_ERRORS = frozenset({"CRM-0001", "CRM-0002", "CRM-0012"})
+
+
+class WireForm(forms.ModelForm):
+    """Base of the holder and alias forms (fields declared by `wire_form`).
+
+    On add, the form's input becomes a create body; on change, a merge patch of the changed
+    fields against the stored wire state (`before`). Either is validated with the API
+    serializer in `clean()` and left in `payload` for `save_model` to hand to the service.
+    Fields named in `add_only` are shown on the add page only; a soft-deleted record's form is
+    read-only.
+    """
+
+    wire_fields: tuple[WireField, ...] = ()
+    add_only: tuple[str, ...] = ()
+    create_serializer: type[serializers.Serializer]
+    update_serializer: type[serializers.Serializer]
+
+    metadata = MetadataField()
+
+    class Meta:
+        fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.adding = self.instance._state.adding
+        self.payload: dict[str, Any] = {}
+        # Only the fields the page shows take part (a hidden field would read as "cleared").
+        shown = set(self._meta.fields or ())
+        for name in list(self.fields):
+            if name not in shown or (not self.adding and name in self.add_only):
+                del self.fields[name]
+        if not self.adding:
+            self.before = self.wire_state(self.instance)
+            self._fill_initial(self.before)
+            if self.instance.is_deleted:
+                for field in self.fields.values():
+                    field.disabled = True
+
+    def wire_state(self, instance) -> dict[str, Any]:
+        """The stored record's editable state in wire shape (the service's view of it)."""
+        raise NotImplementedError
+
+    def create_body(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        """The create body: the wire fields, plus what the subclass adds (ids, type, ...)."""
+        return self.wire_values()
+
+    def _fill_initial(self, state: dict[str, Any]) -> None:
+        for spec in self.wire_fields:
+            value = _get(state, spec.path)
+            if value is not None:
+                self.initial[spec.name] = value
+        if "metadata" in self.fields:
+            self.initial["metadata"] = metadata_text(state.get("metadata"))
+
+    def wire_values(self) -> dict[str, Any]:
+        """Every non-empty field in wire shape (for create)."""
+        document: dict[str, Any] = {}
+        for spec in self.wire_fields:
+            value = self.cleaned_data.get(spec.name)
+            if value not in (None, ""):
+                _set(document, spec.path, _to_wire(value))
+        if self.cleaned_data.get("metadata"):
+            document["metadata"] = self.cleaned_data["metadata"]
+        return document
+
+    def wire_changes(self) -> dict[str, Any]:
+        """The changed fields as a JSON merge patch against the stored state (for update)."""
+        patch: dict[str, Any] = {}
+        changed = set(self.changed_data)
+        for spec in self.wire_fields:
+            if spec.name in changed:
+                value = self.cleaned_data.get(spec.name)
+                _set(patch, spec.path, None if value in (None, "") else _to_wire(value))
+        if "metadata" in changed:
+            meta = metadata_patch(self.before.get("metadata"), self.cleaned_data["metadata"])
+            if meta:
+                patch["metadata"] = meta
+        return patch
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            if self.adding:
+                self.payload = validate_input(self.create_serializer, self.create_body(cleaned))
+            else:
+                patch = self.wire_changes()
+                self.payload = validate_input(self.update_serializer, patch) if patch else {}
+        except CRMError as error:
+            self.add_crm_error(error)
+        return cleaned
+
+    def add_crm_error(self, error: CRMError) -> None:
+        """Attach a CRM error to the form fields its `fields` name (dotted wire paths)."""
+        fields = error.fields or {}
+        if not fields and error.code in METADATA_ERRORS and "metadata" in self.fields:
+            self.add_error("metadata", error.message)
+            return
+        placed = False
+        for wire_path, message in fields.items():
+            name = "metadata" if wire_path.startswith("metadata") else wire_path.replace(".", "__")
+            if name in self.fields:
+                self.add_error(name, message)
+                placed = True
+        if not placed:
+            detail = "; ".join(f"{key}: {message}" for key, message in fields.items())
+            self.add_error(None, f"{error.spec.title} ({error.code}): {detail or error.message}")

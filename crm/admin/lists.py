@@ -1,0 +1,100 @@
+"""List columns and filters shared by the registry admins. Nothing here decrypts more than
+the page shows, and documents are masked."""
+
+import uuid
+from typing import Any
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from crm.ids import parse_uuid
+
+
+def mask_document(document: str | None) -> str:
+    """Show only the end of a tax document: `***.***.789-00` (CPF), `**.***.***/0001-95`
+    (CNPJ), `*******1234` otherwise."""
+    if not document:
+        return ""
+    compact = "".join(char for char in document if char.isalnum())
+    if len(compact) == 11 and compact.isdigit():
+        return f"***.***.{compact[6:9]}-{compact[9:]}"
+    if len(compact) == 14:
+        return f"**.***.***/{compact[8:12]}-{compact[12:]}"
+    visible = compact[-4:] if len(compact) > 4 else ""
+    return "*" * max(len(compact) - len(visible), 3) + visible
+
+
+def short_id(value: Any, url: str | None = None):
+    """A UUID shortened for list columns (`01a1fc3f…0879`); the full value in the tooltip."""
+    text_value = str(value)
+    short = f"{text_value[:8]}…{text_value[-4:]}" if len(text_value) > 13 else text_value
+    if url:
+        return format_html('<a href="{}" title="{}">{}</a>', url, text_value, short)
+    return format_html('<span title="{}">{}</span>', text_value, short)
+
+
+def state_badge(obj):
+    """ "live" / "deleted" as a coloured badge."""
+    state = "deleted" if obj.is_deleted else "live"
+    return format_html('<span class="crm-state crm-state-{}">{}</span>', state, state)
+
+
+class StateFilter(admin.SimpleListFilter):
+    """Live / deleted / all; live unless chosen otherwise."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("deleted", "Deleted"), ("all", "All")]
+
+    def choices(self, changelist):
+        current = self.value() or "live"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        state = self.value() or "live"
+        if state == "deleted":
+            return queryset.deleted()
+        if state == "all":
+            return queryset
+        return queryset.live()
+
+
+class OrganizationFilter(admin.SimpleListFilter):
+    """The organizations present in the table (one `DISTINCT` query)."""
+
+    title = "organization"
+    parameter_name = "organization"
+
+    def lookups(self, request, model_admin):
+        return [(str(org), str(org)) for org in present_organizations(model_admin.model)]
+
+    def queryset(self, request, queryset):
+        organization = selected_organization(request)
+        if organization is not None:
+            return queryset.for_organization(organization)
+        return queryset
+
+
+def present_organizations(model) -> list[uuid.UUID]:
+    return sorted(
+        model.all_objects.order_by().values_list("organization_id", flat=True).distinct(),
+        key=str,
+    )
+
+
+def selected_organization(request) -> uuid.UUID | None:
+    return parse_uuid(request.GET.get(OrganizationFilter.parameter_name) or "")
+
+
+def search_organizations(request, model) -> list[uuid.UUID]:
+    """Search hashes include the organization: hash for the selected organization, or for
+    every organization present in the table."""
+    organization = selected_organization(request)
+    return [organization] if organization is not None else present_organizations(model)

@@ -1,0 +1,337 @@
+"""`RegistryAdmin`: the base of the holder and alias admins, a thin client of the services.
+
+* **Writes** go through the services: `save_model` hands the form's validated `payload` to
+  `service_create` / `service_update`. A refusal only the service can decide (a record
+  deleted or taken meanwhile, ...) is reported with `message_user`, everything the request
+  wrote is rolled back, and the form page is shown again — never a 500, never a half-write.
+* **Deletion**: Django's stock delete is off (it would bypass CRM-0017 and the erasure
+  rules). Soft delete and restore call the services; hard delete shows the lifecycle core's
+  erasure plan on a confirmation page (the same plan `manage.py hard_delete` prints) and then
+  erases exactly that selection through `crm.lifecycle.erase`.
+* **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
+"""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from crm import lifecycle
+from crm.admin.lists import short_id, state_badge
+from crm.errors import CRMError
+from crm.ids import parse_uuid
+from crm.models import AuditEntry
+
+
+class Refused(Exception):
+    """A service refused a write of the change form; raised out of the admin's transaction so
+    that everything the request wrote is rolled back."""
+
+
+def adopt(target, source) -> None:
+    """Make the admin's `obj` the row the service wrote (same id, values, saved state), so
+    Django's log entry and redirect point at it."""
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db
+
+
+class RegistryAdmin(admin.ModelAdmin):
+    """Subclasses implement `service_create(form)`, `service_update(obj, payload)`,
+    `service_soft_delete(obj)` and `service_restore(obj)`, and may add to an erasure plan's
+    details with `erasure_details(obj)`."""
+
+    kind_name = ""  # the lifecycle kind ("holder", "alias")
+    hard_delete_permission = ""  # "app_label.codename"
+    change_form_template = "admin/crm/registry_change_form.html"
+    save_as = False
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return self.model.all_objects.all()
+
+    # --- list columns shared by every registry model ---------------------------------------
+
+    @admin.display(description="id", ordering="id")
+    def record_id(self, obj):
+        return short_id(obj.pk, self._url("change", obj.pk))
+
+    @admin.display(description="organization")
+    def organization(self, obj):
+        return short_id(obj.organization_id)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return state_badge(obj)
+
+    # --- writes through the services -------------------------------------------------------
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            if not change:
+                written = self.service_create(form)
+            elif form.payload:
+                written = self.service_update(obj, form.payload)
+            else:
+                return
+        except CRMError as error:
+            self.refuse(request, error)
+        adopt(obj, written)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        try:
+            super().save_related(request, form, formsets, change)
+        except CRMError as error:
+            self.refuse(request, error)
+
+    def refuse(self, request, error: CRMError) -> None:
+        """The service refused: tell the user why, and leave the admin's transaction with
+        `Refused` so that nothing this request wrote stays (see `changeform_view`)."""
+        self.report_crm_error(request, error, "Not saved")
+        raise Refused from error
+
+    def report_crm_error(self, request, error: CRMError, subject: str) -> None:
+        fields = "; ".join(f"{name}: {message}" for name, message in (error.fields or {}).items())
+        self.message_user(
+            request,
+            f"{subject}: {error.spec.title} ({error.code}). {fields or error.message}",
+            messages.ERROR,
+        )
+
+    # --- stock delete off ------------------------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    # --- history: the audit trail ----------------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        entries = AuditEntry.objects.filter(
+            object_type=self.kind_name, object_id=parse_uuid(str(object_id))
+        )
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {opts.verbose_name} {object_id}",
+            "subtitle": None,
+            "entries": entries,
+            "object": obj,
+            "object_id": object_id,
+            "opts": opts,
+            "module_name": str(opts.verbose_name_plural),
+            "app_label": opts.app_label,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/crm/audit_history.html", context)
+
+    # --- deletion ----------------------------------------------------------------------------
+
+    def has_hard_delete_permission(self, request) -> bool:
+        return request.user.has_perm(self.hard_delete_permission)
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def _url(self, suffix: str, pk) -> str:
+        return reverse(f"admin:{self._url_name(suffix)}", args=[pk])
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:object_id>/soft-delete/",
+                wrap(self.soft_delete_view),
+                name=self._url_name("soft_delete"),
+            ),
+            path(
+                "<uuid:object_id>/restore/",
+                wrap(self.restore_view),
+                name=self._url_name("restore"),
+            ),
+            path(
+                "<uuid:object_id>/hard-delete/",
+                wrap(self.hard_delete_view),
+                name=self._url_name("hard_delete"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = object_id and self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
+        if obj:
+            extra_context = {
+                "can_hard_delete": self.has_hard_delete_permission(request),
+                "is_deleted": obj.is_deleted,
+                "soft_delete_url": self._url("soft_delete", obj.pk),
+                "restore_url": self._url("restore", obj.pk),
+                "hard_delete_url": self._url("hard_delete", obj.pk),
+                **(
+                    {
+                        "show_save": False,
+                        "show_save_and_continue": False,
+                        "show_save_and_add_another": False,
+                    }
+                    if obj.is_deleted
+                    else {}
+                ),
+                **(extra_context or {}),
+            }
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Refused:  # rolled back; show the form again with the message
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _run(self, request, obj, operation, done: str, failed: str) -> bool:
+        try:
+            operation(obj)
+        except CRMError as error:
+            self.report_crm_error(request, error, f"{obj} {failed}")
+            return False
+        self.log_change(request, obj, done)
+        return True
+
+    def _soft_delete(self, request, obj) -> bool:
+        return self._run(request, obj, self.service_soft_delete, "Soft-deleted.", "was not deleted")
+
+    def _restore(self, request, obj) -> bool:
+        return self._run(request, obj, self.service_restore, "Restored.", "was not restored")
+
+    def _erase(self, request, objects) -> int:
+        """Erase the selection through the lifecycle core (one transaction)."""
+        try:
+            plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
+            erased = lifecycle.erase(plan)
+        except lifecycle.ErasureError as error:
+            self.message_user(request, f"Nothing was erased: {error}", messages.ERROR)
+            return 0
+        return erased.get(self.kind_name, 0)
+
+    @admin.action(
+        description="Soft-delete selected %(verbose_name_plural)s", permissions=["change"]
+    )
+    def soft_delete_selected(self, request, queryset):
+        done = sum(self._soft_delete(request, obj) for obj in queryset.live())
+        if done:
+            self.message_user(request, f"Soft-deleted {done} record(s).", messages.SUCCESS)
+
+    @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
+    def restore_selected(self, request, queryset):
+        done = sum(self._restore(request, obj) for obj in queryset.deleted())
+        if done:
+            self.message_user(request, f"Restored {done} record(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Hard-delete (erase for good) selected %(verbose_name_plural)s…",
+        permissions=["hard_delete"],
+    )
+    def hard_delete_selected(self, request, queryset):
+        objects = list(queryset)
+        if request.POST.get("post") == "yes":
+            erased = self._erase(request, objects)
+            if erased:
+                self.message_user(request, f"Erased {erased} record(s).", messages.SUCCESS)
+            return None
+        return self._confirmation_page(request, objects, action=True)
+
+    def soft_delete_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._get_for_change(request, object_id)
+        if self._soft_delete(request, obj):
+            self.message_user(request, f"{obj} was soft-deleted.", messages.SUCCESS)
+        return HttpResponseRedirect(self._url("change", obj.pk))
+
+    def restore_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._get_for_change(request, object_id)
+        if self._restore(request, obj):
+            self.message_user(request, f"{obj} was restored.", messages.SUCCESS)
+        return HttpResponseRedirect(self._url("change", obj.pk))
+
+    def hard_delete_view(self, request, object_id):
+        if not self.has_hard_delete_permission(request):
+            raise PermissionDenied
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            if self._erase(request, [obj]):
+                self.message_user(request, f"{obj} was erased.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+            return HttpResponseRedirect(self._url("change", obj.pk))
+        return self._confirmation_page(request, [obj], action=False)
+
+    def _get_for_change(self, request, object_id):
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def erasure_details(self, obj) -> list[str]:
+        """Extra details of a selected record on the confirmation page (e.g. a masked
+        document); the plan itself carries only plaintext columns."""
+        return []
+
+    def _erasure_rows(self, plan: lifecycle.ErasurePlan, objects) -> list[dict[str, Any]]:
+        selected = {obj.pk: obj for obj in objects}
+        rows = []
+        for record in plan.records:
+            details = [
+                f"{name.replace('_', ' ')} {value}" for name, value in record.details.items()
+            ]
+            if record.id in selected:
+                details = [*self.erasure_details(selected[record.id]), *details]
+            rows.append(
+                {
+                    "label": record.label,
+                    "id": record.id,
+                    "url": self._record_url(record),
+                    "details": " · ".join(details),
+                    "deleted": record.deleted,
+                    "depth": record.depth,
+                }
+            )
+        return rows
+
+    def _record_url(self, record: lifecycle.PlannedRecord) -> str | None:
+        if record.kind not in {kind.name for kind in lifecycle.kinds()}:
+            return None
+        model = lifecycle.kind(record.kind).model
+        if not self.admin_site.is_registered(model):
+            return None
+        opts = model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.id])
+
+    def _confirmation_page(self, request, objects, *, action: bool):
+        plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
+        rows = self._erasure_rows(plan, objects)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase for good? This cannot be undone",
+            "rows": rows,
+            "record_count": len(rows),
+            "opts": self.model._meta,
+            "action": "hard_delete_selected" if action else None,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_ids": [str(obj.pk) for obj in objects],
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/crm/hard_delete_confirmation.html", context)

@@ -1,0 +1,94 @@
+"""Integration credentials (CONTRACT §10) in the admin: the secret is shown once."""
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from crm.auth import issue_token
+from crm.models import ApiToken
+
+PERMISSION_CHOICES = [
+    (f"{resource}:{action}", f"{resource}: {action}")
+    for resource in ApiToken.RESOURCES
+    for action in ApiToken.ACTIONS
+]
+
+
+class ApiTokenForm(forms.ModelForm):
+    organizations = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
+        help_text="Organization UUIDs, one per line (ignored when “all organizations” is on).",
+    )
+    permissions = forms.MultipleChoiceField(
+        required=False, choices=PERMISSION_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("name", "is_active", "all_organizations", "organizations", "permissions")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["organizations"] = "\n".join(self.instance.organizations or [])
+
+    def clean_organizations(self) -> list[str]:
+        organizations = []
+        for line in self.cleaned_data["organizations"].split():
+            try:
+                organizations.append(str(uuid.UUID(line)))
+            except ValueError:
+                raise forms.ValidationError(f"Not a UUID: {line[:40]}") from None
+        return organizations
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Integration credentials. The secret is shown once, on creation (or rotation), and only
+    its hash is kept."""
+
+    form = ApiTokenForm
+    list_display = ("name", "key_prefix", "is_active", "all_organizations", "scope", "created_at")
+    list_filter = ("is_active", "all_organizations")
+    search_fields = ("name", "=key_prefix")
+    readonly_fields = ("key_prefix", "created_at")
+    actions = ("rotate_secret",)
+
+    @admin.display(description="permissions")
+    def scope(self, token: ApiToken) -> str:
+        return ", ".join(token.permissions or [])
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            request._issued_secret = issue_token(obj)
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_issued_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self._secret_page(request, obj, secret)
+
+    @admin.action(description="Rotate the secret of the selected token", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one token to rotate.", messages.WARNING)
+            return None
+        token = queryset.get()
+        secret = issue_token(token)
+        token.save(update_fields=["key_hash", "key_prefix"])
+        self.log_change(request, token, "Rotated the secret.")
+        return self._secret_page(request, token, secret)
+
+    def _secret_page(self, request, token: ApiToken, secret: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API token secret",
+            "token": token,
+            "secret": secret,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/crm/apitoken/secret.html", context)
