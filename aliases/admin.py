@@ -36,13 +36,7 @@ from aliases.serializers import (
     RelatedPartyInputSerializer,
 )
 from crm.admin.forms import WireField, WireForm, wire_form
-from crm.admin.lists import (
-    OrganizationFilter,
-    StateFilter,
-    mask_document,
-    search_organizations,
-    state_badge,
-)
+from crm.admin.lists import mask_document, search_organizations, state_badge
 from crm.admin.registry import RegistryAdmin
 from crm.errors import CRMError
 from crm.ids import parse_uuid
@@ -237,11 +231,7 @@ class AliasAccountAdmin(RegistryAdmin):
         "created",
         "state",
     )
-    list_display_links = None
-    list_filter = ("type", OrganizationFilter, StateFilter)
-    list_per_page = 50
-    ordering = ("-id",)
-    search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
+    list_defer = ("banking_details_private", "participant_document")
     search_help_text = (
         "Alias or holder id, account id, ledger id, banking account, IBAN, holder document, "
         "participant or related-party document (any formatting)."
@@ -258,38 +248,11 @@ class AliasAccountAdmin(RegistryAdmin):
         "updated_at",
         "deleted_at",
     )
-    actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
-
-    def get_inline_instances(self, request, obj=None):
-        # Parties are added once the alias exists (the add page creates the alias only).
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
-    def get_changelist(self, request, **kwargs):
-        from django.contrib.admin.views.main import ChangeList
-
-        class AliasChangeList(ChangeList):
-            def get_queryset(self, request, exclude_parameters=None):
-                # The list decrypts only the document.
-                return (
-                    super()
-                    .get_queryset(request, exclude_parameters)
-                    .defer("banking_details_private", "participant_document")
-                )
-
-        return AliasChangeList
 
     @admin.display(description="holder")
     def holder_link(self, alias: AliasAccount):
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
         return format_html('<a href="{}">{}</a>', url, alias.holder_id)
-
-    @admin.display(description="document")
-    def masked_document(self, alias: AliasAccount) -> str:
-        return mask_document(alias.document)
-
-    @admin.display(description="document")
-    def full_document(self, alias: AliasAccount) -> str:
-        return alias.document
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -332,12 +295,8 @@ class AliasAccountAdmin(RegistryAdmin):
             ("Metadata", {"fields": ("metadata",)}),
         ]
         if obj is not None:
-            record = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
-            fieldsets.append(("Record", {"fields": record}))
+            fieldsets.append(("Record", {"fields": self.record_fields}))
         return fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else ()
 
     def service_create(self, form) -> AliasAccount:
         return services.alias_create(

@@ -1,28 +1,24 @@
-from django.apps import AppConfig
+from crm.apps import RegistryAppConfig
 
 
-class AliasesConfig(AppConfig):
+class AliasesConfig(RegistryAppConfig):
     name = "aliases"
     verbose_name = "Alias accounts"
-    default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
+    def lifecycle_kinds(self) -> list:
         from aliases.models import AliasAccount, RelatedParty
-        from crm import lifecycle
+        from crm.lifecycle import Kind, Part
 
-        lifecycle.register(
-            lifecycle.Kind(
-                name="alias",
-                plural="aliases",
-                label="Alias account",
-                model=AliasAccount,
+        parties = Part(RelatedParty, fk="alias_id", label="Related party", columns=("role",))
+        return [
+            Kind(
+                "alias",
+                "aliases",
+                "Alias account",
+                AliasAccount,
                 parent="holder",
                 parent_fk="holder_id",
                 details=("account_id", "ledger_id"),
-                parts=(
-                    lifecycle.Part(
-                        RelatedParty, fk="alias_id", label="Related party", columns=("role",)
-                    ),
-                ),
+                parts=(parties,),
             )
-        )
+        ]

@@ -11,7 +11,6 @@ from django.db.models import Prefetch
 
 from aliases.filtersets import AliasFilterSet
 from aliases.models import AliasAccount, RelatedParty
-from crm.errors import CRMError
 from crm.filters import apply_filters
 from crm.models import SoftDeleteQuerySet
 
@@ -40,16 +39,13 @@ def alias_get(
     columns: tuple[str, ...] = (),
 ) -> AliasAccount:
     """The organization's alias under `holder_id`, or 404 CRM-0008 (also when it belongs to
-    another holder or another organization). `columns` loads only those columns."""
-    queryset = alias_queryset(organization_id=organization_id, include_deleted=include_deleted)
-    if for_update:
-        queryset = queryset.select_for_update()
-    if columns:
-        queryset = queryset.only(*columns)
-    alias = queryset.filter(id=alias_id, holder_id=holder_id).first()
-    if alias is None:
-        raise CRMError("CRM-0008")
-    return alias
+    another holder or another organization); `for_update` and `columns` as in
+    `SoftDeleteQuerySet.one_or_error`."""
+    return (
+        alias_queryset(organization_id=organization_id, include_deleted=include_deleted)
+        .filter(id=alias_id, holder_id=holder_id)
+        .one_or_error("CRM-0008", for_update=for_update, columns=columns)
+    )
 
 
 def alias_list(

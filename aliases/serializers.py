@@ -20,7 +20,7 @@ from crm.serializers import (
     required_string,
 )
 from holders.models import HolderType
-from holders.serializers import timestamp
+from holders.serializers import timestamps
 
 
 class BankingDetailsSerializer(StrictSerializer):
@@ -130,10 +130,7 @@ class AliasSerializer(serializers.Serializer):
             "metadata": alias.metadata or None,
         }
         body.update({key: value for key, value in optional.items() if value})
-        body["createdAt"] = timestamp(alias.created_at)
-        body["updatedAt"] = timestamp(alias.updated_at)
-        body["deletedAt"] = timestamp(alias.deleted_at)
-        return body
+        return {**body, **timestamps(alias)}
 
 
 class AliasCreateSerializer(StrictSerializer):

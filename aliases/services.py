@@ -23,9 +23,11 @@ from aliases.selectors import alias_get
 from crm import audit, lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.models import ERASURE_COLUMNS
 from crm.nested import join, split
 from crm.search import search_hash
 from holders.selectors import holder_get
+from holders.services import FOR_ERASURE
 
 OBJECT_TYPE = "alias"
 
@@ -230,14 +232,8 @@ def alias_restore(
     deleted holder has no live aliases); 409 CRM-0013 if a live alias has taken the account
     id meanwhile."""
     holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
-    alias = alias_get(
-        organization_id=organization_id,
-        holder_id=holder_id,
-        alias_id=alias_id,
-        include_deleted=True,
-        for_update=True,
-    )
-    lifecycle.restore(alias)
+    ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
+    lifecycle.restore(alias := alias_get(**ids, include_deleted=True, for_update=True))
     return alias
 
 
@@ -248,13 +244,6 @@ def alias_hard_delete(
     """Erase an alias for good, live or soft-deleted (right to erasure), with its related
     parties and their hashes. The audit trail keeps only the fact of the erasure. Returns the
     records erased per kind."""
-    alias = alias_get(
-        organization_id=organization_id,
-        holder_id=holder_id,
-        alias_id=alias_id,
-        include_deleted=True,
-        for_update=True,
-        columns=("id", "organization_id", "holder_id", "deleted_at"),
-    )
-    plan = lifecycle.plan_erasure(OBJECT_TYPE, [alias.id], organization_id=organization_id)
-    return lifecycle.erase(plan)
+    ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
+    alias = alias_get(**ids, **FOR_ERASURE, columns=(*ERASURE_COLUMNS, "holder_id"))
+    return lifecycle.erase_record(alias)

@@ -8,3 +8,22 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import openapi  # noqa: F401  (registers the OpenAPI auth extension)
+
+
+class RegistryAppConfig(AppConfig):
+    """Base of a domain app: on start-up it hands its models to the lifecycle core
+    (`crm.lifecycle.register`), which is how the kernel knows them without importing them.
+    Name the subclass in INSTALLED_APPS ("holders.apps.HoldersConfig"): a module holding two
+    AppConfig subclasses is not auto-detected."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def lifecycle_kinds(self) -> list:
+        """The app's `crm.lifecycle.Kind`s, parents first (models imported here: ready())."""
+        raise NotImplementedError
+
+    def ready(self) -> None:
+        from crm import lifecycle
+
+        for kind in self.lifecycle_kinds():
+            lifecycle.register(kind)

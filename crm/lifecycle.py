@@ -351,6 +351,13 @@ def _erase_rows(of: Kind, rows: list[tuple[uuid.UUID, uuid.UUID]]) -> dict[str, 
     return erased
 
 
+def erase_record(obj: RegistryModel) -> dict[str, int]:
+    """Erase one record (loaded and locked by its service, with `ERASURE_COLUMNS` only) and
+    all that belongs to it; returns records erased per kind."""
+    of = kind_of(type(obj))
+    return erase(plan_erasure(of.name, [obj.pk], organization_id=obj.organization_id))
+
+
 @transaction.atomic
 def erase(plan: ErasurePlan) -> dict[str, int]:
     """Erase a plan's selected records (and so all that belongs to them) in one transaction;

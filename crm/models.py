@@ -34,6 +34,20 @@ class SoftDeleteQuerySet(models.QuerySet):
     def with_deleted(self, include_deleted: bool) -> "SoftDeleteQuerySet":
         return self if include_deleted else self.live()
 
+    def one_or_error(
+        self, not_found_code: str, *, for_update: bool = False, columns: tuple[str, ...] = ()
+    ) -> "RegistryModel":
+        """The single row of this (already filtered) queryset, or the CRM 404 `not_found_code`.
+        `for_update` locks it; `columns` loads only those columns (erasure must work even on
+        a row no key decrypts)."""
+        from crm.errors import CRMError
+
+        queryset = self.select_for_update() if for_update else self
+        row = (queryset.only(*columns) if columns else queryset).first()
+        if row is None:
+            raise CRMError(not_found_code)
+        return row
+
 
 class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
     """`Model.objects`: live rows only."""
@@ -43,6 +57,10 @@ class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
 
 
 AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+# What an erasure loads of a row: never a personal (encrypted) column.
+ERASURE_COLUMNS = ("id", "organization_id", "deleted_at")
 
 
 class RegistryModel(models.Model):

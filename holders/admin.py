@@ -20,12 +20,7 @@ from django.contrib import admin
 from django.db.models import Q
 
 from crm.admin.forms import WireField, WireForm, wire_form
-from crm.admin.lists import (
-    OrganizationFilter,
-    StateFilter,
-    mask_document,
-    search_organizations,
-)
+from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
@@ -160,11 +155,7 @@ class HolderAdmin(RegistryAdmin):
         "created",
         "state",
     )
-    list_display_links = None
-    list_filter = ("type", OrganizationFilter, StateFilter)
-    list_per_page = 50
-    ordering = ("-id",)
-    search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
+    list_defer = ("contact", "natural_person_private", "legal_person_private")
     search_help_text = (
         "Document (any formatting), external id, holder id, alias id, account id, "
         "or words of the name."
@@ -178,7 +169,6 @@ class HolderAdmin(RegistryAdmin):
         "updated_at",
         "deleted_at",
     )
-    actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
 
     @classmethod
     def add_inline(cls, inline: type[admin.options.InlineModelAdmin]) -> None:
@@ -190,28 +180,7 @@ class HolderAdmin(RegistryAdmin):
         """Let the holder search also find holders by another app's values."""
         cls.extra_searches = [*cls.extra_searches, search]
 
-    def get_inline_instances(self, request, obj=None):
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
     # --- list --------------------------------------------------------------------------------
-
-    def get_changelist(self, request, **kwargs):
-        from django.contrib.admin.views.main import ChangeList
-
-        class HolderChangeList(ChangeList):
-            def get_queryset(self, request, exclude_parameters=None):
-                # The list decrypts only name and document.
-                return (
-                    super()
-                    .get_queryset(request, exclude_parameters)
-                    .defer("contact", "natural_person_private", "legal_person_private")
-                )
-
-        return HolderChangeList
-
-    @admin.display(description="document")
-    def masked_document(self, holder: Holder) -> str:
-        return mask_document(holder.document)
 
     @admin.display(description="name")
     def holder_name(self, holder: Holder) -> str:
@@ -282,20 +251,12 @@ class HolderAdmin(RegistryAdmin):
                 fieldsets.append((title, {"fields": _names(specs), "classes": classes}))
         fieldsets.append(("Metadata", {"fields": ("metadata",)}))
         if not adding:
-            record = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
-            fieldsets.append(("Record", {"fields": record}))
+            fieldsets.append(("Record", {"fields": self.record_fields}))
         return fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else ()
 
     @admin.display(description="type")
     def type_display(self, holder: Holder) -> str:
         return holder.get_type_display()
-
-    @admin.display(description="document")
-    def full_document(self, holder: Holder) -> str:
-        return holder.document
 
     # --- deletion (machinery in RegistryAdmin) ------------------------------------------------
 

@@ -1,22 +1,13 @@
-from django.apps import AppConfig
+from crm.apps import RegistryAppConfig
 
 
-class HoldersConfig(AppConfig):
+class HoldersConfig(RegistryAppConfig):
     name = "holders"
     verbose_name = "Holders"
-    default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
-        from crm import lifecycle
+    def lifecycle_kinds(self) -> list:
+        from crm.lifecycle import Kind, Part
         from holders.models import Holder, HolderNameToken
 
-        lifecycle.register(
-            lifecycle.Kind(
-                name="holder",
-                plural="holders",
-                label="Holder",
-                model=Holder,
-                details=("type",),
-                parts=(lifecycle.Part(HolderNameToken, fk="holder_id"),),
-            )
-        )
+        name_index = Part(HolderNameToken, fk="holder_id")
+        return [Kind("holder", "holders", "Holder", Holder, details=("type",), parts=(name_index,))]

@@ -7,7 +7,6 @@ found (404 CRM-0006), never forbidden.
 import uuid
 from typing import Any
 
-from crm.errors import CRMError
 from crm.filters import apply_filters
 from crm.models import SoftDeleteQuerySet
 from crm.search import lookup_hashes
@@ -30,20 +29,13 @@ def holder_get(
     for_update: bool = False,
     columns: tuple[str, ...] = (),
 ) -> Holder:
-    """The organization's holder or 404 CRM-0006 (also for another organization's id).
-
-    `for_update` locks the row; `columns` loads only those columns (erasure must work even on
-    a row no key decrypts).
-    """
-    queryset = holder_queryset(organization_id=organization_id, include_deleted=include_deleted)
-    if for_update:
-        queryset = queryset.select_for_update()
-    if columns:
-        queryset = queryset.only(*columns)
-    holder = queryset.filter(id=holder_id).first()
-    if holder is None:
-        raise CRMError("CRM-0006")
-    return holder
+    """The organization's holder or 404 CRM-0006 (also for another organization's id);
+    `for_update` and `columns` as in `SoftDeleteQuerySet.one_or_error`."""
+    return (
+        holder_queryset(organization_id=organization_id, include_deleted=include_deleted)
+        .filter(id=holder_id)
+        .one_or_error("CRM-0006", for_update=for_update, columns=columns)
+    )
 
 
 def holder_list(

@@ -27,6 +27,15 @@ def timestamp(value) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def timestamps(record) -> dict[str, str | None]:
+    """`createdAt`, `updatedAt` and `deletedAt` (null while live), always present."""
+    return {
+        "createdAt": timestamp(record.created_at),
+        "updatedAt": timestamp(record.updated_at),
+        "deletedAt": timestamp(record.deleted_at),
+    }
+
+
 class AddressSerializer(StrictSerializer):
     line1 = optional_string(256)
     line2 = optional_string(256)
@@ -139,10 +148,7 @@ class HolderSerializer(serializers.Serializer):
             "metadata": holder.metadata or None,
         }
         body.update({key: value for key, value in optional.items() if value})
-        body["createdAt"] = timestamp(holder.created_at)
-        body["updatedAt"] = timestamp(holder.updated_at)
-        body["deletedAt"] = timestamp(holder.deleted_at)
-        return body
+        return {**body, **timestamps(holder)}
 
 
 class HolderCreateSerializer(StrictSerializer):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from crm import audit, lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.models import ERASURE_COLUMNS
 from crm.nested import join, split
 from crm.search import lookup_hashes, search_hash
 from holders.models import (
@@ -28,8 +29,9 @@ from holders.selectors import holder_document_in_use, holder_get
 
 OBJECT_TYPE = "holder"
 
-# Erasure loads (and so decrypts) nothing personal: it must work under a lost key too.
-ERASURE_COLUMNS = ("id", "organization_id", "deleted_at")
+# A hard delete finds live and soft-deleted rows, locks them, and loads (and so decrypts)
+# nothing personal: it must work under a lost key too.
+FOR_ERASURE = {"include_deleted": True, "for_update": True}
 
 # Wire keys a PATCH may change (everything else is immutable or unknown: CRM-0007).
 MUTABLE_STATE = (
@@ -164,24 +166,15 @@ def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holde
 
 
 @transaction.atomic
-def holder_hard_delete(
-    *, organization_id: uuid.UUID, holder_id: uuid.UUID, with_aliases: bool = False
-) -> dict[str, int]:
-    """Erase a holder for good, live or soft-deleted (right to erasure), with its
-    soft-deleted aliases (they carry a copy of its document) and everything derived.
-
-    The API refuses while live aliases exist (400 CRM-0017); operators erasing a customer
-    (admin) pass `with_aliases=True` to erase live aliases too. Returns the records erased per
-    kind; the audit trail keeps only the fact of the erasure.
-    """
+def holder_hard_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> dict[str, int]:
+    """Erase a holder for good, live or soft-deleted (right to erasure), with its soft-deleted
+    aliases (they carry a copy of its document) and everything derived from them; refused with
+    400 CRM-0017 while it has live aliases. Returns the records erased per kind; the audit trail
+    keeps only the fact of the erasure. (Operators erasing a customer with live aliases use the
+    admin or `manage.py hard_delete`, which erase the lifecycle core's plan.)"""
     holder = holder_get(
-        organization_id=organization_id,
-        holder_id=holder_id,
-        include_deleted=True,
-        for_update=True,
-        columns=ERASURE_COLUMNS,
+        organization_id=organization_id, holder_id=holder_id, **FOR_ERASURE, columns=ERASURE_COLUMNS
     )
-    if not with_aliases and lifecycle.has_live_children(holder):
+    if lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
-    plan = lifecycle.plan_erasure(OBJECT_TYPE, [holder.id], organization_id=organization_id)
-    return lifecycle.erase(plan)
+    return lifecycle.erase_record(holder)

@@ -1,9 +1,13 @@
 """factory_boy factories. Rows are created through the services (the only write path), so
-hashes, audit entries and constraints behave as in production."""
+hashes, audit entries and constraints behave as in production. `.build()` returns an unsaved
+model instance and touches no database table (no audit entry, no name index, no constraint)."""
 
 import factory
 from faker import Faker
 
+from crm.nested import split
+from crm.search import search_hash
+from holders.models import DOCUMENT_FIELD, Holder
 from holders.services import holder_create
 from tests.conftest import ORG_A
 
@@ -23,7 +27,9 @@ def holder_payload(**overrides) -> dict:
 
 
 class HolderFactory(factory.Factory):
-    """`HolderFactory(organization_id=..., **payload_overrides)` -> a saved Holder."""
+    """`HolderFactory(organization_id=..., **payload_overrides)` -> a saved Holder;
+    `HolderFactory.build(...)` -> an unsaved Holder with the payload's type, name, document
+    (and its search hash), externalId and metadata."""
 
     class Meta:
         model = dict
@@ -34,7 +40,18 @@ class HolderFactory(factory.Factory):
     def _create(cls, model_class, *args, organization_id=ORG_A, **kwargs):
         return holder_create(organization_id=organization_id, data=holder_payload(**kwargs))
 
-    _build = _create
+    @classmethod
+    def _build(cls, model_class, *args, organization_id=ORG_A, **kwargs):
+        data = holder_payload(**kwargs)
+        return Holder(
+            organization_id=organization_id,
+            type=data["type"],
+            name=data["name"],
+            document=data["document"],
+            document_hash=search_hash(organization_id, DOCUMENT_FIELD, data["document"]),
+            external_id=data.get("externalId"),
+            metadata=data.get("metadata") or {},
+        )
 
 
 def alias_payload(**overrides) -> dict:
@@ -50,7 +67,9 @@ def alias_payload(**overrides) -> dict:
 
 class AliasFactory(factory.Factory):
     """`AliasFactory(holder=..., organization_id=..., **payload_overrides)` -> a saved
-    AliasAccount (a new holder of the organization when `holder` is not given)."""
+    AliasAccount (a new holder of the organization when `holder` is not given);
+    `AliasFactory.build(...)` -> an unsaved AliasAccount (under an unsaved holder when `holder`
+    is not given) with its search hashes computed."""
 
     class Meta:
         model = dict
@@ -69,4 +88,27 @@ class AliasFactory(factory.Factory):
             data=alias_payload(**kwargs),
         )
 
-    _build = _create
+    @classmethod
+    def _build(cls, model_class, *args, organization_id=ORG_A, holder=None, **kwargs):
+        from aliases.models import BANKING_DETAILS_PRIVATE, AliasAccount
+
+        if holder is None:
+            holder = HolderFactory.build(organization_id=organization_id)
+        data = alias_payload(**kwargs)
+        banking = data.get("bankingDetails") or {}
+        public, private = split(banking, BANKING_DETAILS_PRIVATE)
+        alias = AliasAccount(
+            organization_id=holder.organization_id,
+            holder=holder,
+            ledger_id=data["ledgerId"],
+            account_id=data["accountId"],
+            type=holder.type,
+            document=holder.document,
+            banking_details=public,
+            banking_details_private=private,
+            banking_branch=banking.get("branch") or None,
+            participant_document=(data.get("regulatoryFields") or {}).get("participantDocument"),
+            metadata=data.get("metadata") or {},
+        )
+        alias.recompute_search_hashes()
+        return alias

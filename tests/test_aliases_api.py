@@ -6,6 +6,8 @@ import re
 import uuid
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from aliases.models import AliasAccount, RelatedParty
@@ -246,6 +248,24 @@ def test_alias_create_with_bad_related_party_date_is_crm_0004(api, holder, field
     )
 
     assert set(body["fields"]) == {f"relatedParties.0.{field}"}
+
+
+@pytest.mark.parametrize("headers", [{}, {"CONTENT_TYPE": "application/json"}])
+def test_alias_create_without_a_body_is_crm_0004(api, holder, headers):
+    response = api.generic("POST", aliases_url(holder.id), **headers)
+
+    assert_error(response, 400, "CRM-0004")
+    assert not AliasAccount.all_objects.exists()
+
+
+def test_alias_create_with_an_empty_object_is_crm_0003(api, holder):
+    body = assert_error(api.post(aliases_url(holder.id), {}), 400, "CRM-0003")
+
+    assert body["fields"] == {
+        "ledgerId": "ledgerId is a required field",
+        "accountId": "accountId is a required field",
+    }
+    assert not AliasAccount.all_objects.exists()
 
 
 def test_alias_create_with_invalid_json_is_crm_0004(api, holder):
@@ -595,6 +615,33 @@ def test_alias_patch_metadata_nesting_is_crm_0001(api, holder, full_alias):
     assert_error(response, 400, "CRM-0001")
 
 
+@pytest.mark.parametrize("headers", [{}, {"CONTENT_TYPE": "application/json"}])
+def test_alias_patch_without_a_body_is_crm_0004(api, holder, headers):
+    alias = AliasFactory(holder=holder)
+    updated_at = AliasAccount.objects.get(pk=alias.pk).updated_at
+
+    response = api.generic("PATCH", alias_url(holder.id, alias.id), **headers)
+
+    assert_error(response, 400, "CRM-0004")
+    assert AliasAccount.objects.get(pk=alias.pk).updated_at == updated_at
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"accountId": "other"}, "CRM-0007"),
+        ({"bankingDetails": "x"}, "CRM-0004"),
+        ({"metadata": {"a": {"nested": 1}}}, "CRM-0001"),
+        (None, "CRM-0004"),
+    ],
+)
+def test_alias_patch_invalid_body_on_unknown_alias_is_400_not_404(api, holder, body, code):
+    url = alias_url(holder.id, uuid.uuid4())
+    response = api.generic("PATCH", url) if body is None else api.patch(url, body)
+
+    assert_error(response, 400, code)
+
+
 def test_alias_patch_unknown_is_crm_0008(api, holder):
     assert_error(api.patch(alias_url(holder.id, uuid.uuid4()), {}), 404, "CRM-0008")
 
@@ -639,6 +686,35 @@ def test_alias_hard_delete_erases_row_parties_and_history(api, holder, full_alia
     assert not RelatedParty.objects.exists()
     entries = AuditEntry.objects.filter(object_type="alias", object_id=full_alias["id"])
     assert [entry.action for entry in entries] == ["hard_delete"]
+
+
+def _admin_log(user, obj) -> LogEntry:
+    return LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=str(obj.pk),
+        object_repr=str(obj),
+        action_flag=CHANGE,
+        change_message="[]",
+    )
+
+
+def test_alias_hard_delete_removes_its_admin_log_and_leaves_one_audit_entry(
+    api, holder, admin_user
+):
+    alias = AliasFactory(holder=holder)
+    sibling = AliasFactory(holder=holder)
+    _admin_log(admin_user, alias)
+    kept = [_admin_log(admin_user, sibling), _admin_log(admin_user, holder)]
+
+    response = api.delete(alias_url(holder.id, alias.id) + "?hard_delete=true")
+
+    assert response.status_code == 204
+    assert not LogEntry.objects.filter(object_id=str(alias.id)).exists()
+    assert sorted(LogEntry.objects.values_list("pk", flat=True)) == sorted(e.pk for e in kept)
+    entries = AuditEntry.objects.filter(object_type="alias", object_id=alias.id)
+    assert [entry.action for entry in entries] == ["hard_delete"]
+    assert AliasAccount.objects.filter(pk=sibling.pk).exists()
 
 
 def test_alias_hard_delete_of_soft_deleted_alias_is_allowed(api, holder):

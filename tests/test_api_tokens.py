@@ -4,6 +4,7 @@
 import pytest
 
 from crm.auth import issue_token
+from crm.errors import CATALOGUE
 from crm.models import ApiToken
 from tests.factories import HolderFactory, holder_payload
 
@@ -41,6 +42,54 @@ def test_unknown_token_is_401_crm_0030(api, auth_on):
 
     assert response.status_code == 401
     assert response.json()["code"] == "CRM-0030"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer ", "Bearer crm_nope", "crm_nope", "Basic dXNlcjpwYXNz"],
+    ids=["no-header", "empty", "bearer-without-token", "unknown", "unknown-bare", "basic"],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/v1/holders"),
+        ("post", "/v1/holders"),
+        ("get", "/v1/aliases"),
+        ("post", "/v1/holders/0196a3f4-1c2b-7cde-8f00-000000000001/aliases"),
+    ],
+)
+def test_unauthenticated_request_is_401_crm_0030_with_www_authenticate_bearer(
+    api, auth_on, authorization, method, path
+):
+    extra = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
+
+    response = getattr(api, method)(path, **extra)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    body = response.json()
+    assert body["code"] == "CRM-0030"
+    assert body["title"] == CATALOGUE["CRM-0030"].title
+    assert set(body) == {"code", "title", "message"}
+
+
+def test_inactive_token_is_401_with_www_authenticate_bearer(api, auth_on, org_a):
+    raw = _token(org_a, ["holders:get"], is_active=False)
+
+    response = api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response.json()["code"] == "CRM-0030"
+
+
+def test_forbidden_is_403_without_www_authenticate(api, auth_on, org_a):
+    raw = _token(org_a, ["holders:get"])
+
+    response = api.post("/v1/holders", holder_payload(), HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 403
+    assert "WWW-Authenticate" not in response
 
 
 @pytest.mark.parametrize("scheme", ["Bearer ", "bearer ", ""])

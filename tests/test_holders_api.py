@@ -4,9 +4,13 @@ soft and hard delete."""
 import uuid
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 
+from aliases.models import AliasAccount
+from crm.models import AuditEntry
 from holders.models import Holder
-from tests.factories import HolderFactory, holder_payload
+from tests.factories import AliasFactory, HolderFactory, holder_payload
 
 FULL_HOLDER = {
     "type": "NATURAL_PERSON",
@@ -386,3 +390,114 @@ def test_hard_delete_works_on_a_row_no_configured_key_decrypts(api, settings):
 
     assert response.status_code == 204
     assert not Holder.all_objects.filter(id=holder_id).exists()
+
+
+# --- Empty bodies, validation before lookup, and what an erasure leaves ----------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"CONTENT_TYPE": "application/json"}])
+def test_holder_create_without_a_body_is_crm_0004(api, headers):
+    response = api.generic("POST", "/v1/holders", **headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "CRM-0004"
+    assert not Holder.all_objects.exists()
+
+
+@pytest.mark.parametrize("headers", [{}, {"CONTENT_TYPE": "application/json"}])
+def test_holder_patch_without_a_body_is_crm_0004(api, headers):
+    holder = HolderFactory()
+    updated_at = Holder.objects.get(pk=holder.pk).updated_at
+
+    response = api.generic("PATCH", f"/v1/holders/{holder.id}", **headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "CRM-0004"
+    assert Holder.objects.get(pk=holder.pk).updated_at == updated_at
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"type": "LEGAL_PERSON"}, "CRM-0007"),
+        ({"document": "12345678900"}, "CRM-0007"),
+        ({"name": None}, "CRM-0003"),
+        ({"name": ""}, "CRM-0003"),
+        ({"name": 12}, "CRM-0004"),
+        ({"metadata": {"a": {"nested": 1}}}, "CRM-0001"),
+        ('{"name": ', "CRM-0004"),
+        (None, "CRM-0004"),
+    ],
+)
+def test_holder_patch_invalid_body_on_unknown_id_is_400_not_404(api, body, code):
+    url = f"/v1/holders/{uuid.uuid4()}"
+    if isinstance(body, str):
+        response = api.generic("PATCH", url, body, content_type="application/json")
+    elif body is None:
+        response = api.generic("PATCH", url)
+    else:
+        response = api.patch(url, body)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize("body", [{"name": "New Name"}, {}])
+def test_holder_patch_valid_body_on_unknown_id_is_404_crm_0006(api, body):
+    HolderFactory()  # another holder exists; the unknown id still is not found
+
+    response = api.patch(f"/v1/holders/{uuid.uuid4()}", body)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "CRM-0006"
+    assert response.json()["title"] == "Holder ID Not Found"
+
+
+def _admin_log(user, obj) -> LogEntry:
+    return LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=str(obj.pk),
+        object_repr=str(obj),
+        action_flag=CHANGE,
+        change_message="[]",
+    )
+
+
+def test_holder_hard_delete_removes_its_admin_log_and_leaves_one_audit_entry(api, admin_user):
+    holder = HolderFactory()
+    other = HolderFactory()
+    _admin_log(admin_user, holder)
+    _admin_log(admin_user, holder)
+    kept = _admin_log(admin_user, other)
+
+    response = api.delete(f"/v1/holders/{holder.id}?hard_delete=true")
+
+    assert response.status_code == 204
+    assert not LogEntry.objects.filter(object_id=str(holder.id)).exists()
+    assert list(LogEntry.objects.values_list("pk", flat=True)) == [kept.pk]
+    entries = AuditEntry.objects.filter(object_type="holder", object_id=holder.id)
+    assert [entry.action for entry in entries] == ["hard_delete"]
+    others = AuditEntry.objects.filter(object_type="holder", object_id=other.id)
+    assert [entry.action for entry in others] == ["create"]
+
+
+def test_holder_hard_delete_removes_the_admin_log_of_its_soft_deleted_aliases(api, admin_user):
+    holder = HolderFactory()
+    alias = AliasFactory(holder=holder)
+    other_alias = AliasFactory()
+    assert api.delete(f"/v1/holders/{holder.id}/aliases/{alias.id}").status_code == 204
+    _admin_log(admin_user, holder)
+    _admin_log(admin_user, alias)
+    kept = _admin_log(admin_user, other_alias)
+
+    response = api.delete(f"/v1/holders/{holder.id}?hard_delete=true")
+
+    assert response.status_code == 204
+    assert not AliasAccount.all_objects.filter(pk=alias.pk).exists()
+    assert list(LogEntry.objects.values_list("pk", flat=True)) == [kept.pk]
+    erased = AuditEntry.objects.filter(object_id__in=[holder.id, alias.id])
+    assert sorted((entry.object_type, entry.action) for entry in erased) == [
+        ("alias", "hard_delete"),
+        ("holder", "hard_delete"),
+    ]

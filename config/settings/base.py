@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "crm",
-    "holders",
-    "aliases",
+    "holders.apps.HoldersConfig",
+    "aliases.apps.AliasesConfig",
 ]
 
 MIDDLEWARE = [

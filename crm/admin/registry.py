@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -22,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from crm import lifecycle
-from crm.admin.lists import short_id, state_badge
+from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, short_id, state_badge
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.models import AuditEntry
@@ -49,12 +50,37 @@ class RegistryAdmin(admin.ModelAdmin):
 
     kind_name = ""  # the lifecycle kind ("holder", "alias")
     hard_delete_permission = ""  # "app_label.codename"
+    list_defer: tuple[str, ...] = ()  # encrypted columns a list page need not decrypt
     change_form_template = "admin/crm/registry_change_form.html"
     save_as = False
     show_full_result_count = False
+    list_display_links = None
+    list_filter = ("type", OrganizationFilter, StateFilter)
+    list_per_page = 50
+    ordering = ("-id",)
+    search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
+    actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
+    record_fields = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
 
     def get_queryset(self, request):
         return self.model.all_objects.all()
+
+    def get_changelist(self, request, **kwargs):
+        defer = self.list_defer
+
+        class RegistryChangeList(ChangeList):
+            def get_queryset(self, request, exclude_parameters=None):
+                return super().get_queryset(request, exclude_parameters).defer(*defer)
+
+        return RegistryChangeList
+
+    def get_readonly_fields(self, request, obj=None):
+        """Read-only fields show on the change page only (the add page has the inputs)."""
+        return self.readonly_fields if obj is not None else ()
+
+    def get_inline_instances(self, request, obj=None):
+        """Inlines hang off an existing record: none on the add page."""
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     # --- list columns shared by every registry model ---------------------------------------
 
@@ -73,6 +99,14 @@ class RegistryAdmin(admin.ModelAdmin):
     @admin.display(description="state")
     def state(self, obj):
         return state_badge(obj)
+
+    @admin.display(description="document")
+    def masked_document(self, obj) -> str:
+        return mask_document(obj.document)
+
+    @admin.display(description="document")
+    def full_document(self, obj) -> str:
+        return obj.document
 
     # --- writes through the services -------------------------------------------------------
 

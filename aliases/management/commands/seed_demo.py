@@ -16,9 +16,10 @@ from faker import Faker
 
 from aliases.models import RelatedPartyRole
 from aliases.services import alias_create, alias_soft_delete
+from crm import lifecycle
 from crm.audit import Actor, acting_as
 from holders.models import Holder
-from holders.services import holder_create, holder_hard_delete, holder_soft_delete
+from holders.services import holder_create, holder_soft_delete
 
 DEMO_ORGANIZATIONS = [
     uuid.UUID("0196a3f4-0000-7000-8000-00000000d001"),
@@ -74,12 +75,8 @@ class Command(BaseCommand):
                     )
                 )
 
-    @transaction.atomic
     def _erase(self, organization: uuid.UUID) -> None:
-        for holder_id in Holder.all_objects.filter(organization_id=organization).values_list(
-            "id", flat=True
-        ):
-            holder_hard_delete(organization_id=organization, holder_id=holder_id, with_aliases=True)
+        lifecycle.run_purge(lifecycle.organization_purge(organization), batch_size=1000)
 
     @transaction.atomic
     def _seed(self, fake: Faker, organization: uuid.UUID, count: int) -> tuple[int, int]:
