@@ -232,11 +232,9 @@ class StrictSerializer(serializers.Serializer):
     `instance` to what the service wrote, `.data` is the response body.
     """
 
-    response_serializer_class: type[serializers.Serializer] | None = None
+    response_serializer_class: type[serializers.Serializer]
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        if self.response_serializer_class is None:
-            return super().to_representation(instance)
         return self.response_serializer_class(instance).data
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:

@@ -249,3 +249,23 @@ def test_nothing_is_written_when_validation_fails(api):
     api.post("/v1/holders", holder_payload(addresses={"primary": {"country": "ZZ"}}))
 
     assert Holder.all_objects.count() == 0
+
+
+@pytest.mark.parametrize("body", [b" ", b"\n\t \r\n"])
+def test_holder_create_with_a_blank_body_is_crm_0004(api, body):
+    response = api.post("/v1/holders", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "CRM-0004"
+    assert not Holder.all_objects.exists()
+
+
+def test_parser_refuses_a_body_over_the_limit_even_without_a_content_length(settings):
+    """The middleware refuses a declared oversized body (413 CRM-0034); the parser reads at
+    most one byte more than the limit, so an undeclared one is refused the same."""
+    from crm.errors import CRMError
+    from crm.parsers import parse_json_object
+
+    settings.MAX_REQUEST_BODY_BYTES = 10
+    with pytest.raises(CRMError) as excinfo:
+        parse_json_object(b'{"name": "more than ten bytes"}')
+    assert excinfo.value.code == "CRM-0034"

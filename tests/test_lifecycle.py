@@ -1,0 +1,121 @@
+"""The lifecycle core (crm.lifecycle) on its own: erasure plans, erase hooks, unique saves.
+The API, admin and command tests cover the same core through their own doors."""
+
+import uuid
+
+import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+
+from aliases.models import AliasAccount, RelatedParty
+from aliases.services import alias_soft_delete
+from crm import lifecycle
+from crm.errors import CRMError
+from crm.models import AuditEntry
+from holders.models import Holder, HolderNameToken
+from tests.conftest import ORG_A, ORG_B
+from tests.factories import AliasFactory, HolderFactory
+
+pytestmark = pytest.mark.django_db
+
+PARTY = {"document": "1", "name": "N", "role": "PRIMARY_HOLDER", "startDate": "2024-01-01"}
+
+
+def test_registry_knows_holders_then_aliases():
+    assert [kind.name for kind in lifecycle.kinds()] == ["holder", "alias"]
+    assert lifecycle.kind_of(AliasAccount).parent == "holder"
+    assert [child.name for child in lifecycle.children(lifecycle.kind("holder"))] == ["alias"]
+
+
+def test_plan_lists_a_holder_its_aliases_and_their_parties_without_personal_data():
+    holder = HolderFactory(document="12345678900")
+    live = AliasFactory(holder=holder, accountId="acc-1", relatedParties=[PARTY])
+    gone = AliasFactory(holder=holder, accountId="acc-2")
+    alias_soft_delete(organization_id=ORG_A, holder_id=holder.id, alias_id=gone.id)
+
+    plan = lifecycle.plan_erasure("holder", [holder.id])
+
+    rows = [(r.kind, r.id, r.depth, r.state) for r in plan.records]
+    party_id = RelatedParty.objects.get(alias=live).id
+    assert rows == [
+        ("holder", holder.id, 0, "live"),
+        ("alias", live.id, 1, "live"),
+        ("Related party", party_id, 2, "live"),
+        ("alias", gone.id, 1, "deleted"),
+    ]
+    assert plan.counts() == {"holder": 1, "alias": 2}
+    assert plan.records[1].details == {"account_id": "acc-1", "ledger_id": live.ledger_id}
+    assert plan.records[2].details == {"role": "PRIMARY_HOLDER"}
+    assert "12345678900" not in repr(plan)
+
+
+def test_plan_refuses_unknown_ids_and_other_organizations():
+    holder = HolderFactory(organization_id=ORG_B)
+    unknown = uuid.uuid4()
+    with pytest.raises(lifecycle.ErasureError, match=str(unknown)):
+        lifecycle.plan_erasure("holder", [holder.id, unknown])
+    with pytest.raises(lifecycle.ErasureError, match=f"in organization {ORG_A}"):
+        lifecycle.plan_erasure("holder", [holder.id], organization_id=ORG_A)
+
+
+def test_erase_removes_rows_parts_admin_log_and_history_and_calls_the_hooks(monkeypatch):
+    holder = HolderFactory()
+    alias = AliasFactory(holder=holder, relatedParties=[PARTY])
+    other = HolderFactory()
+    for record in (holder, alias, other):
+        LogEntry.objects.create(
+            content_type=ContentType.objects.get_for_model(type(record)),
+            object_id=str(record.id),
+            object_repr=str(record),
+            action_flag=ADDITION,
+            user_id=_staff_user_id(),
+        )
+    calls = []
+    monkeypatch.setattr(lifecycle, "_erase_hooks", [lambda kind, ids: calls.append((kind, ids))])
+
+    erased = lifecycle.erase(lifecycle.plan_erasure("holder", [holder.id]))
+
+    assert erased == {"holder": 1, "alias": 1}
+    assert not Holder.all_objects.filter(id=holder.id).exists()
+    assert not AliasAccount.all_objects.filter(id=alias.id).exists()
+    assert not HolderNameToken.objects.filter(holder_id=holder.id).exists()
+    assert not RelatedParty.objects.filter(alias_id=alias.id).exists()
+    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [str(other.id)]
+    assert [
+        (e.object_type, e.action)
+        for e in AuditEntry.objects.filter(object_id__in=[holder.id, alias.id])
+    ] == [("holder", "hard_delete"), ("alias", "hard_delete")]
+    assert [(kind.name, ids) for kind, ids in calls] == [
+        ("alias", {ORG_A: [alias.id]}),
+        ("holder", {ORG_A: [holder.id]}),
+    ]
+
+
+def test_erase_of_a_record_gone_meanwhile_erases_nothing():
+    first, second = HolderFactory(), HolderFactory()
+    plan = lifecycle.plan_erasure("holder", [first.id, second.id])
+    lifecycle.erase(lifecycle.plan_erasure("holder", [second.id]))
+    with pytest.raises(lifecycle.ErasureError, match="nothing was erased"):
+        lifecycle.erase(plan)
+    assert Holder.all_objects.filter(id=first.id).exists()
+
+
+def test_save_unique_maps_the_named_constraint_to_its_409():
+    holder = HolderFactory(document="11122233344")
+    twin = Holder(
+        organization_id=ORG_A,
+        type=holder.type,
+        name="Twin",
+        document="11122233344",
+        document_hash=holder.document_hash,
+    )
+    with pytest.raises(CRMError) as excinfo:
+        lifecycle.save_unique(twin, force_insert=True)
+    assert excinfo.value.code == "CRM-0010"
+    assert Holder.all_objects.count() == 1
+
+
+def _staff_user_id() -> int:
+    from django.contrib.auth.models import User
+
+    return User.objects.get_or_create(username="lifecycle-staff")[0].id
