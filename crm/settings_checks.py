@@ -45,3 +45,11 @@ def check_required_secrets(settings: dict[str, Any]) -> None:
         _check_hex_key(f"LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS[{index}]", key)
     if len(settings["LCRYPTO_HASH_SECRET_KEY"]) < 32:
         raise ImproperlyConfigured("LCRYPTO_HASH_SECRET_KEY must be at least 32 characters.")
+    if settings.get("PLUGIN_AUTH_ADDRESS"):
+        # Never ignore it silently: a deployment that asks for the Access Manager and gets
+        # no access control at all is worse than one that does not start.
+        raise ImproperlyConfigured(
+            "PLUGIN_AUTH_ADDRESS is set, but delegating decisions to a Lerian Access Manager "
+            "is not available in this version. Unset it and use the built-in API tokens "
+            "(PLUGIN_AUTH_ENABLED=true)."
+        )

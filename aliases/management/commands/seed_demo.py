@@ -98,7 +98,7 @@ class Command(BaseCommand):
                     alias_soft_delete(
                         organization_id=organization, holder_id=holder.id, alias_id=alias.id
                     )
-            if index % 10 == 9 and not holder.aliases.filter(deleted_at=None).exists():
+            if index % 10 == 9 and not holder.aliases.live().exists():
                 holder_soft_delete(organization_id=organization, holder_id=holder.id)
         return count, alias_count
 

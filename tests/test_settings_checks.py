@@ -1,0 +1,44 @@
+"""Start-up refuses, with a message an operator can act on, settings it cannot run with."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from crm.settings_checks import check_required_secrets
+
+GOOD = {
+    "SECRET_KEY": "s" * 50,
+    "LCRYPTO_ENCRYPT_SECRET_KEY": "ab" * 32,
+    "LCRYPTO_HASH_SECRET_KEY": "h" * 32,
+}
+
+
+def test_good_settings_pass():
+    check_required_secrets(dict(GOOD))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SECRET_KEY": ""}, "Missing required setting(s): SECRET_KEY."),
+        (
+            {"LCRYPTO_ENCRYPT_SECRET_KEY": "", "LCRYPTO_HASH_SECRET_KEY": ""},
+            "Missing required setting(s): LCRYPTO_ENCRYPT_SECRET_KEY, LCRYPTO_HASH_SECRET_KEY.",
+        ),
+        ({"LCRYPTO_ENCRYPT_SECRET_KEY": "not-hex"}, "must be a hex string"),
+        ({"LCRYPTO_ENCRYPT_SECRET_KEY": "ab" * 10}, "must decode to 16, 24 or 32 bytes"),
+        ({"LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS": ["zz"]}, "PREVIOUS_ENCRYPT_SECRET_KEYS[0]"),
+        ({"LCRYPTO_HASH_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"PLUGIN_AUTH_ADDRESS": "http://plugin-auth:4000"}, "Unset it and use the built-in"),
+    ],
+)
+def test_bad_settings_refuse_to_start(change, message):
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        check_required_secrets({**GOOD, **change})
+    assert message in str(excinfo.value)
+
+
+def test_admin_header_names_the_environment(admin_client, settings):
+    from django.contrib import admin
+
+    assert admin.site.site_header == f"CRM back-office · {settings.ENV_NAME}"
+    assert f"CRM back-office · {settings.ENV_NAME}" in admin_client.get("/admin/").text
