@@ -26,6 +26,7 @@ from crm.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.models import ERASURE_COLUMNS
 from crm.nested import join, split
 from crm.search import search_hash
+from holders.models import Holder
 from holders.selectors import holder_get
 from holders.services import FOR_ERASURE
 
@@ -103,6 +104,22 @@ def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> 
     )
 
 
+def alias_build(*, holder: Holder, data: dict[str, Any]) -> AliasAccount:
+    """The unsaved alias a validated create body describes under `holder` (document and type
+    copied from it, encrypted parts and search hashes in place; nothing written, related
+    parties not included)."""
+    alias = AliasAccount(
+        organization_id=holder.organization_id,
+        holder=holder,
+        ledger_id=data["ledgerId"],
+        account_id=data["accountId"],
+        type=holder.type,
+        document=holder.document,
+    )
+    _write_state(alias, prune_empty(merge_patch({}, {key: data.get(key) for key in MERGED_STATE})))
+    return alias
+
+
 @transaction.atomic
 def alias_create(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, data: dict[str, Any]
@@ -112,16 +129,8 @@ def alias_create(
     CRM-0006); the alias copies its document and type."""
     parties = validate_related_parties(data.get("relatedParties"))
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
-    alias = AliasAccount(
-        organization_id=organization_id,
-        holder=holder,
-        ledger_id=data["ledgerId"],
-        account_id=data["accountId"],
-        type=holder.type,
-        document=holder.document,
-    )
-    state = prune_empty(merge_patch({}, {key: data.get(key) for key in MERGED_STATE}))
-    _write_state(alias, state)
+    alias = alias_build(holder=holder, data=data)
+    state = alias_state(alias)
     lifecycle.save_unique(alias, force_insert=True)
     _add_related_parties(alias, parties)
     audit.record(

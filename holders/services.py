@@ -88,18 +88,24 @@ def _refuse_document_under_previous_hash_keys(
         raise CRMError("CRM-0010")
 
 
-@transaction.atomic
-def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
-    """Create a holder from a validated `POST /v1/holders` body; 409 CRM-0010 when a live
-    holder of the organization has the same document."""
-    state = prune_empty(merge_patch({}, data))
+def holder_build(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
+    """The unsaved holder a validated `POST /v1/holders` body describes (values, encrypted
+    parts and document hash in place; nothing written)."""
     holder = Holder(
         organization_id=organization_id,
         type=data["type"],
         document=data["document"],
         document_hash=search_hash(organization_id, DOCUMENT_FIELD, data["document"]),
     )
-    _write_state(holder, state)
+    _write_state(holder, prune_empty(merge_patch({}, data)))
+    return holder
+
+
+@transaction.atomic
+def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
+    """Create a holder from a validated `POST /v1/holders` body; 409 CRM-0010 when a live
+    holder of the organization has the same document."""
+    holder = holder_build(organization_id=organization_id, data=data)
     _refuse_document_under_previous_hash_keys(
         organization_id=organization_id, document=data["document"]
     )
@@ -110,7 +116,8 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
         object_type=OBJECT_TYPE,
         object_id=holder.id,
         organization_id=organization_id,
-        changed_fields=[key for key in state if key in MUTABLE_STATE] + ["type", "document"],
+        changed_fields=[key for key in holder_state(holder) if key in MUTABLE_STATE]
+        + ["type", "document"],
     )
     return holder
 

@@ -5,10 +5,7 @@ model instance and touches no database table (no audit entry, no name index, no 
 import factory
 from faker import Faker
 
-from crm.nested import split
-from crm.search import search_hash
-from holders.models import DOCUMENT_FIELD, Holder
-from holders.services import holder_create
+from holders.services import holder_build, holder_create
 from tests.conftest import ORG_A
 
 fake = Faker("pt_BR")
@@ -42,16 +39,7 @@ class HolderFactory(factory.Factory):
 
     @classmethod
     def _build(cls, model_class, *args, organization_id=ORG_A, **kwargs):
-        data = holder_payload(**kwargs)
-        return Holder(
-            organization_id=organization_id,
-            type=data["type"],
-            name=data["name"],
-            document=data["document"],
-            document_hash=search_hash(organization_id, DOCUMENT_FIELD, data["document"]),
-            external_id=data.get("externalId"),
-            metadata=data.get("metadata") or {},
-        )
+        return holder_build(organization_id=organization_id, data=holder_payload(**kwargs))
 
 
 def alias_payload(**overrides) -> dict:
@@ -90,25 +78,23 @@ class AliasFactory(factory.Factory):
 
     @classmethod
     def _build(cls, model_class, *args, organization_id=ORG_A, holder=None, **kwargs):
-        from aliases.models import BANKING_DETAILS_PRIVATE, AliasAccount
+        from aliases.services import alias_build
 
         if holder is None:
             holder = HolderFactory.build(organization_id=organization_id)
-        data = alias_payload(**kwargs)
-        banking = data.get("bankingDetails") or {}
-        public, private = split(banking, BANKING_DETAILS_PRIVATE)
-        alias = AliasAccount(
-            organization_id=holder.organization_id,
-            holder=holder,
-            ledger_id=data["ledgerId"],
-            account_id=data["accountId"],
-            type=holder.type,
-            document=holder.document,
-            banking_details=public,
-            banking_details_private=private,
-            banking_branch=banking.get("branch") or None,
-            participant_document=(data.get("regulatoryFields") or {}).get("participantDocument"),
-            metadata=data.get("metadata") or {},
-        )
-        alias.recompute_search_hashes()
-        return alias
+        return alias_build(holder=holder, data=alias_payload(**kwargs))
+
+
+def admin_log_entry(user, obj):
+    """A Django admin log row about `obj` (what staff edits leave behind)."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    return LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=str(obj.pk),
+        object_repr=str(obj),
+        action_flag=CHANGE,
+        change_message="[]",
+    )

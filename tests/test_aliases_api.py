@@ -6,13 +6,12 @@ import re
 import uuid
 
 import pytest
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from aliases.models import AliasAccount, RelatedParty
 from crm.models import AuditEntry
-from tests.factories import AliasFactory, HolderFactory, alias_payload
+from tests.factories import AliasFactory, HolderFactory, admin_log_entry, alias_payload
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -688,24 +687,13 @@ def test_alias_hard_delete_erases_row_parties_and_history(api, holder, full_alia
     assert [entry.action for entry in entries] == ["hard_delete"]
 
 
-def _admin_log(user, obj) -> LogEntry:
-    return LogEntry.objects.create(
-        user=user,
-        content_type=ContentType.objects.get_for_model(type(obj)),
-        object_id=str(obj.pk),
-        object_repr=str(obj),
-        action_flag=CHANGE,
-        change_message="[]",
-    )
-
-
 def test_alias_hard_delete_removes_its_admin_log_and_leaves_one_audit_entry(
     api, holder, admin_user
 ):
     alias = AliasFactory(holder=holder)
     sibling = AliasFactory(holder=holder)
-    _admin_log(admin_user, alias)
-    kept = [_admin_log(admin_user, sibling), _admin_log(admin_user, holder)]
+    admin_log_entry(admin_user, alias)
+    kept = [admin_log_entry(admin_user, sibling), admin_log_entry(admin_user, holder)]
 
     response = api.delete(alias_url(holder.id, alias.id) + "?hard_delete=true")
 

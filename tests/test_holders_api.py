@@ -4,13 +4,12 @@ soft and hard delete."""
 import uuid
 
 import pytest
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.admin.models import LogEntry
 
 from aliases.models import AliasAccount
 from crm.models import AuditEntry
 from holders.models import Holder
-from tests.factories import AliasFactory, HolderFactory, holder_payload
+from tests.factories import AliasFactory, HolderFactory, admin_log_entry, holder_payload
 
 FULL_HOLDER = {
     "type": "NATURAL_PERSON",
@@ -453,23 +452,12 @@ def test_holder_patch_valid_body_on_unknown_id_is_404_crm_0006(api, body):
     assert response.json()["title"] == "Holder ID Not Found"
 
 
-def _admin_log(user, obj) -> LogEntry:
-    return LogEntry.objects.create(
-        user=user,
-        content_type=ContentType.objects.get_for_model(type(obj)),
-        object_id=str(obj.pk),
-        object_repr=str(obj),
-        action_flag=CHANGE,
-        change_message="[]",
-    )
-
-
 def test_holder_hard_delete_removes_its_admin_log_and_leaves_one_audit_entry(api, admin_user):
     holder = HolderFactory()
     other = HolderFactory()
-    _admin_log(admin_user, holder)
-    _admin_log(admin_user, holder)
-    kept = _admin_log(admin_user, other)
+    admin_log_entry(admin_user, holder)
+    admin_log_entry(admin_user, holder)
+    kept = admin_log_entry(admin_user, other)
 
     response = api.delete(f"/v1/holders/{holder.id}?hard_delete=true")
 
@@ -487,9 +475,9 @@ def test_holder_hard_delete_removes_the_admin_log_of_its_soft_deleted_aliases(ap
     alias = AliasFactory(holder=holder)
     other_alias = AliasFactory()
     assert api.delete(f"/v1/holders/{holder.id}/aliases/{alias.id}").status_code == 204
-    _admin_log(admin_user, holder)
-    _admin_log(admin_user, alias)
-    kept = _admin_log(admin_user, other_alias)
+    admin_log_entry(admin_user, holder)
+    admin_log_entry(admin_user, alias)
+    kept = admin_log_entry(admin_user, other_alias)
 
     response = api.delete(f"/v1/holders/{holder.id}?hard_delete=true")
 

@@ -7,11 +7,12 @@ import datetime as dt
 import re
 import uuid
 
-from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from crm import lifecycle
 from crm.audit import Actor, acting_as
+from crm.management.base import DocumentedCommand, HelpFormatter
 
 DESCRIPTION = """\
 Erase customer data for good (right to erasure, retention purges). Soft-deleted and live
@@ -50,10 +51,6 @@ Run "manage.py hard_delete <selector> --help" for the options of each selector.
 Exit status: 0 on success (also when there is nothing left to erase); non-zero with a message
 on any bad argument (2 from the command line) or error such as an unknown id (1).
 """
-
-
-class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
 
 
 def uuid_argument(value: str) -> uuid.UUID:
@@ -95,17 +92,13 @@ def age(value: str) -> dt.timedelta:
     return dt.timedelta(days=int(match.group(1)))
 
 
-class Command(BaseCommand):
+class Command(DocumentedCommand):
+    epilog = EPILOG
     help = DESCRIPTION
     missing_args_message = (
         "no selector given: say what to erase (holders ID..., aliases ID..., "
         "purge --before DATE | --older-than Nd, organization ORG_ID). See --help."
     )
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        kwargs.setdefault("epilog", EPILOG)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser) -> None:
         common = argparse.ArgumentParser(add_help=False)

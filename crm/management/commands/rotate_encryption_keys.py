@@ -2,10 +2,11 @@
 
 import argparse
 
-from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.core.management.base import CommandError
 
 from crm import rotation
 from crm.audit import Actor, acting_as
+from crm.management.base import DocumentedCommand
 
 EPILOG = """\
 How a rotation goes:
@@ -30,10 +31,6 @@ other row is rotated.
 """
 
 
-class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
 def positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -44,16 +41,12 @@ def positive_int(value: str) -> int:
     return number
 
 
-class Command(BaseCommand):
+class Command(DocumentedCommand):
+    epilog = EPILOG
     help = (
         "Re-encrypt every encrypted column with LCRYPTO_ENCRYPT_SECRET_KEY and recompute\n"
         "every search hash with LCRYPTO_HASH_SECRET_KEY, so the previous keys can be dropped."
     )
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        kwargs.setdefault("epilog", EPILOG)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
