@@ -20,10 +20,10 @@ from aliases.models import (
     RelatedPartyRole,
 )
 from aliases.selectors import alias_get
-from crm import audit, lifecycle
+from crm import lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.models import ERASURE_COLUMNS
+from crm.models import ERASURE_COLUMNS, AuditEntry
 from crm.nested import join, split
 from crm.search import search_hash
 from holders.models import Holder
@@ -133,12 +133,10 @@ def alias_create(
     state = alias_state(alias)
     lifecycle.save_unique(alias, force_insert=True)
     _add_related_parties(alias, parties)
-    audit.record(
-        audit.AuditEntry.Action.CREATE,
-        object_type=OBJECT_TYPE,
-        object_id=alias.id,
-        organization_id=organization_id,
-        changed_fields=[*state, "ledgerId", "accountId", "document", "type"]
+    lifecycle.record(
+        alias,
+        AuditEntry.Action.CREATE,
+        [*state, "ledgerId", "accountId", "document", "type"]
         + (["relatedParties"] if parties else []),
     )
     return alias
@@ -179,13 +177,7 @@ def alias_update(
     elif parties:
         _add_related_parties(alias, parties)
         changed.add("relatedParties")
-    audit.record(
-        audit.AuditEntry.Action.UPDATE,
-        object_type=OBJECT_TYPE,
-        object_id=alias.id,
-        organization_id=organization_id,
-        changed_fields=changed,
-    )
+    lifecycle.record(alias, AuditEntry.Action.UPDATE, changed)
     return alias
 
 
@@ -211,13 +203,7 @@ def related_party_remove(
         raise CRMError("CRM-0024")
     alias.updated_at = timezone.now()
     alias.save(update_fields=["updated_at"])
-    audit.record(
-        audit.AuditEntry.Action.UPDATE,
-        object_type=OBJECT_TYPE,
-        object_id=alias.id,
-        organization_id=organization_id,
-        changed_fields=["relatedParties"],
-    )
+    lifecycle.record(alias, AuditEntry.Action.UPDATE, ["relatedParties"])
     return alias
 
 

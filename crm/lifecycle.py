@@ -144,7 +144,7 @@ def soft_delete(obj: RegistryModel) -> None:
     checked its own preconditions (e.g. CRM-0017)."""
     obj.deleted_at = obj.updated_at = timezone.now()
     obj.save(update_fields=["deleted_at", "updated_at"])
-    _audit(obj, audit.AuditEntry.Action.SOFT_DELETE)
+    record(obj, audit.AuditEntry.Action.SOFT_DELETE, ["deletedAt"])
 
 
 def restore(obj: RegistryModel) -> None:
@@ -155,16 +155,18 @@ def restore(obj: RegistryModel) -> None:
     obj.deleted_at = None
     obj.updated_at = timezone.now()
     save_unique(obj, update_fields=["deleted_at", "updated_at"])
-    _audit(obj, audit.AuditEntry.Action.RESTORE)
+    record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"])
 
 
-def _audit(obj: RegistryModel, action: str) -> None:
+def record(obj: RegistryModel, action: str, changed_fields: Iterable[str]) -> None:
+    """The audit entry of a write to `obj`: its kind, id and organization, the acting user
+    or token, and the names (never the values) of the fields that changed."""
     audit.record(
         action,
         object_type=kind_of(type(obj)).name,
         object_id=obj.pk,
         organization_id=obj.organization_id,
-        changed_fields=["deletedAt"],
+        changed_fields=changed_fields,
     )
 
 

@@ -13,10 +13,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from crm import audit, lifecycle
+from crm import lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.models import ERASURE_COLUMNS
+from crm.models import ERASURE_COLUMNS, AuditEntry
 from crm.nested import join, split
 from crm.search import lookup_hashes, search_hash
 from holders.models import (
@@ -111,13 +111,10 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     )
     lifecycle.save_unique(holder, force_insert=True)
     holder.sync_name_tokens()
-    audit.record(
-        audit.AuditEntry.Action.CREATE,
-        object_type=OBJECT_TYPE,
-        object_id=holder.id,
-        organization_id=organization_id,
-        changed_fields=[key for key in holder_state(holder) if key in MUTABLE_STATE]
-        + ["type", "document"],
+    lifecycle.record(
+        holder,
+        AuditEntry.Action.CREATE,
+        [key for key in holder_state(holder) if key in MUTABLE_STATE] + ["type", "document"],
     )
     return holder
 
@@ -135,13 +132,7 @@ def holder_update(
     holder.save()
     if before.get("name") != after.get("name"):
         holder.sync_name_tokens()
-    audit.record(
-        audit.AuditEntry.Action.UPDATE,
-        object_type=OBJECT_TYPE,
-        object_id=holder.id,
-        organization_id=organization_id,
-        changed_fields=changed_paths(before, after),
-    )
+    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed_paths(before, after))
     return holder
 
 
