@@ -1,9 +1,9 @@
 """API-token authentication and per-resource permissions (CONTRACT §10).
 
 Off unless `PLUGIN_AUTH_ENABLED=true`. Then every `/v1` call needs `Authorization: Bearer
-<token>` (or the bare token, as the reference accepts): missing or unknown -> 401 CRM-0030; a
-`resource:action` pair the token lacks -> 403 CRM-0031; an organization the token may not touch
--> 404 on object routes (existence is never confirmed) and 403 CRM-0031 on collection routes.
+<token>` (or the bare token, as the reference accepts): missing or unknown -> 401 CRM-0901; a
+`resource:action` pair the token lacks -> 403 CRM-0902; an organization the token may not touch
+-> 404 on object routes (existence is never confirmed) and 403 CRM-0902 on collection routes.
 """
 
 import hashlib

@@ -31,7 +31,9 @@ def _spec(code: str, status: int, title: str, message: str) -> ErrorSpec:
     return ErrorSpec(code, status, title, message)
 
 
-# The CRM-00NN catalogue: ref §6.3 plus the codes CONTRACT §6 adds (0030-0036).
+# The catalogue: ref §6.3 (CRM-0001..0029) plus our own codes, which live in a range of their
+# own, CRM-09NN (CONTRACT §6), because Midaz v4 gives CRM-0030..0041 other meanings. The
+# numbers CRM-0030..0036 that this service used before are retired, never reused.
 CATALOGUE: dict[str, ErrorSpec] = {
     spec.code: spec
     for spec in (
@@ -202,22 +204,40 @@ CATALOGUE: dict[str, ErrorSpec] = {
             "Related Party End Date Invalid",
             "relatedParties[].endDate cannot be earlier than startDate.",
         ),
-        _spec("CRM-0030", 401, "Unauthorized", "Missing or invalid credentials."),
-        _spec("CRM-0031", 403, "Forbidden", "These credentials do not allow this operation."),
-        _spec("CRM-0032", 404, "Route Not Found", "No route matches this method and path."),
-        _spec("CRM-0033", 405, "Method Not Allowed", "This method is not allowed on this route."),
+        _spec("CRM-0901", 401, "Unauthorized", "Missing or invalid credentials."),
+        _spec("CRM-0902", 403, "Forbidden", "These credentials do not allow this operation."),
+        _spec("CRM-0903", 404, "Route Not Found", "No route matches this method and path."),
+        _spec("CRM-0904", 405, "Method Not Allowed", "This method is not allowed on this route."),
         _spec(
-            "CRM-0034",
+            "CRM-0905",
             413,
             "Request Entity Too Large",
             "The request body exceeds the maximum allowed size.",
         ),
-        _spec("CRM-0035", 429, "Too Many Requests", "Too many requests. Please retry later."),
+        _spec("CRM-0906", 429, "Too Many Requests", "Too many requests. Please retry later."),
         _spec(
-            "CRM-0036",
+            "CRM-0907",
             503,
             "Service Unavailable",
             "The database is unavailable. Please retry later.",
+        ),
+        _spec(
+            "CRM-0908",
+            503,
+            "Authorization Service Unavailable",
+            "The authorization service is unavailable. Please retry later.",
+        ),
+        _spec(
+            "CRM-0909",
+            422,
+            "Idempotency Key Reused",
+            "This Idempotency-Key was already used with a different request body.",
+        ),
+        _spec(
+            "CRM-0910",
+            409,
+            "Request In Progress",
+            "A request with this Idempotency-Key is still in progress. Retry later.",
         ),
     )
 }
@@ -291,17 +311,17 @@ def to_crm_error(exc: BaseException) -> CRMError | None:
     if isinstance(exc, CRMError):
         return exc
     if isinstance(exc, RequestDataTooBig):
-        return CRMError("CRM-0034")
+        return CRMError("CRM-0905")
     if is_database_unavailable(exc):
-        return CRMError("CRM-0036", headers={"Retry-After": "5"})
+        return CRMError("CRM-0907", headers={"Retry-After": "5"})
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
-        return CRMError("CRM-0030")
+        return CRMError("CRM-0901")
     if isinstance(exc, drf_exceptions.PermissionDenied | PermissionDenied):
-        return CRMError("CRM-0031")
+        return CRMError("CRM-0902")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        return CRMError("CRM-0033")
+        return CRMError("CRM-0904")
     if isinstance(exc, drf_exceptions.Throttled):  # DRF's handler sets Retry-After
-        return CRMError("CRM-0035")
+        return CRMError("CRM-0906")
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return CRMError(
             "CRM-0004", "The request body must be JSON (Content-Type: application/json)."
@@ -309,11 +329,11 @@ def to_crm_error(exc: BaseException) -> CRMError | None:
     if isinstance(exc, drf_exceptions.ParseError):
         return CRMError("CRM-0004")
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
-        return CRMError("CRM-0032")
+        return CRMError("CRM-0903")
     if isinstance(exc, drf_exceptions.ValidationError):
         return translate_errors(exc.detail)
     if isinstance(exc, drf_exceptions.APIException) and exc.status_code == 413:
-        return CRMError("CRM-0034")
+        return CRMError("CRM-0905")
     return None
 
 

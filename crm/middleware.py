@@ -85,7 +85,7 @@ class ErrorContractMiddleware:
             except ValueError:
                 too_big = False
             if too_big:
-                return error_response(CRMError("CRM-0034"))
+                return error_response(CRMError("CRM-0905"))
         response = self.get_response(request)
         if (
             is_api_path(request.path)
@@ -93,7 +93,7 @@ class ErrorContractMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             allow = response.get("Allow")
-            response = error_response(CRMError("CRM-0033"))
+            response = error_response(CRMError("CRM-0904"))
             if allow:
                 response["Allow"] = allow
         return response
@@ -101,7 +101,7 @@ class ErrorContractMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path):
             error = to_crm_error(exception)
-            if error is not None and error.code == "CRM-0036":
+            if error is not None and error.code == "CRM-0907":
                 return error_response(error)
             return None
         error = to_crm_error(exception)

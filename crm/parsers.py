@@ -38,7 +38,7 @@ def json_depth(value: Any) -> int:
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """Decode a request body into a dict or raise the contract's error."""
     if len(raw) > settings.MAX_REQUEST_BODY_BYTES:
-        raise CRMError("CRM-0034")
+        raise CRMError("CRM-0905")
     if not raw.strip():
         raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
     try:

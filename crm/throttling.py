@@ -1,6 +1,6 @@
 """Optional per-organization rate limit (`API_RATE_LIMIT`, e.g. `600/min`; off when empty).
 
-Over the limit -> 429 CRM-0035 with `Retry-After`. Counters live in Django's cache: the default
+Over the limit -> 429 CRM-0906 with `Retry-After`. Counters live in Django's cache: the default
 local-memory cache counts per process (N workers allow about N x the rate); point `CACHE_URL`
 at a shared cache (Redis, database) for an exact limit across workers.
 """

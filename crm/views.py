@@ -52,7 +52,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def route_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response(CRMError("CRM-0032"))
+    return error_response(CRMError("CRM-0903"))
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -61,7 +61,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response(CRMError("CRM-0031"))
+    return error_response(CRMError("CRM-0902"))
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

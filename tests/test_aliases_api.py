@@ -438,14 +438,14 @@ def test_alias_get_trailing_slash_is_accepted(api, holder):
     assert api.get(alias_url(holder.id, alias.id) + "/").status_code == 200
 
 
-def test_alias_put_is_crm_0033(api, holder):
+def test_alias_put_is_crm_0904(api, holder):
     alias = AliasFactory(holder=holder)
 
-    assert_error(api.put(alias_url(holder.id, alias.id), {}, format="json"), 405, "CRM-0033")
+    assert_error(api.put(alias_url(holder.id, alias.id), {}, format="json"), 405, "CRM-0904")
 
 
 def test_alias_collection_under_holder_has_no_get(api, holder):
-    assert_error(api.get(aliases_url(holder.id)), 405, "CRM-0033")
+    assert_error(api.get(aliases_url(holder.id)), 405, "CRM-0904")
 
 
 # --- A3 patch --------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""API tokens (CONTRACT §10): off by default; when on, 401 CRM-0030 without valid credentials,
-403 CRM-0031 for a resource/action the token lacks, and another organization's data is 404."""
+"""API tokens (CONTRACT §10): off by default; when on, 401 CRM-0901 without valid credentials,
+403 CRM-0902 for a resource/action the token lacks, and another organization's data is 404."""
 
 import pytest
 
@@ -30,18 +30,18 @@ def test_auth_is_off_by_default(api):
     assert api.get("/v1/holders").status_code == 200
 
 
-def test_missing_token_is_401_crm_0030(api, auth_on):
+def test_missing_token_is_401_crm_0901(api, auth_on):
     response = api.get("/v1/holders")
 
     assert response.status_code == 401
-    assert response.json()["code"] == "CRM-0030"
+    assert response.json()["code"] == "CRM-0901"
 
 
-def test_unknown_token_is_401_crm_0030(api, auth_on):
+def test_unknown_token_is_401_crm_0901(api, auth_on):
     response = api.get("/v1/holders", HTTP_AUTHORIZATION="Bearer crm_nope")
 
     assert response.status_code == 401
-    assert response.json()["code"] == "CRM-0030"
+    assert response.json()["code"] == "CRM-0901"
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_unknown_token_is_401_crm_0030(api, auth_on):
         ("post", "/v1/holders/0196a3f4-1c2b-7cde-8f00-000000000001/aliases"),
     ],
 )
-def test_unauthenticated_request_is_401_crm_0030_with_www_authenticate_bearer(
+def test_unauthenticated_request_is_401_crm_0901_with_www_authenticate_bearer(
     api, auth_on, authorization, method, path
 ):
     extra = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
@@ -68,8 +68,8 @@ def test_unauthenticated_request_is_401_crm_0030_with_www_authenticate_bearer(
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
     body = response.json()
-    assert body["code"] == "CRM-0030"
-    assert body["title"] == CATALOGUE["CRM-0030"].title
+    assert body["code"] == "CRM-0901"
+    assert body["title"] == CATALOGUE["CRM-0901"].title
     assert set(body) == {"code", "title", "message"}
 
 
@@ -80,7 +80,7 @@ def test_inactive_token_is_401_with_www_authenticate_bearer(api, auth_on, org_a)
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
-    assert response.json()["code"] == "CRM-0030"
+    assert response.json()["code"] == "CRM-0901"
 
 
 def test_forbidden_is_403_without_www_authenticate(api, auth_on, org_a):
@@ -105,13 +105,13 @@ def test_inactive_token_is_401(api, auth_on, org_a):
     assert api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
 
 
-def test_missing_action_is_403_crm_0031(api, auth_on, org_a):
+def test_missing_action_is_403_crm_0902(api, auth_on, org_a):
     raw = _token(org_a, ["holders:get"])
 
     response = api.post("/v1/holders", holder_payload(), HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "CRM-0031"
+    assert response.json()["code"] == "CRM-0902"
 
 
 def test_token_for_organization_a_gets_404_for_b_data(api_b, auth_on, org_a, org_b):
@@ -132,7 +132,7 @@ def test_token_for_organization_a_cannot_list_b(api_b, auth_on, org_a):
     response = api_b.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "CRM-0031"
+    assert response.json()["code"] == "CRM-0902"
 
 
 def test_public_endpoints_need_no_token(client, auth_on, db):

@@ -361,13 +361,13 @@ def test_holder_same_document_in_two_organizations_is_fine(api, api_b):
 
 
 @pytest.mark.parametrize("method", ["put"])
-def test_holder_put_is_405_crm_0033(api, method):
+def test_holder_put_is_405_crm_0904(api, method):
     holder = HolderFactory()
 
     response = getattr(api, method)(f"/v1/holders/{holder.id}", {}, format="json")
 
     assert response.status_code == 405
-    assert response.json()["code"] == "CRM-0033"
+    assert response.json()["code"] == "CRM-0904"
 
 
 def test_holder_trailing_slash_is_accepted(api):

@@ -228,10 +228,10 @@ def test_body_nested_deeper_than_10_is_400(api):
     assert response.json()["code"] == "CRM-0015"
 
 
-def test_body_over_1_mib_is_413_crm_0034(api):
+def test_body_over_1_mib_is_413_crm_0905(api):
     payload = holder_payload(name="x" * (2 * 1024 * 1024))
 
-    body = _error(api.post("/v1/holders", payload), 413, "CRM-0034")
+    body = _error(api.post("/v1/holders", payload), 413, "CRM-0905")
 
     assert body["title"] == "Request Entity Too Large"
     assert Holder.all_objects.count() == 0
@@ -260,7 +260,7 @@ def test_holder_create_with_a_blank_body_is_crm_0004(api, body):
 
 
 def test_parser_refuses_a_body_over_the_limit_even_without_a_content_length(settings):
-    """The middleware refuses a declared oversized body (413 CRM-0034); the parser reads at
+    """The middleware refuses a declared oversized body (413 CRM-0905); the parser reads at
     most one byte more than the limit, so an undeclared one is refused the same."""
     from crm.errors import CRMError
     from crm.parsers import parse_json_object
@@ -268,4 +268,4 @@ def test_parser_refuses_a_body_over_the_limit_even_without_a_content_length(sett
     settings.MAX_REQUEST_BODY_BYTES = 10
     with pytest.raises(CRMError) as excinfo:
         parse_json_object(b'{"name": "more than ten bytes"}')
-    assert excinfo.value.code == "CRM-0034"
+    assert excinfo.value.code == "CRM-0905"

@@ -1,4 +1,4 @@
-"""Optional per-organization rate limit: off by default; over the limit -> 429 CRM-0035."""
+"""Optional per-organization rate limit: off by default; over the limit -> 429 CRM-0906."""
 
 import pytest
 from django.core.cache import cache
@@ -16,14 +16,14 @@ def test_no_limit_by_default(api):
         assert api.get("/v1/holders").status_code == 200
 
 
-def test_over_the_limit_is_429_crm_0035_with_retry_after(api, settings):
+def test_over_the_limit_is_429_crm_0906_with_retry_after(api, settings):
     settings.API_RATE_LIMIT = "3/min"
 
     statuses = [api.get("/v1/holders").status_code for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]
     response = api.get("/v1/holders")
-    assert response.json()["code"] == "CRM-0035"
+    assert response.json()["code"] == "CRM-0906"
     assert int(response["Retry-After"]) > 0
 
 

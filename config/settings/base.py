@@ -113,11 +113,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # --- Request limits -----------------------------------------------------------------------------
-# Bodies over 1 MiB are refused with 413 CRM-0034 (CONTRACT §4).
+# Bodies over 1 MiB are refused with 413 CRM-0905 (CONTRACT §4).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 MAX_PAGINATION_LIMIT = env.int("MAX_PAGINATION_LIMIT", default=100)
-# Per-organization request rate on /v1 (e.g. "600/min"); empty = unlimited. 429 CRM-0035 over it.
+# Per-organization request rate on /v1 (e.g. "600/min"); empty = unlimited. 429 CRM-0906 over it.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="")
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
