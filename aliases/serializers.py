@@ -7,6 +7,7 @@ rules (CRM-0025..0029, in ref §4.9 order) run in `services.validate_related_par
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from aliases.models import AliasAccount, RelatedParty
@@ -53,12 +54,14 @@ class RelatedPartyInputSerializer(StrictSerializer):
 
 
 def related_parties_field() -> serializers.ListField:
-    # A null element decodes to None; the service answers it with CRM-0025 (ref §4.9).
+    # A null element decodes to None; the service answers it with CRM-0025 (ref §4.9). The cap
+    # per request is the cap per alias; the service checks the total after an append.
     return serializers.ListField(
         child=RelatedPartyInputSerializer(allow_null=True),
         required=False,
         allow_null=True,
         allow_empty=True,
+        max_length=settings.MAX_RELATED_PARTIES,
     )
 
 

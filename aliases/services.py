@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -86,7 +87,15 @@ def _write_state(alias: AliasAccount, state: dict[str, Any]) -> None:
 
 
 def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> None:
-    """Append parties with fresh server ids (a client-sent `id` is ignored)."""
+    """Append parties with fresh server ids (a client-sent `id` is ignored); an alias carries
+    at most `MAX_RELATED_PARTIES` (400 CRM-0015 naming `relatedParties` beyond)."""
+    cap = settings.MAX_RELATED_PARTIES
+    if parties and alias.related_parties.count() + len(parties) > cap:
+        raise CRMError(
+            "CRM-0015",
+            f"An alias account carries at most {cap} related parties.",
+            fields={"relatedParties": f"at most {cap} related parties per alias account"},
+        )
     RelatedParty.objects.bulk_create(
         RelatedParty(
             alias=alias,

@@ -269,14 +269,25 @@ class CRMError(Exception):
         return self.spec.status
 
     def body(self) -> dict[str, Any]:
+        """The response body. Field names can be a client's own keys (an unknown field): they
+        are made printable and bounded, so no input can make the error itself unwritable."""
         payload: dict[str, Any] = {
             "code": self.spec.code,
             "title": self.spec.title,
-            "message": self.message,
+            "message": safe_text(self.message, 1000),
         }
         if self.fields:
-            payload["fields"] = self.fields
+            payload["fields"] = {
+                safe_text(name, 200): safe_text(message, 500)
+                for name, message in self.fields.items()
+            }
         return payload
+
+
+def safe_text(text: str, limit: int) -> str:
+    """`text` as valid UTF-8 (a lone surrogate becomes `\\udfff`), at most `limit` chars."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error_response(error: CRMError) -> JsonResponse:
@@ -347,9 +358,9 @@ def _is_pool_timeout(exc: BaseException) -> bool:
 
 # DRF error code -> CRM code, in ref §3.3 priority order.
 _CODE_PRIORITY: list[tuple[str, frozenset[str]]] = [
-    ("CRM-0004", frozenset({"invalid_type", "invalid_date", "not_a_list"})),
+    ("CRM-0004", frozenset({"invalid_type", "invalid_date", "not_a_list", "out_of_range"})),
     ("CRM-0007", frozenset({"unexpected"})),
-    ("CRM-0015", frozenset({"nul"})),
+    ("CRM-0015", frozenset({"nul", "invalid_text"})),
     ("CRM-0003", frozenset({"required", "blank", "null"})),
     ("CRM-0001", frozenset({"metadata_nesting"})),
     ("CRM-0002", frozenset({"metadata_key_length"})),

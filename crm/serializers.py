@@ -4,6 +4,7 @@ with a code of its own; `crm.errors.translate_errors` turns them into the one CR
 reference would return (ref §3.3's order)."""
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,49 @@ def validate_input(serializer_class: type[serializers.Serializer], data: Any, **
     if not serializer.is_valid():
         raise translate_errors(serializer.errors)
     return serializer.validated_data
+
+
+def json_value_problems(value: Any, path: str = "") -> list[tuple[str, ErrorDetail]]:
+    """What no stored value may contain, anywhere in a parsed JSON document (keys included):
+    text that is not valid Unicode (a lone surrogate such as "\\udfff" cannot be encoded as
+    UTF-8, so no database can store it and no response can carry it) and numbers that are not
+    finite IEEE-754 doubles (1e400 parses as infinity; an integer of 400 digits overflows
+    every reader a client may have). Walked iteratively: depth is bounded by the parser."""
+    problems: list[tuple[str, ErrorDetail]] = []
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                child = f"{where}.{key}" if where else str(key)
+                if not _is_unicode(key):
+                    problems.append((child, ErrorDetail("invalid text in key", "invalid_text")))
+                stack.append((child, item))
+        elif isinstance(node, list):
+            stack.extend(
+                (f"{where}.{index}" if where else str(index), item)
+                for index, item in enumerate(node)
+            )
+        elif isinstance(node, str) and not _is_unicode(node):
+            problems.append((where, ErrorDetail("must be valid Unicode text", "invalid_text")))
+        elif isinstance(node, int | float) and not isinstance(node, bool) and not _is_finite(node):
+            problems.append((where, ErrorDetail("number out of range", "out_of_range")))
+    return problems
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_finite(number: int | float) -> bool:
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
 
 
 def _type_name(value: Any) -> str:
@@ -122,9 +166,9 @@ def parse_api_date(value: str) -> dt.date:
             if parsed is None:
                 raise ValueError(value)
             if parsed.tzinfo is not None:
-                parsed = parsed.astimezone(dt.UTC)
+                parsed = parsed.astimezone(dt.UTC)  # 0001-01-01T00:00+01:00 overflows
             return parsed.date()
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     raise ValueError("not a date")
 
@@ -242,6 +286,10 @@ class StrictSerializer(serializers.Serializer):
             raise ValidationError(
                 ErrorDetail(f"expected object, got {_type_name(data)}", code="invalid_type")
             )
+        if self.root is self:  # the whole body, once: API, admin and commands alike
+            problems = json_value_problems(data)
+            if problems:
+                raise ValidationError({where: [detail] for where, detail in problems})
         unknown = {
             key: [ErrorDetail("unexpected field", code="unexpected")]
             for key in data
