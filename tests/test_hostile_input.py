@@ -50,7 +50,8 @@ def test_alias_date_that_overflows_utc_is_crm_0004_naming_the_field(api, date, b
 
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400])
 def test_metadata_number_out_of_range_is_crm_0004_naming_the_key(api, number):
-    raw = '{"type":"NATURAL_PERSON","name":"A","document":"1","metadata":{"k":%s}}' % number
+    raw = '{"type":"NATURAL_PERSON","name":"A","document":"1","metadata":{"k":NUMBER}}'
+    raw = raw.replace("NUMBER", number)
     response = post_raw(api, "/v1/holders", raw)
     assert response.status_code == 400
     assert response.json()["code"] == "CRM-0004"

@@ -117,6 +117,8 @@ WHITENOISE_USE_FINDERS = True
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 MAX_PAGINATION_LIMIT = env.int("MAX_PAGINATION_LIMIT", default=100)
+# Related parties one alias may carry (create and PATCH appends together); over it -> 400.
+MAX_RELATED_PARTIES = env.int("MAX_RELATED_PARTIES", default=100)
 # Per-organization request rate on /v1 (e.g. "600/min"); empty = unlimited. 429 CRM-0906 over it.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="")
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
