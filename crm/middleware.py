@@ -65,6 +65,19 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+# Status of an error page rendered outside our views -> the code it is answered with.
+NON_JSON_ERROR_CODES = {
+    400: "CRM-0015",
+    401: "CRM-0901",
+    403: "CRM-0902",
+    404: "CRM-0903",
+    405: "CRM-0904",
+    413: "CRM-0905",
+    429: "CRM-0906",
+    503: "CRM-0907",
+}
+
+
 def is_api_path(path: str) -> bool:
     """Everything but the admin (an HTML application) and static files speaks JSON errors."""
     return not (path.startswith("/admin/") or path.startswith(f"/{settings.STATIC_URL}"))
@@ -89,14 +102,23 @@ class ErrorContractMiddleware:
         response = self.get_response(request)
         if (
             is_api_path(request.path)
-            and response.status_code == 405
+            and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            allow = response.get("Allow")
-            response = error_response(CRMError("CRM-0904"))
-            if allow:
-                response["Allow"] = allow
+            return self.as_error_contract(response)
         return response
+
+    @staticmethod
+    def as_error_contract(response: HttpResponse) -> HttpResponse:
+        """Any error page Django (or a library) rendered as HTML or text on an API path —
+        `DEBUG`'s technical 404, a CSRF or host refusal, a 405 from `require_GET` — becomes the
+        contract's JSON for its status, keeping `Allow` and `Retry-After`."""
+        code = NON_JSON_ERROR_CODES.get(response.status_code, "CRM-0014")
+        replaced = error_response(CRMError(code))
+        for header in ("Allow", "Retry-After"):
+            if response.has_header(header):
+                replaced[header] = response[header]
+        return replaced
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path):

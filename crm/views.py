@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from crm.errors import CRMError, error_response, internal_error
@@ -14,18 +15,21 @@ from crm.errors import CRMError, error_response, internal_error
 logger = logging.getLogger("crm.views")
 
 
+@csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
 def health(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. Never touches the database."""
     return HttpResponse("healthy", content_type="text/plain")
 
 
+@csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
 def version(request: HttpRequest) -> JsonResponse:
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return JsonResponse({"version": settings.VERSION, "requestDate": now})
 
 
+@csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise (fast: the connect

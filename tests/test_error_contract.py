@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,44 @@ def test_disallowed_host_is_400_in_the_error_shape(client, settings):
     response = client.get("/v1/holders", HTTP_HOST="evil.test")
 
     _assert_error(response, 400, "CRM-0015")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/readyz"), ("post", "/version"), ("delete", "/health"), ("put", "/health")],
+)
+def test_wrong_method_on_ops_endpoints_is_json_405_not_a_csrf_page(method, path):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "CRM-0904"
+    assert response["Allow"] == "GET"
+
+
+@pytest.mark.parametrize("path", ["/v1/nope", "/v1/holders/x/y/z/w", "/nothing-here"])
+def test_unknown_route_is_json_404_with_debug_on(settings, client, path):
+    settings.DEBUG = True
+    response = client.get(path, HTTP_X_ORGANIZATION_ID=str(uuid.uuid4()))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "CRM-0903"
+
+
+def test_csrf_refusal_on_an_api_path_is_json(settings):
+    """A view that is not CSRF-exempt refusing a POST (a future plain Django view on an API
+    path) still answers in the error shape."""
+    from crm.middleware import ErrorContractMiddleware
+
+    def refuse(request):
+        from django.views.csrf import csrf_failure
+
+        return csrf_failure(request)
+
+    from django.test import RequestFactory
+
+    response = ErrorContractMiddleware(refuse)(RequestFactory().post("/v1/holders"))
+    assert response.status_code == 403
+    assert json.loads(response.content)["code"] == "CRM-0902"
