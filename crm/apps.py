@@ -2,12 +2,19 @@ from django.apps import AppConfig
 
 
 class CrmConfig(AppConfig):
+    default = True  # INSTALLED_APPS says "crm"; this module also holds RegistryAppConfig
     name = "crm"
     verbose_name = "Registry kernel"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from crm import openapi  # noqa: F401  (registers the OpenAPI auth extension)
+        from crm import (
+            idempotency,
+            lifecycle,
+            openapi,  # noqa: F401  (registers the OpenAPI auth extension)
+        )
+
+        lifecycle.on_erase(idempotency.erase_records)  # a hard delete erases its replays
 
 
 class RegistryAppConfig(AppConfig):

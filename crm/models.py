@@ -157,3 +157,47 @@ class ApiToken(models.Model):
 
     def allows(self, resource: str, action: str) -> bool:
         return f"{resource}:{action}" in set(self.permissions)
+
+
+# --- Idempotency records (crm/idempotency.py) ---------------------------------------------------
+from crm.encryption import EncryptedTextField  # noqa: E402  (kept with the model it serves)
+
+
+class IdempotencyRecord(models.Model):
+    """One `Idempotency-Key` of one organization and what it answered (`crm.idempotency`).
+
+    The raw key is never stored, only a SHA-256 of organization + key; the response body is
+    encrypted (it is a holder or alias with personal data). `object_kind`/`object_id` name the
+    record the response is about, so erasing that record erases this row too. A row without a
+    `status_code` is a request still in progress.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization_id = models.UUIDField()
+    key_hash = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method + path + canonical body
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = EncryptedTextField(null=True, blank=True)
+    object_kind = models.CharField(max_length=32, blank=True, default="")
+    object_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization_id", "key_hash"], name="idempotency_org_key_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="idempotency_created_idx"),
+            models.Index(fields=["object_id"], name="idempotency_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotency key {self.key_hash[:12]}… ({self.state})"

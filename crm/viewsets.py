@@ -9,6 +9,9 @@ authentication (`crm.auth`), then the permission chain `crm.tenancy.Organization
 A concrete view set declares its serializers, `not_found_code` and `resource`, reads through
 its app's selectors (`get_queryset`, `get_object`) and writes through its app's services in
 `perform_create` / `perform_update` / `perform_destroy`.
+
+`POST`/`PATCH` with an `Idempotency-Key` run once per organization and key: the last step of
+`initial()` claims the key (`crm.idempotency.IdempotentViewMixin`, which documents the rules).
 """
 
 import uuid
@@ -20,6 +23,7 @@ from rest_framework.response import Response
 
 from crm.audit import Actor, set_actor
 from crm.errors import CRMError
+from crm.idempotency import IdempotentViewMixin
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -30,7 +34,7 @@ def query_flag(request: Request, name: str) -> bool:
     return (request.query_params.get(name) or "").lower() == "true"
 
 
-class RegistryViewSet(viewsets.GenericViewSet):
+class RegistryViewSet(IdempotentViewMixin, viewsets.GenericViewSet):
     """Shared plumbing; the actions come from the mixins below."""
 
     resource: str = ""  # token permission resource: "holders" | "aliases"
@@ -43,6 +47,7 @@ class RegistryViewSet(viewsets.GenericViewSet):
         set_actor(Actor.from_api_request(request))
         if request.method in BODY_METHODS and request.stream is None:  # DRF skips parsers
             raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
+        self.claim_idempotency_key(request)
 
     def get_serializer_class(self):
         return self.input_serializer_classes.get(self.action, self.serializer_class)

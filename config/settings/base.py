@@ -205,6 +205,14 @@ LOGGING = {
     },
 }
 
+# --- Idempotency (CONTRACT §6 "Retries are safe"; crm/idempotency.py) ----------------------------
+# How long an Idempotency-Key is remembered (a retry after that runs as a new request), and how
+# long a request still running may hold its key before a retry takes it over (a crashed worker).
+IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS = env.int(
+    "IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS", default=120
+)
+
 from crm.settings_checks import check_required_secrets  # noqa: E402
 
 check_required_secrets(globals())
