@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.encryption import EncryptedTextField
 from crm.ids import uuid7
 
 # The soft-delete condition, spelled once: querysets, constraints and partial indexes use these.
@@ -160,7 +161,6 @@ class ApiToken(models.Model):
 
 
 # --- Idempotency records (crm/idempotency.py) ---------------------------------------------------
-from crm.encryption import EncryptedTextField  # noqa: E402  (kept with the model it serves)
 
 
 class IdempotencyRecord(models.Model):
@@ -201,3 +201,33 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency key {self.key_hash[:12]}… ({self.state})"
+
+
+class KeyCheck(models.Model):
+    """One row: a known plaintext encrypted with the encryption key and a search hash of a
+    known value, written by the migration that creates the table and rewritten by key rotation
+    like any other row. `crm.keycheck` compares the configured keys with it, so a well-formed
+    but wrong key stops the start instead of turning every read into a 500."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    value = EncryptedTextField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return "encryption and hash key check"
+
+    def recompute_search_hashes(self) -> list[str]:
+        """Hash-key rotation (`crm.rotation`): the check hash under the current key."""
+        from crm.keycheck import check_hash
+
+        new = check_hash()
+        if new == self.hash:
+            return []
+        self.hash = new
+        return ["hash"]
