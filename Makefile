@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast test-browser lint fmt migrate superuser seed bench clean
+.PHONY: help run test test-fast test-browser fuzz lint fmt migrate superuser seed bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ test: $(STAMP) ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_
 
 test-browser: $(STAMP) ## Run only the admin browser tests (headless Chromium)
 	$(BIN)/pytest -q -m browser
+
+FUZZ_EXAMPLES ?= 500
+fuzz: $(STAMP) ## Long schema fuzzing pass: schemathesis coverage phase + FUZZ_EXAMPLES (500)/operation
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=true $(BIN)/pytest -q -n 2 tests/test_schema_fuzz.py
 
 lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
 	$(BIN)/ruff check .

@@ -1,27 +1,37 @@
 """Alias endpoints A1-A6 (ref §2.2): A1-A5 under `/v1/holders/{holder_id}/aliases`, the list
 A6 at `/v1/aliases`. Reads through `aliases.selectors`, writes through `aliases.services`."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aliases import selectors, services
 from aliases.filtersets import AliasFilterSet
+from aliases.models import RelatedPartyRole
 from aliases.serializers import AliasCreateSerializer, AliasSerializer, AliasUpdateSerializer
 from crm.openapi import (
+    BODY_CODES,
     COMMON_HEADERS,
     HARD_DELETE,
+    IDEMPOTENCY_HEADERS,
     INCLUDE_DELETED,
+    LIST_CODES,
     METADATA_FILTER,
+    METADATA_FILTER_DESCRIPTION,
+    PATH_CODES,
+    RELATED_PARTY_CODES,
+    error_responses,
     filter_parameters,
+    path_uuid,
 )
 from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 
-HOLDER_ID = OpenApiParameter("holder_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-ALIAS_ID = OpenApiParameter("alias_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-RELATED_PARTY_ID = OpenApiParameter("related_party_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+HOLDER_ID = path_uuid("holder_id")
+ALIAS_ID = path_uuid("alias_id")
+RELATED_PARTY_ID = path_uuid("related_party_id")
+ALIAS_NOT_FOUND = ("CRM-0008",)
+TAGS = ["Alias accounts"]
 
 
 class AliasViewSetBase(RegistryViewSet):
@@ -33,28 +43,67 @@ class AliasViewSetBase(RegistryViewSet):
 @extend_schema_view(
     create=extend_schema(
         summary="Create an alias account for a holder",
-        parameters=[*COMMON_HEADERS, HOLDER_ID],
-        responses={201: AliasSerializer},
+        description="Links a live holder to a ledger account; `document` and `type` are copied "
+        "from the holder. `accountId` is unique per organization among live aliases (409 "
+        "CRM-0013). A missing or soft-deleted holder is 404 CRM-0006.",
+        tags=TAGS,
+        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS, HOLDER_ID],
+        responses={
+            201: AliasSerializer,
+            **error_responses(
+                bad_request=(*PATH_CODES, *BODY_CODES, *RELATED_PARTY_CODES),
+                not_found=("CRM-0006",),
+                conflict=("CRM-0013",),
+                body=True,
+            ),
+        },
     ),
     retrieve=extend_schema(
         summary="Get an alias account",
+        tags=TAGS,
         parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID, INCLUDE_DELETED],
+        responses={
+            200: AliasSerializer,
+            **error_responses(bad_request=PATH_CODES, not_found=ALIAS_NOT_FOUND),
+        },
     ),
     partial_update=extend_schema(
         summary="Update an alias account (JSON merge patch; relatedParties appends)",
-        parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID],
-        responses={200: AliasSerializer},
+        description="`bankingDetails`, `regulatoryFields` and `metadata` merge (RFC 7396, "
+        "`null` removes); `relatedParties` appends (`[]` does nothing, `null` removes every "
+        "party). `ledgerId` and `accountId` are immutable (CRM-0007); a `closingDate` before "
+        "the alias creation date is CRM-0023. An alias under another holder is 404 CRM-0008.",
+        tags=TAGS,
+        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS, HOLDER_ID, ALIAS_ID],
+        responses={
+            200: AliasSerializer,
+            **error_responses(
+                bad_request=(*PATH_CODES, *BODY_CODES, *RELATED_PARTY_CODES, "CRM-0023"),
+                not_found=ALIAS_NOT_FOUND,
+                body=True,
+            ),
+        },
     ),
     destroy=extend_schema(
         summary="Delete an alias account (soft by default)",
+        description="`hard_delete=true` erases it for good (also when soft-deleted).",
+        tags=TAGS,
         parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID, HARD_DELETE],
-        responses={204: None},
+        responses={
+            204: None,
+            **error_responses(bad_request=PATH_CODES, not_found=ALIAS_NOT_FOUND),
+        },
     ),
     remove_related_party=extend_schema(
         summary="Remove a related party from an alias account",
+        description="Removes the party and its search hash.",
+        tags=TAGS,
         parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID, RELATED_PARTY_ID],
         request=None,
-        responses={204: None},
+        responses={
+            204: None,
+            **error_responses(bad_request=PATH_CODES, not_found=(*ALIAS_NOT_FOUND, "CRM-0024")),
+        },
     ),
 )
 class HolderAliasViewSet(
@@ -113,12 +162,20 @@ class HolderAliasViewSet(
 @extend_schema_view(
     list=extend_schema(
         summary="List alias accounts",
+        description="The organization's alias accounts, a page at a time, oldest first (or "
+        "`sort_order=desc`). Every filter works and they combine with AND; document, account, "
+        "IBAN and participant/related-party documents match any formatting (search hashes), "
+        "related-party filters match any party of the alias.\n\n" + METADATA_FILTER_DESCRIPTION,
+        tags=TAGS,
         parameters=[
             *COMMON_HEADERS,
             INCLUDE_DELETED,
-            *filter_parameters(AliasFilterSet),
+            *filter_parameters(
+                AliasFilterSet, enums={"related_party_role": RelatedPartyRole.values}
+            ),
             METADATA_FILTER,
         ],
+        responses={200: AliasSerializer(many=True), **error_responses(bad_request=LIST_CODES)},
     ),
 )
 class AliasViewSet(mixins.ListModelMixin, AliasViewSetBase):

@@ -5,43 +5,88 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
 from crm.openapi import (
+    BODY_CODES,
     COMMON_HEADERS,
     HARD_DELETE,
+    IDEMPOTENCY_HEADERS,
     INCLUDE_DELETED,
+    LIST_CODES,
     METADATA_FILTER,
+    METADATA_FILTER_DESCRIPTION,
+    PATH_CODES,
+    error_responses,
     filter_parameters,
+    path_uuid,
 )
 from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 from holders import selectors, services
 from holders.filtersets import HolderFilterSet
 from holders.serializers import HolderCreateSerializer, HolderSerializer, HolderUpdateSerializer
 
+HOLDER_ID = path_uuid("id")
+HOLDER_NOT_FOUND = ("CRM-0006",)
+
 
 @extend_schema_view(
     list=extend_schema(
         summary="List holders",
+        description="The organization's holders, a page at a time, oldest first (or "
+        "`sort_order=desc`). Filters combine with AND; `document` matches any formatting "
+        "(`123.456.789-00` = `12345678900`).\n\n" + METADATA_FILTER_DESCRIPTION,
+        tags=["Holders"],
         parameters=[
             *COMMON_HEADERS,
             INCLUDE_DELETED,
             *filter_parameters(HolderFilterSet),
             METADATA_FILTER,
         ],
+        responses={200: HolderSerializer(many=True), **error_responses(bad_request=LIST_CODES)},
     ),
     create=extend_schema(
         summary="Create a holder",
-        parameters=COMMON_HEADERS,
-        responses={201: HolderSerializer},
+        description="`document` is unique per organization among live holders (409 "
+        "CRM-0010), in any formatting.",
+        tags=["Holders"],
+        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS],
+        responses={
+            201: HolderSerializer,
+            **error_responses(bad_request=BODY_CODES, conflict=("CRM-0010",), body=True),
+        },
     ),
-    retrieve=extend_schema(summary="Get a holder", parameters=[*COMMON_HEADERS, INCLUDE_DELETED]),
+    retrieve=extend_schema(
+        summary="Get a holder",
+        tags=["Holders"],
+        parameters=[*COMMON_HEADERS, HOLDER_ID, INCLUDE_DELETED],
+        responses={
+            200: HolderSerializer,
+            **error_responses(bad_request=PATH_CODES, not_found=HOLDER_NOT_FOUND),
+        },
+    ),
     partial_update=extend_schema(
         summary="Update a holder (JSON merge patch)",
-        parameters=COMMON_HEADERS,
-        responses={200: HolderSerializer},
+        description="RFC 7396: nested objects merge, `null` removes, metadata merges per key. "
+        "`type` and `document` are immutable (CRM-0007); `name` cannot be removed (CRM-0003). "
+        "The body is validated before the holder is looked up.",
+        tags=["Holders"],
+        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS, HOLDER_ID],
+        responses={
+            200: HolderSerializer,
+            **error_responses(
+                bad_request=(*PATH_CODES, *BODY_CODES), not_found=HOLDER_NOT_FOUND, body=True
+            ),
+        },
     ),
     destroy=extend_schema(
         summary="Delete a holder (soft by default)",
-        parameters=[*COMMON_HEADERS, HARD_DELETE],
-        responses={204: None},
+        description="A holder with live alias accounts cannot be deleted, soft or hard (400 "
+        "CRM-0017). `hard_delete=true` erases it (also when soft-deleted) with its "
+        "soft-deleted aliases.",
+        tags=["Holders"],
+        parameters=[*COMMON_HEADERS, HOLDER_ID, HARD_DELETE],
+        responses={
+            204: None,
+            **error_responses(bad_request=(*PATH_CODES, "CRM-0017"), not_found=HOLDER_NOT_FOUND),
+        },
     ),
 )
 class HolderViewSet(

@@ -175,8 +175,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
+        "crm.openapi.complete_document",
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.openapi.strip_optional_trailing_slash",
+    ],
+    "TAGS": [
+        {"name": "Holders", "description": "Natural and legal persons, keyed by a document."},
+        {"name": "Alias accounts", "description": "Links from a holder to a ledger account."},
+        {"name": "Operations", "description": "Public health, version and readiness checks."},
     ],
 }
 
