@@ -4,6 +4,7 @@ middleware, an unreachable database)."""
 
 import contextvars
 import logging
+import re
 import time
 import uuid
 
@@ -36,11 +37,19 @@ def _clean_request_id(value: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """Echo `X-Request-Id` (generated when absent) and log one line per request.
+    """Echo `X-Request-Id` (generated when absent) and log one line per request: the access log
+    (gunicorn's and runserver's own are off, see `config/gunicorn.conf.py` and `LOGGING`).
 
-    The log line carries method, path, status and duration; never the query string or body,
-    which may carry documents.
+    The line carries the method, the route *template* (`/v1/holders/{id}`, never the path as
+    sent nor the query string, which carry documents), the status, the duration and the
+    organization; the request id is added by `RequestIdLogFilter`. Nothing a client typed is
+    copied into it verbatim: an unknown method, route or a malformed organization header is
+    logged as a placeholder.
     """
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+    # `(?P<id>[^/]+)` (DRF routers) and `<path:object_id>` (path()) -> `{id}`, `{object_id}`
+    ROUTE_PARAMETER = re.compile(r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -54,15 +63,48 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
             logger.info(
-                "%s %s %s %.1fms",
-                request.method,
-                request.path,
+                "%s %s %s %.1fms org=%s",
+                request.method if request.method in self.METHODS else "OTHER",
+                self.route_template(request),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
+                self.organization(request),
             )
             return response
         finally:
             request_id_var.reset(token)
+
+    @classmethod
+    def route_template(cls, request: HttpRequest) -> str:
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.route is None:
+            return "<unmatched>"
+        route = cls.ROUTE_PARAMETER.sub(
+            lambda m: "{" + (m.group(1) or m.group(2)) + "}", match.route
+        )
+        return "/" + route.replace("/?$", "").replace("^", "").replace("$", "")
+
+    class RouteOnlyFilter(logging.Filter):
+        """For `django.request`, which logs 4xx/5xx as "Not Found: <path>": the route template
+        instead of the path as the client sent it (which may hold anything it typed)."""
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            request = getattr(record, "request", None)
+            if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
+                sent = {request.path, request.path_info, request.get_full_path()}
+                route = RequestIdMiddleware.route_template(request)
+                record.args = tuple(route if arg in sent else arg for arg in record.args)
+            return True
+
+    @staticmethod
+    def organization(request: HttpRequest) -> str:
+        value = request.headers.get("X-Organization-Id")
+        if not value:
+            return "-"
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            return "<invalid>"
 
 
 # Status of an error page rendered outside our views -> the code it is answered with.

@@ -6,10 +6,12 @@ import logging
 
 from django.conf import settings
 from django.db import connection
+from django.db.utils import load_backend
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from crm import keycheck
 from crm.errors import CRMError, error_response, internal_error
 
 logger = logging.getLogger("crm.views")
@@ -18,7 +20,9 @@ logger = logging.getLogger("crm.views")
 @csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
 def health(request: HttpRequest) -> HttpResponse:
-    """Liveness: the process answers. Never touches the database."""
+    """Liveness: the process answers. Never touches the database, nor does any middleware on
+    its path (sessions, messages and the user are lazy; nothing here reads them), so it answers
+    while the database is down or frozen (tests/test_frozen_database.py)."""
     return HttpResponse("healthy", content_type="text/plain")
 
 
@@ -29,22 +33,63 @@ def version(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"version": settings.VERSION, "requestDate": now})
 
 
+# The readiness probe's own bounds: libpq's shortest connect timeout (2 s), then 1 s for the
+# answer. A frozen database is reported down in about 2 s.
+READINESS_CONNECT_TIMEOUT_SECONDS = 2
+READINESS_QUERY_TIMEOUT_SECONDS = 1
+
+
+def _probe_database() -> None:
+    """`SELECT 1` on a connection of its own, opened and closed here with the tight bounds
+    above; never the request thread's persistent connection, whose health check and reconnect
+    follow the (longer) application bounds."""
+    settings_dict = {**connection.settings_dict, "OPTIONS": {**connection.settings_dict["OPTIONS"]}}
+    if connection.vendor == "postgresql":
+        settings_dict["OPTIONS"]["connect_timeout"] = READINESS_CONNECT_TIMEOUT_SECONDS
+        settings_dict["OPTIONS"]["client_timeout"] = READINESS_QUERY_TIMEOUT_SECONDS
+    probe = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, connection.alias)
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        probe.close()
+
+
+_keys_verified = False
+
+
+def _keys_read_the_data() -> bool:
+    """The configured keys read the key check row (`crm.keycheck`): asked until it once
+    succeeds (keys do not change while a process runs), so a healthy service pays nothing."""
+    global _keys_verified
+    if not _keys_verified:
+        try:
+            _keys_verified = keycheck.key_state().ok
+        except Exception as exc:  # the database went away since the probe: not ready
+            logger.warning("key check failed: %s", type(exc).__name__)
+            return False
+    return _keys_verified
+
+
 @csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise (fast: the connect
-    timeout is bounded in settings)."""
+    """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise, within about 2 s
+    whatever the database does (down, refusing, or frozen: see `_probe_database`)."""
     checks: dict[str, dict] = {}
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        _probe_database()
         checks["database"] = {"status": "up"}
         status = 200
     except Exception as exc:  # any failure means "not ready"
         logger.warning("readiness check failed: %s", type(exc).__name__)
         checks["database"] = {"status": "down"}
         status = 503
+    if status == 200:
+        keys_ok = _keys_read_the_data()
+        checks["keys"] = {"status": "up" if keys_ok else "down"}
+        status = 200 if keys_ok else 503
     return JsonResponse(
         {
             "status": "healthy" if status == 200 else "unhealthy",

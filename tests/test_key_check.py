@@ -84,3 +84,18 @@ def test_wsgi_start_with_a_wrong_key_exits_with_the_message(tmp_path):
     assert refused.returncode != 0
     assert "ImproperlyConfigured" in refused.stderr
     assert "LCRYPTO_ENCRYPT_SECRET_KEY" in refused.stderr
+
+
+def test_readyz_reports_wrong_keys(client, settings, monkeypatch):
+    monkeypatch.setattr("crm.views._keys_verified", False)
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY = OTHER_KEY
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": {"status": "up"}, "keys": {"status": "down"}}
+
+
+def test_readyz_reports_good_keys(client, monkeypatch):
+    monkeypatch.setattr("crm.views._keys_verified", False)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": {"status": "up"}, "keys": {"status": "up"}}

@@ -75,12 +75,47 @@ TEMPLATES = [
 # SQLite file by default (embedded, zero set-up); PostgreSQL 15+ in production via DATABASE_URL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast when the database is unreachable: a bounded connect timeout and persistent,
-    # health-checked connections (3.4x throughput of per-request connections on 2 cores).
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3)
+    # Fail fast when the database is down *or frozen* (CONTRACT §6): every wait is bounded.
+    # - connect_timeout: a new connection (the only bound libpq enforces on a frozen server).
+    # - statement_timeout / lock_timeout: the server ends slow statements and lock waits itself;
+    #   idle_in_transaction_session_timeout frees the locks of a client that vanished mid-way.
+    # - keepalives + tcp_user_timeout: the kernel drops connections to a host that stopped
+    #   acknowledging (network partition, dead host); they cannot detect a frozen server, whose
+    #   kernel still acknowledges everything.
+    # - client_timeout (crm.postgresql): the client's own bound on every wait for the server,
+    #   the one that ends a query on a frozen server; health_check_timeout bounds the SELECT 1
+    #   run before a persistent connection is reused. Past them: 503 CRM-0907.
+    # - server_side_binding: values travel as bind parameters, never interpolated into the SQL
+    #   text, so the server never logs them with a failed statement (CONTRACT §7).
+    # Set DB_STATEMENT_TIMEOUT_MS=0 (and DB_CLIENT_TIMEOUT_MS=0) for long maintenance runs, e.g.
+    # a migration that builds an index on a large table.
+    DATABASES["default"]["ENGINE"] = "crm.postgresql"
+    DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+    DB_CLIENT_TIMEOUT_MS = env.int(
+        "DB_CLIENT_TIMEOUT_MS",
+        default=DB_STATEMENT_TIMEOUT_MS + 1000 if DB_STATEMENT_TIMEOUT_MS else 0,
     )
+    _server_settings = {
+        "statement_timeout": DB_STATEMENT_TIMEOUT_MS,
+        "lock_timeout": env.int("DB_LOCK_TIMEOUT_MS", default=3000),
+        "idle_in_transaction_session_timeout": env.int(
+            "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=30000
+        ),
+    }
+    for _name, _value in {
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+        "options": " ".join(f"-c {name}={value}" for name, value in _server_settings.items()),
+        "keepalives": 1,
+        "keepalives_idle": env.int("DB_KEEPALIVES_IDLE", default=30),
+        "keepalives_interval": env.int("DB_KEEPALIVES_INTERVAL", default=5),
+        "keepalives_count": env.int("DB_KEEPALIVES_COUNT", default=3),
+        "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=10000),
+        "client_timeout": DB_CLIENT_TIMEOUT_MS / 1000,
+        "health_check_timeout": env.int("DB_HEALTH_CHECK_TIMEOUT_MS", default=1000) / 1000,
+        "server_side_binding": True,
+    }.items():
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_name, _value)
+    # Persistent, health-checked connections (3.4x throughput of per-request connections).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
@@ -187,11 +222,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per event to stdout, request id attached, never personal data ----------
+# The access log is crm.middleware.RequestIdMiddleware's line (method, route template, status,
+# duration, organization); the servers' own access logs print the query string, which carries
+# documents: gunicorn's is off (config/gunicorn.conf.py) and so is runserver's (`django.server`).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "crm.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "crm.middleware.RequestIdLogFilter"},
+        "route_only": {"()": "crm.middleware.RequestIdMiddleware.RouteOnlyFilter"},
+    },
     "formatters": {
         "line": {
             "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
@@ -200,14 +241,25 @@ LOGGING = {
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
             "formatter": "line",
             "filters": ["request_id"],
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Django logs 4xx/5xx with the request path; our middleware logs one line per request.
-        "django.request": {"level": "ERROR", "handlers": ["stdout"], "propagate": False},
+        # 5xx stay (with the route template in place of the path, never the query string).
+        "django.request": {
+            "level": "ERROR",
+            "handlers": ["stdout"],
+            "filters": ["route_only"],
+            "propagate": False,
+        },
+        # runserver's "GET /v1/holders?document=... 200" (and its echo of malformed request
+        # lines): dropped, the middleware's line replaces it.
+        "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
 

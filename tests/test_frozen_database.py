@@ -1,0 +1,340 @@
+"""A frozen database (alive, accepting connections, never answering) fails fast (CONTRACT §6).
+
+The test starts a PostgreSQL cluster of its own (initdb in a temporary directory, a free port;
+as the `postgres` user when run as root), serves the application from it with gunicorn and the
+project's `config/gunicorn.conf.py`, and freezes the cluster with SIGSTOP while requests are in
+flight. It runs in both legs of CI (SQLite and PostgreSQL): it never uses the suite's database.
+
+While frozen: every /v1 call answers JSON 503 CRM-0907 with Retry-After within a few seconds,
+`/health` answers 200 at once (it never touches the database), `/readyz` answers 503 within
+about 2 s, and no gunicorn worker is killed. After SIGCONT: writes succeed again and every 201
+given before or during the freeze can be read back (no acknowledged write lost).
+"""
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, Answer, app_environment, call, free_port, gunicorn
+
+V1_BOUND_SECONDS = 10  # every /v1 call, frozen or not (the database bounds are 3-6 s)
+READYZ_BOUND_SECONDS = 3  # its probe: connect 2 s, then 1 s for the answer
+HEALTH_BOUND_SECONDS = 3  # it never waits for the database (a frozen call takes 3-6 s)
+FREEZE_SECONDS = 8
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:  # /usr/local/bin/initdb may be a link into the server's bin directory
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _version_key(path: str) -> int:
+    version = Path(path).parent.parent.name
+    return int(version) if version.isdigit() else 0
+
+
+def _children(pid: int) -> set[int]:
+    """Direct children of `pid` (the postmaster's backends and auxiliary processes)."""
+    found = set()
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = Path(stat).read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.add(int(Path(stat).parent.name))
+    return found
+
+
+class Cluster:
+    """A throw-away PostgreSQL cluster: initdb, start on a free port, createdb, freeze/thaw."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.as_user: list[str] = []
+        owner = None
+        if os.geteuid() == 0:  # initdb refuses root
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.skip("running as root and there is no `postgres` user to run initdb as")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.dir = Path(tempfile.mkdtemp(prefix="crm-frozen-"))
+        if owner is not None:
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+        self.data = self.dir / "data"
+        self.frozen: set[int] = set()
+        self.postmaster: int | None = None
+
+    def run(self, *command: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [*self.as_user, *command],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+            cwd=self.dir,
+        )
+
+    def start(self) -> None:
+        self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        server_options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c synchronous_commit=off -c max_connections=100"
+        )
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            *("-D", str(self.data), "-o", server_options, "-l", str(self.dir / "server.log")),
+            *("-w", "-t", "60", "start"),
+            timeout=90,
+        )
+        self.postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        self.run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "crm")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/crm"
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster first (it can fork no more), then every child, until none
+        is left running."""
+        assert self.postmaster is not None
+        os.kill(self.postmaster, signal.SIGSTOP)
+        self.frozen.add(self.postmaster)
+        for _ in range(20):
+            new = _children(self.postmaster) - self.frozen
+            if not new:
+                return
+            for pid in new:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                self.frozen.add(pid)
+
+    def thaw(self) -> None:
+        for pid in self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.frozen.clear()
+
+    def stop(self) -> None:
+        self.thaw()
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self.run(
+                    str(self.bindir / "pg_ctl"),
+                    *("-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop"),
+                    timeout=40,
+                )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def new_holder() -> dict:
+    return {
+        "type": "NATURAL_PERSON",
+        "name": "Frozen Test",
+        "document": f"{uuid.uuid4().int:011d}"[:11],
+    }
+
+
+def wait_until_ready(port: int, process: subprocess.Popen, deadline_seconds: float = 60) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited during start-up"
+        if call(port, "GET", "/readyz").status == 200:
+            return
+        time.sleep(0.2)
+    pytest.fail("the service did not become ready")
+
+
+def assert_database_unavailable(answer: Answer, what: str) -> None:
+    assert answer.status == 503, (what, answer.status, answer.body[:200])
+    assert answer.headers.get("content-type", "").startswith("application/json"), what
+    assert answer.json()["code"] == "CRM-0907", (what, answer.body[:200])
+    assert answer.headers.get("retry-after"), what
+
+
+def until_available(attempt, seconds: float = 30) -> Answer:
+    """Repeat `attempt` while it answers 503 CRM-0907 (a thread may still be backing off from
+    the frozen database, up to a second), for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = attempt()
+        if answer.status != 503 or time.monotonic() > deadline:
+            return answer
+        assert_database_unavailable(answer, "recovering")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def frozen_stack():
+    bindir = _postgres_bin()
+    if bindir is None or not (bindir / "pg_ctl").exists():
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    cluster = Cluster(bindir)
+    try:
+        cluster.start()
+        port = free_port()
+        env = app_environment(cluster.url, port)
+        # Enough threads that the concurrent calls below never queue behind one another:
+        # what is measured is the database bounds, not the thread pool's size.
+        env.update(WEB_CONCURRENCY="2", GUNICORN_THREADS="16")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        with gunicorn(env, cluster.dir) as process:
+            wait_until_ready(port, process)
+            yield cluster, port, process
+    finally:
+        cluster.stop()
+
+
+def test_frozen_database_fails_fast_and_recovers(frozen_stack):
+    cluster, port, process = frozen_stack
+    seed = call(port, "POST", "/v1/holders", new_holder())
+    assert seed.status == 201, seed.body
+    holder_id = seed.json()["id"]
+    calls = {
+        "list": lambda: call(port, "GET", "/v1/holders"),
+        "get": lambda: call(port, "GET", f"/v1/holders/{holder_id}"),
+        "create": lambda: call(port, "POST", "/v1/holders", new_holder()),
+    }
+    answers: list[tuple[str, Answer]] = []
+    created: list[str] = [holder_id]
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(kind: str) -> None:
+        while not stop.is_set():
+            answer = calls[kind]()
+            with lock:
+                answers.append((kind, answer))
+                if kind == "create" and answer.status == 201:
+                    created.append(answer.json()["id"])
+
+    clients = [threading.Thread(target=client, args=(kind,)) for kind in list(calls) * 2]
+    try:
+        for thread in clients:
+            thread.start()
+        time.sleep(0.5)  # requests in flight against a live database
+        cluster.freeze()
+        frozen_at = time.monotonic()
+
+        time.sleep(0.5)  # the clients now wait on the frozen database
+        health = [call(port, "GET", "/health") for _ in range(3)]
+        ready = call(port, "GET", "/readyz")
+        time.sleep(max(0.0, FREEZE_SECONDS - (time.monotonic() - frozen_at)))
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in clients), "a client never got an answer"
+    finally:
+        stop.set()
+        cluster.thaw()
+
+    for answer in health:
+        assert answer.status == 200 and answer.body == b"healthy", answer.body[:200]
+        assert answer.elapsed < HEALTH_BOUND_SECONDS, answer.elapsed
+    assert ready.status == 503, ready.body[:200]
+    assert ready.json()["checks"]["database"]["status"] == "down"
+    assert ready.elapsed < READYZ_BOUND_SECONDS, ready.elapsed
+
+    timeline = [
+        (kind, round(a.started - frozen_at, 2), round(a.elapsed, 2), a.status)
+        for kind, a in answers
+        if a.started + a.elapsed >= frozen_at
+    ]
+    print("kind, started after the freeze (s), took (s), status:", *timeline, sep="\n")
+    during = [kind for kind, a in answers if a.started >= frozen_at]
+    assert set(during) == set(calls), ("every endpoint was tried while frozen", timeline)
+    for kind, answer in answers:
+        assert answer.elapsed < V1_BOUND_SECONDS, (kind, answer.elapsed, timeline)
+        # Started while frozen: 503. In flight when it froze: done in time, or 503.
+        if answer.started >= frozen_at or answer.status not in (200, 201):
+            assert_database_unavailable(answer, kind)
+
+    log = (cluster.dir / "gunicorn.log").read_text(errors="replace")
+    assert "WORKER TIMEOUT" not in log
+    assert process.poll() is None
+
+    # Thawed: the service recovers without a restart; nothing acknowledged was lost.
+    recovered = until_available(lambda: call(port, "POST", "/v1/holders", new_holder()))
+    assert recovered.status == 201, recovered.body[:200]
+    created.append(recovered.json()["id"])
+    for created_id in created:
+        read = until_available(
+            lambda created_id=created_id: call(port, "GET", f"/v1/holders/{created_id}")
+        )
+        assert read.status == 200, (created_id, read.body[:200])
+        assert read.json()["id"] == created_id
+    assert call(port, "GET", "/readyz").status == 200
+
+
+# --- The mechanisms, in-process ------------------------------------------------------------
+
+
+def test_health_never_touches_the_database(client, django_db_blocker):
+    """Through the whole middleware stack: any database access would raise here."""
+    with django_db_blocker.block():
+        response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.content == b"healthy"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs the suite on PostgreSQL (the frozen-cluster test above runs on both legs)",
+)
+def test_client_timeout_ends_a_wait_the_server_does_not(db):
+    """A server slower than `client_timeout` (here `pg_sleep`, with `statement_timeout` off)
+    gets the connection closed and OperationalError, which the API answers 503 CRM-0907; the
+    wrapper then refuses to reconnect for a moment, and reconnects after it."""
+    from django.db import OperationalError, connection
+
+    from crm.errors import to_crm_error
+    from crm.postgresql.base import UNRESPONSIVE_BACKOFF_SECONDS, DatabaseWrapper
+
+    options = {
+        **connection.settings_dict["OPTIONS"],
+        "client_timeout": 0.5,
+        "options": "-c statement_timeout=0",
+    }
+    slow = DatabaseWrapper({**connection.settings_dict, "OPTIONS": options}, "slow")
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised, slow.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+        assert time.monotonic() - started < 3
+        assert to_crm_error(raised.value).code == "CRM-0907"
+        assert slow.connection.closed
+
+        slow.close()
+        with pytest.raises(OperationalError, match="not reconnecting yet"):
+            slow.ensure_connection()
+        time.sleep(UNRESPONSIVE_BACKOFF_SECONDS)
+        with slow.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        slow.close()
