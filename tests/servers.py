@@ -42,6 +42,18 @@ def app_environment(database_url: str, port: int) -> dict[str, str]:
     }
 
 
+def migrate(env: dict[str, str]) -> None:
+    """`manage.py migrate` for a server's database, in a process of its own."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], log_dir: Path):
     """The project's gunicorn configuration on a loopback port; stopped on exit."""

@@ -18,7 +18,6 @@ import pwd
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, Answer, app_environment, call, free_port, gunicorn
+from tests.servers import Answer, app_environment, call, free_port, gunicorn, migrate
 
 V1_BOUND_SECONDS = 10  # every /v1 call, frozen or not (the database bounds are 3-6 s)
 READYZ_BOUND_SECONDS = 3  # its probe: connect 2 s, then 1 s for the answer
@@ -194,14 +193,7 @@ def frozen_stack():
         # Enough threads that the concurrent calls below never queue behind one another:
         # what is measured is the database bounds, not the thread pool's size.
         env.update(WEB_CONCURRENCY="2", GUNICORN_THREADS="16")
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
+        migrate(env)
         with gunicorn(env, cluster.dir) as process:
             wait_until_ready(port, process)
             yield cluster, port, process

@@ -28,7 +28,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import ORG_A
-from tests.servers import GUNICORN, ROOT, app_environment, call, free_port
+from tests.servers import GUNICORN, ROOT, app_environment, call, free_port, migrate
 
 NAME = "Zoraide Quintanilha Vasconcelos"
 MOTHER = "Ermelinda Quintanilha"
@@ -208,14 +208,7 @@ def sqlite_app(tmp_path_factory):
     port = free_port()
     env = app_environment(f"sqlite:///{directory / 'db.sqlite3'}", port)
     env.update(WEB_CONCURRENCY="1", GUNICORN_THREADS="2")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    migrate(env)
     return env, port, directory
 
 
