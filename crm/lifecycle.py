@@ -215,68 +215,53 @@ class ErasurePlan:
         return {name: len(self.of_kind(name)) for name in _kinds}
 
 
-def _plan_rows(
-    of: Kind, queryset: QuerySet, depth: int
-) -> dict[uuid.UUID | None, list[PlannedRecord]]:
-    """Planned records of `queryset` grouped by parent id (plaintext columns only)."""
-    columns = ["id", "organization_id", "deleted_at"]
-    if of.parent_fk:
-        columns.append(of.parent_fk)
-    grouped: dict[uuid.UUID | None, list[PlannedRecord]] = defaultdict(list)
-    for row in queryset.order_by("id").values(*columns, *of.details):
-        parent_id = row.get(of.parent_fk) if of.parent_fk else None
-        grouped[parent_id].append(
-            PlannedRecord(
-                kind=of.name,
-                label=of.label,
-                id=row["id"],
-                organization_id=row["organization_id"],
-                deleted=row["deleted_at"] is not None,
-                depth=depth,
-                parent_id=parent_id,
-                details={
-                    name: str(row[name]) for name in of.details if row[name] not in (None, "")
-                },
-            )
+def _details(row: dict, columns: tuple[str, ...]) -> dict[str, str]:
+    return {name: str(row[name]) for name in columns if row[name] not in (None, "")}
+
+
+def _records(of: Kind, queryset: QuerySet, depth: int) -> list[PlannedRecord]:
+    """Planned records of `queryset` (plaintext columns only), in key order."""
+    parent = (of.parent_fk,) if of.parent_fk else ()
+    columns = ("id", "organization_id", "deleted_at", *parent, *of.details)
+    return [
+        PlannedRecord(
+            of.name,
+            of.label,
+            row["id"],
+            row["organization_id"],
+            row["deleted_at"] is not None,
+            depth,
+            row.get(of.parent_fk),
+            _details(row, of.details),
         )
-    return grouped
+        for row in queryset.order_by("id").values(*columns)
+    ]
 
 
-def _plan_parts(record: PlannedRecord, of: Kind) -> list[PlannedRecord]:
-    planned = []
-    for part in of.parts:
-        if not part.label:
-            continue
+def _expand(record: PlannedRecord, of: Kind) -> list[PlannedRecord]:
+    """`record`, its listed parts, then each child record expanded the same way."""
+    expanded = [record]
+    for part in (part for part in of.parts if part.label):
         for row in (
             part.model.objects.filter(**{part.fk: record.id})
             .order_by("pk")
             .values("pk", *part.columns)
         ):
-            planned.append(
+            expanded.append(
                 PlannedRecord(
-                    kind=part.label,
-                    label=part.label,
-                    id=row["pk"],
-                    organization_id=record.organization_id,
-                    deleted=record.deleted,
-                    depth=record.depth + 1,
-                    parent_id=record.id,
-                    details={name: str(row[name]) for name in part.columns if row[name]},
+                    part.label,
+                    part.label,
+                    row["pk"],
+                    record.organization_id,
+                    record.deleted,
+                    record.depth + 1,
+                    record.id,
+                    _details(row, part.columns),
                 )
             )
-    return planned
-
-
-def _expand(record: PlannedRecord, of: Kind) -> list[PlannedRecord]:
-    """`record`, its listed parts, then each child record expanded the same way."""
-    expanded = [record, *_plan_parts(record, of)]
     for child in children(of):
-        rows = _plan_rows(
-            child,
-            child.model.all_objects.filter(**{child.parent_fk: record.id}),
-            record.depth + 1,
-        )
-        for child_record in rows.get(record.id, []):
+        queryset = child.model.all_objects.filter(**{child.parent_fk: record.id})
+        for child_record in _records(child, queryset, record.depth + 1):
             expanded.extend(_expand(child_record, child))
     return expanded
 
@@ -292,11 +277,7 @@ def plan_erasure(
     queryset = of.model.all_objects.filter(id__in=wanted)
     if organization_id is not None:
         queryset = queryset.for_organization(organization_id)
-    found = {
-        record.id: record
-        for records in _plan_rows(of, queryset, depth=0).values()
-        for record in records
-    }
+    found = {record.id: record for record in _records(of, queryset, depth=0)}
     missing = [pk for pk in wanted if pk not in found]
     if missing:
         scope = f" in organization {organization_id}" if organization_id else ""

@@ -11,6 +11,7 @@
 * **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
 """
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -27,6 +28,8 @@ from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, shor
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.models import AuditEntry
+
+SAVE_BUTTONS = ("show_save", "show_save_and_continue", "show_save_and_add_another")
 
 
 class Refused(Exception):
@@ -188,26 +191,23 @@ class RegistryAdmin(admin.ModelAdmin):
     def _url(self, suffix: str, pk) -> str:
         return reverse(f"admin:{self._url_name(suffix)}", args=[pk])
 
+    # State changes the change page and the list actions offer: service hook, log, failure.
+    STATE_CHANGES = {
+        "soft_delete": ("service_soft_delete", "Soft-deleted", "was not deleted"),
+        "restore": ("service_restore", "Restored", "was not restored"),
+    }
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        return [
+        views = {**{name: partial(self.state_view, change=name) for name in self.STATE_CHANGES}}
+        views["hard_delete"] = self.hard_delete_view
+        own = [
             path(
-                "<uuid:object_id>/soft-delete/",
-                wrap(self.soft_delete_view),
-                name=self._url_name("soft_delete"),
-            ),
-            path(
-                "<uuid:object_id>/restore/",
-                wrap(self.restore_view),
-                name=self._url_name("restore"),
-            ),
-            path(
-                "<uuid:object_id>/hard-delete/",
-                wrap(self.hard_delete_view),
-                name=self._url_name("hard_delete"),
-            ),
-            *super().get_urls(),
+                f"<uuid:object_id>/{name.replace('_', '-')}/", wrap(view), name=self._url_name(name)
+            )
+            for name, view in views.items()
         ]
+        return [*own, *super().get_urls()]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         obj = object_id and self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
@@ -218,15 +218,7 @@ class RegistryAdmin(admin.ModelAdmin):
                 "soft_delete_url": self._url("soft_delete", obj.pk),
                 "restore_url": self._url("restore", obj.pk),
                 "hard_delete_url": self._url("hard_delete", obj.pk),
-                **(
-                    {
-                        "show_save": False,
-                        "show_save_and_continue": False,
-                        "show_save_and_add_another": False,
-                    }
-                    if obj.is_deleted
-                    else {}
-                ),
+                **(dict.fromkeys(SAVE_BUTTONS, False) if obj.is_deleted else {}),
                 **(extra_context or {}),
             }
         try:
@@ -234,20 +226,22 @@ class RegistryAdmin(admin.ModelAdmin):
         except Refused:  # rolled back; show the form again with the message
             return HttpResponseRedirect(request.get_full_path())
 
-    def _run(self, request, obj, operation, done: str, failed: str) -> bool:
+    def _change_state(self, request, obj, change: str) -> bool:
+        """Soft delete or restore one record through its service; a refusal is reported."""
+        service, done, failed = self.STATE_CHANGES[change]
         try:
-            operation(obj)
+            getattr(self, service)(obj)
         except CRMError as error:
             self.report_crm_error(request, error, f"{obj} {failed}")
             return False
-        self.log_change(request, obj, done)
+        self.log_change(request, obj, f"{done}.")
         return True
 
-    def _soft_delete(self, request, obj) -> bool:
-        return self._run(request, obj, self.service_soft_delete, "Soft-deleted.", "was not deleted")
-
-    def _restore(self, request, obj) -> bool:
-        return self._run(request, obj, self.service_restore, "Restored.", "was not restored")
+    def _change_selected(self, request, queryset, change: str) -> None:
+        done = sum(self._change_state(request, obj, change) for obj in queryset)
+        if done:
+            verb = self.STATE_CHANGES[change][1]
+            self.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
 
     def _erase(self, request, objects) -> int:
         """Erase the selection through the lifecycle core (one transaction)."""
@@ -263,15 +257,11 @@ class RegistryAdmin(admin.ModelAdmin):
         description="Soft-delete selected %(verbose_name_plural)s", permissions=["change"]
     )
     def soft_delete_selected(self, request, queryset):
-        done = sum(self._soft_delete(request, obj) for obj in queryset.live())
-        if done:
-            self.message_user(request, f"Soft-deleted {done} record(s).", messages.SUCCESS)
+        self._change_selected(request, queryset.live(), "soft_delete")
 
     @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
     def restore_selected(self, request, queryset):
-        done = sum(self._restore(request, obj) for obj in queryset.deleted())
-        if done:
-            self.message_user(request, f"Restored {done} record(s).", messages.SUCCESS)
+        self._change_selected(request, queryset.deleted(), "restore")
 
     @admin.action(
         description="Hard-delete (erase for good) selected %(verbose_name_plural)s…",
@@ -286,20 +276,16 @@ class RegistryAdmin(admin.ModelAdmin):
             return None
         return self._confirmation_page(request, objects, action=True)
 
-    def soft_delete_view(self, request, object_id):
+    def state_view(self, request, object_id, change: str):
+        """The change page's "Soft delete" / "Restore" buttons (POST only)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        obj = self._get_for_change(request, object_id)
-        if self._soft_delete(request, obj):
-            self.message_user(request, f"{obj} was soft-deleted.", messages.SUCCESS)
-        return HttpResponseRedirect(self._url("change", obj.pk))
-
-    def restore_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self._get_for_change(request, object_id)
-        if self._restore(request, obj):
-            self.message_user(request, f"{obj} was restored.", messages.SUCCESS)
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if self._change_state(request, obj, change):
+            done = self.STATE_CHANGES[change][1].lower()
+            self.message_user(request, f"{obj} was {done}.", messages.SUCCESS)
         return HttpResponseRedirect(self._url("change", obj.pk))
 
     def hard_delete_view(self, request, object_id):
@@ -312,12 +298,6 @@ class RegistryAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
-
-    def _get_for_change(self, request, object_id):
-        obj = get_object_or_404(self.model.all_objects, pk=object_id)
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        return obj
 
     def erasure_details(self, obj) -> list[str]:
         """Extra details of a selected record on the confirmation page (e.g. a masked
