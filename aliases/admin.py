@@ -35,7 +35,7 @@ from aliases.serializers import (
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
-from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.forms import WireField, WireForm, wire_form, wire_values
 from crm.admin.lists import mask_document, search_organizations, state_badge
 from crm.admin.registry import RegistryAdmin
 from crm.errors import CRMError
@@ -175,13 +175,8 @@ class NewRelatedPartyFormBase(forms.ModelForm):
         cleaned = super().clean()
         if self.errors or not self.has_changed():
             return cleaned
-        wire = {
-            spec.name: value.isoformat() if hasattr(value, "isoformat") else value
-            for spec in PARTY_FIELDS
-            if (value := cleaned.get(spec.name)) not in (None, "")
-        }
         try:
-            self.party = validate_input(RelatedPartyInputSerializer, wire)
+            self.party = validate_input(RelatedPartyInputSerializer, wire_values(self))
         except CRMError as error:
             self.add_error(None, f"{error.spec.title} ({error.code}): {error.message}")
         return cleaned
@@ -379,16 +374,7 @@ class AliasInline(admin.TabularInline):
         return state_badge(alias)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return True  # every field is read-only, max_num=0 and can_delete=False: nothing to edit
 
 
 def holders_by_alias(organizations: list[uuid.UUID], term: str) -> Q:

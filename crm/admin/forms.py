@@ -101,6 +101,18 @@ def _to_wire(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def wire_values(form: forms.BaseForm) -> dict[str, Any]:
+    """A validated form's non-empty `wire_fields` (and metadata) as a wire document."""
+    document: dict[str, Any] = {}
+    for spec in form.wire_fields:
+        value = form.cleaned_data.get(spec.name)
+        if value not in (None, ""):
+            _set(document, spec.path, _to_wire(value))
+    if form.cleaned_data.get("metadata"):
+        document["metadata"] = form.cleaned_data["metadata"]
+    return document
+
+
 # --- metadata as `key = value` lines -------------------------------------------------------------
 
 
@@ -204,7 +216,7 @@ class WireForm(forms.ModelForm):
 
     def create_body(self, cleaned: dict[str, Any]) -> dict[str, Any]:
         """The create body: the wire fields, plus what the subclass adds (ids, type, ...)."""
-        return self.wire_values()
+        return wire_values(self)
 
     def _fill_initial(self, state: dict[str, Any]) -> None:
         for spec in self.wire_fields:
@@ -213,17 +225,6 @@ class WireForm(forms.ModelForm):
                 self.initial[spec.name] = value
         if "metadata" in self.fields:
             self.initial["metadata"] = metadata_text(state.get("metadata"))
-
-    def wire_values(self) -> dict[str, Any]:
-        """Every non-empty field in wire shape (for create)."""
-        document: dict[str, Any] = {}
-        for spec in self.wire_fields:
-            value = self.cleaned_data.get(spec.name)
-            if value not in (None, ""):
-                _set(document, spec.path, _to_wire(value))
-        if self.cleaned_data.get("metadata"):
-            document["metadata"] = self.cleaned_data["metadata"]
-        return document
 
     def wire_changes(self) -> dict[str, Any]:
         """The changed fields as a JSON merge patch against the stored state (for update)."""
