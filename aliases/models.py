@@ -98,18 +98,29 @@ class AliasAccount(RegistryModel):
                 name="alias_org_live_idx",
             ),
             models.Index(fields=["organization_id", "id"], name="alias_org_all_idx"),
+            # Equality filters: (organization, value, id) so a filtered page is read in id order
+            # straight from the index (no sort of every match, keyset `id > cursor` as a bound).
             models.Index(fields=["organization_id", "holder", "id"], name="alias_holder_idx"),
-            models.Index(fields=["organization_id", "account_id"], name="alias_account_idx"),
-            models.Index(fields=["organization_id", "ledger_id"], name="alias_ledger_idx"),
-            models.Index(fields=["organization_id", "document_hash"], name="alias_document_idx"),
-            models.Index(fields=["organization_id", "banking_branch"], name="alias_branch_idx"),
             models.Index(
-                fields=["organization_id", "banking_account_hash"], name="alias_bank_account_idx"
+                fields=["organization_id", "account_id", "id"], name="alias_account_id_idx"
             ),
-            models.Index(fields=["organization_id", "banking_iban_hash"], name="alias_iban_idx"),
+            models.Index(fields=["organization_id", "ledger_id", "id"], name="alias_ledger_id_idx"),
             models.Index(
-                fields=["organization_id", "participant_document_hash"],
-                name="alias_participant_idx",
+                fields=["organization_id", "document_hash", "id"], name="alias_document_id_idx"
+            ),
+            models.Index(
+                fields=["organization_id", "banking_branch", "id"], name="alias_branch_id_idx"
+            ),
+            models.Index(
+                fields=["organization_id", "banking_account_hash", "id"],
+                name="alias_bank_account_id_idx",
+            ),
+            models.Index(
+                fields=["organization_id", "banking_iban_hash", "id"], name="alias_iban_id_idx"
+            ),
+            models.Index(
+                fields=["organization_id", "participant_document_hash", "id"],
+                name="alias_participant_id_idx",
             ),
         ]
         permissions = [("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)")]
@@ -167,10 +178,15 @@ class RelatedParty(models.Model):
         ordering = ["id"]
         verbose_name_plural = "related parties"
         indexes = [
+            # The alias id last: the party filters read (organization, value) -> alias ids from
+            # the index alone, in alias order.
             models.Index(
-                fields=["organization_id", "document_hash"], name="related_party_document_idx"
+                fields=["organization_id", "document_hash", "alias"],
+                name="related_party_doc_alias_idx",
             ),
-            models.Index(fields=["organization_id", "role"], name="related_party_role_idx"),
+            models.Index(
+                fields=["organization_id", "role", "alias"], name="related_party_role_alias_idx"
+            ),
         ]
 
     def __str__(self) -> str:

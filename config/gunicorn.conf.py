@@ -31,8 +31,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
-max_requests = 1000
-max_requests_jitter = 100
+# Worker recycling is off by default: worker memory stays flat under load (make bench: soak),
+# and each recycle costs a burst of slow requests and dropped keep-alive connections.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 
 # Request-line and header limits, set explicitly. Gunicorn enforces them itself, before Django
 # runs, and answers with its own small *HTML* page (`Connection: close`), not the contract's

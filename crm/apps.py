@@ -16,6 +16,13 @@ class CrmConfig(AppConfig):
 
         lifecycle.on_erase(idempotency.erase_records)  # a hard delete erases its replays
 
+        from django.db.models.signals import post_migrate
+
+        from crm.statistics import analyze_after_migrate
+
+        # Fresh planner statistics after every migrate (index-backed filters need them).
+        post_migrate.connect(analyze_after_migrate, sender=self, dispatch_uid="crm-analyze")
+
 
 class RegistryAppConfig(AppConfig):
     """Base of a domain app: on start-up it hands its models to the lifecycle core

@@ -462,6 +462,13 @@ def _complete_parameters(operation: dict) -> None:
             parameter["description"] = (
                 "By creation: `asc` (default) or `desc`; anything else: 400 CRM-0011."
             )
+        elif parameter["name"] == "cursor" and parameter["in"] == "query":
+            parameter["description"] = (
+                "Keyset paging (opt-in): present and empty for the first page, then a "
+                "`next_cursor`/`prev_cursor` of the previous response. The page is then "
+                "`{items, limit, next_cursor?, prev_cursor?}`, as fast at any depth; `page` "
+                "must be absent or 1. A malformed cursor: 400 CRM-0016."
+            )
 
 
 def _public_paths() -> dict[str, dict]:

@@ -1,10 +1,23 @@
-"""Offset pages with the Midaz envelope `{items, page, limit}` (ref §2.5), no total count.
+"""List pages: offset pages by default, keyset (cursor) pages on request.
 
-`sort_order` (asc|desc, by creation = UUIDv7 primary key) is validated *and* honoured, unlike the
-reference. There is no COUNT query: a page costs one indexed range read.
+Offset (ref §2.5): `page`/`limit`/`sort_order`, envelope `{items, page, limit}`, no total count.
+`sort_order` (asc|desc, by creation = UUIDv7 primary key) is validated *and* honoured, unlike
+the reference. A page costs one indexed range read plus the skipped rows (`OFFSET`).
+
+Keyset (opt-in): a request that carries the `cursor` parameter - empty for the first page, or a
+value from a previous page - is paged by primary key instead of by offset: `id > boundary`
+(`<` for `sort_order=desc`) with `limit`, so every page costs the same at any depth. The envelope
+is `{items, limit, next_cursor?, prev_cursor?}` (the reference's field names; each is left out
+when there is no such page). A cursor is opaque: urlsafe base64 of `{"id", "points_next"}` (the
+shape of the reference's cursor); anything else is 400 CRM-0016 naming `cursor`. A cursor stays
+valid while rows are added or deleted, and under any filter: it is only a position.
 """
 
+import base64
+import binascii
+import json
 import re
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +28,9 @@ from crm.errors import CRMError
 
 _INTEGER = re.compile(r"^[+-]?\d{1,12}$")
 MAX_PAGE = 2**31 - 1
+CURSOR_PARAM = "cursor"
+MAX_CURSOR_LENGTH = 200
+_CURSOR_ALPHABET = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 def _positive_int(params: Any, name: str, default: int) -> int:
@@ -41,26 +57,149 @@ def parse_page_params(params: Any) -> tuple[int, int, str]:
     return page, limit, sort_order
 
 
+def encode_cursor(boundary: uuid.UUID, points_next: bool) -> str:
+    """The opaque cursor for the page after (`points_next`) or before `boundary`."""
+    raw = json.dumps({"id": str(boundary), "points_next": points_next}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _bad_cursor() -> CRMError:
+    return CRMError(
+        "CRM-0016",
+        f"Invalid query parameter '{CURSOR_PARAM}': not a cursor from a previous page.",
+        fields={CURSOR_PARAM: "Invalid cursor."},
+    )
+
+
+def decode_cursor(value: str) -> tuple[uuid.UUID, bool]:
+    """(boundary id, points_next) of a cursor; 400 CRM-0016 naming `cursor` for anything that
+    is not exactly what `encode_cursor` makes."""
+    if len(value) > MAX_CURSOR_LENGTH or not _CURSOR_ALPHABET.match(value):
+        raise _bad_cursor()
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError included
+        raise _bad_cursor() from None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"id", "points_next"}
+        or not isinstance(data["id"], str)
+        or not isinstance(data["points_next"], bool)
+    ):
+        raise _bad_cursor()
+    try:
+        boundary = uuid.UUID(data["id"])
+    except ValueError:
+        raise _bad_cursor() from None
+    if str(boundary) != data["id"]:
+        raise _bad_cursor()
+    return boundary, data["points_next"]
+
+
 class PagePagination(BasePagination):
-    """page/limit/sort_order pagination over the primary key (creation order)."""
+    """Offset pages (page/limit/sort_order) over the primary key (creation order), or keyset
+    pages when the request carries `cursor` (see the module docstring)."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.page, self.limit, sort_order = parse_page_params(request.query_params)
-        ordering = "id" if sort_order == "asc" else "-id"
+        rows = list(self.page_queryset(queryset, request.query_params))
+        return self._keyset_rows(rows) if self.keyset else rows
+
+    def page_queryset(self, queryset, params: Any):
+        """The (unevaluated) query of the page the parameters ask for: what a list request runs,
+        and what `tests/test_query_plans.py` EXPLAINs."""
+        self.page, self.limit, self.sort_order = parse_page_params(params)
+        self.keyset = CURSOR_PARAM in params
+        if self.keyset:
+            return self._keyset_queryset(queryset, params.get(CURSOR_PARAM) or "")
+        ordering = "id" if self.sort_order == "asc" else "-id"
         offset = (self.page - 1) * self.limit
-        return list(queryset.order_by(ordering)[offset : offset + self.limit])
+        return queryset.order_by(ordering)[offset : offset + self.limit]
+
+    def _keyset_queryset(self, queryset, cursor: str):
+        """`limit + 1` rows from the boundary: the extra row tells whether there is a page
+        beyond. Backward pages are read in reverse order (and turned around afterwards)."""
+        if self.page != 1:
+            raise CRMError(
+                "CRM-0016",
+                f"Invalid query parameter '{CURSOR_PARAM}': a cursor page has no page number.",
+                fields={CURSOR_PARAM: "Cannot be combined with page."},
+            )
+        self.boundary, self.forward = decode_cursor(cursor) if cursor else (None, True)
+        # Forward in asc order, or backward in desc order, reads increasing ids.
+        self.increasing = self.forward == (self.sort_order == "asc")
+        if self.boundary is not None:
+            lookup = "id__gt" if self.increasing else "id__lt"
+            queryset = queryset.filter(**{lookup: self.boundary})
+        return queryset.order_by("id" if self.increasing else "-id")[: self.limit + 1]
+
+    def _keyset_rows(self, rows: list) -> list:
+        """The page's rows in list order; sets `next_cursor` / `prev_cursor`."""
+        boundary, forward = self.boundary, self.forward
+        self.next_cursor = self.prev_cursor = None
+        more = len(rows) > self.limit
+        rows = rows[: self.limit]
+        if not forward:
+            rows.reverse()
+        if rows:
+            first, last = rows[0].pk, rows[-1].pk
+            if forward:
+                self.next_cursor = encode_cursor(last, True) if more else None
+                self.prev_cursor = encode_cursor(first, False) if boundary is not None else None
+            else:
+                self.next_cursor = encode_cursor(last, True)
+                self.prev_cursor = encode_cursor(first, False) if more else None
+        elif boundary is not None:
+            # Nothing beyond the boundary (any more): the way back starts just past the
+            # boundary, so that the page back includes the boundary row itself.
+            step = 1 if self.increasing else -1
+            just_past = uuid.UUID(int=min(max(boundary.int + step, 0), 2**128 - 1))
+            if forward:
+                self.prev_cursor = encode_cursor(just_past, False)
+            else:
+                self.next_cursor = encode_cursor(just_past, True)
+        return rows
 
     def get_paginated_response(self, data) -> Response:
-        return Response({"items": data, "page": self.page, "limit": self.limit})
+        if not self.keyset:
+            return Response({"items": data, "page": self.page, "limit": self.limit})
+        body: dict[str, Any] = {"items": data, "limit": self.limit}
+        if self.next_cursor:
+            body["next_cursor"] = self.next_cursor
+        if self.prev_cursor:
+            body["prev_cursor"] = self.prev_cursor
+        return Response(body)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
-            "required": ["items", "page", "limit"],
+            "required": ["items", "limit"],
+            "description": (
+                "Offset page `{items, page, limit}`; with `cursor`, a keyset page "
+                "`{items, limit, next_cursor?, prev_cursor?}`."
+            ),
             "properties": {
                 "items": schema,
-                "page": {"type": "integer", "example": 1},
+                "page": {
+                    "type": "integer",
+                    "example": 1,
+                    "description": "The page number (offset pages only).",
+                },
                 "limit": {"type": "integer", "example": 10},
+                "next_cursor": {
+                    "type": "string",
+                    "description": (
+                        "Keyset pages only: pass as `cursor` for the next page; left out on "
+                        "the last page."
+                    ),
+                },
+                "prev_cursor": {
+                    "type": "string",
+                    "description": (
+                        "Keyset pages only: pass as `cursor` for the previous page; left out "
+                        "on the first page."
+                    ),
+                },
             },
         }
 
@@ -83,5 +222,11 @@ class PagePagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+            },
+            {
+                "name": CURSOR_PARAM,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
             },
         ]

@@ -187,33 +187,41 @@ class HolderAdmin(RegistryAdmin):
         return holder.name
 
     def get_search_results(self, request, queryset, search_term):
+        """Each kind of match is its own organization-scoped, index-backed lookup of holder
+        ids; the page is `id IN (a UNION ALL b ...)`. (An OR of the matches could use no index
+        and read every holder of the organization.)"""
         term = search_term.strip()
         if not term:
             return queryset, False
         organizations = search_organizations(request, Holder)
-        match = Q(external_id=term)
+        holders = Holder.all_objects.filter(organization_id__in=organizations).order_by()
+        matches = [holders.filter(external_id=term).values("id")]
         term_uuid = parse_uuid(term)
         if term_uuid is not None:
-            match |= Q(id=term_uuid)
+            matches.append(holders.filter(id=term_uuid).values("id"))
         if canonical(term):
             hashes = [h for org in organizations for h in lookup_hashes(org, DOCUMENT_FIELD, term)]
-            match |= Q(document_hash__in=hashes)
+            matches.append(holders.filter(document_hash__in=hashes).values("id"))
         words = name_words(term)
         if words:
-            by_name = Q()
+            by_name = holders
             for word in words:
                 hashes = [
                     h for org in organizations for h in lookup_hashes(org, NAME_WORD_FIELD, word)
                 ]
-                by_name &= Q(
-                    id__in=HolderNameToken.objects.filter(token_hash__in=hashes).values("holder_id")
+                by_name = by_name.filter(
+                    id__in=HolderNameToken.objects.filter(
+                        organization_id__in=organizations, token_hash__in=hashes
+                    )
+                    .order_by()
+                    .values("holder_id")
                 )
-            match |= by_name
+            matches.append(by_name.values("id"))
         for search in self.extra_searches:
             extra = search(organizations, term)
             if extra is not None:
-                match |= extra
-        return queryset.filter(match), False
+                matches.append(holders.filter(extra).values("id"))
+        return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
 
     # --- change form -------------------------------------------------------------------------
 

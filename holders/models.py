@@ -90,8 +90,14 @@ class Holder(RegistryModel):
                 name="holder_org_live_idx",
             ),
             models.Index(fields=["organization_id", "id"], name="holder_org_all_idx"),
-            models.Index(fields=["organization_id", "document_hash"], name="holder_document_idx"),
-            models.Index(fields=["organization_id", "external_id"], name="holder_external_id_idx"),
+            # Equality filters: (organization, value, id) so a filtered page is read in id order
+            # straight from the index (no sort of every match, keyset `id > cursor` as a bound).
+            models.Index(
+                fields=["organization_id", "document_hash", "id"], name="holder_document_id_idx"
+            ),
+            models.Index(
+                fields=["organization_id", "external_id", "id"], name="holder_external_id_id_idx"
+            ),
             # Retention purges select soft-deleted rows by age.
             models.Index(
                 fields=["deleted_at"],

@@ -1,17 +1,24 @@
-"""Real servers for tests that need one: the project's gunicorn configuration on a loopback
-port with production settings, and a small HTTP client that never hangs."""
+"""Real servers for tests that need one: throw-away PostgreSQL clusters (a primary, a streaming
+hot standby of it), the project's gunicorn configuration on a loopback port with production
+settings, and a small HTTP client that never hangs."""
 
 import contextlib
+import glob
 import http.client
 import json
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "0196a3f4-1c2b-7cde-8f00-00000000000a"
@@ -42,16 +49,166 @@ def app_environment(database_url: str, port: int) -> dict[str, str]:
     }
 
 
+# --- Throw-away PostgreSQL clusters -------------------------------------------------------------
+
+
+def postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:  # /usr/local/bin/initdb may be a link into the server's bin directory
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _version_key(path: str) -> int:
+    version = Path(path).parent.parent.name
+    return int(version) if version.isdigit() else 0
+
+
+def _children(pid: int) -> set[int]:
+    """Direct children of `pid` (the postmaster's backends and auxiliary processes)."""
+    found = set()
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = Path(stat).read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.add(int(Path(stat).parent.name))
+    return found
+
+
+class Cluster:
+    """A throw-away PostgreSQL cluster: initdb (or a base backup of another cluster: a hot
+    standby), start on a free port, createdb, freeze/thaw, stop. As the `postgres` user when
+    run as root (initdb refuses root)."""
+
+    SERVER_OPTIONS = (
+        "-c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
+        "-c synchronous_commit=off -c max_connections=100"
+    )
+    # Streaming replication: WAL for a standby, senders for it, read-only queries on it.
+    REPLICATION_OPTIONS = "-c wal_level=replica -c max_wal_senders=5 -c hot_standby=on"
+
+    def __init__(self, bindir: Path, prefix: str = "crm-frozen-") -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.as_user: list[str] = []
+        owner = None
+        if os.geteuid() == 0:  # initdb refuses root
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.fail("running as root and there is no `postgres` user to run initdb as")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
+        if owner is not None:
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+        self.data = self.dir / "data"
+        self.frozen: set[int] = set()
+        self.postmaster: int | None = None
+        self.extra_options = ""
+
+    def run(self, *command: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [*self.as_user, *command],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+            cwd=self.dir,
+        )
+
+    def start(self, replication: bool = False) -> None:
+        """initdb, start, and create the `crm` database. `replication`: a primary that a
+        standby can stream from (`replicate_from`)."""
+        self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        if replication:
+            self.extra_options = self.REPLICATION_OPTIONS
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write("host replication all 127.0.0.1/32 trust\n")
+        self.launch()
+        self.run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "crm")
+
+    def replicate_from(self, primary: "Cluster") -> None:
+        """A hot standby of `primary`: a base backup with `-R` (standby.signal and the
+        primary's conninfo), started on this cluster's port; it streams from then on."""
+        self.run(
+            str(self.bindir / "pg_basebackup"),
+            *("-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"),
+            *("-D", str(self.data), "-R", "-X", "stream", "-c", "fast"),
+            timeout=60,
+        )
+        self.extra_options = self.REPLICATION_OPTIONS
+        self.launch()
+
+    def launch(self) -> None:
+        server_options = f"-p {self.port} -k {self.dir} {self.SERVER_OPTIONS} {self.extra_options}"
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            *("-D", str(self.data), "-o", server_options, "-l", str(self.dir / "server.log")),
+            *("-w", "-t", "60", "start"),
+            timeout=90,
+        )
+        self.postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/crm"
+
+    @property
+    def conninfo(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=crm connect_timeout=3"
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster first (it can fork no more), then every child, until none
+        is left running."""
+        assert self.postmaster is not None
+        os.kill(self.postmaster, signal.SIGSTOP)
+        self.frozen.add(self.postmaster)
+        for _ in range(20):
+            new = _children(self.postmaster) - self.frozen
+            if not new:
+                return
+            for pid in new:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                self.frozen.add(pid)
+
+    def thaw(self) -> None:
+        for pid in self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.frozen.clear()
+
+    def halt(self) -> None:
+        """Stop the server (immediate mode), keep its files."""
+        self.thaw()
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self.run(
+                    str(self.bindir / "pg_ctl"),
+                    *("-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop"),
+                    timeout=40,
+                )
+
+    def stop(self) -> None:
+        self.halt()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def migrate(env: dict[str, str]) -> None:
     """`manage.py migrate` for a server's database, in a process of its own."""
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
         timeout=180,
     )
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace")[-3000:]
+        raise AssertionError(f"manage.py migrate failed ({done.returncode}):\n{tail}")
 
 
 @contextlib.contextmanager
@@ -89,7 +246,9 @@ class Answer:
         return json.loads(self.body)
 
 
-def call(port: int, method: str, path: str, body: dict | None = None) -> Answer:
+def call(
+    port: int, method: str, path: str, body: dict | None = None, organization: str = ORG
+) -> Answer:
     started = time.monotonic()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -97,7 +256,7 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> Answer:
             method,
             path,
             body=json.dumps(body) if body is not None else None,
-            headers={"X-Organization-Id": ORG, "Content-Type": "application/json"},
+            headers={"X-Organization-Id": organization, "Content-Type": "application/json"},
         )
         response = connection.getresponse()
         answer = Answer(

@@ -11,136 +11,29 @@ about 2 s, and no gunicorn worker is killed. After SIGCONT: writes succeed again
 given before or during the freeze can be read back (no acknowledged write lost).
 """
 
-import contextlib
-import glob
 import os
-import pwd
-import shutil
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.servers import Answer, app_environment, call, free_port, gunicorn, migrate
+from tests.servers import (
+    Answer,
+    Cluster,
+    app_environment,
+    call,
+    free_port,
+    gunicorn,
+    migrate,
+    postgres_bin,
+)
 
 V1_BOUND_SECONDS = 10  # every /v1 call, frozen or not (the database bounds are 3-6 s)
 READYZ_BOUND_SECONDS = 3  # its probe: connect 2 s, then 1 s for the answer
 HEALTH_BOUND_SECONDS = 3  # it never waits for the database (a frozen call takes 3-6 s)
 FREEZE_SECONDS = 8
-
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:  # /usr/local/bin/initdb may be a link into the server's bin directory
-        return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _version_key(path: str) -> int:
-    version = Path(path).parent.parent.name
-    return int(version) if version.isdigit() else 0
-
-
-def _children(pid: int) -> set[int]:
-    """Direct children of `pid` (the postmaster's backends and auxiliary processes)."""
-    found = set()
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            text = Path(stat).read_text()
-        except OSError:
-            continue
-        fields = text.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.add(int(Path(stat).parent.name))
-    return found
-
-
-class Cluster:
-    """A throw-away PostgreSQL cluster: initdb, start on a free port, createdb, freeze/thaw."""
-
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
-        self.port = free_port()
-        self.as_user: list[str] = []
-        owner = None
-        if os.geteuid() == 0:  # initdb refuses root
-            try:
-                owner = pwd.getpwnam("postgres")
-            except KeyError:
-                pytest.skip("running as root and there is no `postgres` user to run initdb as")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.dir = Path(tempfile.mkdtemp(prefix="crm-frozen-"))
-        if owner is not None:
-            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
-        self.data = self.dir / "data"
-        self.frozen: set[int] = set()
-        self.postmaster: int | None = None
-
-    def run(self, *command: str, timeout: float = 60) -> None:
-        subprocess.run(
-            [*self.as_user, *command],
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-            cwd=self.dir,
-        )
-
-    def start(self) -> None:
-        self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
-        server_options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c synchronous_commit=off -c max_connections=100"
-        )
-        self.run(
-            str(self.bindir / "pg_ctl"),
-            *("-D", str(self.data), "-o", server_options, "-l", str(self.dir / "server.log")),
-            *("-w", "-t", "60", "start"),
-            timeout=90,
-        )
-        self.postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
-        self.run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "crm")
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/crm"
-
-    def freeze(self) -> None:
-        """SIGSTOP the postmaster first (it can fork no more), then every child, until none
-        is left running."""
-        assert self.postmaster is not None
-        os.kill(self.postmaster, signal.SIGSTOP)
-        self.frozen.add(self.postmaster)
-        for _ in range(20):
-            new = _children(self.postmaster) - self.frozen
-            if not new:
-                return
-            for pid in new:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-                self.frozen.add(pid)
-
-    def thaw(self) -> None:
-        for pid in self.frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-        self.frozen.clear()
-
-    def stop(self) -> None:
-        self.thaw()
-        if (self.data / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.SubprocessError, OSError):
-                self.run(
-                    str(self.bindir / "pg_ctl"),
-                    *("-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop"),
-                    timeout=40,
-                )
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def new_holder() -> dict:
@@ -182,9 +75,9 @@ def until_available(attempt, seconds: float = 30) -> Answer:
 
 @pytest.fixture
 def frozen_stack():
-    bindir = _postgres_bin()
+    bindir = postgres_bin()
     if bindir is None or not (bindir / "pg_ctl").exists():
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed: see README")
     cluster = Cluster(bindir)
     try:
         cluster.start()

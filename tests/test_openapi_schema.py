@@ -187,7 +187,9 @@ def test_page_and_limit_are_documented_with_their_bounds(client, document):
         envelope = resolve(
             document, operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         )
-        assert set(envelope["required"]) == {"items", "page", "limit"}
+        assert set(envelope["required"]) == {"items", "limit"}  # no `page` on cursor pages
+        assert {"page", "next_cursor", "prev_cursor"} <= set(envelope["properties"])
+        assert parameter(operation, "cursor")["schema"]["type"] == "string"
 
 
 def test_limit_maximum_follows_the_setting(client, settings):

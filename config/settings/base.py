@@ -125,6 +125,33 @@ else:
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 5)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
+# --- Read replicas ----------------------------------------------------------------------------
+# Hot standbys of the primary (comma-separated URLs): the registry's GET reads go to one of them
+# while its replay lag is within DATABASE_REPLICA_MAX_LAG_SECONDS; writes, reads inside a
+# transaction and reads by a caller that wrote in the last DATABASE_REPLICA_STICKY_SECONDS stay
+# on the primary (crm/replicas.py, docs/scaling.md). None configured: one database, as before.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=2.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1.0)
+DATABASE_REPLICA_STICKY_SECONDS = env.float(
+    "DATABASE_REPLICA_STICKY_SECONDS",
+    default=DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS,
+)
+DATABASE_REPLICA_ALIASES: list[str] = []
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = environ.Env.db_url_config(_url)
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]  # crm.postgresql: the same bounds
+    _replica["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})}
+    for _name in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        if _name in DATABASES["default"]:
+            _replica[_name] = DATABASES["default"][_name]
+    _replica["TEST"] = {"MIRROR": "default"}  # a test run never creates a database there
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICA_ALIASES.append(f"replica{_number}")
+if DATABASE_REPLICA_ALIASES:
+    DATABASE_ROUTERS = ["crm.replicas.ReplicaRouter"]
+    MIDDLEWARE = [*MIDDLEWARE, "crm.replicas.ReplicaMiddleware"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
