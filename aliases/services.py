@@ -96,7 +96,13 @@ def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> 
             f"An alias account carries at most {cap} related parties.",
             fields={"relatedParties": f"at most {cap} related parties per alias account"},
         )
-    RelatedParty.objects.bulk_create(
+    RelatedParty.objects.bulk_create(related_parties_build(alias, parties))
+
+
+def related_parties_build(alias: AliasAccount, parties: list[dict[str, Any]]) -> list[RelatedParty]:
+    """The unsaved related parties of validated party bodies (fresh ids, search hashes in
+    place; nothing written)."""
+    return [
         RelatedParty(
             alias=alias,
             organization_id=alias.organization_id,
@@ -110,7 +116,7 @@ def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> 
             end_date=dt.date.fromisoformat(party["endDate"]) if party.get("endDate") else None,
         )
         for party in parties
-    )
+    ]
 
 
 def alias_build(*, holder: Holder, data: dict[str, Any]) -> AliasAccount:
@@ -139,16 +145,17 @@ def alias_create(
     parties = validate_related_parties(data.get("relatedParties"))
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = alias_build(holder=holder, data=data)
-    state = alias_state(alias)
     lifecycle.save_unique(alias, force_insert=True)
     _add_related_parties(alias, parties)
-    lifecycle.record(
-        alias,
-        AuditEntry.Action.CREATE,
-        [*state, "ledgerId", "accountId", "document", "type"]
-        + (["relatedParties"] if parties else []),
-    )
+    lifecycle.record(alias, AuditEntry.Action.CREATE, alias_created_fields(alias, parties))
     return alias
+
+
+def alias_created_fields(alias: AliasAccount, parties: list[dict[str, Any]]) -> list[str]:
+    """The field names the audit entry of a created alias lists (API, admin, bulk import)."""
+    return [*alias_state(alias), "ledgerId", "accountId", "document", "type"] + (
+        ["relatedParties"] if parties else []
+    )
 
 
 @transaction.atomic

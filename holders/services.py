@@ -111,12 +111,13 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     )
     lifecycle.save_unique(holder, force_insert=True)
     holder.sync_name_tokens()
-    lifecycle.record(
-        holder,
-        AuditEntry.Action.CREATE,
-        [key for key in holder_state(holder) if key in MUTABLE_STATE] + ["type", "document"],
-    )
+    lifecycle.record(holder, AuditEntry.Action.CREATE, holder_created_fields(holder))
     return holder
+
+
+def holder_created_fields(holder: Holder) -> list[str]:
+    """The field names the audit entry of a created holder lists (API, admin, bulk import)."""
+    return [key for key in holder_state(holder) if key in MUTABLE_STATE] + ["type", "document"]
 
 
 @transaction.atomic

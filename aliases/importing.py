@@ -1,0 +1,837 @@
+"""Bulk import of holders with their alias accounts (`manage.py import_holders`).
+
+One input line is one `POST /v1/holders` body, optionally with an `"aliases"` list of
+`POST /v1/holders/{id}/aliases` bodies (JSON Lines), or one CSV row (`CSV_COLUMNS`). A line is
+all or nothing: if the holder or any of its aliases is refused, nothing of the line is written
+and the line is reported (line number, CRM code, field *names*; never a value).
+
+Rules are the API's, not a copy of them: bodies go through `validate_input` with the API
+serializers and `validate_related_parties`; rows are built by `holder_build`, `alias_build` and
+`related_parties_build`, and audited with the field lists of `holder_create`/`alias_create`.
+Only the writing differs: the rows are prepared by each field's own `get_db_prep_save` (the
+encryption happens there, as in `save()`), so they are the same bytes a `save()` would write,
+and are written in batches (`COPY` on PostgreSQL, `executemany` elsewhere).
+
+Pipeline: the parent reads the input in chunks and hands them to worker processes (parsing,
+validation, encryption and hashing are CPU-bound: one worker per core); results come back in
+input order, and the parent alone decides and writes, one transaction per chunk:
+
+* a document seen earlier in the file is CRM-0010 for the later line, an account id seen
+  earlier CRM-0013 (only lines that were accepted count);
+* a document that already belongs to a live holder of the organization means "imported
+  before": the holder is skipped (resuming after a crash), and so are its aliases whose account
+  id already exists under it; its new aliases are created under the existing holder;
+* an account id that is live under another holder is CRM-0013.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gc
+import io
+import json
+import multiprocessing
+import os
+import random
+import sys
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
+
+from aliases.models import AliasAccount, RelatedParty
+from aliases.serializers import AliasCreateSerializer
+from aliases.services import (
+    alias_build,
+    alias_created_fields,
+    related_parties_build,
+    validate_related_parties,
+)
+from crm import lifecycle
+from crm.errors import CRMError
+from crm.models import AuditEntry
+from crm.parsers import parse_json_object
+from crm.search import lookup_hashes
+from crm.serializers import validate_input
+from holders.models import DOCUMENT_FIELD, Holder, HolderNameToken
+from holders.serializers import HolderCreateSerializer
+from holders.services import holder_build, holder_created_fields
+
+FORMATS = ("jsonl", "csv")
+
+# CSV column -> path in the request body. One row is one holder and at most one alias (the
+# alias is present when any alias column has a value); an empty cell is an absent field.
+# `metadata.<key>` and `aliasMetadata.<key>` columns fill the holder's / the alias's metadata.
+HOLDER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "type": ("type",),
+    "name": ("name",),
+    "document": ("document",),
+    "externalId": ("externalId",),
+    "email": ("contact", "primaryEmail"),
+    "secondaryEmail": ("contact", "secondaryEmail"),
+    "mobilePhone": ("contact", "mobilePhone"),
+    "otherPhone": ("contact", "otherPhone"),
+    "line1": ("addresses", "primary", "line1"),
+    "line2": ("addresses", "primary", "line2"),
+    "zipCode": ("addresses", "primary", "zipCode"),
+    "city": ("addresses", "primary", "city"),
+    "state": ("addresses", "primary", "state"),
+    "country": ("addresses", "primary", "country"),
+    "birthDate": ("naturalPerson", "birthDate"),
+    "motherName": ("naturalPerson", "motherName"),
+    "fatherName": ("naturalPerson", "fatherName"),
+    "gender": ("naturalPerson", "gender"),
+    "nationality": ("naturalPerson", "nationality"),
+    "tradeName": ("legalPerson", "tradeName"),
+    "activity": ("legalPerson", "activity"),
+    "foundingDate": ("legalPerson", "foundingDate"),
+}
+ALIAS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ledgerId": ("ledgerId",),
+    "accountId": ("accountId",),
+    "branch": ("bankingDetails", "branch"),
+    "account": ("bankingDetails", "account"),
+    "accountType": ("bankingDetails", "type"),
+    "openingDate": ("bankingDetails", "openingDate"),
+    "iban": ("bankingDetails", "iban"),
+    "countryCode": ("bankingDetails", "countryCode"),
+    "bankId": ("bankingDetails", "bankId"),
+    "participantDocument": ("regulatoryFields", "participantDocument"),
+}
+METADATA_PREFIX = "metadata."
+ALIAS_METADATA_PREFIX = "aliasMetadata."
+CSV_COLUMNS = (*HOLDER_COLUMNS, *ALIAS_COLUMNS)
+
+
+class InputError(ValueError):
+    """The input cannot be read (unknown CSV column, ...) or a batch cannot be written: the
+    import stops (exit status 2); what earlier batches wrote stays, and a new run resumes."""
+
+
+# --- Reading -----------------------------------------------------------------------------------
+
+
+class CountingLines:
+    """The lines of a binary stream, counting the bytes read (for the progress line)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.bytes_read += len(line)
+            yield line
+
+
+def jsonl_records(lines: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number, raw line) for every non-blank line."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, line
+
+
+def csv_records(lines: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number where the row starts, {column: cell}) for every row after the header."""
+    reader = csv.reader(_decoded(lines))
+    header = next(reader, None)
+    if header is None:
+        return
+    unknown = [
+        name
+        for name in header
+        if name not in HOLDER_COLUMNS
+        and name not in ALIAS_COLUMNS
+        and not name.startswith((METADATA_PREFIX, ALIAS_METADATA_PREFIX))
+    ]
+    if unknown:
+        raise InputError(f"unknown CSV column(s): {', '.join(unknown)} (see --help)")
+    start = reader.line_num + 1
+    for row in reader:
+        if any(cell for cell in row):
+            yield start, dict(zip(header, row, strict=False))
+        start = reader.line_num + 1
+
+
+def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        try:
+            yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"line {number} is not UTF-8 text") from None
+
+
+def csv_body(row: dict[str, str]) -> dict[str, Any]:
+    """The JSON Lines body (holder with an optional one-element `aliases`) of a CSV row."""
+    holder: dict[str, Any] = {}
+    alias: dict[str, Any] = {}
+    for column, cell in row.items():
+        if cell == "" or column is None:
+            continue
+        if column in HOLDER_COLUMNS:
+            _put(holder, HOLDER_COLUMNS[column], cell)
+        elif column in ALIAS_COLUMNS:
+            _put(alias, ALIAS_COLUMNS[column], cell)
+        elif column.startswith(METADATA_PREFIX):
+            _put(holder, ("metadata", column.removeprefix(METADATA_PREFIX)), cell)
+        elif column.startswith(ALIAS_METADATA_PREFIX):
+            _put(alias, ("metadata", column.removeprefix(ALIAS_METADATA_PREFIX)), cell)
+    if alias:
+        holder["aliases"] = [alias]
+    return holder
+
+
+def _put(target: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+
+
+# --- Validating and building (in the workers) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a line was refused: a CRM code and the names of the fields, never their values."""
+
+    line: int
+    code: str
+    title: str
+    fields: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, line: int, error: CRMError, prefix: str = "") -> Rejection:
+        names = tuple(f"{prefix}{name}"[:200] for name in (error.fields or {}))
+        return cls(line, error.code, error.spec.title, names)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "code": self.code, "title": self.title, "fields": self.fields}
+
+
+@dataclass
+class BuiltAlias:
+    account_id: str
+    rows: dict[str, list[tuple]]  # table name -> prepared rows
+
+
+@dataclass
+class BuiltLine:
+    """A valid line, as prepared rows ready to write."""
+
+    line: int
+    document_hashes: list[str]  # the current-key hash first, then previous hash keys'
+    rows: dict[str, list[tuple]]
+    aliases: list[BuiltAlias]
+
+
+def validated_line(body: Any) -> tuple[dict[str, Any], list[tuple[dict[str, Any], list]]]:
+    """Validate one line's body exactly as the API validates the two requests: the holder's
+    `POST /v1/holders` body, then each alias's `POST .../aliases` body and related-party rules.
+    Raises `(prefix, CRMError)` as `LineError`."""
+    if not isinstance(body, dict):
+        raise LineError("", CRMError("CRM-0004", "The line must be a JSON object."))
+    holder_body = dict(body)
+    alias_bodies = holder_body.pop("aliases", None)
+    if alias_bodies is None:
+        alias_bodies = []
+    elif not isinstance(alias_bodies, list):
+        raise LineError("", CRMError("CRM-0004", fields={"aliases": "expected array"}))
+    try:
+        holder_data = validate_input(HOLDER_SERIALIZER, holder_body)
+    except CRMError as error:
+        raise LineError("", error) from None
+    aliases = []
+    for index, alias_body in enumerate(alias_bodies):
+        try:
+            data = validate_input(ALIAS_SERIALIZER, alias_body)
+            parties = validate_related_parties(data.get("relatedParties"))
+        except CRMError as error:
+            raise LineError(f"aliases[{index}].", error) from None
+        aliases.append((data, parties))
+    return holder_data, aliases
+
+
+class ReusedSerializer:
+    """Stands in for a serializer class in `validate_input`: returns one instance per process,
+    reset for the new data, so the field tree is built (deep-copied by DRF) once instead of
+    per line (that copy is most of a validation's cost). Same serializer, same rules."""
+
+    def __init__(self, serializer_class: type) -> None:
+        self.serializer_class = serializer_class
+        self.instance = None
+
+    def __call__(self, *, data: Any):
+        if self.instance is None:
+            self.instance = self.serializer_class(data=data)
+        serializer = self.instance
+        for cached in ("_validated_data", "_errors", "_data"):
+            serializer.__dict__.pop(cached, None)
+        serializer.initial_data = data
+        return serializer
+
+
+HOLDER_SERIALIZER = ReusedSerializer(HolderCreateSerializer)
+ALIAS_SERIALIZER = ReusedSerializer(AliasCreateSerializer)
+
+
+class LineError(Exception):
+    def __init__(self, prefix: str, error: CRMError) -> None:
+        super().__init__(error.code)
+        self.prefix = prefix
+        self.error = error
+
+
+def parse_body(fmt: str, payload: Any) -> dict[str, Any]:
+    if fmt == "csv":
+        return csv_body(payload)
+    return parse_json_object(payload)
+
+
+class Tables:
+    """The tables an import writes, with the columns `bulk_create` would insert and each
+    row prepared by the fields' own `get_db_prep_save` (encryption included)."""
+
+    MODELS = (Holder, HolderNameToken, AliasAccount, RelatedParty, AuditEntry)
+
+    def __init__(self) -> None:
+        self.fields = {
+            model._meta.db_table: [
+                f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)
+            ]
+            for model in self.MODELS
+        }
+        # The wrapper itself, not the `connection` proxy (a thread-local lookup per access).
+        self.connection = connections[DEFAULT_DB_ALIAS]
+        self.jsonb = None
+        if self.connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            self.jsonb = Jsonb
+
+    def row(self, obj: models.Model) -> tuple:
+        return tuple(
+            self._plain(f.get_db_prep_save(getattr(obj, f.attname), self.connection))
+            for f in self.fields[obj._meta.db_table]
+        )
+
+    def values_row(self, model: type[models.Model], **values: Any) -> tuple:
+        """`row(model(**values))` without building the instance (fields' defaults apply):
+        for the small derived rows (name tokens, audit entries), where `__init__` would
+        cost more than the row."""
+        return tuple(
+            self._plain(
+                f.get_db_prep_save(
+                    values[f.attname] if f.attname in values else f.get_default(),
+                    self.connection,
+                )
+            )
+            for f in self.fields[model._meta.db_table]
+        )
+
+    def _plain(self, value: Any) -> Any:
+        """Driver wrappers as plain values; on PostgreSQL (COPY, text format) every value as
+        the text psycopg would send for it, so results travel between processes cheaply."""
+        if type(value) in _AS_IS:
+            return value
+        if isinstance(value, memoryview):
+            return bytes(value)
+        if self.jsonb is None:
+            return value
+        if isinstance(value, self.jsonb):
+            return (value.dumps or json.dumps)(value.obj)
+        if isinstance(value, uuid.UUID | dt.date):  # datetimes too, with their offset
+            return str(value)
+        if hasattr(value, "obj"):  # psycopg.Binary
+            return bytes(value.obj)
+        return value
+
+
+_AS_IS = frozenset({str, bytes, int, bool, type(None)})
+_tables: Tables | None = None
+
+
+def tables() -> Tables:
+    global _tables
+    if _tables is None:
+        _tables = Tables()
+    return _tables
+
+
+@dataclass(frozen=True)
+class Task:
+    organization_id: uuid.UUID
+    fmt: str
+    actor: tuple[str, str]
+    records: list[tuple[int, Any]]
+    offset: int = 0  # input bytes read up to the end of this chunk
+
+
+def audit_row(obj: models.Model, fields: list[str], actor: tuple[str, str]) -> tuple:
+    """The `create` entry `lifecycle.record` writes for `obj` (field names, never values)."""
+    return tables().values_row(
+        AuditEntry,
+        organization_id=obj.organization_id,
+        actor_type=actor[0],
+        actor=actor[1][:150],
+        action=AuditEntry.Action.CREATE,
+        object_type=lifecycle.kind_of(type(obj)).name,
+        object_id=obj.pk,
+        changed_fields=sorted(set(fields)),
+    )
+
+
+def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> BuiltAlias:
+    table = tables()
+    alias = alias_build(holder=holder, data=data)
+    party_rows = [table.row(party) for party in related_parties_build(alias, parties)]
+    return BuiltAlias(
+        account_id=alias.account_id,
+        rows={
+            AliasAccount._meta.db_table: [table.row(alias)],
+            RelatedParty._meta.db_table: party_rows,
+            AuditEntry._meta.db_table: [
+                audit_row(alias, alias_created_fields(alias, parties), actor)
+            ],
+        },
+    )
+
+
+def process(task: Task) -> list[BuiltLine | Rejection]:
+    """Validate and build one chunk of lines (runs in a worker process)."""
+    table = tables()
+    previous_hash_keys = bool(settings.LCRYPTO_PREVIOUS_HASH_SECRET_KEYS)
+    out: list[BuiltLine | Rejection] = []
+    for line, payload in task.records:
+        try:
+            body = parse_body(task.fmt, payload)
+            holder_data, aliases = validated_line(body)
+        except CRMError as error:
+            out.append(Rejection.of(line, error))
+            continue
+        except LineError as failure:
+            out.append(Rejection.of(line, failure.error, failure.prefix))
+            continue
+        holder = holder_build(organization_id=task.organization_id, data=holder_data)
+        hashes = [holder.document_hash]
+        if previous_hash_keys:
+            hashes = lookup_hashes(task.organization_id, DOCUMENT_FIELD, holder.document)
+        tokens = [
+            table.values_row(
+                HolderNameToken,
+                holder_id=holder.id,
+                organization_id=holder.organization_id,
+                token_hash=token,
+            )
+            for token in sorted(holder.name_token_hashes())
+        ]
+        out.append(
+            BuiltLine(
+                line=line,
+                document_hashes=hashes,
+                rows={
+                    Holder._meta.db_table: [table.row(holder)],
+                    HolderNameToken._meta.db_table: tokens,
+                    AuditEntry._meta.db_table: [
+                        audit_row(holder, holder_created_fields(holder), task.actor)
+                    ],
+                },
+                aliases=[
+                    build_alias(holder, data, parties, task.actor) for data, parties in aliases
+                ],
+            )
+        )
+    return out
+
+
+def _worker_init() -> None:
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # "spawn" start method: a fresh interpreter
+        django.setup()
+    # Forked workers inherit the parent's UUIDv7 state: start afresh so that two workers
+    # never continue the same millisecond's sequence.
+    from crm import ids
+
+    ids._last_ms = 0
+    # A chunk allocates many short-lived objects and keeps none: move what exists now (Django,
+    # the field trees) out of the collector's way and collect the young generation less often.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+# --- Deciding and writing (in the parent) ------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    lines: int = 0
+    holders_created: int = 0
+    holders_skipped: int = 0
+    aliases_created: int = 0
+    aliases_skipped: int = 0
+    rejected: int = 0
+    bytes_done: int = 0
+
+
+@dataclass
+class Importer:
+    """Imports an input into one organization. `report(rejection)` is called per refused line,
+    `progress(counts)` after every chunk."""
+
+    organization_id: uuid.UUID
+    fmt: str = "jsonl"
+    dry_run: bool = False
+    workers: int = 0
+    batch_size: int = 2000
+    actor: tuple[str, str] = ("command", "import_holders")
+    report: Callable[[Rejection], None] = lambda rejection: None
+    progress: Callable[[Counts], None] = lambda counts: None
+    counts: Counts = field(default_factory=Counts)
+    _seen_documents: set[int] = field(default_factory=set)
+    _seen_accounts: set[str] = field(default_factory=set)
+
+    def run(self, lines: Iterable[bytes]) -> Counts:
+        records = csv_records(lines) if self.fmt == "csv" else jsonl_records(lines)
+        tasks = (
+            Task(
+                self.organization_id,
+                self.fmt,
+                self.actor,
+                chunk,
+                getattr(lines, "bytes_read", 0),
+            )
+            for chunk in _chunks(records, self.batch_size)
+        )
+        if self.workers <= 0:
+            for task in tasks:
+                self._handle(task, process(task))
+            return self.counts
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with context.Pool(self.workers, initializer=_worker_init) as pool:
+            pending: deque = deque()
+            for task in tasks:  # a bounded number of chunks in flight: memory stays flat
+                pending.append((task, pool.apply_async(process, (task,))))
+                if len(pending) > 2 * self.workers:
+                    task, result = pending.popleft()
+                    self._handle(task, result.get())
+            while pending:
+                task, result = pending.popleft()
+                self._handle(task, result.get())
+        return self.counts
+
+    def _handle(self, task: Task, results: list[BuiltLine | Rejection]) -> None:
+        built = [result for result in results if isinstance(result, BuiltLine)]
+        existing_holders = self._existing_holders(
+            [digest for line in built for digest in line.document_hashes]
+        )
+        existing_accounts = self._existing_accounts(
+            [alias.account_id for line in built for alias in line.aliases]
+        )
+        rows: dict[str, list[tuple]] = {table: [] for table in tables().fields}
+        resumed: list[tuple[int, uuid.UUID, list[int]]] = []
+        for result in results:
+            self.counts.lines += 1
+            if isinstance(result, Rejection):
+                self._reject(result)
+                continue
+            outcome = self._decide(result, existing_holders, existing_accounts)
+            if isinstance(outcome, Rejection):
+                self._reject(outcome)
+                continue
+            holder_id, new_aliases = outcome
+            if holder_id is None:
+                self.counts.holders_created += 1
+                _extend(rows, result.rows)
+                for alias in result.aliases:
+                    _extend(rows, alias.rows)
+            else:
+                self.counts.holders_skipped += 1
+                if new_aliases:
+                    resumed.append((result.line, holder_id, new_aliases))
+            self.counts.aliases_created += len(new_aliases)
+            self.counts.aliases_skipped += len(result.aliases) - len(new_aliases)
+        if resumed:
+            self._build_under_existing(task, resumed, rows)
+        if not self.dry_run:
+            try:
+                with transaction.atomic():
+                    for table, table_rows in rows.items():
+                        write_rows(table, table_rows)
+            except IntegrityError as exc:
+                # Someone else (the API) took a document or account id of this batch since
+                # it was checked: the batch is rolled back; a new run resumes from here.
+                raise InputError(
+                    f"a concurrent write conflicts with the batch ending at line "
+                    f"{task.records[-1][0]}; nothing of that batch was written. Run the "
+                    "command again to resume."
+                ) from exc
+        self.counts.bytes_done = task.offset
+        self.progress(self.counts)
+
+    def _decide(self, line: BuiltLine, existing_holders, existing_accounts):
+        """(existing holder id or None, indexes of the aliases to create), or a Rejection."""
+        document = int(line.document_hashes[0][:32], 16)
+        if document in self._seen_documents:
+            return Rejection.of(line.line, CRMError("CRM-0010", fields={"document": ""}))
+        accounts = [alias.account_id for alias in line.aliases]
+        for index, account in enumerate(accounts):
+            if account in self._seen_accounts or account in accounts[:index]:
+                return _account_taken(line.line, index)
+        holder_id = next(
+            (existing_holders[d] for d in line.document_hashes if d in existing_holders), None
+        )
+        new_aliases = []
+        for index, account in enumerate(accounts):
+            owner = existing_accounts.get(account)
+            if owner is None:
+                new_aliases.append(index)
+            elif owner != holder_id:
+                return _account_taken(line.line, index)
+        self._seen_documents.add(document)
+        self._seen_accounts.update(accounts)
+        return holder_id, new_aliases
+
+    def _build_under_existing(self, task: Task, resumed, rows) -> None:
+        """Aliases of a holder imported earlier (or created through the API): built under
+        the stored holder, whose document and type they copy, as `alias_create` does."""
+        payloads = dict(task.records)
+        holders = Holder.objects.in_bulk([holder_id for _, holder_id, _ in resumed])
+        for line, holder_id, indexes in resumed:
+            _, aliases = validated_line(parse_body(task.fmt, payloads[line]))
+            for index in indexes:
+                data, parties = aliases[index]
+                _extend(rows, build_alias(holders[holder_id], data, parties, self.actor).rows)
+
+    def _existing_holders(self, hashes: list[str]) -> dict[str, uuid.UUID]:
+        found: dict[str, uuid.UUID] = {}
+        for part in _slices(hashes):
+            found.update(
+                Holder.objects.filter(
+                    organization_id=self.organization_id, document_hash__in=part
+                ).values_list("document_hash", "id")
+            )
+        return found
+
+    def _existing_accounts(self, accounts: list[str]) -> dict[str, uuid.UUID]:
+        found: dict[str, uuid.UUID] = {}
+        for part in _slices(accounts):
+            found.update(
+                AliasAccount.objects.filter(
+                    organization_id=self.organization_id, account_id__in=part
+                ).values_list("account_id", "holder_id")
+            )
+        return found
+
+    def _reject(self, rejection: Rejection) -> None:
+        self.counts.rejected += 1
+        self.report(rejection)
+
+
+def _account_taken(line: int, index: int) -> Rejection:
+    return Rejection.of(line, CRMError("CRM-0013", fields={f"aliases[{index}].accountId": ""}))
+
+
+def _extend(rows: dict[str, list[tuple]], more: dict[str, list[tuple]]) -> None:
+    for table, table_rows in more.items():
+        rows[table].extend(table_rows)
+
+
+def _slices(values: list, size: int = 500) -> Iterator[list]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
+
+
+def _chunks(records: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    chunk: list[tuple[int, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def write_rows(table: str, rows: list[tuple]) -> None:
+    """Insert prepared rows: `COPY` on PostgreSQL, one `executemany` elsewhere."""
+    if not rows:
+        return
+    columns = [f.column for f in tables().fields[table]]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"  # noqa: S608 (names quoted)
+            cursor.executemany(sql, rows)
+
+
+# --- Progress ----------------------------------------------------------------------------------
+
+
+class Progress:
+    """A progress line on a stream at most every `interval` seconds: lines, percent and ETA
+    (when the input size is known), rate, and the counts so far."""
+
+    def __init__(self, stream: IO[str], total_bytes: int | None, interval: float = 2.0) -> None:
+        self.stream = stream
+        self.total = total_bytes
+        self.interval = interval
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, counts: Counts, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < self.interval:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = counts.lines / elapsed
+        parts = [f"{counts.lines:,} lines", f"{rate:,.0f} lines/s"]
+        if self.total and counts.bytes_done:
+            done = min(counts.bytes_done / self.total, 1.0)
+            eta = elapsed * (1 - done) / done if done else 0
+            parts.insert(1, f"{done:.1%}")
+            parts.append(f"ETA {_duration(eta)}")
+        parts.append(f"elapsed {_duration(elapsed)}")
+        parts.append(
+            f"holders +{counts.holders_created:,} ={counts.holders_skipped:,}, "
+            f"aliases +{counts.aliases_created:,} ={counts.aliases_skipped:,}, "
+            f"rejected {counts.rejected:,}"
+        )
+        self.stream.write("import_holders: " + ", ".join(parts) + "\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    return str(dt.timedelta(seconds=round(seconds)))
+
+
+def input_size(stream: IO[bytes]) -> int | None:
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return None
+    return stat.st_size if stat.st_size and os.path.isfile(getattr(stream, "name", "")) else None
+
+
+# --- Sample data (tests and benchmarks) --------------------------------------------------------
+
+FIRST_NAMES = [
+    "Maria",
+    "José",
+    "Ana",
+    "João",
+    "Antônio",
+    "Francisca",
+    "Carlos",
+    "Paula",
+    "Luís",
+    "Conceição",
+    "Marcos",
+    "Juliana",
+    "Pedro",
+    "Fernanda",
+    "Raimundo",
+]
+LAST_NAMES = [
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Araújo",
+    "Ribeiro",
+    "Carvalho",
+    "Almeida",
+]
+SAMPLE_LEDGER = "0196a3f4-0000-7000-8000-00000000e001"
+
+
+def cpf(number: int) -> str:
+    """The valid CPF (two check digits) of a 9-digit base number."""
+    base = [int(d) for d in f"{number % 1_000_000_000:09d}"]
+    for length in (9, 10):
+        total = sum(d * w for d, w in zip(base, range(length + 1, 1, -1), strict=True))
+        base.append(0 if total % 11 < 2 else 11 - total % 11)
+    return "".join(map(str, base))
+
+
+def sample_bodies(count: int, *, seed: int = 0, start: int = 0) -> Iterator[dict[str, Any]]:
+    """`count` valid JSON Lines bodies (a natural person with contact, address, birth date,
+    metadata and one alias with banking details), unique documents and account ids from
+    `start` on; deterministic for a seed."""
+    rng = random.Random(seed)
+    for number in range(start, start + count):
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}"
+        yield {
+            "type": "NATURAL_PERSON",
+            "name": name,
+            "document": cpf(100_000_000 + number),
+            "externalId": f"CUST-{number}",
+            "contact": {
+                "primaryEmail": f"customer{number}@example.com",
+                "mobilePhone": f"+55119{number % 100_000_000:08d}",
+            },
+            "addresses": {
+                "primary": {
+                    "line1": f"Rua {rng.choice(LAST_NAMES)}, {number % 2000}",
+                    "zipCode": "01310-100",
+                    "city": "São Paulo",
+                    "state": "SP",
+                    "country": "BR",
+                }
+            },
+            "naturalPerson": {
+                "birthDate": f"{1950 + number % 50}-0{1 + number % 9}-1{number % 9}",
+                "motherName": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            },
+            "metadata": {"segment": rng.choice(["retail", "private", "business"])},
+            "aliases": [
+                {
+                    "ledgerId": SAMPLE_LEDGER,
+                    "accountId": str(uuid.UUID(int=(0x0196 << 112) | number)),
+                    "bankingDetails": {
+                        "branch": f"{number % 9999:04d}",
+                        "account": f"{number:09d}-{number % 10}",
+                        "type": "CACC",
+                        "openingDate": "2024-01-15",
+                    },
+                    "metadata": {"channel": "import"},
+                }
+            ],
+        }
+
+
+def write_sample_jsonl(stream: IO[bytes], count: int, **kwargs: Any) -> None:
+    for body in sample_bodies(count, **kwargs):
+        stream.write(json.dumps(body, ensure_ascii=False).encode() + b"\n")
+
+
+def stdin_bytes() -> IO[bytes]:
+    return sys.stdin.buffer
