@@ -36,6 +36,12 @@ FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP) ## Long schema fuzzing pass: schemathesis coverage phase + FUZZ_EXAMPLES (500)/operation
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=true $(BIN)/pytest -q -n 2 tests/test_schema_fuzz.py
 
+HOLDERS ?= 10000
+BENCH_SECONDS ?= 10
+BENCH_SOAK ?= 60
+bench: $(STAMP) ## Load HOLDERS (10000) through the importer, serve with gunicorn, measure every endpoint (PostgreSQL)
+	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK)
+
 lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

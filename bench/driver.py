@@ -1,0 +1,103 @@
+"""A small HTTP/1.1 load driver: asyncio, keep-alive connections, exact percentiles.
+
+Why not locust: every figure here is a per-endpoint run of a few seconds at a fixed
+concurrency, which needs exact p50/p99 and error counts per run, not a UI or user scenarios;
+and a second process of locust (gevent) would take more of the two shared cores than this
+loop does. wrk would be faster but cannot vary ids and bodies per request without Lua.
+"""
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests
+    errors: int = 0  # 5xx, unexpected status or a broken connection
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(0.99)
+
+
+async def _exchange(reader, writer, host: str, request: Request) -> int:
+    method, path, headers, body = request
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("closed")
+    status = int(status_line.split()[1])
+    length, close = 0, False
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        elif name.lower() == "connection" and value.strip().lower() == "close":
+            close = True
+    await reader.readexactly(length)
+    if close:
+        raise ConnectionResetError("server closed the connection")
+    return status
+
+
+async def _worker(host, port, make: Callable[[], Request], ok, result: Result, deadline):
+    reader = writer = None
+    while time.monotonic() < deadline:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            started = time.monotonic()
+            status = await _exchange(reader, writer, host, make())
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if status in ok:
+                result.latencies.append(time.monotonic() - started)
+            else:
+                result.errors += 1
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            result.errors += 1
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+def run(name, host, port, make, *, ok=(200,), concurrency=16, seconds=10.0) -> Result:
+    """Drive `make()` requests at `concurrency` for `seconds`; successful statuses in `ok`."""
+    result = Result(name, seconds)
+
+    async def main():
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(
+            *(_worker(host, port, make, ok, result, deadline) for _ in range(concurrency))
+        )
+
+    started = time.monotonic()
+    asyncio.run(main())
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,49 @@
+"""Floors: what an endpoint's throughput is compared with, in the same gunicorn.
+
+* `bare_json` — a Django view returning a constant JSON object: the cost of the stack alone.
+* `raw_select` — the thinnest view doing GET holder's database work: one raw `SELECT` by
+  organization and primary key, columns returned as they are stored (nothing decrypted).
+* `raw_insert` — the thinnest view doing create holder's database work: one raw `INSERT` of a
+  row of the same shape (random bytes where the ciphertext goes), nothing validated.
+"""
+
+import os
+import uuid
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from crm.ids import uuid7
+
+
+def bare_json(request):
+    return JsonResponse({"ok": True})
+
+
+def raw_select(request, holder_id: uuid.UUID):
+    organization = request.headers.get("X-Organization-Id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, type, external_id, created_at FROM holders_holder "
+            "WHERE organization_id = %s AND id = %s AND deleted_at IS NULL",
+            [organization, holder_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return JsonResponse({"code": "not found"}, status=404)
+    return JsonResponse({"id": str(row[0]), "type": row[1], "externalId": row[2]})
+
+
+@csrf_exempt
+def raw_insert(request):
+    organization = request.headers.get("X-Organization-Id")
+    holder_id = uuid7()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO holders_holder (id, organization_id, created_at, updated_at, type, "
+            "name, document, document_hash, metadata) "
+            "VALUES (%s, %s, now(), now(), 'NATURAL_PERSON', %s, %s, %s, '{}')",
+            [holder_id, organization, os.urandom(120), os.urandom(120), os.urandom(32).hex()],
+        )
+    return JsonResponse({"id": str(holder_id)}, status=201)

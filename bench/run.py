@@ -1,0 +1,321 @@
+"""`make bench` / `python -m bench.run --holders N`: the registry measured end to end.
+
+1. A fresh PostgreSQL database (`--database-url`, default crmbench on the local server),
+   migrated, loaded with N holders (one alias each) by `manage.py import_holders` from a
+   generated JSON Lines file: deterministic values, metadata with a common value
+   (`segment`) and a rare one (`branch`, 0.2 %).
+2. gunicorn with `config/gunicorn.conf.py` and production settings (plus the floors of
+   bench/floors.py), on a loopback port.
+3. Per endpoint, `--seconds` of load at `--concurrency` from this process (bench/driver.py):
+   requests/s, p50, p99, errors; queries per request measured once in-process; throughput as
+   a ratio of the floors; a `--soak-seconds` run at concurrency 32 sampling worker memory.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+
+from bench import driver
+
+ROOT = Path(__file__).resolve().parent.parent
+ORG = "0196a3f4-1c2b-7cde-8f00-0000000be4c4"
+SECRETS = {
+    "SECRET_KEY": "bench-secret-key-" + "s" * 40,
+    "LCRYPTO_ENCRYPT_SECRET_KEY": "be" * 32,
+    "LCRYPTO_HASH_SECRET_KEY": "bench-hash-key-" + "h" * 32,
+}
+FIRST = ["Ana", "Bruno", "Carla", "Diego", "Elisa", "Fabio", "Gabriela", "Hugo", "Iara", "Joao"]
+LAST = ["Silva", "Souza", "Costa", "Santos", "Oliveira", "Pereira", "Lima", "Carvalho", "Rocha"]
+
+
+def document(i: int) -> str:
+    return f"{i + 10**9:011d}"
+
+
+def holder_line(i: int) -> dict:
+    """Holder i of the data set (values derive from i, so a sample is regenerated, not kept)."""
+    return {
+        "type": "NATURAL_PERSON",
+        "name": f"{FIRST[i % 10]} {LAST[i % 9]} {i}",
+        "document": document(i),
+        "externalId": f"EXT-{i}",
+        "contact": {"primaryEmail": f"holder{i}@example.com"},
+        "metadata": {"segment": "retail" if i % 5 else "private", "branch": f"B{i % 500:03d}"},
+        "aliases": [
+            {
+                "ledgerId": "ledger-bench",
+                "accountId": f"ACC-{i}",
+                "bankingDetails": {"branch": f"{i % 500:04d}", "account": f"{i:09d}-1"},
+            }
+        ],
+    }
+
+
+def sh(*command: str, env: dict, timeout: float = 3600) -> None:
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=timeout)
+
+
+def prepare(url: str, holders: int, env: dict) -> None:
+    parsed = urllib.parse.urlparse(url)
+    admin_url = parsed._replace(path="/postgres").geturl()
+    name = parsed.path.lstrip("/")
+    sh("psql", admin_url, "-qc", f'DROP DATABASE IF EXISTS "{name}"', env=env)
+    sh("psql", admin_url, "-qc", f'CREATE DATABASE "{name}"', env=env)
+    sh(sys.executable, "manage.py", "migrate", "--noinput", "-v", "0", env=env)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as data:
+        for i in range(holders):
+            data.write(json.dumps(holder_line(i)) + "\n")
+    started = time.monotonic()
+    sh(sys.executable, "manage.py", "import_holders", "--organization", ORG, data.name, env=env)
+    print(f"loaded {holders:,} holders + aliases in {time.monotonic() - started:,.0f} s")
+    os.unlink(data.name)
+    script = (
+        "from django.contrib.auth.models import User;"
+        "User.objects.filter(username='bench').exists() or "
+        "User.objects.create_superuser('bench', 'bench@example.com', 'bench-password')"
+    )
+    sh(sys.executable, "manage.py", "shell", "-c", script, env=env)
+
+
+def sample_ids(url: str, count: int) -> list[str]:
+    query = f"SELECT id FROM holders_holder ORDER BY random() LIMIT {count}"
+    out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def admin_session(port: int) -> str:
+    """Log the bench superuser in; returns the Cookie header."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/admin/login/")
+    response = conn.getresponse()
+    page = response.read().decode()
+    csrf = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": "bench", "password": "bench-password"}
+    )
+    headers = {"Cookie": f"csrftoken={csrf}", "Content-Type": "application/x-www-form-urlencoded"}
+    conn.request("POST", "/admin/login/?next=/admin/", body, headers)
+    response = conn.getresponse()
+    response.read()
+    session = re.search(r"sessionid=([^;]+)", response.getheader("Set-Cookie") or "")
+    if session is None:
+        raise RuntimeError("admin login failed")
+    return f"csrftoken={csrf}; sessionid={session.group(1)}"
+
+
+def endpoints(holders: int, ids: list[str], cookie: str) -> list[tuple[str, object, tuple]]:
+    """(name, request factory, ok statuses) for every measured endpoint."""
+    org = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
+    pick = random.Random(7).randrange
+    deep = max(1, min(1000, holders // 10))
+    counter = iter(range(10**9))
+
+    def get(path):
+        return lambda: ("GET", path() if callable(path) else path, org, b"")
+
+    def new_holder():
+        n = next(counter)
+        body = {"type": "LEGAL_PERSON", "name": f"Bench Co {n}", "document": f"9{n:013d}"}
+        return ("POST", "/v1/holders", org, json.dumps(body).encode())
+
+    def new_alias():
+        n = next(counter)
+        body = {"ledgerId": "l", "accountId": f"BENCH-{n}-{uuid.uuid4().hex[:8]}"}
+        return (
+            "POST",
+            f"/v1/holders/{ids[pick(len(ids))]}/aliases",
+            org,
+            json.dumps(body).encode(),
+        )
+
+    def patch_holder():
+        body = {"metadata": {"touched": str(next(counter))}}
+        return ("PATCH", f"/v1/holders/{ids[pick(len(ids))]}", org, json.dumps(body).encode())
+
+    def any_i():
+        return pick(holders)
+
+    admin = {"Cookie": cookie}
+    return [
+        ("floor: bare JSON view", get("/floor/json"), (200,)),
+        ("floor: raw SELECT by pk", get(lambda: f"/floor/select/{ids[pick(len(ids))]}"), (200,)),
+        ("floor: raw INSERT", lambda: ("POST", "/floor/insert", org, b""), (201,)),
+        ("get holder", get(lambda: f"/v1/holders/{ids[pick(len(ids))]}"), (200,)),
+        ("create holder", new_holder, (201,)),
+        ("patch holder", patch_holder, (200,)),
+        ("list holders page 1", get("/v1/holders?limit=10"), (200,)),
+        (f"list holders page {deep} (offset)", get(f"/v1/holders?limit=10&page={deep}"), (200,)),
+        ("search by document", get(lambda: f"/v1/holders?document={document(any_i())}"), (200,)),
+        ("search by external id", get(lambda: f"/v1/holders?external_id=EXT-{any_i()}"), (200,)),
+        (
+            "search metadata (rare)",
+            get(lambda: f"/v1/holders?metadata.branch=B{pick(500):03d}"),
+            (200,),
+        ),
+        ("search metadata (common)", get("/v1/holders?metadata.segment=private"), (200,)),
+        ("aliases by holder", get(lambda: f"/v1/aliases?holder_id={ids[pick(len(ids))]}"), (200,)),
+        ("aliases by account", get(lambda: f"/v1/aliases?account_id=ACC-{any_i()}"), (200,)),
+        (
+            "aliases by banking account",
+            get(lambda: f"/v1/aliases?banking_details_account={any_i():09d}-1"),
+            (200,),
+        ),
+        ("create alias", new_alias, (201,)),
+        (
+            "admin search by document",
+            lambda: ("GET", f"/admin/holders/holder/?q={document(any_i())}", admin, b""),
+            (200,),
+        ),
+        (
+            "admin search by name word",
+            lambda: ("GET", f"/admin/holders/holder/?q={LAST[pick(9)]}", admin, b""),
+            (200,),
+        ),
+    ]
+
+
+def queries_per_request(env: dict, endpoint_list) -> dict[str, int]:
+    """Each endpoint once through Django's test client in this process, counting queries."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench"))
+    counts = {}
+    for name, make, _ in endpoint_list:
+        if name.startswith("floor"):
+            continue
+        method, path, headers, body = make()
+        headers = {k: v for k, v in headers.items() if k not in ("Content-Type", "Cookie")}
+        with CaptureQueriesContext(connection) as queries:
+            client.generic(method, path, body, content_type="application/json", headers=headers)
+        counts[name] = len(queries)
+    return counts
+
+
+def report(results: list[driver.Result], queries: dict[str, int]) -> None:
+    floors = {r.name: r.rps for r in results if r.name.startswith("floor")}
+    select, insert = floors["floor: raw SELECT by pk"], floors["floor: raw INSERT"]
+    bare = floors["floor: bare JSON view"]
+    print()
+    print(
+        f"{'endpoint':40} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'queries':>7} {'÷ bare':>7} {'÷ floor':>8}"
+    )
+    for r in results:
+        floor = insert if r.name.startswith("create") else select
+        print(
+            f"{r.name:40} {r.rps:7.0f} {r.p50:7.1f} {r.p99:7.1f} {r.errors:6d} "
+            f"{queries.get(r.name, '-'):>7} {r.rps / bare:7.0%} {r.rps / floor:8.0%}"
+        )
+
+
+def worker_memory(master_pid: int) -> int:
+    """Resident memory of gunicorn's workers (KiB)."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--holders", type=int, default=10_000)
+    parser.add_argument("--database-url", default="postgres://root@127.0.0.1:5432/crmbench")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load per endpoint")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--soak-seconds", type=float, default=60.0)
+    parser.add_argument("--port", type=int, default=4093)
+    parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        **SECRETS,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "CRM_IGNORE_DOTENV": "true",
+        "DATABASE_URL": args.database_url,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SERVER_HOST": "127.0.0.1",
+        "SERVER_PORT": str(args.port),
+        "LOG_LEVEL": "WARNING",
+    }
+    if not args.skip_load:
+        prepare(args.database_url, args.holders, env)
+    ids = sample_ids(args.database_url, 2000)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", args.port, timeout=2).request(
+                    "GET", "/health"
+                )
+                break
+            except OSError:
+                time.sleep(0.2)
+        cookie = admin_session(args.port)
+        results = []
+        for name, make, ok in endpoints(args.holders, ids, cookie):
+            driver.run(name, "127.0.0.1", args.port, make, ok=ok, concurrency=4, seconds=1)
+            result = driver.run(
+                name,
+                "127.0.0.1",
+                args.port,
+                make,
+                ok=ok,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+            )
+            results.append(result)
+            print(
+                f"{name:40} {result.rps:8.0f} req/s  p50 {result.p50:7.1f} ms  "
+                f"p99 {result.p99:7.1f} ms  errors {result.errors}",
+                flush=True,
+            )
+        report(results, queries_per_request(env, endpoints(args.holders, ids, cookie)))
+        before = worker_memory(server.pid)
+        soak = driver.run(
+            "soak: get holder",
+            "127.0.0.1",
+            args.port,
+            endpoints(args.holders, ids, cookie)[3][1],
+            concurrency=32,
+            seconds=args.soak_seconds,
+        )
+        after = worker_memory(server.pid)
+        print(
+            f"soak {args.soak_seconds:.0f} s at concurrency 32: {soak.rps:.0f} req/s, "
+            f"errors {soak.errors}, worker memory {before / 1024:.0f} -> {after / 1024:.0f} MiB"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
