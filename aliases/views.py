@@ -10,26 +10,12 @@ from aliases import selectors, services
 from aliases.filtersets import AliasFilterSet
 from aliases.models import RelatedPartyRole
 from aliases.serializers import AliasCreateSerializer, AliasSerializer, AliasUpdateSerializer
-from crm.openapi import (
-    BODY_CODES,
-    COMMON_HEADERS,
-    HARD_DELETE,
-    IDEMPOTENCY_HEADERS,
-    INCLUDE_DELETED,
-    LIST_CODES,
-    METADATA_FILTER,
-    METADATA_FILTER_DESCRIPTION,
-    PATH_CODES,
-    RELATED_PARTY_CODES,
-    error_responses,
-    filter_parameters,
-    path_uuid,
-)
+from crm import openapi
 from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 
-HOLDER_ID = path_uuid("holder_id")
-ALIAS_ID = path_uuid("alias_id")
-RELATED_PARTY_ID = path_uuid("related_party_id")
+HOLDER_ID = openapi.path_uuid("holder_id")
+ALIAS_ID = openapi.path_uuid("alias_id")
+RELATED_PARTY_ID = openapi.path_uuid("related_party_id")
 ALIAS_NOT_FOUND = ("CRM-0008",)
 TAGS = ["Alias accounts"]
 
@@ -47,11 +33,15 @@ class AliasViewSetBase(RegistryViewSet):
         "from the holder. `accountId` is unique per organization among live aliases (409 "
         "CRM-0013). A missing or soft-deleted holder is 404 CRM-0006.",
         tags=TAGS,
-        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS, HOLDER_ID],
+        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS, HOLDER_ID],
         responses={
             201: AliasSerializer,
-            **error_responses(
-                bad_request=(*PATH_CODES, *BODY_CODES, *RELATED_PARTY_CODES),
+            **openapi.error_responses(
+                bad_request=(
+                    *openapi.PATH_CODES,
+                    *openapi.BODY_CODES,
+                    *openapi.RELATED_PARTY_CODES,
+                ),
                 not_found=("CRM-0006",),
                 conflict=("CRM-0013",),
                 body=True,
@@ -61,10 +51,10 @@ class AliasViewSetBase(RegistryViewSet):
     retrieve=extend_schema(
         summary="Get an alias account",
         tags=TAGS,
-        parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID, INCLUDE_DELETED],
+        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, ALIAS_ID, openapi.INCLUDE_DELETED],
         responses={
             200: AliasSerializer,
-            **error_responses(bad_request=PATH_CODES, not_found=ALIAS_NOT_FOUND),
+            **openapi.error_responses(bad_request=openapi.PATH_CODES, not_found=ALIAS_NOT_FOUND),
         },
     ),
     partial_update=extend_schema(
@@ -74,11 +64,16 @@ class AliasViewSetBase(RegistryViewSet):
         "party). `ledgerId` and `accountId` are immutable (CRM-0007); a `closingDate` before "
         "the alias creation date is CRM-0023. An alias under another holder is 404 CRM-0008.",
         tags=TAGS,
-        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS, HOLDER_ID, ALIAS_ID],
+        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS, HOLDER_ID, ALIAS_ID],
         responses={
             200: AliasSerializer,
-            **error_responses(
-                bad_request=(*PATH_CODES, *BODY_CODES, *RELATED_PARTY_CODES, "CRM-0023"),
+            **openapi.error_responses(
+                bad_request=(
+                    *openapi.PATH_CODES,
+                    *openapi.BODY_CODES,
+                    *openapi.RELATED_PARTY_CODES,
+                    "CRM-0023",
+                ),
                 not_found=ALIAS_NOT_FOUND,
                 body=True,
             ),
@@ -88,21 +83,23 @@ class AliasViewSetBase(RegistryViewSet):
         summary="Delete an alias account (soft by default)",
         description="`hard_delete=true` erases it for good (also when soft-deleted).",
         tags=TAGS,
-        parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID, HARD_DELETE],
+        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, ALIAS_ID, openapi.HARD_DELETE],
         responses={
             204: None,
-            **error_responses(bad_request=PATH_CODES, not_found=ALIAS_NOT_FOUND),
+            **openapi.error_responses(bad_request=openapi.PATH_CODES, not_found=ALIAS_NOT_FOUND),
         },
     ),
     remove_related_party=extend_schema(
         summary="Remove a related party from an alias account",
         description="Removes the party and its search hash.",
         tags=TAGS,
-        parameters=[*COMMON_HEADERS, HOLDER_ID, ALIAS_ID, RELATED_PARTY_ID],
+        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, ALIAS_ID, RELATED_PARTY_ID],
         request=None,
         responses={
             204: None,
-            **error_responses(bad_request=PATH_CODES, not_found=(*ALIAS_NOT_FOUND, "CRM-0024")),
+            **openapi.error_responses(
+                bad_request=openapi.PATH_CODES, not_found=(*ALIAS_NOT_FOUND, "CRM-0024")
+            ),
         },
     ),
 )
@@ -165,17 +162,21 @@ class HolderAliasViewSet(
         description="The organization's alias accounts, a page at a time, oldest first (or "
         "`sort_order=desc`). Every filter works and they combine with AND; document, account, "
         "IBAN and participant/related-party documents match any formatting (search hashes), "
-        "related-party filters match any party of the alias.\n\n" + METADATA_FILTER_DESCRIPTION,
+        "related-party filters match any party of the alias.\n\n"
+        + openapi.METADATA_FILTER_DESCRIPTION,
         tags=TAGS,
         parameters=[
-            *COMMON_HEADERS,
-            INCLUDE_DELETED,
-            *filter_parameters(
+            *openapi.COMMON_HEADERS,
+            openapi.INCLUDE_DELETED,
+            *openapi.filter_parameters(
                 AliasFilterSet, enums={"related_party_role": RelatedPartyRole.values}
             ),
-            METADATA_FILTER,
+            openapi.METADATA_FILTER,
         ],
-        responses={200: AliasSerializer(many=True), **error_responses(bad_request=LIST_CODES)},
+        responses={
+            200: AliasSerializer(many=True),
+            **openapi.error_responses(bad_request=openapi.LIST_CODES),
+        },
     ),
 )
 class AliasViewSet(mixins.ListModelMixin, AliasViewSetBase):

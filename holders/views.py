@@ -4,26 +4,13 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from crm.openapi import (
-    BODY_CODES,
-    COMMON_HEADERS,
-    HARD_DELETE,
-    IDEMPOTENCY_HEADERS,
-    INCLUDE_DELETED,
-    LIST_CODES,
-    METADATA_FILTER,
-    METADATA_FILTER_DESCRIPTION,
-    PATH_CODES,
-    error_responses,
-    filter_parameters,
-    path_uuid,
-)
+from crm import openapi
 from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 from holders import selectors, services
 from holders.filtersets import HolderFilterSet
 from holders.serializers import HolderCreateSerializer, HolderSerializer, HolderUpdateSerializer
 
-HOLDER_ID = path_uuid("id")
+HOLDER_ID = openapi.path_uuid("id")
 HOLDER_NOT_FOUND = ("CRM-0006",)
 
 
@@ -32,34 +19,39 @@ HOLDER_NOT_FOUND = ("CRM-0006",)
         summary="List holders",
         description="The organization's holders, a page at a time, oldest first (or "
         "`sort_order=desc`). Filters combine with AND; `document` matches any formatting "
-        "(`123.456.789-00` = `12345678900`).\n\n" + METADATA_FILTER_DESCRIPTION,
+        "(`123.456.789-00` = `12345678900`).\n\n" + openapi.METADATA_FILTER_DESCRIPTION,
         tags=["Holders"],
         parameters=[
-            *COMMON_HEADERS,
-            INCLUDE_DELETED,
-            *filter_parameters(HolderFilterSet),
-            METADATA_FILTER,
+            *openapi.COMMON_HEADERS,
+            openapi.INCLUDE_DELETED,
+            *openapi.filter_parameters(HolderFilterSet),
+            openapi.METADATA_FILTER,
         ],
-        responses={200: HolderSerializer(many=True), **error_responses(bad_request=LIST_CODES)},
+        responses={
+            200: HolderSerializer(many=True),
+            **openapi.error_responses(bad_request=openapi.LIST_CODES),
+        },
     ),
     create=extend_schema(
         summary="Create a holder",
         description="`document` is unique per organization among live holders (409 "
         "CRM-0010), in any formatting.",
         tags=["Holders"],
-        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS],
+        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS],
         responses={
             201: HolderSerializer,
-            **error_responses(bad_request=BODY_CODES, conflict=("CRM-0010",), body=True),
+            **openapi.error_responses(
+                bad_request=openapi.BODY_CODES, conflict=("CRM-0010",), body=True
+            ),
         },
     ),
     retrieve=extend_schema(
         summary="Get a holder",
         tags=["Holders"],
-        parameters=[*COMMON_HEADERS, HOLDER_ID, INCLUDE_DELETED],
+        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, openapi.INCLUDE_DELETED],
         responses={
             200: HolderSerializer,
-            **error_responses(bad_request=PATH_CODES, not_found=HOLDER_NOT_FOUND),
+            **openapi.error_responses(bad_request=openapi.PATH_CODES, not_found=HOLDER_NOT_FOUND),
         },
     ),
     partial_update=extend_schema(
@@ -68,11 +60,13 @@ HOLDER_NOT_FOUND = ("CRM-0006",)
         "`type` and `document` are immutable (CRM-0007); `name` cannot be removed (CRM-0003). "
         "The body is validated before the holder is looked up.",
         tags=["Holders"],
-        parameters=[*COMMON_HEADERS, *IDEMPOTENCY_HEADERS, HOLDER_ID],
+        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS, HOLDER_ID],
         responses={
             200: HolderSerializer,
-            **error_responses(
-                bad_request=(*PATH_CODES, *BODY_CODES), not_found=HOLDER_NOT_FOUND, body=True
+            **openapi.error_responses(
+                bad_request=(*openapi.PATH_CODES, *openapi.BODY_CODES),
+                not_found=HOLDER_NOT_FOUND,
+                body=True,
             ),
         },
     ),
@@ -82,10 +76,12 @@ HOLDER_NOT_FOUND = ("CRM-0006",)
         "CRM-0017). `hard_delete=true` erases it (also when soft-deleted) with its "
         "soft-deleted aliases.",
         tags=["Holders"],
-        parameters=[*COMMON_HEADERS, HOLDER_ID, HARD_DELETE],
+        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, openapi.HARD_DELETE],
         responses={
             204: None,
-            **error_responses(bad_request=(*PATH_CODES, "CRM-0017"), not_found=HOLDER_NOT_FOUND),
+            **openapi.error_responses(
+                bad_request=(*openapi.PATH_CODES, "CRM-0017"), not_found=HOLDER_NOT_FOUND
+            ),
         },
     ),
 )
