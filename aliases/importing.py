@@ -60,9 +60,10 @@ from aliases.services import (
     related_parties_build,
     validate_related_parties,
 )
-from crm import lifecycle
+from crm import audit, lifecycle
 from crm.errors import CRMError
 from crm.models import AuditEntry
+from crm.nested import set_path
 from crm.parsers import parse_json_object
 from crm.search import lookup_hashes
 from crm.serializers import validate_input
@@ -182,22 +183,16 @@ def csv_body(row: dict[str, str]) -> dict[str, Any]:
         if cell == "" or column is None:
             continue
         if column in HOLDER_COLUMNS:
-            _put(holder, HOLDER_COLUMNS[column], cell)
+            set_path(holder, HOLDER_COLUMNS[column], cell)
         elif column in ALIAS_COLUMNS:
-            _put(alias, ALIAS_COLUMNS[column], cell)
+            set_path(alias, ALIAS_COLUMNS[column], cell)
         elif column.startswith(METADATA_PREFIX):
-            _put(holder, ("metadata", column.removeprefix(METADATA_PREFIX)), cell)
+            set_path(holder, ("metadata", column.removeprefix(METADATA_PREFIX)), cell)
         elif column.startswith(ALIAS_METADATA_PREFIX):
-            _put(alias, ("metadata", column.removeprefix(ALIAS_METADATA_PREFIX)), cell)
+            set_path(alias, ("metadata", column.removeprefix(ALIAS_METADATA_PREFIX)), cell)
     if alias:
         holder["aliases"] = [alias]
     return holder
-
-
-def _put(target: dict[str, Any], path: tuple[str, ...], value: str) -> None:
-    for key in path[:-1]:
-        target = target.setdefault(key, {})
-    target[path[-1]] = value
 
 
 # --- Validating and building (in the workers) --------------------------------------------------
@@ -381,16 +376,15 @@ class Task:
 
 def audit_row(obj: models.Model, fields: list[str], actor: tuple[str, str]) -> tuple:
     """The `create` entry `lifecycle.record` writes for `obj` (field names, never values)."""
-    return tables().values_row(
-        AuditEntry,
-        organization_id=obj.organization_id,
-        actor_type=actor[0],
-        actor=actor[1][:150],
-        action=AuditEntry.Action.CREATE,
+    values = audit.entry_values(
+        AuditEntry.Action.CREATE,
         object_type=lifecycle.kind_of(type(obj)).name,
         object_id=obj.pk,
-        changed_fields=sorted(set(fields)),
+        organization_id=obj.organization_id,
+        changed_fields=fields,
+        actor=audit.Actor(*actor),
     )
+    return tables().values_row(AuditEntry, **values)
 
 
 def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> BuiltAlias:

@@ -86,11 +86,14 @@ def _write_state(alias: AliasAccount, state: dict[str, Any]) -> None:
     alias.recompute_search_hashes()
 
 
-def _add_related_parties(alias: AliasAccount, parties: list[dict[str, Any]]) -> None:
-    """Append parties with fresh server ids (a client-sent `id` is ignored); an alias carries
-    at most `MAX_RELATED_PARTIES` (400 CRM-0015 naming `relatedParties` beyond)."""
+def _add_related_parties(
+    alias: AliasAccount, parties: list[dict[str, Any]], *, existing: int = 0
+) -> None:
+    """Append parties with fresh server ids (a client-sent `id` is ignored) to an alias that
+    has `existing` ones; an alias carries at most `MAX_RELATED_PARTIES` (400 CRM-0015 naming
+    `relatedParties` beyond)."""
     cap = settings.MAX_RELATED_PARTIES
-    if parties and alias.related_parties.count() + len(parties) > cap:
+    if existing + len(parties) > cap:
         raise CRMError(
             "CRM-0015",
             f"An alias account carries at most {cap} related parties.",
@@ -191,7 +194,7 @@ def alias_update(
         if removed:
             changed.add("relatedParties")
     elif parties:
-        _add_related_parties(alias, parties)
+        _add_related_parties(alias, parties, existing=alias.related_parties.count())
         changed.add("relatedParties")
     lifecycle.record(alias, AuditEntry.Action.UPDATE, changed)
     return alias

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from crm.middleware import request_id_var
 from crm.models import AuditEntry
 
-__all__ = ["Actor", "AuditEntry", "acting_as", "current_actor", "record", "record_erasure"]
+__all__ = [
+    "Actor",
+    "AuditEntry",
+    "acting_as",
+    "current_actor",
+    "entry_values",
+    "record",
+    "record_erasure",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,31 @@ def acting_as(actor: Actor) -> Iterator[None]:
         _actor.reset(token)
 
 
+def entry_values(
+    action: str,
+    *,
+    object_type: str,
+    object_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    changed_fields: Iterable[str] = (),
+    actor: Actor | None = None,
+) -> dict:
+    """The column values of one entry: the acting user or token (the current one unless
+    given), the request id, and the *names* of the changed fields, never their values."""
+    actor = actor or current_actor()
+    request_id = request_id_var.get()
+    return {
+        "organization_id": organization_id,
+        "actor_type": actor.kind,
+        "actor": actor.name[:150],
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "changed_fields": sorted(set(changed_fields)),
+        "request_id": "" if request_id == "-" else request_id,
+    }
+
+
 def record(
     action: str,
     *,
@@ -60,17 +93,14 @@ def record(
     organization_id: uuid.UUID | None,
     changed_fields: Iterable[str] = (),
 ) -> AuditEntry:
-    actor = current_actor()
-    request_id = request_id_var.get()
     return AuditEntry.objects.create(
-        organization_id=organization_id,
-        actor_type=actor.kind,
-        actor=actor.name[:150],
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        changed_fields=sorted(set(changed_fields)),
-        request_id="" if request_id == "-" else request_id,
+        **entry_values(
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            organization_id=organization_id,
+            changed_fields=changed_fields,
+        )
     )
 
 
@@ -79,17 +109,14 @@ def record_erasure(
 ) -> None:
     """Replace an erased object's history by one entry saying that it was erased."""
     AuditEntry.objects.filter(object_type=object_type, object_id__in=object_ids).delete()
-    actor = current_actor()
-    request_id = request_id_var.get()
     AuditEntry.objects.bulk_create(
         AuditEntry(
-            organization_id=organization_id,
-            actor_type=actor.kind,
-            actor=actor.name[:150],
-            action=AuditEntry.Action.HARD_DELETE,
-            object_type=object_type,
-            object_id=object_id,
-            request_id="" if request_id == "-" else request_id,
+            **entry_values(
+                AuditEntry.Action.HARD_DELETE,
+                object_type=object_type,
+                object_id=object_id,
+                organization_id=organization_id,
+            )
         )
         for object_id in object_ids
     )

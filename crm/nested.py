@@ -34,6 +34,22 @@ def split(value: dict[str, Any] | None, private_paths: list[Path]):
     return prune_empty(public) or None, private or None
 
 
+def get_path(document: Any, path: Path) -> Any:
+    """The value at `path` in nested dicts, or None."""
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
+
+
+def set_path(document: dict[str, Any], path: Path, value: Any) -> None:
+    """Set the value at `path`, creating the objects on the way."""
+    for key in path[:-1]:
+        document = document.setdefault(key, {})
+    document[path[-1]] = value
+
+
 def join(public: dict[str, Any] | None, private: dict[str, Any] | None) -> dict[str, Any]:
     """Merge the two parts back into the wire shape."""
     result = copy.deepcopy(public) if public else {}

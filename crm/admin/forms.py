@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from crm.countries import ISO_3166_ALPHA2
 from crm.errors import CRMError
+from crm.nested import Path, get_path, set_path
 from crm.serializers import (
     ApiDateField,
     CountryField,
@@ -23,8 +24,6 @@ from crm.serializers import (
     StrictCharField,
     validate_input,
 )
-
-Path = tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,20 +82,6 @@ def wire_form(
     return type(name, (base,), {**declared, "wire_fields": specs})
 
 
-def _get(document: Any, path: Path) -> Any:
-    for key in path:
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
-
-
-def _set(document: dict[str, Any], path: Path, value: Any) -> None:
-    for key in path[:-1]:
-        document = document.setdefault(key, {})
-    document[path[-1]] = value
-
-
 def _to_wire(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
@@ -107,7 +92,7 @@ def wire_values(form: forms.BaseForm) -> dict[str, Any]:
     for spec in form.wire_fields:
         value = form.cleaned_data.get(spec.name)
         if value not in (None, ""):
-            _set(document, spec.path, _to_wire(value))
+            set_path(document, spec.path, _to_wire(value))
     if form.cleaned_data.get("metadata"):
         document["metadata"] = form.cleaned_data["metadata"]
     return document
@@ -220,7 +205,7 @@ class WireForm(forms.ModelForm):
 
     def _fill_initial(self, state: dict[str, Any]) -> None:
         for spec in self.wire_fields:
-            value = _get(state, spec.path)
+            value = get_path(state, spec.path)
             if value is not None:
                 self.initial[spec.name] = value
         if "metadata" in self.fields:
@@ -233,7 +218,7 @@ class WireForm(forms.ModelForm):
         for spec in self.wire_fields:
             if spec.name in changed:
                 value = self.cleaned_data.get(spec.name)
-                _set(patch, spec.path, None if value in (None, "") else _to_wire(value))
+                set_path(patch, spec.path, None if value in (None, "") else _to_wire(value))
         if "metadata" in changed:
             meta = metadata_patch(self.before.get("metadata"), self.cleaned_data["metadata"])
             if meta:
