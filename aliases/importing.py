@@ -339,22 +339,24 @@ class Tables:
     def _plain(self, value: Any) -> Any:
         """Driver wrappers as plain values; on PostgreSQL (COPY, text format) every value as
         the text psycopg would send for it, so results travel between processes cheaply."""
-        if type(value) in _AS_IS:
+        kind = type(value)
+        if kind in _AS_IS:
             return value
-        if isinstance(value, memoryview):
+        if kind is memoryview:
             return bytes(value)
         if self.jsonb is None:
             return value
-        if isinstance(value, self.jsonb):
-            return (value.dumps or json.dumps)(value.obj)
-        if isinstance(value, uuid.UUID | dt.date):  # datetimes too, with their offset
+        if kind in _AS_TEXT:  # datetimes keep their offset
             return str(value)
+        if kind is self.jsonb:
+            return (value.dumps or json.dumps)(value.obj)
         if hasattr(value, "obj"):  # psycopg.Binary
             return bytes(value.obj)
         return value
 
 
 _AS_IS = frozenset({str, bytes, int, bool, type(None)})
+_AS_TEXT = frozenset({uuid.UUID, dt.datetime, dt.date})
 _tables: Tables | None = None
 
 

@@ -183,11 +183,11 @@ def alias_update(
     closing_date = (patch.get("bankingDetails") or {}).get("closingDate")
     if closing_date and dt.date.fromisoformat(closing_date) < _utc_date(alias.created_at):
         raise CRMError("CRM-0023")
+    stored = lifecycle.stored_values(alias)
     before = alias_state(alias)
     after = prune_empty(merge_patch(before, {k: v for k, v in patch.items() if k in MERGED_STATE}))
     _write_state(alias, after)
-    alias.updated_at = timezone.now()
-    alias.save()
+    columns = lifecycle.save_changes(alias, stored)
     changed = changed_paths(before, after)
     if "relatedParties" in patch and parties is None:
         removed, _ = alias.related_parties.all().delete()
@@ -196,6 +196,9 @@ def alias_update(
     elif parties:
         _add_related_parties(alias, parties, existing=alias.related_parties.count())
         changed.add("relatedParties")
+    if "relatedParties" in changed and not columns:  # the parties are the alias's change
+        alias.updated_at = timezone.now()
+        alias.save(update_fields=["updated_at"])
     lifecycle.record(alias, AuditEntry.Action.UPDATE, changed)
     return alias
 

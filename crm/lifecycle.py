@@ -18,11 +18,13 @@ their `AppConfig.ready()` (a holder is the parent of its aliases; an alias owns 
 parties), and the code here walks that registry.
 """
 
+import copy
 import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -119,7 +121,9 @@ def save_unique(obj: RegistryModel, **save_kwargs) -> None:
     so of two concurrent writers exactly one wins."""
     codes: dict[str, str] = getattr(type(obj), "unique_error_codes", {})
     try:
-        with transaction.atomic():
+        # No savepoint: a violation aborts the caller's transaction anyway (the CRMError
+        # leaves it), and a SAVEPOINT/RELEASE pair is two round trips on every write.
+        with transaction.atomic(savepoint=False):
             obj.save(**save_kwargs)
     except IntegrityError as exc:
         for constraint in obj._meta.constraints:
@@ -129,6 +133,26 @@ def save_unique(obj: RegistryModel, **save_kwargs) -> None:
             ):
                 raise CRMError(code) from exc
         raise
+
+
+def stored_values(obj: RegistryModel) -> dict[str, Any]:
+    """A copy of every concrete field's value, taken before a change (see `save_changes`)."""
+    return {
+        field.attname: copy.deepcopy(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+    }
+
+
+def save_changes(obj: RegistryModel, before: dict[str, Any]) -> list[str]:
+    """Write only the columns whose value differs from `before` (`stored_values`), with a new
+    `updated_at`; write nothing and keep `updated_at` when nothing differs. An update that
+    rewrote every column would re-encrypt and re-send all of them. Returns the changed
+    attribute names."""
+    changed = [name for name, value in before.items() if getattr(obj, name) != value]
+    if changed:
+        obj.updated_at = timezone.now()
+        save_unique(obj, update_fields=[*changed, "updated_at"])
+    return changed
 
 
 def has_live_children(obj: RegistryModel) -> bool:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import uuid
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -24,9 +25,16 @@ def canonical(value: str) -> str:
     return _NOT_CANONICAL.sub("", value).upper()
 
 
+@lru_cache(maxsize=8)
+def _keyed(key: str) -> "hmac.HMAC":
+    """An HMAC keyed once per key and copied per value (keying costs as much as hashing)."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
 def _hash(key: str, organization_id: uuid.UUID | str, field: str, value: str) -> str:
-    message = f"{str(organization_id).lower()}|{field}|{canonical(value)}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()
+    mac.update(f"{str(organization_id).lower()}|{field}|{canonical(value)}".encode())
+    return mac.hexdigest()
 
 
 def search_hash(organization_id: uuid.UUID | str, field: str, value: str) -> str:

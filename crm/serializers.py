@@ -4,6 +4,7 @@ with a code of its own; `crm.errors.translate_errors` turns them into the one CR
 reference would return (ref §3.3's order)."""
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -37,7 +38,14 @@ def json_value_problems(value: Any, path: str = "") -> list[tuple[str, ErrorDeta
     text that is not valid Unicode (a lone surrogate such as "\\udfff" cannot be encoded as
     UTF-8, so no database can store it and no response can carry it) and numbers that are not
     finite IEEE-754 doubles (1e400 parses as infinity; an integer of 400 digits overflows
-    every reader a client may have). Walked iteratively: depth is bounded by the parser."""
+    every reader a client may have). Walked iteratively: depth is bounded by the parser.
+
+    Almost every document has no problem; that is proven first by the C encoder (it refuses
+    non-finite floats and, encoding to UTF-8, lone surrogates) plus a search of its output for
+    a digit run long enough to be an overflowing integer. Only a document that fails that
+    (or merely contains a long digit string) is walked, to name the fields."""
+    if _plainly_valid(value):
+        return []
     problems: list[tuple[str, ErrorDetail]] = []
     stack: list[tuple[str, Any]] = [(path, value)]
     while stack:
@@ -58,6 +66,18 @@ def json_value_problems(value: Any, path: str = "") -> list[tuple[str, ErrorDeta
         elif isinstance(node, int | float) and not isinstance(node, bool) and not _is_finite(node):
             problems.append((where, ErrorDetail("number out of range", "out_of_range")))
     return problems
+
+
+_FLOAT_OVERFLOW_DIGITS = re.compile(r"\d{309}")  # 1e308 has 309 digits: the double limit
+
+
+def _plainly_valid(value: Any) -> bool:
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return False
+    return _FLOAT_OVERFLOW_DIGITS.search(text) is None
 
 
 def _is_unicode(text: str) -> bool:

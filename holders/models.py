@@ -120,11 +120,11 @@ class Holder(RegistryModel):
             for word in name_words(self.name or "")
         }
 
-    def sync_name_tokens(self) -> bool:
+    def sync_name_tokens(self, *, new: bool = False) -> bool:
         """Make the stored name word index match the current name; True when it changed.
-        The holder must be saved."""
+        The holder must be saved; `new` (just inserted, so no tokens yet) skips reading them."""
         wanted = self.name_token_hashes()
-        stored = set(self.name_tokens.values_list("token_hash", flat=True))
+        stored = set() if new else set(self.name_tokens.values_list("token_hash", flat=True))
         if wanted == stored:
             return False
         self.name_tokens.exclude(token_hash__in=wanted).delete()

@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from crm import lifecycle
 from crm.errors import CRMError
@@ -110,7 +109,7 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
         organization_id=organization_id, document=data["document"]
     )
     lifecycle.save_unique(holder, force_insert=True)
-    holder.sync_name_tokens()
+    holder.sync_name_tokens(new=True)
     lifecycle.record(holder, AuditEntry.Action.CREATE, holder_created_fields(holder))
     return holder
 
@@ -126,12 +125,11 @@ def holder_update(
 ) -> Holder:
     """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted)."""
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    stored = lifecycle.stored_values(holder)
     before = holder_state(holder)
     after = prune_empty(merge_patch(before, patch))
     _write_state(holder, after)
-    holder.updated_at = timezone.now()
-    holder.save()
-    if before.get("name") != after.get("name"):
+    if "name" in lifecycle.save_changes(holder, stored):
         holder.sync_name_tokens()
     lifecycle.record(holder, AuditEntry.Action.UPDATE, changed_paths(before, after))
     return holder

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 
 from aliases.models import AliasAccount, RelatedParty
 from aliases.services import alias_soft_delete
@@ -109,7 +110,8 @@ def test_save_unique_maps_the_named_constraint_to_its_409():
         document="11122233344",
         document_hash=holder.document_hash,
     )
-    with pytest.raises(CRMError) as excinfo:
+    # As in the services: the 409 leaves the caller's atomic block (no savepoint of its own).
+    with pytest.raises(CRMError) as excinfo, transaction.atomic():
         lifecycle.save_unique(twin, force_insert=True)
     assert excinfo.value.code == "CRM-0010"
     assert Holder.all_objects.count() == 1

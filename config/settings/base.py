@@ -112,6 +112,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=10000),
         "client_timeout": DB_CLIENT_TIMEOUT_MS / 1000,
         "health_check_timeout": env.int("DB_HEALTH_CHECK_TIMEOUT_MS", default=1000) / 1000,
+        "health_check_idle_seconds": env.int("DB_HEALTH_CHECK_IDLE_MS", default=1000) / 1000,
         "server_side_binding": True,
     }.items():
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_name, _value)
