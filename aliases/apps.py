@@ -6,7 +6,7 @@ class AliasesConfig(RegistryAppConfig):
     verbose_name = "Alias accounts"
 
     def lifecycle_kinds(self) -> list:
-        from aliases.models import AliasAccount, RelatedParty
+        from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty
         from crm.lifecycle import Kind, Part
 
         parties = Part(RelatedParty, fk="alias_id", label="Related party", columns=("role",))
@@ -19,6 +19,6 @@ class AliasesConfig(RegistryAppConfig):
                 parent="holder",
                 parent_fk="holder_id",
                 details=("account_id", "ledger_id"),
-                parts=(parties,),
+                parts=(parties, Part(AliasMetadataPair, fk="alias_id")),
             )
         ]

@@ -52,7 +52,7 @@ from django.db import (
     transaction,
 )
 
-from aliases.models import AliasAccount, RelatedParty
+from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty
 from aliases.serializers import AliasCreateSerializer
 from aliases.services import (
     alias_build,
@@ -62,12 +62,13 @@ from aliases.services import (
 )
 from crm import audit, lifecycle
 from crm.errors import CRMError
+from crm.metadata_index import metadata_pair_values
 from crm.models import AuditEntry
 from crm.nested import set_path
 from crm.parsers import parse_json_object
 from crm.search import lookup_hashes
 from crm.serializers import validate_input
-from holders.models import DOCUMENT_FIELD, Holder, HolderNameToken
+from holders.models import DOCUMENT_FIELD, Holder, HolderMetadataPair, HolderNameToken
 from holders.serializers import HolderCreateSerializer
 from holders.services import holder_build, holder_created_fields
 
@@ -299,7 +300,15 @@ class Tables:
     """The tables an import writes, with the columns `bulk_create` would insert and each
     row prepared by the fields' own `get_db_prep_save` (encryption included)."""
 
-    MODELS = (Holder, HolderNameToken, AliasAccount, RelatedParty, AuditEntry)
+    MODELS = (
+        Holder,
+        HolderNameToken,
+        HolderMetadataPair,
+        AliasAccount,
+        AliasMetadataPair,
+        RelatedParty,
+        AuditEntry,
+    )
 
     def __init__(self) -> None:
         self.fields = {
@@ -335,6 +344,10 @@ class Tables:
             )
             for f in self.fields[model._meta.db_table]
         )
+
+    def pair_rows(self, model: type[models.Model], record: models.Model) -> list[tuple]:
+        """The metadata pair index rows of a new record (`crm.metadata_index`)."""
+        return [self.values_row(model, **values) for values in metadata_pair_values(record)]
 
     def _plain(self, value: Any) -> Any:
         """Driver wrappers as plain values; on PostgreSQL (COPY, text format) every value as
@@ -397,6 +410,7 @@ def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> B
         account_id=alias.account_id,
         rows={
             AliasAccount._meta.db_table: [table.row(alias)],
+            AliasMetadataPair._meta.db_table: table.pair_rows(AliasMetadataPair, alias),
             RelatedParty._meta.db_table: party_rows,
             AuditEntry._meta.db_table: [
                 audit_row(alias, alias_created_fields(alias, parties), actor)
@@ -440,6 +454,7 @@ def process(task: Task) -> list[BuiltLine | Rejection]:
                 rows={
                     Holder._meta.db_table: [table.row(holder)],
                     HolderNameToken._meta.db_table: tokens,
+                    HolderMetadataPair._meta.db_table: table.pair_rows(HolderMetadataPair, holder),
                     AuditEntry._meta.db_table: [
                         audit_row(holder, holder_created_fields(holder), task.actor)
                     ],

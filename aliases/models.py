@@ -20,6 +20,7 @@ from django.db import models
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.ids import uuid7
+from crm.metadata_index import MetadataPair
 from crm.models import DELETED, LIVE, RegistryModel
 from crm.nested import Path
 from crm.search import search_hash
@@ -199,3 +200,28 @@ class RelatedParty(models.Model):
             return []
         self.document_hash = new
         return ["document_hash"]
+
+
+class AliasMetadataPair(MetadataPair):
+    """An alias's metadata pair in the pair index (`crm.metadata_index`)."""
+
+    alias = models.ForeignKey(
+        AliasAccount,
+        on_delete=models.CASCADE,
+        related_name="metadata_pairs",
+        db_index=False,
+    )
+
+    class Meta:
+        # One row per (record, pair); also the index erasure and updates find rows by
+        # (instead of the foreign key's own).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alias", "pair_hash"], name="alias_metadata_pair_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization_id", "pair_hash", "alias"], name="alias_metadata_pair_idx"
+            ),
+        ]

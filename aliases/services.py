@@ -24,6 +24,7 @@ from aliases.selectors import alias_get
 from crm import lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.metadata_index import sync_metadata_pairs
 from crm.models import ERASURE_COLUMNS, AuditEntry
 from crm.nested import join, split
 from crm.search import search_hash
@@ -149,6 +150,7 @@ def alias_create(
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = alias_build(holder=holder, data=data)
     lifecycle.save_unique(alias, force_insert=True)
+    sync_metadata_pairs(alias, new=True)
     _add_related_parties(alias, parties)
     lifecycle.record(alias, AuditEntry.Action.CREATE, alias_created_fields(alias, parties))
     return alias
@@ -188,6 +190,8 @@ def alias_update(
     after = prune_empty(merge_patch(before, {k: v for k, v in patch.items() if k in MERGED_STATE}))
     _write_state(alias, after)
     columns = lifecycle.save_changes(alias, stored)
+    if "metadata" in columns:
+        sync_metadata_pairs(alias)
     changed = changed_paths(before, after)
     if "relatedParties" in patch and parties is None:
         removed, _ = alias.related_parties.all().delete()

@@ -1,9 +1,8 @@
 """Filter plumbing shared by the list endpoints (CONTRACT §3).
 
 * `SearchHashFilter`: equality on an encrypted value through its search hash (index-backed).
-* `RegistryFilterSet`: adds any number of `metadata.<key>=<value>` filters (AND); on PostgreSQL
-  all of them are one containment on the organization-scoped metadata (`filter_scoped_metadata`,
-  served by a GIN index with per-organization statistics).
+* `RegistryFilterSet`: adds any number of `metadata.<key>=<value>` filters (AND), each a join
+  to the metadata pair index (`crm.metadata_index`): flat whatever the value's frequency.
 * `apply_filters`: what the list selectors call; refuses NUL bytes and oversized values and
   reports bad values as 400 CRM-0016.
 """
@@ -11,11 +10,10 @@
 from typing import Any
 
 import django_filters
-from django.db import connection
-from django.db.models import F, Func, JSONField
-from django.db.models.fields.json import KeyTransform
 
 from crm.errors import CRMError
+from crm.metadata_index import filter_metadata_pairs
+from crm.pagination import request_keyset
 from crm.search import lookup_hashes
 from crm.serializers import MAX_METADATA_VALUE_LENGTH
 
@@ -48,11 +46,10 @@ class RegistryFilterSet(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         metadata = self.metadata_filters()
-        if metadata and connection.vendor == "postgresql":
-            return filter_scoped_metadata(queryset, self.organization_id, metadata)
-        for index, (key, value) in enumerate(metadata.items()):
-            queryset = filter_metadata(queryset, key, value, alias=f"metadata_filter_{index}")
-        return queryset
+        if not metadata:
+            return queryset
+        keyset = request_keyset(self.data)
+        return filter_metadata_pairs(queryset, self.organization_id, metadata, keyset)
 
     def metadata_filters(self) -> dict[str, str]:
         filters: dict[str, str] = {}
@@ -67,38 +64,6 @@ class RegistryFilterSet(django_filters.FilterSet):
                 raise CRMError("CRM-0012")
             filters[key] = value
         return filters
-
-
-def filter_metadata(queryset, key: str, value: str, *, alias: str = "metadata_filter"):
-    """String equality on one metadata key: a JSON key lookup (SQLite; the list filters on
-    PostgreSQL use `filter_scoped_metadata`). On PostgreSQL this is a containment query."""
-    if connection.vendor == "postgresql":
-        return queryset.filter(metadata__contains={key: value})
-    return queryset.alias(**{alias: KeyTransform(key, "metadata")}).filter(**{alias: value})
-
-
-def scoped_metadata(organization_id, metadata: dict) -> dict:
-    """The value `crm_scoped_metadata(metadata, organization_id)` contains when `metadata`
-    does: the pairs plus the organization id under the key "" (holders migration 0005)."""
-    return {**metadata, "": str(organization_id)}
-
-
-def filter_scoped_metadata(queryset, organization_id, metadata: dict):
-    """PostgreSQL: every `metadata.<k>=<v>` filter in one containment on the organization-scoped
-    metadata, `crm_scoped_metadata(metadata, organization_id) @> {k: v, ..., "": o}`,
-    served by the GIN index on that expression: one index probe that returns only this
-    organization's matches, and a selectivity estimate from the statistics ANALYZE keeps on
-    the expression (per organization, all keys together), which is what lets the planner choose
-    between reading the matches and walking the organization in id order."""
-    expression = Func(
-        F("metadata"),
-        F("organization_id"),
-        function="crm_scoped_metadata",
-        output_field=JSONField(),
-    )
-    return queryset.alias(scoped_metadata=expression).filter(
-        scoped_metadata__contains=scoped_metadata(organization_id, metadata)
-    )
 
 
 def apply_filters(

@@ -97,6 +97,22 @@ def decode_cursor(value: str) -> tuple[uuid.UUID, bool]:
     return boundary, data["points_next"]
 
 
+def reads_increasing_ids(forward: bool, sort_order: str) -> bool:
+    """A forward page in asc order, or a backward page in desc order, reads increasing ids."""
+    return forward == (sort_order == "asc")
+
+
+def request_keyset(params: Any) -> tuple[uuid.UUID | None, bool] | None:
+    """(boundary id or None on the first page, reads increasing ids) of a keyset list
+    request, None for an offset page. The metadata filter bounds its index scan with it; the
+    pagination validates and applies the rest."""
+    if CURSOR_PARAM not in params:
+        return None
+    cursor = params.get(CURSOR_PARAM) or ""
+    boundary, forward = decode_cursor(cursor) if cursor else (None, True)
+    return boundary, reads_increasing_ids(forward, parse_page_params(params)[2])
+
+
 class PagePagination(BasePagination):
     """Offset pages (page/limit/sort_order) over the primary key (creation order), or keyset
     pages when the request carries `cursor` (see the module docstring)."""
@@ -126,8 +142,7 @@ class PagePagination(BasePagination):
                 fields={CURSOR_PARAM: "Cannot be combined with page."},
             )
         self.boundary, self.forward = decode_cursor(cursor) if cursor else (None, True)
-        # Forward in asc order, or backward in desc order, reads increasing ids.
-        self.increasing = self.forward == (self.sort_order == "asc")
+        self.increasing = reads_increasing_ids(self.forward, self.sort_order)
         if self.boundary is not None:
             lookup = "id__gt" if self.increasing else "id__lt"
             queryset = queryset.filter(**{lookup: self.boundary})

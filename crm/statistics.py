@@ -20,6 +20,8 @@ REGISTRY_TABLES = (
     "holders_holdernametoken",
     "aliases_aliasaccount",
     "aliases_relatedparty",
+    "holders_holdermetadatapair",
+    "aliases_aliasmetadatapair",
 )
 
 

@@ -7,7 +7,17 @@ class HoldersConfig(RegistryAppConfig):
 
     def lifecycle_kinds(self) -> list:
         from crm.lifecycle import Kind, Part
-        from holders.models import Holder, HolderNameToken
+        from holders.models import Holder, HolderMetadataPair, HolderNameToken
 
         name_index = Part(HolderNameToken, fk="holder_id")
-        return [Kind("holder", "holders", "Holder", Holder, details=("type",), parts=(name_index,))]
+        metadata_index = Part(HolderMetadataPair, fk="holder_id")
+        return [
+            Kind(
+                "holder",
+                "holders",
+                "Holder",
+                Holder,
+                details=("type",),
+                parts=(name_index, metadata_index),
+            )
+        ]

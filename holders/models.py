@@ -19,6 +19,7 @@ import unicodedata
 from django.db import models
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
+from crm.metadata_index import MetadataPair
 from crm.models import DELETED, LIVE, RegistryModel
 from crm.nested import Path
 
@@ -176,3 +177,28 @@ class HolderNameToken(models.Model):
 
     def __str__(self) -> str:
         return f"Name token of holder {self.holder_id}"
+
+
+class HolderMetadataPair(MetadataPair):
+    """A holder's metadata pair in the pair index (`crm.metadata_index`)."""
+
+    holder = models.ForeignKey(
+        "holders.Holder",
+        on_delete=models.CASCADE,
+        related_name="metadata_pairs",
+        db_index=False,
+    )
+
+    class Meta:
+        # One row per (record, pair); also the index erasure and updates find rows by
+        # (instead of the foreign key's own).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "pair_hash"], name="holder_metadata_pair_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization_id", "pair_hash", "holder"], name="holder_metadata_pair_idx"
+            ),
+        ]

@@ -15,6 +15,7 @@ from django.db import transaction
 from crm import lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.metadata_index import sync_metadata_pairs
 from crm.models import ERASURE_COLUMNS, AuditEntry
 from crm.nested import join, split
 from crm.search import lookup_hashes, search_hash
@@ -110,6 +111,7 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     )
     lifecycle.save_unique(holder, force_insert=True)
     holder.sync_name_tokens(new=True)
+    sync_metadata_pairs(holder, new=True)
     lifecycle.record(holder, AuditEntry.Action.CREATE, holder_created_fields(holder))
     return holder
 
@@ -129,8 +131,11 @@ def holder_update(
     before = holder_state(holder)
     after = prune_empty(merge_patch(before, patch))
     _write_state(holder, after)
-    if "name" in lifecycle.save_changes(holder, stored):
+    columns = lifecycle.save_changes(holder, stored)
+    if "name" in columns:
         holder.sync_name_tokens()
+    if "metadata" in columns:
+        sync_metadata_pairs(holder)
     lifecycle.record(holder, AuditEntry.Action.UPDATE, changed_paths(before, after))
     return holder
 

@@ -1,6 +1,7 @@
 """Holder list filters: external_id, document (search hash, any formatting), metadata.<key>
 (several, AND), include_deleted — one short test per filter."""
 
+from holders.models import HolderMetadataPair
 from tests.factories import holder_payload
 
 
@@ -68,6 +69,38 @@ def test_metadata_filter_is_string_equality(api):
     wanted = _create(api, metadata={"score": "7"})
 
     assert _ids(api.get("/v1/holders?metadata.score=7")) == [wanted]
+
+
+def test_metadata_filter_follows_patches_and_other_organizations_values(api, api_b):
+    holder = _create(api, metadata={"segment": "retail", "tier": "gold"})
+    _create(api_b, metadata={"segment": "private"})
+
+    assert _ids(api.get("/v1/holders?metadata.segment=private")) == []  # only org B's
+    api.patch(f"/v1/holders/{holder}", {"metadata": {"segment": "private", "tier": None}})
+    assert _ids(api.get("/v1/holders?metadata.segment=private")) == [holder]
+    assert _ids(api.get("/v1/holders?metadata.segment=retail")) == []
+    assert _ids(api.get("/v1/holders?metadata.tier=gold")) == []
+    api.patch(f"/v1/holders/{holder}", {"metadata": None})
+    assert _ids(api.get("/v1/holders?metadata.segment=private")) == []
+    assert HolderMetadataPair.objects.filter(holder_id=holder).count() == 0
+
+
+def test_metadata_filter_keyset_pages_walk_every_match_once(api):
+    wanted = [_create(api, metadata={"segment": "retail"}) for _ in range(5)]
+    _create(api, metadata={"segment": "private"})
+    seen, cursor = [], ""
+    for _ in range(5):
+        body = api.get("/v1/holders", {"metadata.segment": "retail", "limit": 2, "cursor": cursor})
+        body = body.json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body.get("next_cursor")
+        if not cursor:
+            break
+    assert seen == wanted
+    back = api.get(
+        "/v1/holders", {"metadata.segment": "retail", "limit": 2, "cursor": body["prev_cursor"]}
+    )
+    assert [item["id"] for item in back.json()["items"]] == wanted[2:4]
 
 
 def test_metadata_filter_value_over_2000_is_crm_0012(api):

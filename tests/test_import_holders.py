@@ -140,6 +140,9 @@ def test_import_stores_the_same_hashes_and_name_tokens_as_the_services(tmp_path,
 
     assert len(tokens(imported)) == 4  # maria, jose, da, conceicao
     assert tokens(imported) == imported.name_token_hashes() == {*posted_tokens_in_org_a(posted)}
+    # The same metadata pair index rows (their hashes are per organization: compare counts).
+    assert imported.metadata_pairs.count() == posted.metadata_pairs.count() > 0
+    assert AliasAccount.objects.get().metadata_pairs.count() == len(FULL_ALIAS["metadata"])
     # Recomputing every search hash from the decrypted values finds nothing to change.
     assert imported.recompute_search_hashes() == []
     assert AliasAccount.objects.get().recompute_search_hashes() == []
