@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast test-browser fuzz lint fmt migrate superuser seed bench clean
+.PHONY: help run test test-browser fuzz lint fmt migrate superuser seed bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -39,8 +39,10 @@ fuzz: $(STAMP) ## Long schema fuzzing pass: schemathesis coverage phase + FUZZ_E
 HOLDERS ?= 10000
 BENCH_SECONDS ?= 10
 BENCH_SOAK ?= 60
+BENCH_JSON ?= artifacts/bench-$(HOLDERS).json
 bench: $(STAMP) ## Load HOLDERS (10000) through the importer, serve with gunicorn, measure every endpoint (PostgreSQL)
-	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK)
+	@mkdir -p $(dir $(BENCH_JSON))
+	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK) --json $(BENCH_JSON)
 
 lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -61,11 +62,17 @@ def holder_line(i: int) -> dict:
     }
 
 
+def deep_page(holders: int) -> int:
+    """The deep page measured: page 1,000 of ten rows (the last page, for smaller runs)."""
+    return max(1, min(1000, holders // 10))
+
+
 def sh(*command: str, env: dict, timeout: float = 3600) -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=timeout)
 
 
-def prepare(url: str, holders: int, env: dict) -> None:
+def prepare(url: str, holders: int, env: dict) -> float:
+    """Create, migrate and load the database; returns the import's seconds."""
     parsed = urllib.parse.urlparse(url)
     admin_url = parsed._replace(path="/postgres").geturl()
     name = parsed.path.lstrip("/")
@@ -77,7 +84,8 @@ def prepare(url: str, holders: int, env: dict) -> None:
             data.write(json.dumps(holder_line(i)) + "\n")
     started = time.monotonic()
     sh(sys.executable, "manage.py", "import_holders", "--organization", ORG, data.name, env=env)
-    print(f"loaded {holders:,} holders + aliases in {time.monotonic() - started:,.0f} s")
+    load_seconds = time.monotonic() - started
+    print(f"loaded {holders:,} holders + aliases in {load_seconds:,.0f} s")
     os.unlink(data.name)
     script = (
         "from django.contrib.auth.models import User;"
@@ -85,6 +93,7 @@ def prepare(url: str, holders: int, env: dict) -> None:
         "User.objects.create_superuser('bench', 'bench@example.com', 'bench-password')"
     )
     sh(sys.executable, "manage.py", "shell", "-c", script, env=env)
+    return load_seconds
 
 
 def sample_ids(url: str, count: int) -> list[str]:
@@ -114,11 +123,26 @@ def admin_session(port: int) -> str:
     return f"csrftoken={csrf}; sessionid={session.group(1)}"
 
 
-def endpoints(holders: int, ids: list[str], cookie: str) -> list[tuple[str, object, tuple]]:
+def deep_cursor(url: str, depth_rows: int) -> str:
+    """The keyset cursor of the page that starts `depth_rows` rows into the organization (the
+    same depth as the offset page measured next to it)."""
+    query = (
+        f"SELECT id FROM holders_holder WHERE organization_id = '{ORG}' AND deleted_at IS NULL "
+        f"ORDER BY id OFFSET {max(depth_rows, 1) - 1} LIMIT 1"
+    )
+    out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
+    raw = {"id": out.stdout.strip(), "points_next": True}  # crm.pagination.encode_cursor
+    payload = json.dumps(raw, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def endpoints(
+    holders: int, ids: list[str], cookie: str, cursor: str
+) -> list[tuple[str, object, tuple]]:
     """(name, request factory, ok statuses) for every measured endpoint."""
     org = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
     pick = random.Random(7).randrange
-    deep = max(1, min(1000, holders // 10))
+    deep = deep_page(holders)
     counter = iter(range(10**9))
 
     def get(path):
@@ -155,7 +179,13 @@ def endpoints(holders: int, ids: list[str], cookie: str) -> list[tuple[str, obje
         ("create holder", new_holder, (201,)),
         ("patch holder", patch_holder, (200,)),
         ("list holders page 1", get("/v1/holders?limit=10"), (200,)),
+        ("list holders page 1, limit 100", get("/v1/holders?limit=100"), (200,)),
         (f"list holders page {deep} (offset)", get(f"/v1/holders?limit=10&page={deep}"), (200,)),
+        (
+            f"list holders page {deep} (cursor)",
+            get(f"/v1/holders?limit=10&cursor={cursor}"),
+            (200,),
+        ),
         ("search by document", get(lambda: f"/v1/holders?document={document(any_i())}"), (200,)),
         ("search by external id", get(lambda: f"/v1/holders?external_id=EXT-{any_i()}"), (200,)),
         (
@@ -210,20 +240,37 @@ def queries_per_request(env: dict, endpoint_list) -> dict[str, int]:
     return counts
 
 
-def report(results: list[driver.Result], queries: dict[str, int]) -> None:
+def rows(results: list[driver.Result], queries: dict[str, int]) -> list[dict]:
+    """One row per endpoint: throughput, latency, errors, queries and ratios to the floors."""
     floors = {r.name: r.rps for r in results if r.name.startswith("floor")}
     select, insert = floors["floor: raw SELECT by pk"], floors["floor: raw INSERT"]
     bare = floors["floor: bare JSON view"]
+    return [
+        {
+            "endpoint": r.name,
+            "rps": round(r.rps, 1),
+            "p50_ms": round(r.p50, 2),
+            "p99_ms": round(r.p99, 2),
+            "errors": r.errors,
+            "queries": queries.get(r.name),
+            "of_bare": round(r.rps / bare, 3),
+            "of_floor": round(r.rps / (insert if r.name.startswith("create") else select), 3),
+        }
+        for r in results
+    ]
+
+
+def report(table: list[dict]) -> None:
     print()
     print(
         f"{'endpoint':40} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
         f"{'queries':>7} {'÷ bare':>7} {'÷ floor':>8}"
     )
-    for r in results:
-        floor = insert if r.name.startswith("create") else select
+    for row in table:
+        queries = "-" if row["queries"] is None else row["queries"]
         print(
-            f"{r.name:40} {r.rps:7.0f} {r.p50:7.1f} {r.p99:7.1f} {r.errors:6d} "
-            f"{queries.get(r.name, '-'):>7} {r.rps / bare:7.0%} {r.rps / floor:8.0%}"
+            f"{row['endpoint']:40} {row['rps']:7.0f} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
+            f"{row['errors']:6d} {queries:>7} {row['of_bare']:7.0%} {row['of_floor']:8.0%}"
         )
 
 
@@ -248,6 +295,7 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=60.0)
     parser.add_argument("--port", type=int, default=4093)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     env = {
@@ -261,9 +309,11 @@ def main() -> None:
         "SERVER_PORT": str(args.port),
         "LOG_LEVEL": "WARNING",
     }
+    summary: dict = {"holders": args.holders, "concurrency": args.concurrency}
     if not args.skip_load:
-        prepare(args.database_url, args.holders, env)
+        summary["load_seconds"] = round(prepare(args.database_url, args.holders, env), 1)
     ids = sample_ids(args.database_url, 2000)
+    cursor = deep_cursor(args.database_url, deep_page(args.holders) * 10 - 10)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
         cwd=ROOT,
@@ -279,8 +329,9 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         cookie = admin_session(args.port)
+        measured = endpoints(args.holders, ids, cookie, cursor)
         results = []
-        for name, make, ok in endpoints(args.holders, ids, cookie):
+        for name, make, ok in measured:
             driver.run(name, "127.0.0.1", args.port, make, ok=ok, concurrency=4, seconds=1)
             result = driver.run(
                 name,
@@ -297,21 +348,33 @@ def main() -> None:
                 f"p99 {result.p99:7.1f} ms  errors {result.errors}",
                 flush=True,
             )
-        report(results, queries_per_request(env, endpoints(args.holders, ids, cookie)))
+        table = rows(results, queries_per_request(env, measured))
+        report(table)
+        summary["endpoints"] = table
+        get_holder = next(make for name, make, _ in measured if name == "get holder")
         before = worker_memory(server.pid)
         soak = driver.run(
             "soak: get holder",
             "127.0.0.1",
             args.port,
-            endpoints(args.holders, ids, cookie)[3][1],
+            get_holder,
             concurrency=32,
             seconds=args.soak_seconds,
         )
         after = worker_memory(server.pid)
+        summary["soak"] = {
+            "seconds": args.soak_seconds,
+            "rps": round(soak.rps, 1),
+            "errors": soak.errors,
+            "worker_memory_mib": [round(before / 1024), round(after / 1024)],
+        }
         print(
             f"soak {args.soak_seconds:.0f} s at concurrency 32: {soak.rps:.0f} req/s, "
             f"errors {soak.errors}, worker memory {before / 1024:.0f} -> {after / 1024:.0f} MiB"
         )
+        if args.json:
+            Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+            print(f"figures written to {args.json}")
     finally:
         server.terminate()
         server.wait(timeout=30)
