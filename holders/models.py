@@ -128,7 +128,8 @@ class Holder(RegistryModel):
         stored = set() if new else set(self.name_tokens.values_list("token_hash", flat=True))
         if wanted == stored:
             return False
-        self.name_tokens.exclude(token_hash__in=wanted).delete()
+        if stored - wanted:
+            self.name_tokens.filter(token_hash__in=stored - wanted).delete()
         HolderNameToken.objects.bulk_create(
             HolderNameToken(holder=self, organization_id=self.organization_id, token_hash=token)
             for token in sorted(wanted - stored)
