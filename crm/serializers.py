@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from crm.countries import ISO_3166_ALPHA2
 from crm.errors import translate_errors
@@ -300,6 +301,20 @@ class StrictSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return self.response_serializer_class(instance).data
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        if isinstance(self.root, StrictSerializer):
+            # The root refuses lone surrogates anywhere in the body (`json_value_problems`,
+            # one pass in C); DRF's per-character check on every text field repeats it.
+            for field in fields.values():
+                if isinstance(field, serializers.CharField):
+                    field.validators = [
+                        validator
+                        for validator in field.validators
+                        if not isinstance(validator, ProhibitSurrogateCharactersValidator)
+                    ]
+        return fields
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
