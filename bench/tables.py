@@ -1,0 +1,69 @@
+"""`python -m bench.tables SMALL.json LARGE.json`: the figures of two `bench.run --json` results
+as Markdown tables for docs/performance.md (each run's table, then p50 at the large size over
+p50 at the small size per list and search endpoint, the CONTRACT §11 flatness target)."""
+
+import json
+import sys
+from pathlib import Path
+
+FLAT_TARGET = 1.5
+
+
+def load(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def run_table(data: dict) -> str:
+    lines = [
+        f"**{data['holders']:,} holders** (import: {data.get('load_seconds', 0):,.0f} s; "
+        f"concurrency {data['concurrency']})",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | errors | queries | ÷ bare | ÷ floor |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in data["endpoints"]:
+        queries = "–" if row["queries"] is None else row["queries"]
+        lines.append(
+            f"| {row['endpoint']} | {row['rps']:,.0f} | {row['p50_ms']:.1f} | "
+            f"{row['p99_ms']:.1f} | {row['errors']} | {queries} | {row['of_bare']:.0%} | "
+            f"{row['of_floor']:.0%} |"
+        )
+    soak = data["soak"]
+    before, after = soak["worker_memory_mib"]
+    lines += [
+        "",
+        f"Soak: {soak['seconds']:.0f} s of `get holder` at concurrency 32: {soak['rps']:,.0f} "
+        f"req/s, {soak['errors']} errors, worker memory {before} → {after} MiB.",
+    ]
+    return "\n".join(lines)
+
+
+def is_list_or_search(name: str) -> bool:
+    return name.startswith(("list", "search", "aliases by", "admin search"))
+
+
+def ratio_table(small: dict, large: dict) -> str:
+    large_rows = {row["endpoint"]: row for row in large["endpoints"]}
+    lines = [
+        f"| list / search | p50 at {small['holders']:,} | p50 at {large['holders']:,} | ratio "
+        f"| ≤ {FLAT_TARGET}× |",
+        "|---|--:|--:|--:|:-:|",
+    ]
+    for row in small["endpoints"]:
+        other = large_rows.get(row["endpoint"])
+        if other is None or not is_list_or_search(row["endpoint"]):
+            continue
+        ratio = other["p50_ms"] / row["p50_ms"] if row["p50_ms"] else float("nan")
+        verdict = "yes" if ratio <= FLAT_TARGET else "**no**"
+        lines.append(
+            f"| {row['endpoint']} | {row['p50_ms']:.1f} | {other['p50_ms']:.1f} | "
+            f"{ratio:.2f}× | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    small, large = load(sys.argv[1]), load(sys.argv[2])
+    print(run_table(small), run_table(large), ratio_table(small, large), sep="\n\n")
