@@ -47,3 +47,20 @@ def log_mode() -> None:
         logger.warning("access control: %s (every /v1 call is allowed)", line)
     else:
         logger.info("access control: %s", line)
+
+
+def probe_access_manager() -> None:
+    """At a server's start (config/wsgi.py), in Access Manager mode: `GET {address}/health`,
+    logged as reachable or not. Nothing else depends on it: each request asks on its own."""
+    if access_manager.mode() != "access_manager":
+        return
+    address = access_manager.public_address(settings.PLUGIN_AUTH_ADDRESS)
+    try:
+        response = access_manager.client().get(settings.PLUGIN_AUTH_ADDRESS.rstrip("/") + "/health")
+    except Exception as exc:  # any failure is only reported
+        logger.warning("access manager at %s unreachable: %s", address, type(exc).__name__)
+        return
+    if response.status_code == 200:
+        logger.info("access manager at %s answers", address)
+    else:
+        logger.warning("access manager at %s answered %s", address, response.status_code)
