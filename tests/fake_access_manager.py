@@ -145,8 +145,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4000)
     parser.add_argument("--mode", default="allow")
     parser.add_argument("--deny-subject", action="append", default=[])
+    parser.add_argument("--slow-seconds", type=float, default=5.0)
     args = parser.parse_args()
-    fake = FakeAccessManager(port=args.port, mode=args.mode, deny_subjects=set(args.deny_subject))
+    fake = FakeAccessManager(
+        port=args.port,
+        mode=args.mode,
+        slow_seconds=args.slow_seconds,
+        deny_subjects=set(args.deny_subject),
+    )
     fake.start()
     print(f"fake access manager on {fake.address} mode={fake.mode}", flush=True)
     try:
