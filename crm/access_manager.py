@@ -24,6 +24,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
@@ -230,6 +231,25 @@ def reset_client() -> None:
 
 # --- Asking --------------------------------------------------------------------------------------
 
+# During an outage every request fails: one warning per WARN_EVERY_SECONDS per process (with the
+# number of failures since the last one) rather than one line per request.
+WARN_EVERY_SECONDS = 10.0
+_warned_at = 0.0
+_unwarned = 0
+_warn_lock = threading.Lock()
+
+
+def _warn(reason: str) -> None:
+    global _warned_at, _unwarned
+    with _warn_lock:
+        now = time.monotonic()
+        if _warned_at and now - _warned_at < WARN_EVERY_SECONDS:
+            _unwarned += 1
+            return
+        since, _unwarned, _warned_at = _unwarned, 0, now
+    suffix = f" ({since} more failures since the last warning)" if since else ""
+    logger.warning("access manager gave no decision: %s%s", reason, suffix)
+
 
 def resource_name(resource: str) -> str:
     """Our resource (`holders`, `aliases`) as the Access Manager names it (v4: `instruments`)."""
@@ -249,7 +269,7 @@ def _ask(who: Principal, resource: str, action: str) -> Decision:
     try:
         response = client().post(url, json=body, headers={"Authorization": f"Bearer {who.token}"})
     except httpx.HTTPError as exc:
-        logger.warning("access manager unreachable: %s", type(exc).__name__)
+        _warn(f"unreachable ({type(exc).__name__})")
         raise Unavailable(type(exc).__name__) from exc
     status = response.status_code
     if status in (401, 404):  # the token is invalid, or names no subject the manager knows
@@ -257,16 +277,16 @@ def _ask(who: Principal, resource: str, action: str) -> Decision:
     if status == 403:
         return Decision.DENY
     if not 200 <= status < 300:  # 3xx, other 4xx (the manager refused *our* request), 5xx
-        logger.warning("access manager answered %s", status)
+        _warn(f"status {status}")
         raise Unavailable(f"status {status}")
     try:
         answer = response.json()
     except ValueError as exc:
-        logger.warning("access manager answered a body that is not JSON")
+        _warn("a body that is not JSON")
         raise Unavailable("not JSON") from exc
     authorized = answer.get("authorized") if isinstance(answer, dict) else None
     if not isinstance(authorized, bool):
-        logger.warning("access manager answered without a boolean 'authorized'")
+        _warn("no boolean 'authorized' in the answer")
         raise Unavailable("no decision")
     return Decision.ALLOW if authorized else Decision.DENY
 

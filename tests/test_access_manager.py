@@ -501,3 +501,17 @@ def test_the_token_is_never_logged(api, am_mode, caplog):
 
     assert token not in caplog.text
     assert "secret-subject" not in caplog.text
+
+
+def test_an_outage_logs_one_warning_not_one_per_request(api, am_mode, caplog, monkeypatch):
+    monkeypatch.setattr(access_manager, "_warned_at", 0.0)
+    monkeypatch.setattr(access_manager, "_unwarned", 0)
+    am_mode.stop()
+
+    with caplog.at_level("WARNING", logger="crm.access_manager"):
+        for _ in range(5):
+            assert api.get("/v1/holders", **bearer(user_token())).status_code == 503
+
+    assert [r.getMessage() for r in caplog.records if r.name == "crm.access_manager"] == [
+        "access manager gave no decision: unreachable (ConnectError)"
+    ]
