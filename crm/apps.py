@@ -9,10 +9,13 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import (
+            checks,  # registers the access-control system checks
             idempotency,
             lifecycle,
             openapi,  # noqa: F401  (registers the OpenAPI auth extension)
         )
+
+        checks.log_mode()
 
         lifecycle.on_erase(idempotency.erase_records)  # a hard delete erases its replays
 

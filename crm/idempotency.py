@@ -300,13 +300,19 @@ class IdempotentViewMixin:
 
     def _subject(self, response: Response) -> tuple[str, uuid.UUID | None]:
         """The record a response is about (erased with it): the `id` in the body, else the
-        path's own id (e.g. a PATCH refused with 400)."""
-        kind = next((k.name for k in lifecycle.kinds() if k.plural == self.resource), "")
+        path's own id (e.g. a PATCH refused with 400), else the parent's id in the path (an
+        alias create under a holder refused with 400 is about that holder, and goes with it)."""
+        own = next((k for k in lifecycle.kinds() if k.plural == self.resource), None)
+        if own is None:
+            return "", None
         data = response.data
         object_id = parse_uuid(data.get("id")) if isinstance(data, dict) else None
+        path_ids = getattr(self.request, "path_ids", {})
         if object_id is None:
-            object_id = getattr(self.request, "path_ids", {}).get(self.lookup_url_kwarg or "")
-        return kind, object_id
+            object_id = path_ids.get(self.lookup_url_kwarg or "")
+        if object_id is None and own.parent and path_ids.get(f"{own.parent}_id"):
+            return own.parent, path_ids[f"{own.parent}_id"]
+        return own.name, object_id
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

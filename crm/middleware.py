@@ -173,3 +173,33 @@ class ErrorContractMiddleware:
             logger.exception("unhandled exception: %s", type(exception).__name__)
             error = internal_error()
         return error_response(error)
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every response, including those that never reach Django's own
+    `SecurityMiddleware` (an early 413, an error page replaced by `ErrorContractMiddleware`).
+
+    Everywhere: `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy`
+    and `Cross-Origin-Opener-Policy`. API answers (everything but the admin, static files and
+    Swagger UI) also get `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`
+    (JSON is never a document to render) and `Cache-Control: no-store` (they carry personal
+    data no shared cache may keep). Headers a view set itself are kept.
+    """
+
+    API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+        response.headers.setdefault(
+            "Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+        )
+        if is_api_path(request.path) and not request.path.startswith("/swagger"):
+            response.headers.setdefault("Content-Security-Policy", self.API_CSP)
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

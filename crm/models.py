@@ -126,7 +126,8 @@ class AuditEntry(models.Model):
 
 class ApiToken(models.Model):
     """An integration's credential (CONTRACT §10): the organizations it may touch and the
-    `resource:action` pairs it may use. Only a SHA-256 of the secret is stored."""
+    `resource:action` pairs it may use, until `expires_at` (none: until deactivated). Only a
+    SHA-256 of the secret is stored; `last_used_at` is kept to the minute (`crm.auth`)."""
 
     RESOURCES = ("holders", "aliases")
     ACTIONS = ("get", "post", "patch", "delete")
@@ -143,6 +144,10 @@ class ApiToken(models.Model):
         default=list, blank=True, help_text='Allowed pairs such as "holders:get", "aliases:post".'
     )
     is_active = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this moment the token is refused (401)."
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -274,8 +274,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "Integration API token (`Authorization: Bearer <token>`), required "
-            "when PLUGIN_AUTH_ENABLED is true.",
+            "description": "`Authorization: Bearer <token>`, required when PLUGIN_AUTH_ENABLED "
+            "is true: an API token made in the admin or, with PLUGIN_AUTH_ADDRESS, a JWT of the "
+            "Lerian Access Manager.",
         }
 
 
@@ -319,7 +320,13 @@ def _shared_errors() -> dict[str, dict]:
         ),
         "503": _error(
             "`CRM-0907` Service Unavailable: the database is down or not answering (fast, "
-            "never a hang).",
+            "never a hang)."
+            + (
+                " `CRM-0908`: the Access Manager is unreachable, slow or gave no decision "
+                "(fail closed)."
+                if settings.PLUGIN_AUTH_ENABLED and settings.PLUGIN_AUTH_ADDRESS
+                else ""
+            ),
             RETRY_AFTER,
         ),
     }

@@ -1,8 +1,10 @@
-"""Fail at start-up, with a message an operator can act on, when a required secret is missing."""
+"""Fail at start-up, with a message an operator can act on, when a required secret is missing
+or the Access Manager settings cannot work."""
 
 from binascii import Error as BinasciiError
 from binascii import unhexlify
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,11 +47,17 @@ def check_required_secrets(settings: dict[str, Any]) -> None:
         _check_hex_key(f"LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS[{index}]", key)
     if len(settings["LCRYPTO_HASH_SECRET_KEY"]) < 32:
         raise ImproperlyConfigured("LCRYPTO_HASH_SECRET_KEY must be at least 32 characters.")
-    if settings.get("PLUGIN_AUTH_ADDRESS"):
-        # Never ignore it silently: a deployment that asks for the Access Manager and gets
-        # no access control at all is worse than one that does not start.
-        raise ImproperlyConfigured(
-            "PLUGIN_AUTH_ADDRESS is set, but delegating decisions to a Lerian Access Manager "
-            "is not available in this version. Unset it and use the built-in API tokens "
-            "(PLUGIN_AUTH_ENABLED=true)."
-        )
+    _check_access_manager(settings)
+
+
+def _check_access_manager(settings: dict[str, Any]) -> None:
+    """Access Manager mode needs an address it can call and a timeout that bounds the call."""
+    address = settings.get("PLUGIN_AUTH_ADDRESS") or ""
+    if address:
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ImproperlyConfigured(
+                "PLUGIN_AUTH_ADDRESS must be an http(s) URL such as http://plugin-auth:4000."
+            )
+    if settings.get("PLUGIN_AUTH_TIMEOUT_SECONDS", 2.0) <= 0:
+        raise ImproperlyConfigured("PLUGIN_AUTH_TIMEOUT_SECONDS must be greater than 0.")

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from crm import keycheck
+from crm import access_manager, keycheck
 from crm.errors import CRMError, error_response, internal_error
 
 logger = logging.getLogger("crm.views")
@@ -76,7 +76,9 @@ def _keys_read_the_data() -> bool:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise, within about 2 s
-    whatever the database does (down, refusing, or frozen: see `_probe_database`)."""
+    whatever the database does (down, refusing, or frozen: see `_probe_database`). `auth` says
+    which access-control mode is in force (no secret); the Access Manager is not probed, so
+    its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service."""
     checks: dict[str, dict] = {}
     try:
         _probe_database()
@@ -94,6 +96,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         {
             "status": "healthy" if status == 200 else "unhealthy",
             "checks": checks,
+            "auth": access_manager.describe(),
             "version": settings.VERSION,
         },
         status=status,

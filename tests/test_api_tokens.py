@@ -1,6 +1,8 @@
 """API tokens (CONTRACT §10): off by default; when on, 401 CRM-0901 without valid credentials,
 403 CRM-0902 for a resource/action the token lacks, and another organization's data is 404."""
 
+import datetime as dt
+
 import pytest
 
 from crm.auth import issue_token
@@ -146,3 +148,88 @@ def test_only_the_token_hash_is_stored(auth_on, org_a, db):
     stored = ApiToken.objects.get()
     assert raw not in (stored.key_hash, stored.key_prefix)
     assert raw.startswith(stored.key_prefix)
+
+
+# --- Expiry, last use, the admin's "expires in" --------------------------------------------------
+
+
+def test_an_expired_token_is_401_with_www_authenticate(api, auth_on, org_a):
+    from django.utils import timezone
+
+    raw = _token(org_a, ["holders:get"], expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    response = api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response.json()["code"] == "CRM-0901"
+
+
+def test_a_token_works_until_it_expires(api, auth_on, org_a):
+    from django.utils import timezone
+
+    raw = _token(org_a, ["holders:get"], expires_at=timezone.now() + dt.timedelta(hours=1))
+
+    assert api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(api, auth_on, org_a, monkeypatch):
+    from django.utils import timezone
+
+    raw = _token(org_a, ["holders:get"])
+    assert ApiToken.objects.get().last_used_at is None
+
+    api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    first = ApiToken.objects.get().last_used_at
+    api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert first is not None
+    assert ApiToken.objects.get().last_used_at == first  # the same minute: no write
+
+    later = timezone.now() + dt.timedelta(minutes=2)
+    monkeypatch.setattr("crm.auth.timezone.now", lambda: later)
+    api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert ApiToken.objects.get().last_used_at == later
+
+
+def test_a_refused_token_leaves_no_last_use(api, auth_on, org_a):
+    from django.utils import timezone
+
+    raw = _token(org_a, ["holders:get"], expires_at=timezone.now() - dt.timedelta(days=1))
+
+    api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert ApiToken.objects.get().last_used_at is None
+
+
+def test_the_admin_lists_expires_in_and_last_use(admin_client, org_a):
+    from django.utils import timezone
+
+    _token(org_a, ["holders:get"], name="never", expires_at=None)
+    _token(org_a, ["holders:get"], name="soon", expires_at=timezone.now() + dt.timedelta(days=3))
+    _token(org_a, ["holders:get"], name="gone", expires_at=timezone.now() - dt.timedelta(days=2))
+
+    page = admin_client.get("/admin/crm/apitoken/").text
+
+    assert "expires in" in page.lower()
+    assert "last used" in page.lower()
+    assert "never" in page
+    assert "in 2\xa0days" in page or "in 3\xa0days" in page
+    assert "expired 2\xa0days ago" in page
+
+
+def test_the_admin_sets_an_expiry(admin_client, org_a):
+    response = admin_client.post(
+        "/admin/crm/apitoken/add/",
+        {
+            "name": "batch",
+            "is_active": "on",
+            "expires_at_0": "2031-01-01",
+            "expires_at_1": "00:00:00",
+            "organizations": str(org_a),
+            "permissions": ["holders:get"],
+        },
+    )
+
+    assert response.status_code == 200  # the secret page
+    assert ApiToken.objects.get(name="batch").expires_at.year == 2031

@@ -16,6 +16,11 @@ def test_good_settings_pass():
     check_required_secrets(dict(GOOD))
 
 
+def test_an_access_manager_address_starts_the_access_manager_mode():
+    """It used to refuse to start (delegation was not available); now it is the mode."""
+    check_required_secrets({**GOOD, "PLUGIN_AUTH_ADDRESS": "http://plugin-auth:4000"})
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -28,7 +33,9 @@ def test_good_settings_pass():
         ({"LCRYPTO_ENCRYPT_SECRET_KEY": "ab" * 10}, "must decode to 16, 24 or 32 bytes"),
         ({"LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS": ["zz"]}, "PREVIOUS_ENCRYPT_SECRET_KEYS[0]"),
         ({"LCRYPTO_HASH_SECRET_KEY": "short"}, "at least 32 characters"),
-        ({"PLUGIN_AUTH_ADDRESS": "http://plugin-auth:4000"}, "Unset it and use the built-in"),
+        ({"PLUGIN_AUTH_ADDRESS": "plugin-auth:4000"}, "must be an http(s) URL"),
+        ({"PLUGIN_AUTH_ADDRESS": "ftp://plugin-auth"}, "must be an http(s) URL"),
+        ({"PLUGIN_AUTH_TIMEOUT_SECONDS": 0}, "PLUGIN_AUTH_TIMEOUT_SECONDS must be greater"),
     ],
 )
 def test_bad_settings_refuse_to_start(change, message):

@@ -5,6 +5,7 @@ and `LCRYPTO_HASH_SECRET_KEY` must be set (the `make run` target generates devel
 once into a git-ignored `.env`). `.env.example` lists every variable read below.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -34,15 +35,19 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
+    "axes",
     "crm",
     "holders.apps.HoldersConfig",
     "aliases.apps.AliasesConfig",
 ]
 
 MIDDLEWARE = [
+    "crm.middleware.SecurityHeadersMiddleware",  # outermost: on every response, errors too
     "crm.middleware.RequestIdMiddleware",
     "crm.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.audit.AuditActorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,17 +199,78 @@ LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_ENCRYPT_SECRET
 LCRYPTO_HASH_SECRET_KEY = env.str("LCRYPTO_HASH_SECRET_KEY", default="")
 LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_HASH_SECRET_KEYS", default=[])
 
-# --- Access control (CONTRACT §10) -------------------------------------------------------------
+# --- Access control (CONTRACT §10; crm/auth.py, crm/access_manager.py) -------------------------
+# Off; our own API tokens (enabled, no address); or the Lerian Access Manager (enabled + address).
 PLUGIN_AUTH_ENABLED = env.bool("PLUGIN_AUTH_ENABLED", default=False)
 PLUGIN_AUTH_ADDRESS = env.str("PLUGIN_AUTH_ADDRESS", default="")
+# Product of the subject and the request: "plugin-crm" (Midaz CRM v3), "midaz" (v4).
+PLUGIN_AUTH_PRODUCT = env.str("PLUGIN_AUTH_PRODUCT", default="plugin-crm")
+# Our resource -> the Access Manager's name for it (v4: aliases=instruments).
+PLUGIN_AUTH_RESOURCES = env.dict(
+    "PLUGIN_AUTH_RESOURCES", default={"holders": "holders", "aliases": "aliases"}
+)
+PLUGIN_AUTH_TIMEOUT_SECONDS = env.float("PLUGIN_AUTH_TIMEOUT_SECONDS", default=2.0)
+PLUGIN_AUTH_CACHE_SECONDS = env.int("PLUGIN_AUTH_CACHE_SECONDS", default=10)
+PLUGIN_AUTH_MAX_CONNECTIONS = env.int("PLUGIN_AUTH_MAX_CONNECTIONS", default=20)
+# Claims naming the organizations a token may touch (beyond the reference; absent = any).
+PLUGIN_AUTH_ORGANIZATION_CLAIMS = env.list(
+    "PLUGIN_AUTH_ORGANIZATION_CLAIMS",
+    default=["organizations", "organizationIds", "organizationId", "organization_id"],
+)
+# Optional local signature verification of the JWT (empty: parsed unverified, as lib-auth does).
+PLUGIN_AUTH_JWKS_URL = env.str("PLUGIN_AUTH_JWKS_URL", default="")
+PLUGIN_AUTH_JWKS_CACHE_SECONDS = env.int("PLUGIN_AUTH_JWKS_CACHE_SECONDS", default=300)
+PLUGIN_AUTH_JWT_ALGORITHMS = env.list(
+    "PLUGIN_AUTH_JWT_ALGORITHMS", default=["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
+)
+PLUGIN_AUTH_JWT_ISSUER = env.str("PLUGIN_AUTH_JWT_ISSUER", default="")
+PLUGIN_AUTH_JWT_AUDIENCE = env.str("PLUGIN_AUTH_JWT_AUDIENCE", default="")
 
-# --- Security headers (behind a TLS-terminating proxy in production) -------------------------
+# --- Admin login lockout (django-axes) ---------------------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins of one username from one address, that pair is locked
+# out for AXES_COOLOFF_MINUTES (a 429 page); a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# --- CORS (django-cors-headers): closed unless origins are listed -----------------------------
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-idempotency",
+    "x-organization-id",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = ["x-request-id", "idempotent-replayed", "retry-after"]
+CORS_URLS_REGEX = r"^/(v1|health|version|readyz)(/.*)?$"
+
+# --- Security headers and HTTPS (behind a TLS-terminating proxy in production) ----------------
+# Every response (API, admin, static) carries nosniff, X-Frame-Options: DENY, a strict
+# Referrer-Policy and Cross-Origin-Opener-Policy (SecurityMiddleware), and the API's JSON a
+# restrictive Content-Security-Policy (crm.middleware.SecurityHeadersMiddleware). The README's
+# production variables turn on HTTPS redirects, secure cookies and HSTS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health probes come over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^readyz$", r"^version$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Django REST framework --------------------------------------------------------------------

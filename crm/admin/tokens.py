@@ -5,6 +5,8 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 from crm.auth import issue_token
 from crm.models import ApiToken
@@ -28,7 +30,14 @@ class ApiTokenForm(forms.ModelForm):
 
     class Meta:
         model = ApiToken
-        fields = ("name", "is_active", "all_organizations", "organizations", "permissions")
+        fields = (
+            "name",
+            "is_active",
+            "expires_at",
+            "all_organizations",
+            "organizations",
+            "permissions",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,11 +60,30 @@ class ApiTokenAdmin(admin.ModelAdmin):
     its hash is kept."""
 
     form = ApiTokenForm
-    list_display = ("name", "key_prefix", "is_active", "all_organizations", "scope", "created_at")
+    list_display = (
+        "name",
+        "key_prefix",
+        "is_active",
+        "expires_in",
+        "last_used_at",
+        "all_organizations",
+        "scope",
+        "created_at",
+    )
     list_filter = ("is_active", "all_organizations")
     search_fields = ("name", "=key_prefix")
-    readonly_fields = ("key_prefix", "created_at")
+    readonly_fields = ("key_prefix", "last_used_at", "created_at")
     actions = ("rotate_secret",)
+
+    @admin.display(description="expires in", ordering="expires_at")
+    def expires_in(self, token: ApiToken) -> str:
+        """ "in 29 days, 23 hours", "expired 2 hours ago" or "never"."""
+        if token.expires_at is None:
+            return "never"
+        now = timezone.now()
+        if token.expires_at <= now:
+            return f"expired {timesince(token.expires_at, now)} ago"
+        return f"in {timeuntil(token.expires_at, now)}"
 
     @admin.display(description="permissions")
     def scope(self, token: ApiToken) -> str:
