@@ -77,6 +77,9 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         logging.getLogger("events.relay").setLevel(logging.INFO)
+        # pika logs each failed connection attempt with a traceback; the relay's own line
+        # ("broker unreachable (...); retrying in N s") says the same once.
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
         if not settings.EVENTS_ENABLED:
             self.stderr.write(
                 "EVENTS_ENABLED is off: the service writes no new events; relaying what is left."
