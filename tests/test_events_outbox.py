@@ -244,10 +244,15 @@ def test_restore_appends_restored_events_with_the_live_state(events_on, db):
 # --- Transactions --------------------------------------------------------------------------------
 
 
-def test_a_rolled_back_write_appends_nothing(events_on, db):
-    with pytest.raises(RuntimeError), transaction.atomic():
+def create_then_fail() -> None:
+    with transaction.atomic():
         HolderFactory()
         raise RuntimeError("rolled back")
+
+
+def test_a_rolled_back_write_appends_nothing(events_on, db):
+    with pytest.raises(RuntimeError):
+        create_then_fail()
     assert not Holder.all_objects.exists()
     assert events() == []
 
