@@ -514,3 +514,11 @@ if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         assert pending() == 0
         assert sum(relay.stats.published for relay in relays) == OutboxEvent.objects.count()
         assert_matches_outbox(queue.drain(), exactly_once=True)
+
+
+def test_relay_without_a_broker_url_refuses_to_start(settings):
+    settings.EVENTS_BROKER_URL = ""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="EVENTS_BROKER_URL"):
+        call_command("relay_events", "--broker-url", "")
