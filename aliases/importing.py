@@ -7,7 +7,9 @@ and the line is reported (line number, CRM code, field *names*; never a value).
 
 Rules are the API's, not a copy of them: bodies go through `validate_input` with the API
 serializers and `validate_related_parties`; rows are built by `holder_build`, `alias_build` and
-`related_parties_build`, and audited with the field lists of `holder_create`/`alias_create`.
+`related_parties_build`, and audited with the field lists of `holder_create`/`alias_create`;
+with events on, each created record's `<kind>.created` outbox row goes in the same batch
+(`events.outbox`).
 Only the writing differs: the rows are prepared by each field's own `get_db_prep_save` (the
 encryption happens there, as in `save()`), so they are the same bytes a `save()` would write,
 and are written in batches (`COPY` on PostgreSQL, `executemany` elsewhere).
@@ -68,6 +70,8 @@ from crm.nested import set_path
 from crm.parsers import parse_json_object
 from crm.search import lookup_hashes
 from crm.serializers import validate_input
+from events import outbox
+from events.models import OutboxEvent
 from holders.models import DOCUMENT_FIELD, Holder, HolderMetadataPair, HolderNameToken
 from holders.serializers import HolderCreateSerializer
 from holders.services import holder_build, holder_created_fields
@@ -308,6 +312,7 @@ class Tables:
         AliasMetadataPair,
         RelatedParty,
         AuditEntry,
+        OutboxEvent,
     )
 
     def __init__(self) -> None:
@@ -402,19 +407,31 @@ def audit_row(obj: models.Model, fields: list[str], actor: tuple[str, str]) -> t
     return tables().values_row(AuditEntry, **values)
 
 
+def event_rows(obj: models.Model, parties: list[RelatedParty] | None = None) -> list[tuple]:
+    """The `<kind>.created` outbox row `lifecycle.record` would append for `obj` (none while
+    events are off): written in the same batch transaction as the record."""
+    if not outbox.enabled():
+        return []
+    kind = lifecycle.kind_of(type(obj)).name
+    pairs = None if parties is None else [(party.id, party.role) for party in parties]
+    return [tables().row(outbox.created_event(obj, kind, pairs))]
+
+
 def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> BuiltAlias:
     table = tables()
     alias = alias_build(holder=holder, data=data)
-    party_rows = [table.row(party) for party in related_parties_build(alias, parties)]
+    built_parties = related_parties_build(alias, parties)
     return BuiltAlias(
         account_id=alias.account_id,
         rows={
             AliasAccount._meta.db_table: [table.row(alias)],
+            AliasAccount._meta.db_table: [table.row(alias)],
             AliasMetadataPair._meta.db_table: table.pair_rows(AliasMetadataPair, alias),
-            RelatedParty._meta.db_table: party_rows,
+            RelatedParty._meta.db_table: [table.row(party) for party in built_parties],
             AuditEntry._meta.db_table: [
                 audit_row(alias, alias_created_fields(alias, parties), actor)
             ],
+            OutboxEvent._meta.db_table: event_rows(alias, built_parties),
         },
     )
 
@@ -458,6 +475,7 @@ def process(task: Task) -> list[BuiltLine | Rejection]:
                     AuditEntry._meta.db_table: [
                         audit_row(holder, holder_created_fields(holder), task.actor)
                     ],
+                    OutboxEvent._meta.db_table: event_rows(holder),
                 },
                 aliases=[
                     build_alias(holder, data, parties, task.actor) for data, parties in aliases

@@ -229,7 +229,9 @@ def related_party_remove(
         raise CRMError("CRM-0024")
     alias.updated_at = timezone.now()
     alias.save(update_fields=["updated_at"])
-    lifecycle.record(alias, AuditEntry.Action.UPDATE, ["relatedParties"])
+    lifecycle.record(
+        alias, AuditEntry.Action.UPDATE, ["relatedParties"], removed_part_id=related_party_id
+    )
     return alias
 
 

@@ -26,7 +26,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from bench import driver
+from bench import driver, events
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "0196a3f4-1c2b-7cde-8f00-0000000be4c4"
@@ -378,6 +378,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    bench = events.write_throughput(env, port=args.port, seconds=args.seconds)
+    print(events.report(bench), flush=True)
 
 
 if __name__ == "__main__":

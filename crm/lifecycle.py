@@ -13,6 +13,10 @@ Every write path (API, admin, commands) ends here, so each rule is written once:
   records) and leaves one `hard_delete` audit entry per erased record. Purges erase what a
   condition selects, in batches.
 
+Hooks let other apps follow the writes without the kernel importing them: `on_change` (after
+each audited write, e.g. the change events' outbox), `before_erase` and `on_erase` (inside an
+erasure's transaction, before and after the rows go).
+
 The kernel imports no domain app: `holders` and `aliases` register their models as `Kind`s in
 their `AppConfig.ready()` (a holder is the parent of its aliases; an alias owns its related
 parties), and the code here walks that registry.
@@ -71,8 +75,22 @@ class Kind:
     parts: tuple[Part, ...] = ()
 
 
+@dataclass(frozen=True)
+class Change:
+    """One audited write to a record, as a change hook sees it (`on_change`): its kind, the
+    audit action, the record as just written and, for the removal of one of its parts (a
+    related party), that part's id."""
+
+    kind: Kind
+    action: str
+    obj: RegistryModel
+    removed_part_id: uuid.UUID | None = None
+
+
 _kinds: dict[str, Kind] = {}
 _erase_hooks: list[Callable[[Kind, dict[uuid.UUID, list[uuid.UUID]]], None]] = []
+_before_erase_hooks: list[Callable[[Kind, list[uuid.UUID]], None]] = []
+_change_hooks: list[Callable[[Change], None]] = []
 
 
 def register(kind: Kind) -> None:
@@ -86,6 +104,18 @@ def on_erase(hook: Callable[[Kind, dict[uuid.UUID, list[uuid.UUID]]], None]) -> 
     """Register `hook(kind, {organization_id: [ids]})`, called inside the erasure transaction
     for data derived from erased records that lives elsewhere (idempotency records, ...)."""
     _erase_hooks.append(hook)
+
+
+def before_erase(hook: Callable[[Kind, list[uuid.UUID]], None]) -> None:
+    """Register `hook(kind, ids)`, called inside the erasure transaction while the rows of
+    `kind` are still there (their children already gone), e.g. to read their plaintext state."""
+    _before_erase_hooks.append(hook)
+
+
+def on_change(hook: Callable[[Change], None]) -> None:
+    """Register `hook(change)`, called by `record` inside the write's transaction, after its
+    audit entry (the change events' outbox)."""
+    _change_hooks.append(hook)
 
 
 def kinds() -> list[Kind]:
@@ -182,16 +212,27 @@ def restore(obj: RegistryModel) -> None:
     record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"])
 
 
-def record(obj: RegistryModel, action: str, changed_fields: Iterable[str]) -> None:
+def record(
+    obj: RegistryModel,
+    action: str,
+    changed_fields: Iterable[str],
+    *,
+    removed_part_id: uuid.UUID | None = None,
+) -> None:
     """The audit entry of a write to `obj`: its kind, id and organization, the acting user
-    or token, and the names (never the values) of the fields that changed."""
+    or token, and the names (never the values) of the fields that changed; then the change
+    hooks (`on_change`), in the same transaction. `removed_part_id` names the part (a related
+    party) whose removal the write was."""
+    of = kind_of(type(obj))
     audit.record(
         action,
-        object_type=kind_of(type(obj)).name,
+        object_type=of.name,
         object_id=obj.pk,
         organization_id=obj.organization_id,
         changed_fields=changed_fields,
     )
+    for hook in _change_hooks:
+        hook(Change(of, action, obj, removed_part_id))
 
 
 # --- Erasure plans -----------------------------------------------------------------------------
@@ -340,6 +381,8 @@ def _erase_rows(of: Kind, rows: list[tuple[uuid.UUID, uuid.UUID]]) -> dict[str, 
         )
         for name, number in _erase_rows(child, child_rows).items():
             erased[name] += number
+    for hook in _before_erase_hooks:
+        hook(of, ids)
     for part in of.parts:
         part.model.objects.filter(**{f"{part.fk}__in": ids}).delete()
     of.model.all_objects.filter(id__in=ids).only("pk").delete()

@@ -26,6 +26,14 @@ MAX_METADATA_VALUE_LENGTH = 2000
 DEFAULT_MAX_LENGTH = 256
 
 
+def timestamp(value: dt.datetime | None) -> str | None:
+    """RFC 3339 in UTC with milliseconds, as the reference reads them back (API bodies and
+    event payloads)."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def validate_input(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any):
     """Validate a request body; return `validated_data` or raise the CRM error."""
     serializer = serializer_class(data=data, **kwargs)

@@ -3,6 +3,8 @@ what Django answers itself (unknown routes, a refused host, a 500)."""
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -39,10 +41,11 @@ READINESS_CONNECT_TIMEOUT_SECONDS = 2
 READINESS_QUERY_TIMEOUT_SECONDS = 1
 
 
-def _probe_database() -> None:
+def _probe_database(then: Callable[[Any], Any] | None = None) -> Any:
     """`SELECT 1` on a connection of its own, opened and closed here with the tight bounds
     above; never the request thread's persistent connection, whose health check and reconnect
-    follow the (longer) application bounds."""
+    follow the (longer) application bounds. `then(cursor)` runs on the same connection (the
+    outbox backlog) and its result is returned."""
     settings_dict = {**connection.settings_dict, "OPTIONS": {**connection.settings_dict["OPTIONS"]}}
     if connection.vendor == "postgresql":
         settings_dict["OPTIONS"]["connect_timeout"] = READINESS_CONNECT_TIMEOUT_SECONDS
@@ -52,6 +55,7 @@ def _probe_database() -> None:
         with probe.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+            return then(cursor) if then else None
     finally:
         probe.close()
 
@@ -72,6 +76,23 @@ def _keys_read_the_data() -> bool:
     return _keys_verified
 
 
+def _outbox_backlog(cursor) -> dict:
+    """The change events waiting for the relay (`events.backlog`): detail only, never a
+    reason to be unready (a broker outage must not take the API down)."""
+    from events.backlog import backlog
+
+    try:
+        found = backlog(cursor)
+    except Exception as exc:  # e.g. the outbox table not migrated yet
+        logger.warning("outbox backlog unavailable: %s", type(exc).__name__)
+        return {"status": "unknown"}
+    return {
+        "status": "up",
+        "pending": found.pending,
+        "oldestPendingAgeSeconds": round(found.oldest_pending_age_seconds, 3),
+    }
+
+
 @csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
@@ -81,8 +102,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service."""
     checks: dict[str, dict] = {}
     try:
-        _probe_database()
+        backlog = _probe_database(_outbox_backlog if settings.EVENTS_ENABLED else None)
         checks["database"] = {"status": "up"}
+        if backlog is not None:
+            checks["events"] = backlog
         status = 200
     except Exception as exc:  # any failure means "not ready"
         logger.warning("readiness check failed: %s", type(exc).__name__)

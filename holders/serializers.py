@@ -16,15 +16,9 @@ from crm.serializers import (
     StrictSerializer,
     optional_string,
     required_string,
+    timestamp,
 )
 from holders.models import Holder, HolderType
-
-
-def timestamp(value) -> str | None:
-    """RFC 3339 in UTC with milliseconds, as the reference reads them back."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def timestamps(record) -> dict[str, str | None]:

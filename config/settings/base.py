@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "crm",
     "holders.apps.HoldersConfig",
     "aliases.apps.AliasesConfig",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -365,6 +366,14 @@ IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 6
 IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS = env.int(
     "IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS", default=120
 )
+
+# --- Change events (events/, docs/events.md) -----------------------------------------------------
+# Off by default. On: every write appends its CloudEvent to the outbox in its own transaction;
+# `manage.py relay_events` publishes the outbox to RabbitMQ (a durable topic exchange).
+EVENTS_ENABLED = env.bool("EVENTS_ENABLED", default=False)
+EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="")
+EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="crm.events")
+EVENTS_RETENTION_HOURS = env.float("EVENTS_RETENTION_HOURS", default=168.0)
 
 from crm.settings_checks import check_required_secrets  # noqa: E402
 

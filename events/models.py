@@ -1,0 +1,50 @@
+"""The transactional outbox: one row per change event, written in the transaction of the
+change itself (so no committed change lacks its event and no event outlives a rolled-back
+change), published later by the relay and kept for a retention period once sent."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.ids import uuid7
+
+PENDING = Q(sent_at__isnull=True)
+
+
+class OutboxEvent(models.Model):
+    """A change event waiting for (or done with) the relay. Carries ids, types and timestamps
+    only, never a personal value (docs/events.md).
+
+    `seq` orders events: it is taken from the database at insert time, and every write locks
+    its record first, so a record's events get increasing `seq` in commit order whatever
+    clocks the app servers have. `event_id` is the CloudEvents `id` (consumers dedupe on it)."""
+
+    seq = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True, default=uuid7, editable=False)
+    type = models.CharField(max_length=64, help_text="event key, e.g. holder.created")
+    aggregate_kind = models.CharField(max_length=32, help_text="holder or alias")
+    aggregate_id = models.UUIDField(help_text="the CloudEvents subject")
+    organization_id = models.UUIDField()
+    payload = models.JSONField()
+    occurred_at = models.DateTimeField(help_text="the CloudEvents time")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outbox event"
+        indexes = [
+            # The relay's scan: pending rows in order.
+            models.Index(fields=["seq"], condition=PENDING, name="events_outbox_pending"),
+            # Per-aggregate order (an earlier pending event holds the later ones back) and the
+            # removal of an erased record's sent events.
+            models.Index(fields=["aggregate_id", "seq"], name="events_outbox_aggregate"),
+            # The retention purge of sent rows.
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="events_outbox_sent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.aggregate_id} ({'sent' if self.sent_at else 'pending'})"

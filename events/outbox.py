@@ -1,0 +1,124 @@
+"""Appending change events to the outbox, in the transaction of the change.
+
+The lifecycle core calls `on_change` after each audited write (create, update, soft delete,
+restore, related-party removal: API, admin and commands alike) and `before_erase` inside
+each erasure (hard deletes, `manage.py hard_delete`, retention and organization purges); the
+bulk importer adds `created_event` rows to its own batches. With `EVENTS_ENABLED` off nothing
+is written.
+"""
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from crm.lifecycle import Change, Kind
+from crm.models import AuditEntry
+from events import catalogue
+from events.models import OutboxEvent
+
+Action = AuditEntry.Action
+
+
+def enabled() -> bool:
+    return settings.EVENTS_ENABLED
+
+
+def event(
+    key: str,
+    *,
+    kind: str,
+    aggregate_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    payload: dict[str, Any],
+    occurred_at: dt.datetime,
+) -> OutboxEvent:
+    """An unsaved outbox row (its event id is assigned here)."""
+    return OutboxEvent(
+        type=key,
+        aggregate_kind=kind,
+        aggregate_id=aggregate_id,
+        organization_id=organization_id,
+        payload=payload,
+        occurred_at=occurred_at,
+    )
+
+
+def created_event(
+    obj: Any, kind: str, parties: list[tuple[uuid.UUID, str]] | None = None
+) -> OutboxEvent:
+    """The `<kind>.created` row of a record just built (the bulk importer's rows)."""
+    state = catalogue.alias_state(obj, parties) if kind == "alias" else catalogue.STATES[kind](obj)
+    return event(
+        f"{kind}.created",
+        kind=kind,
+        aggregate_id=obj.pk,
+        organization_id=obj.organization_id,
+        payload=state,
+        occurred_at=obj.created_at,
+    )
+
+
+def _row(of: Kind, obj: Any) -> dict[str, Any]:
+    row = {"id": obj.pk, "organization_id": obj.organization_id}
+    if of.parent_fk:
+        row[of.parent_fk] = getattr(obj, of.parent_fk)
+    return row
+
+
+def on_change(change: Change) -> None:
+    """`crm.lifecycle.on_change` hook: the event of one audited write."""
+    if not enabled():
+        return
+    of, obj = change.kind, change.obj
+    if change.removed_part_id is not None:
+        key = f"{of.name}.related-party-deleted"
+        payload = catalogue.related_party_deletion(obj, change.removed_part_id, obj.updated_at)
+    elif change.action == Action.SOFT_DELETE:
+        key = f"{of.name}.deleted"
+        payload = catalogue.deletion(of, _row(of, obj), "soft", obj.deleted_at)
+    elif change.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
+        verb = {Action.CREATE: "created", Action.UPDATE: "updated", Action.RESTORE: "restored"}
+        key = f"{of.name}.{verb[change.action]}"
+        payload = catalogue.STATES[of.name](obj)
+    else:
+        return
+    event(
+        key,
+        kind=of.name,
+        aggregate_id=obj.pk,
+        organization_id=obj.organization_id,
+        payload=payload,
+        occurred_at=obj.updated_at,
+    ).save(force_insert=True)
+
+
+def before_erase(of: Kind, ids: list[uuid.UUID]) -> None:
+    """`crm.lifecycle.before_erase` hook: one event per erased record (`<kind>.deleted` with
+    `deletionType: "hard"` for a live one, `<kind>.erased` for a soft-deleted one), read from
+    plaintext columns only. The record's already-sent events go too: an erasure leaves
+    nothing of a record but the fact that it was erased (pending ones are still delivered)."""
+    OutboxEvent.objects.filter(aggregate_id__in=ids, sent_at__isnull=False).delete()
+    if not enabled():
+        return
+    now = timezone.now()
+    columns = ("id", "organization_id", "deleted_at", *([of.parent_fk] if of.parent_fk else []))
+    rows = []
+    for row in of.model.all_objects.filter(id__in=ids).order_by("id").values(*columns):
+        if row["deleted_at"] is None:
+            key, payload = f"{of.name}.deleted", catalogue.deletion(of, row, "hard", now)
+        else:
+            key, payload = f"{of.name}.erased", catalogue.erasure(of, row, now)
+        rows.append(
+            event(
+                key,
+                kind=of.name,
+                aggregate_id=row["id"],
+                organization_id=row["organization_id"],
+                payload=payload,
+                occurred_at=now,
+            )
+        )
+    OutboxEvent.objects.bulk_create(rows)

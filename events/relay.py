@@ -1,0 +1,241 @@
+"""The relay: publishes pending outbox rows to the broker, in order per aggregate, and marks
+them sent; retries with backoff; purges sent rows after their retention period.
+
+At-least-once: a row is marked sent only after the broker confirmed it, so a relay killed
+between the two publishes that row again on restart, with the same event id (consumers dedupe
+on it). Several relays may run at once on PostgreSQL: each claims its batch with
+`SELECT … FOR UPDATE SKIP LOCKED`, and an aggregate whose earlier event is pending outside the
+batch (claimed by another relay, or waiting for a retry) is left for later, so no aggregate's
+events are ever published out of order. SQLite has no row locks: run one relay there.
+"""
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from events.broker import UNAVAILABLE, Publisher, PublishRefused
+from events.models import PENDING, OutboxEvent
+
+logger = logging.getLogger("events.relay")
+
+PURGE_CHUNK = 1000
+
+
+@dataclass
+class RelayOptions:
+    broker_url: str
+    exchange: str
+    batch_size: int = 100
+    poll_interval: float = 1.0
+    max_backoff: float = 30.0
+    retention: dt.timedelta = dt.timedelta(days=7)
+    purge_interval: float = 60.0
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    refused: int = 0
+    purged: int = 0
+    batches: int = 0
+    broker_failures: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempt: int, ceiling: float) -> float:
+    """0.5 s, 1 s, 2 s, ... up to `ceiling`."""
+    return min(ceiling, 0.5 * 2 ** max(0, attempt - 1))
+
+
+class Relay:
+    def __init__(
+        self,
+        options: RelayOptions,
+        *,
+        stop: threading.Event | None = None,
+        publisher_factory: Callable[[str, str], Publisher] = Publisher,
+    ) -> None:
+        self.options = options
+        self.stop = stop or threading.Event()
+        self.publisher_factory = publisher_factory
+        self.publisher: Publisher | None = None
+        self.stats = RelayStats()
+        self._last_purge: float | None = None
+
+    # --- The loop ------------------------------------------------------------------------------
+
+    def run(self, *, once: bool = False) -> RelayStats:
+        """Relay until `stop` is set (SIGTERM), or with `once` until nothing is left to send
+        (then return; a broker that cannot be reached ends it with `ConnectionError`)."""
+        failures = 0
+        try:
+            while not self.stop.is_set():
+                if not connection.in_atomic_block:  # a long run: drop a broken connection
+                    close_old_connections()
+                try:
+                    publisher = self._publisher()
+                    sent = self.relay_batch(publisher)
+                    self._maybe_purge()
+                    failures = 0
+                except UNAVAILABLE as exc:
+                    failures += 1
+                    self.stats.broker_failures += 1
+                    self._drop_publisher()
+                    if once:
+                        raise ConnectionError(f"broker unreachable ({type(exc).__name__})") from exc
+                    wait = backoff(failures, self.options.max_backoff)
+                    logger.warning(
+                        "broker unreachable (%s); retrying in %.1f s", type(exc).__name__, wait
+                    )
+                    self.stop.wait(wait)
+                    continue
+                except DatabaseError as exc:
+                    failures += 1
+                    connection.close()
+                    if once:
+                        raise
+                    wait = backoff(failures, self.options.max_backoff)
+                    logger.warning(
+                        "database unavailable (%s); retrying in %.1f s", type(exc).__name__, wait
+                    )
+                    self.stop.wait(wait)
+                    continue
+                if sent == 0:
+                    if once:
+                        break
+                    self._idle(self.options.poll_interval)
+        finally:
+            self._drop_publisher()
+        return self.stats
+
+    def _publisher(self) -> Publisher:
+        if self.publisher is None:
+            self.publisher = self.publisher_factory(self.options.broker_url, self.options.exchange)
+            logger.info("connected to the broker; exchange %s", self.options.exchange)
+        return self.publisher
+
+    def _drop_publisher(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
+            self.publisher = None
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for new rows, answering heartbeats, waking at once on `stop`."""
+        remaining = seconds
+        while remaining > 0 and not self.stop.is_set():
+            step = min(0.2, remaining)
+            if self.publisher is not None:
+                self.publisher.idle(step)
+            else:
+                self.stop.wait(step)
+            remaining -= step
+
+    # --- One batch -----------------------------------------------------------------------------
+
+    def relay_batch(self, publisher: Publisher) -> int:
+        """Claim, publish and mark one batch; returns the rows handled (sent or refused).
+        With row locks (PostgreSQL) the claim, the publishing and the marking are one
+        transaction; without them (SQLite) the batch is read, published, then marked, so API
+        writers never wait for the broker. Rows the broker confirmed before it went away are
+        marked sent before the failure is raised."""
+        lock = connection.features.has_select_for_update_skip_locked
+        with transaction.atomic() if lock else contextlib.nullcontext():
+            handled, failure = self._publish(publisher, self._claim(lock=lock))
+        if failure is not None:
+            raise failure
+        return handled
+
+    def _claim(self, *, lock: bool) -> list[OutboxEvent]:
+        now = timezone.now()
+        due = OutboxEvent.objects.filter(PENDING).exclude(next_attempt_at__gt=now).order_by("seq")
+        if lock:
+            due = due.select_for_update(skip_locked=True)
+        batch = list(due[: self.options.batch_size])
+        if not batch:
+            return batch
+        first = {}
+        for row in batch:
+            first.setdefault(row.aggregate_id, row.seq)
+        held_back = {
+            aggregate_id
+            for aggregate_id, seq in OutboxEvent.objects.filter(
+                PENDING, aggregate_id__in=list(first), seq__lt=max(first.values())
+            )
+            .exclude(seq__in=[row.seq for row in batch])
+            .values_list("aggregate_id", "seq")
+            if seq < first[aggregate_id]
+        }
+        return [row for row in batch if row.aggregate_id not in held_back]
+
+    def _publish(
+        self, publisher: Publisher, batch: list[OutboxEvent]
+    ) -> tuple[int, BaseException | None]:
+        """Publish in order until done, a refusal (that row waits for a retry; the rest keep
+        their order and go next time) or a lost broker (returned, to raise once the marking
+        is committed)."""
+        sent: list[int] = []
+        refused = 0
+        failure: BaseException | None = None
+        for row in batch:
+            try:
+                publisher.publish(row)
+            except PublishRefused:
+                self._retry_later(row)
+                refused = 1
+                break
+            except UNAVAILABLE as exc:
+                failure = exc
+                break
+            sent.append(row.seq)
+        if sent:
+            OutboxEvent.objects.filter(seq__in=sent).update(sent_at=timezone.now())
+            self.stats.published += len(sent)
+            self.stats.batches += 1
+            logger.info("published %d event(s)", len(sent))
+        self.stats.refused += refused
+        return len(sent) + refused, failure
+
+    def _retry_later(self, row: OutboxEvent) -> None:
+        attempts = row.attempts + 1
+        wait = backoff(attempts, self.options.max_backoff)
+        OutboxEvent.objects.filter(seq=row.seq).update(
+            attempts=attempts, next_attempt_at=timezone.now() + dt.timedelta(seconds=wait)
+        )
+        logger.warning(
+            "broker refused event seq=%d (attempt %d); retrying in %.1f s", row.seq, attempts, wait
+        )
+
+    # --- Retention -----------------------------------------------------------------------------
+
+    def _maybe_purge(self) -> None:
+        now = time.monotonic()
+        if self._last_purge is not None and now - self._last_purge < self.options.purge_interval:
+            return
+        self._last_purge = now
+        self.purge_sent()
+
+    def purge_sent(self) -> int:
+        """Delete rows sent longer than the retention period ago, in chunks."""
+        cutoff = timezone.now() - self.options.retention
+        total = 0
+        while True:
+            chunk = list(
+                OutboxEvent.objects.filter(sent_at__lt=cutoff).values_list("seq", flat=True)[
+                    :PURGE_CHUNK
+                ]
+            )
+            if not chunk:
+                break
+            OutboxEvent.objects.filter(seq__in=chunk).delete()
+            total += len(chunk)
+        if total:
+            self.stats.purged += total
+            logger.info("purged %d sent event(s) older than %s", total, self.options.retention)
+        return total
