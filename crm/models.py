@@ -7,6 +7,7 @@ services; `Model.delete()` is deliberately not overridden.
 """
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -79,6 +80,12 @@ class RegistryModel(models.Model):
     class Meta:
         abstract = True
         ordering = ["id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not args and "created_at" not in kwargs and "updated_at" not in kwargs:
+            # A new record: one clock reading for both (two defaults could differ by a tick).
+            self.updated_at = self.created_at
 
     @property
     def is_deleted(self) -> bool:

@@ -257,8 +257,12 @@ def _load_postgresql(holders: int, *, target: int) -> dict:
         "party": search_hash(ORG, RELATED_PARTY_DOCUMENT_FIELD, PARTY_DOCUMENT),
     }
     with connection.cursor() as cursor:
-        for sql in _PG_LOAD:
-            cursor.execute(sql, params)
+        # A bulk load, not a request: no server statement bound and no client deadline (a
+        # busy machine takes longer than a request's bounds to write 20,000 rows).
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        with connection.connection.deadline(None):
+            for sql in _PG_LOAD:
+                cursor.execute(sql, params)
     refresh_statistics()  # what `migrate` and the runbook do after a bulk change
     columns = ("id", "organization_id")
     return {
