@@ -372,14 +372,20 @@ def main() -> None:
             f"soak {args.soak_seconds:.0f} s at concurrency 32: {soak.rps:.0f} req/s, "
             f"errors {soak.errors}, worker memory {before / 1024:.0f} -> {after / 1024:.0f} MiB"
         )
-        if args.json:
-            Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-            print(f"figures written to {args.json}")
     finally:
         server.terminate()
         server.wait(timeout=30)
     bench = events.write_throughput(env, port=args.port, seconds=args.seconds)
     print(events.report(bench), flush=True)
+    summary["events"] = {
+        "off_rps": round(bench.off.rps, 1),
+        "on_rps": round(bench.on.rps, 1),
+        "ratio": round(bench.ratio, 3),
+        "relay": bench.relay,
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,14 @@ def run_table(data: dict) -> str:
             f"{row['p99_ms']:.1f} | {row['errors']} | {queries} | {row['of_bare']:.0%} | "
             f"{row['of_floor']:.0%} |"
         )
+    if "events" in data:
+        ev = data["events"]
+        relay = "relay running" if ev["relay"] else "no broker"
+        lines += [
+            "",
+            f"Create holder with change events off: {ev['off_rps']:,.0f} req/s; on "
+            f"({relay}): {ev['on_rps']:,.0f} req/s ({ev['ratio']:.0%} of off).",
+        ]
     soak = data["soak"]
     before, after = soak["worker_memory_mib"]
     lines += [
