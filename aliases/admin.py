@@ -36,14 +36,21 @@ from aliases.serializers import (
     RelatedPartyInputSerializer,
 )
 from crm.admin.forms import WireField, WireForm, wire_form, wire_values
-from crm.admin.lists import mask_document, search_organizations, state_badge
+from crm.admin.lists import (
+    OrganizationFilter,
+    StateFilter,
+    choices_filter,
+    mask_document,
+    search_organizations,
+    state_badge,
+)
 from crm.admin.registry import RegistryAdmin
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
 from crm.serializers import validate_input
 from holders.admin import HolderAdmin
-from holders.models import Holder
+from holders.models import Holder, HolderType
 
 ADD_IDENTITY = (WireField(("ledgerId",), "Ledger id"), WireField(("accountId",), "Account id"))
 BANKING = (
@@ -215,6 +222,12 @@ class AliasAccountAdmin(RegistryAdmin):
     kind_name = services.OBJECT_TYPE
     hard_delete_permission = "aliases.hard_delete_aliasaccount"
     inlines = (RelatedPartyInline, NewRelatedPartyInline)
+    # The alias's type has no model choices: a fixed list, not a DISTINCT over every alias.
+    list_filter = (
+        choices_filter("type", "type", HolderType.choices),
+        OrganizationFilter,
+        StateFilter,
+    )
     list_display = (
         "record_id",
         "holder_link",

@@ -118,7 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent, health-checked connections (3.4x throughput of per-request connections).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite: `PRAGMA optimize` as each connection closes keeps the planner's statistics fresh
+    # (crm/sqlite/base.py); Django itself never analyses.
+    DATABASES["default"]["ENGINE"] = "crm.sqlite"
     # SQLite: writers queue behind one another (IMMEDIATE transactions + busy timeout) instead
     # of failing with "database is locked" under concurrent requests.
     DATABASES["default"].setdefault("OPTIONS", {})

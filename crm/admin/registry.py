@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from crm import lifecycle
+from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, short_id, state_badge
 from crm.errors import CRMError
 from crm.ids import parse_uuid
@@ -56,10 +57,14 @@ class RegistryAdmin(admin.ModelAdmin):
     list_defer: tuple[str, ...] = ()  # encrypted columns a list page need not decrypt
     change_form_template = "admin/crm/registry_change_form.html"
     save_as = False
+    # Counts: never a COUNT(*) of the whole table (`crm.admin.counting`); no per-choice counts.
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
     list_display_links = None
     list_filter = ("type", OrganizationFilter, StateFilter)
     list_per_page = 50
+    list_max_show_all = 50  # "Show all" never reads (and decrypts) more than one page
     ordering = ("-id",)
     search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
     actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
