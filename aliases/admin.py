@@ -32,6 +32,7 @@ from aliases.models import (
 )
 from aliases.serializers import (
     AliasCreateSerializer,
+    AliasSerializer,
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
@@ -301,6 +302,28 @@ class AliasAccountAdmin(RegistryAdmin):
                 .values("alias_id"),
             ]
         return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
+
+    # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
+
+    export_columns = (
+        ("id",),
+        ("holderId",),
+        ("organizationId",),
+        ("type",),
+        ("document",),
+        *(spec.path for spec in ADD_IDENTITY + BANKING + REGULATORY),
+        ("relatedParties",),
+        ("metadata",),
+        ("createdAt",),
+        ("updatedAt",),
+        ("deletedAt",),
+    )
+
+    def export_queryset(self, queryset):
+        return queryset.prefetch_related("related_parties")
+
+    def export_row(self, alias: AliasAccount) -> dict[str, Any]:
+        return {**AliasSerializer(alias).data, "organizationId": str(alias.organization_id)}
 
     # --- change form -------------------------------------------------------------------------
 

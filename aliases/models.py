@@ -123,7 +123,12 @@ class AliasAccount(RegistryModel):
                 name="alias_participant_id_idx",
             ),
         ]
-        permissions = [("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)")]
+        # Django's add/change/view, plus the back-office's own steps (staff roles: `staff`).
+        permissions = [
+            ("soft_delete_aliasaccount", "Can soft-delete and restore an alias"),
+            ("export_aliasaccount", "Can export alias accounts to CSV"),
+            ("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)"),
+        ]
 
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.

@@ -100,6 +100,7 @@ class AuditEntry(models.Model):
         RESTORE = "restore"
         HARD_DELETE = "hard_delete"
         ROTATE_KEYS = "rotate_keys"
+        EXPORT = "export"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -111,12 +112,16 @@ class AuditEntry(models.Model):
     object_id = models.UUIDField(null=True, blank=True)
     changed_fields = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=128, blank=True, default="")
+    # Facts about the action that are not personal data: an export's row count and filters.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["organization_id", "created_at"], name="audit_org_time_idx"),
+            # The dashboard's "recent erasures": the newest entries of one action.
+            models.Index(fields=["action", "created_at"], name="audit_action_time_idx"),
         ]
         verbose_name_plural = "audit entries"
 

@@ -33,7 +33,11 @@ from holders.models import (
     HolderType,
     name_words,
 )
-from holders.serializers import HolderCreateSerializer, HolderUpdateSerializer
+from holders.serializers import (
+    HolderCreateSerializer,
+    HolderSerializer,
+    HolderUpdateSerializer,
+)
 
 ADDRESS_SLOTS = (
     ("primary", "Primary address"),
@@ -222,6 +226,21 @@ class HolderAdmin(RegistryAdmin):
             if extra is not None:
                 matches.append(holders.filter(extra).values("id"))
         return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
+
+    # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
+
+    export_columns = (
+        ("id",),
+        ("organizationId",),
+        *(spec.path for spec in WIRE_FIELDS),
+        ("metadata",),
+        ("createdAt",),
+        ("updatedAt",),
+        ("deletedAt",),
+    )
+
+    def export_row(self, holder: Holder) -> dict[str, Any]:
+        return {**HolderSerializer(holder).data, "organizationId": str(holder.organization_id)}
 
     # --- change form -------------------------------------------------------------------------
 

@@ -105,7 +105,12 @@ class Holder(RegistryModel):
                 name="holder_deleted_at_idx",
             ),
         ]
-        permissions = [("hard_delete_holder", "Can erase a holder for good (hard delete)")]
+        # Django's add/change/view, plus the back-office's own steps (staff roles: `staff`).
+        permissions = [
+            ("soft_delete_holder", "Can soft-delete and restore a holder"),
+            ("export_holder", "Can export holders to CSV"),
+            ("hard_delete_holder", "Can erase a holder for good (hard delete)"),
+        ]
 
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.

@@ -23,7 +23,7 @@ EXACT_LIMIT = 10_000
 
 
 class EstimatedCountPaginator(Paginator):
-    """A paginator whose `count` is exact up to `EXACT_LIMIT` and estimated beyond.
+    """A paginator whose `count` is exact up to `exact_limit` and estimated beyond.
     `estimate` is "" (exact), "about" (a planner estimate) or "more than" (a lower bound)."""
 
     exact_limit = EXACT_LIMIT
@@ -34,16 +34,20 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list
-        bounded = queryset.order_by()[: self.exact_limit + 1].count()
-        if bounded <= self.exact_limit:
-            return bounded
-        planned = planner_rows(queryset)
-        if planned is not None and planned > self.exact_limit:
-            self.estimate = "about"
-            return planned
-        self.estimate = "more than"
-        return self.exact_limit
+        number, self.estimate = bounded_count(self.object_list, self.exact_limit)
+        return number
+
+
+def bounded_count(queryset, limit: int) -> tuple[int, str]:
+    """How many rows `queryset` has, reading at most `limit` + 1 of them: (n, "") when exact,
+    (planner estimate, "about") beyond the limit on PostgreSQL, else (limit, "more than")."""
+    counted = queryset.order_by()[: limit + 1].count()
+    if counted <= limit:
+        return counted, ""
+    planned = planner_rows(queryset)
+    if planned is not None and planned > limit:
+        return planned, "about"
+    return limit, "more than"
 
 
 def planner_rows(queryset) -> int | None:

@@ -9,6 +9,9 @@
   erasure plan on a confirmation page (the same plan `manage.py hard_delete` prints) and then
   erases exactly that selection through `crm.lifecycle.erase`.
 * **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
+* **Permissions** beyond Django's add/change/view, one per step (`<step>_<model>` in the
+  models' `Meta.permissions`, given to the ready-made roles by `staff`): `soft_delete`
+  (soft delete and restore), `export` (CSV download, `crm.admin.export`) and `hard_delete`.
 """
 
 from functools import partial
@@ -16,6 +19,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -24,6 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from crm import lifecycle
+from crm.admin import export
 from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, short_id, state_badge
 from crm.errors import CRMError
@@ -67,7 +72,14 @@ class RegistryAdmin(admin.ModelAdmin):
     list_max_show_all = 50  # "Show all" never reads (and decrypts) more than one page
     ordering = ("-id",)
     search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
-    actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
+    actions = (
+        "soft_delete_selected",
+        "restore_selected",
+        "export_selected",
+        "hard_delete_selected",
+    )
+    change_list_template = "admin/crm/registry_change_list.html"
+    export_columns: tuple[tuple[str, ...], ...] = ()  # wire paths, one CSV column each
     record_fields = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
 
     def get_queryset(self, request):
@@ -190,6 +202,15 @@ class RegistryAdmin(admin.ModelAdmin):
     def has_hard_delete_permission(self, request) -> bool:
         return request.user.has_perm(self.hard_delete_permission)
 
+    def _has_step_permission(self, request, step: str) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{step}_{self.opts.model_name}")
+
+    def has_soft_delete_permission(self, request, obj=None) -> bool:
+        return self._has_step_permission(request, "soft_delete")
+
+    def has_export_permission(self, request) -> bool:
+        return self._has_step_permission(request, "export")
+
     def _url_name(self, suffix: str) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
 
@@ -212,13 +233,23 @@ class RegistryAdmin(admin.ModelAdmin):
             )
             for name, view in views.items()
         ]
+        own.append(path("export/", wrap(self.export_view), name=self._url_name("export")))
         return [*own, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "can_export": self.has_export_permission(request),
+            "export_url": reverse(f"admin:{self._url_name('export')}"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         obj = object_id and self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
         if obj:
             extra_context = {
                 "can_hard_delete": self.has_hard_delete_permission(request),
+                "can_soft_delete": self.has_soft_delete_permission(request, obj),
                 "is_deleted": obj.is_deleted,
                 "soft_delete_url": self._url("soft_delete", obj.pk),
                 "restore_url": self._url("restore", obj.pk),
@@ -234,6 +265,8 @@ class RegistryAdmin(admin.ModelAdmin):
     def _change_state(self, request, obj, change: str) -> bool:
         """Soft delete or restore one record through its service; a refusal is reported."""
         service, done, failed = self.STATE_CHANGES[change]
+        if not self.has_soft_delete_permission(request, obj):
+            raise PermissionDenied
         try:
             getattr(self, service)(obj)
         except CRMError as error:
@@ -259,14 +292,53 @@ class RegistryAdmin(admin.ModelAdmin):
         return erased.get(self.kind_name, 0)
 
     @admin.action(
-        description="Soft-delete selected %(verbose_name_plural)s", permissions=["change"]
+        description="Soft-delete selected %(verbose_name_plural)s", permissions=["soft_delete"]
     )
     def soft_delete_selected(self, request, queryset):
         self._change_selected(request, queryset.live(), "soft_delete")
 
-    @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
+    @admin.action(
+        description="Restore selected %(verbose_name_plural)s", permissions=["soft_delete"]
+    )
     def restore_selected(self, request, queryset):
         self._change_selected(request, queryset.deleted(), "restore")
+
+    # --- CSV export -------------------------------------------------------------------------
+
+    @admin.action(
+        description="Export selected %(verbose_name_plural)s to CSV", permissions=["export"]
+    )
+    def export_selected(self, request, queryset):
+        selection = "filters" if request.POST.get("select_across") == "1" else "ticked"
+        return self._export(request, queryset, selection)
+
+    def export_view(self, request):
+        """The list's "Export CSV" button: the whole list as filtered and searched now."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+        return self._export(request, queryset, "filters")
+
+    def _export(self, request, queryset, selection: str):
+        return export.csv_response(
+            request,
+            self.export_queryset(queryset.defer(None)),
+            object_type=self.kind_name,
+            columns=self.export_columns,
+            row=self.export_row,
+            selection=selection,
+        )
+
+    def export_queryset(self, queryset):
+        """The rows to export (subclasses add what their rows need, e.g. a prefetch)."""
+        return queryset
+
+    def export_row(self, obj) -> dict[str, Any]:
+        """One exported record in wire shape (the API's representation)."""
+        raise NotImplementedError
 
     @admin.action(
         description="Hard-delete (erase for good) selected %(verbose_name_plural)s…",
@@ -286,7 +358,7 @@ class RegistryAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         obj = get_object_or_404(self.model.all_objects, pk=object_id)
-        if not self.has_change_permission(request, obj):
+        if not self.has_soft_delete_permission(request, obj):
             raise PermissionDenied
         if self._change_state(request, obj, change):
             done = self.STATE_CHANGES[change][1].lower()

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class StaffConfig(AppConfig):
+    """Back-office staff: ready-made roles (groups created by a data migration) and the
+    permission picker of the user and group pages, which offers only permissions the admin
+    honours."""
+
+    name = "staff"
+    verbose_name = "Staff"
+    default_auto_field = "django.db.models.BigAutoField"
