@@ -19,6 +19,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from aliases import selectors, services
 from aliases.models import (
@@ -29,6 +30,7 @@ from aliases.models import (
     RELATED_PARTY_DOCUMENT_FIELD,
     AliasAccount,
     RelatedParty,
+    RelatedPartyRole,
 )
 from aliases.serializers import (
     AliasCreateSerializer,
@@ -53,18 +55,21 @@ from crm.serializers import validate_input
 from holders.admin import HolderAdmin
 from holders.models import Holder, HolderType
 
-ADD_IDENTITY = (WireField(("ledgerId",), "Ledger id"), WireField(("accountId",), "Account id"))
-BANKING = (
-    WireField(("bankingDetails", "branch"), "Branch"),
-    WireField(("bankingDetails", "account"), "Account"),
-    WireField(("bankingDetails", "type"), "Account type"),
-    WireField(("bankingDetails", "openingDate"), "Opening date"),
-    WireField(("bankingDetails", "closingDate"), "Closing date"),
-    WireField(("bankingDetails", "iban"), "IBAN"),
-    WireField(("bankingDetails", "countryCode"), "Country code"),
-    WireField(("bankingDetails", "bankId"), "Bank id"),
+ADD_IDENTITY = (
+    WireField(("ledgerId",), _("Ledger id")),
+    WireField(("accountId",), _("Account id")),
 )
-REGULATORY = (WireField(("regulatoryFields", "participantDocument"), "Participant document"),)
+BANKING = (
+    WireField(("bankingDetails", "branch"), _("Branch")),
+    WireField(("bankingDetails", "account"), _("Account")),
+    WireField(("bankingDetails", "type"), _("Account type")),
+    WireField(("bankingDetails", "openingDate"), _("Opening date")),
+    WireField(("bankingDetails", "closingDate"), _("Closing date")),
+    WireField(("bankingDetails", "iban"), _("IBAN")),
+    WireField(("bankingDetails", "countryCode"), _("Country code")),
+    WireField(("bankingDetails", "bankId"), _("Bank id")),
+)
+REGULATORY = (WireField(("regulatoryFields", "participantDocument"), _("Participant document")),)
 
 
 class AliasFormBase(WireForm):
@@ -74,7 +79,7 @@ class AliasFormBase(WireForm):
     create_serializer = AliasCreateSerializer
     update_serializer = AliasUpdateSerializer
 
-    holder_id = forms.UUIDField(label="Holder id", help_text="The live holder to link.")
+    holder_id = forms.UUIDField(label=_("Holder id"), help_text="The live holder to link.")
 
     class Meta(WireForm.Meta):
         model = AliasAccount
@@ -138,18 +143,18 @@ class RelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
     """The alias's parties, read-only; "Delete?" removes one through `related_party_remove`."""
 
     model = RelatedParty
-    verbose_name = "related party"
-    verbose_name_plural = "Related parties (tick “Delete?” to remove a party)"
+    verbose_name = _("related party")
+    verbose_name_plural = _("Related parties (tick “Delete?” to remove a party)")
     fields = ("party_id", "masked_document", "name", "role", "start_date", "end_date")
     readonly_fields = fields
     extra = 0
     max_num = 0  # no blank rows here: new parties go in the next inline
 
-    @admin.display(description="id")
+    @admin.display(description=_("id"))
     def party_id(self, party: RelatedParty) -> str:
         return str(party.pk)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def masked_document(self, party: RelatedParty) -> str:
         return mask_document(party.document)
 
@@ -158,11 +163,11 @@ class RelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
 
 
 PARTY_FIELDS = (
-    WireField(("document",), "Document"),
-    WireField(("name",), "Name"),
-    WireField(("role",), "Role"),
-    WireField(("startDate",), "Start date"),
-    WireField(("endDate",), "End date"),
+    WireField(("document",), _("Document")),
+    WireField(("name",), _("Name")),
+    WireField(("role",), _("Role")),
+    WireField(("startDate",), _("Start date")),
+    WireField(("endDate",), _("End date")),
 )
 
 
@@ -197,6 +202,13 @@ class NewRelatedPartyFormBase(forms.ModelForm):
 NewRelatedPartyForm = wire_form(
     "NewRelatedPartyForm", NewRelatedPartyFormBase, RelatedPartyInputSerializer, PARTY_FIELDS
 )
+# The role is a free string on the wire (the service answers CRM-0025 for an unknown one); staff
+# pick one of the roles by name.
+NewRelatedPartyForm.declared_fields["role"] = NewRelatedPartyForm.base_fields["role"] = (
+    forms.ChoiceField(
+        label=_("Role"), required=False, choices=[("", "—"), *RelatedPartyRole.choices]
+    )
+)
 
 
 class NewRelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
@@ -205,8 +217,8 @@ class NewRelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
     model = RelatedParty
     form = NewRelatedPartyForm
     fields = tuple(spec.name for spec in PARTY_FIELDS)
-    verbose_name = "new related party"
-    verbose_name_plural = "Add related parties"
+    verbose_name = _("new related party")
+    verbose_name_plural = _("Add related parties")
     extra = 1
     can_delete = False
 
@@ -225,7 +237,7 @@ class AliasAccountAdmin(RegistryAdmin):
     inlines = (RelatedPartyInline, NewRelatedPartyInline)
     # The alias's type has no model choices: a fixed list, not a DISTINCT over every alias.
     list_filter = (
-        choices_filter("type", "type", HolderType.choices),
+        choices_filter("type", _("type"), HolderType.choices),
         OrganizationFilter,
         StateFilter,
     )
@@ -258,7 +270,7 @@ class AliasAccountAdmin(RegistryAdmin):
         "deleted_at",
     )
 
-    @admin.display(description="holder")
+    @admin.display(description=_("holder"))
     def holder_link(self, alias: AliasAccount):
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
         return format_html('<a href="{}">{}</a>', url, alias.holder_id)
@@ -333,13 +345,13 @@ class AliasAccountAdmin(RegistryAdmin):
         else:
             identity = ("holder_link", "ledger_id", "account_id", "type", "full_document")
         fieldsets = [
-            ("Account", {"fields": identity}),
-            ("Banking details", {"fields": tuple(spec.name for spec in BANKING)}),
-            ("Regulatory fields", {"fields": tuple(spec.name for spec in REGULATORY)}),
-            ("Metadata", {"fields": ("metadata",)}),
+            (_("Account"), {"fields": identity}),
+            (_("Banking details"), {"fields": tuple(spec.name for spec in BANKING)}),
+            (_("Regulatory fields"), {"fields": tuple(spec.name for spec in REGULATORY)}),
+            (_("Metadata"), {"fields": ("metadata",)}),
         ]
         if obj is not None:
-            fieldsets.append(("Record", {"fields": self.record_fields}))
+            fieldsets.append((_("Record"), {"fields": self.record_fields}))
         return fieldsets
 
     def service_create(self, form) -> AliasAccount:
@@ -396,7 +408,7 @@ class AliasInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    verbose_name_plural = "Alias accounts"
+    verbose_name_plural = _("Alias accounts")
 
     def get_queryset(self, request):
         return AliasAccount.all_objects.only(
@@ -409,16 +421,16 @@ class AliasInline(admin.TabularInline):
             "deleted_at",
         ).order_by("id")
 
-    @admin.display(description="alias")
+    @admin.display(description=_("alias"))
     def alias_link(self, alias: AliasAccount):
         url = reverse("admin:aliases_aliasaccount_change", args=[alias.pk])
         return format_html('<a href="{}">{}</a>', url, alias.pk)
 
-    @admin.display(description="branch")
+    @admin.display(description=_("branch"))
     def branch(self, alias: AliasAccount) -> str:
         return alias.banking_branch or "—"
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, alias: AliasAccount):
         return state_badge(alias)
 

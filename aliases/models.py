@@ -17,6 +17,7 @@ unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.ids import uuid7
@@ -41,9 +42,9 @@ def _optional_hash(organization_id, field: str, value: str | None) -> str | None
 
 
 class RelatedPartyRole(models.TextChoices):
-    PRIMARY_HOLDER = "PRIMARY_HOLDER", "Primary holder"
-    LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE", "Legal representative"
-    RESPONSIBLE_PARTY = "RESPONSIBLE_PARTY", "Responsible party"
+    PRIMARY_HOLDER = "PRIMARY_HOLDER", _("Primary holder")
+    LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE", _("Legal representative")
+    RESPONSIBLE_PARTY = "RESPONSIBLE_PARTY", _("Responsible party")
 
 
 class AliasAccount(RegistryModel):
@@ -76,7 +77,8 @@ class AliasAccount(RegistryModel):
 
     class Meta:
         ordering = ["id"]
-        verbose_name = "alias account"
+        verbose_name = _("alias account")
+        verbose_name_plural = _("alias accounts")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization_id", "account_id"],
@@ -181,7 +183,8 @@ class RelatedParty(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name_plural = "related parties"
+        verbose_name = _("related party")
+        verbose_name_plural = _("related parties")
         indexes = [
             # The alias id last: the party filters read (organization, value) -> alias ids from
             # the index alone, in alias order.

@@ -11,6 +11,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.encryption import EncryptedTextField
 from crm.ids import uuid7
@@ -123,7 +124,8 @@ class AuditEntry(models.Model):
             # The dashboard's "recent erasures": the newest entries of one action.
             models.Index(fields=["action", "created_at"], name="audit_action_time_idx"),
         ]
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id} by {self.actor}"
@@ -152,6 +154,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"

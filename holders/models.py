@@ -17,6 +17,7 @@ import re
 import unicodedata
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.models import DELETED, LIVE, RegistryModel
@@ -48,8 +49,8 @@ def name_words(text: str) -> set[str]:
 
 
 class HolderType(models.TextChoices):
-    NATURAL_PERSON = "NATURAL_PERSON", "Natural person"
-    LEGAL_PERSON = "LEGAL_PERSON", "Legal person"
+    NATURAL_PERSON = "NATURAL_PERSON", _("Natural person")
+    LEGAL_PERSON = "LEGAL_PERSON", _("Legal person")
 
 
 class Holder(RegistryModel):
@@ -75,6 +76,8 @@ class Holder(RegistryModel):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("holder")
+        verbose_name_plural = _("holders")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization_id", "document_hash"],

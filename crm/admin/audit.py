@@ -1,6 +1,7 @@
 """The audit trail in the admin: read-only, field names only."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
 from crm.admin.counting import EstimatedCountPaginator
@@ -17,7 +18,7 @@ def object_types() -> list[tuple[str, str]]:
 class ObjectTypeFilter(admin.SimpleListFilter):
     """The registry's kinds (known without reading the table)."""
 
-    title = "object type"
+    title = _("object type")
     parameter_name = "object_type"
 
     def lookups(self, request, model_admin):
@@ -47,18 +48,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = (
         "action",
         ObjectTypeFilter,
-        choices_filter("actor_type", "actor type", [(name, name) for name in ACTOR_TYPES]),
+        choices_filter("actor_type", _("actor type"), [(name, name) for name in ACTOR_TYPES]),
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("=object_id", "=actor", "=request_id", "=organization_id")
-    search_help_text = "Exact object id, actor, request id or organization id."
+    search_help_text = _("Exact object id, actor, request id or organization id.")
     list_per_page = 50
     list_max_show_all = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
 
-    @admin.display(description="changed fields")
+    @admin.display(description=_("changed fields"))
     def changed_field_names(self, entry: AuditEntry) -> str:
         return ", ".join(entry.changed_fields or [])
 

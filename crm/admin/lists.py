@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import connections
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from crm.ids import parse_uuid
 
@@ -37,17 +38,18 @@ def short_id(value: Any, url: str | None = None):
 def state_badge(obj):
     """ "live" / "deleted" as a coloured badge."""
     state = "deleted" if obj.is_deleted else "live"
-    return format_html('<span class="crm-state crm-state-{}">{}</span>', state, state)
+    label = _("deleted") if obj.is_deleted else _("live")
+    return format_html('<span class="crm-state crm-state-{}">{}</span>', state, label)
 
 
 class StateFilter(admin.SimpleListFilter):
     """Live / deleted / all; live unless chosen otherwise."""
 
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("live", "Live"), ("deleted", "Deleted"), ("all", "All")]
+        return [("live", _("Live")), ("deleted", _("Deleted")), ("all", _("All"))]
 
     def choices(self, changelist):
         current = self.value() or "live"
@@ -88,7 +90,7 @@ def choices_filter(field_name: str, title: str, choices) -> type[admin.SimpleLis
 class OrganizationFilter(admin.SimpleListFilter):
     """The organizations present in the table (`present_organizations`: one index probe each)."""
 
-    title = "organization"
+    title = _("organization")
     parameter_name = "organization"
 
     def lookups(self, request, model_admin):

@@ -26,6 +26,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
 from crm.admin import export
@@ -104,27 +106,27 @@ class RegistryAdmin(admin.ModelAdmin):
 
     # --- list columns shared by every registry model ---------------------------------------
 
-    @admin.display(description="id", ordering="id")
+    @admin.display(description=_("id"), ordering="id")
     def record_id(self, obj):
         return short_id(obj.pk, self._url("change", obj.pk))
 
-    @admin.display(description="organization")
+    @admin.display(description=_("organization"))
     def organization(self, obj):
         return short_id(obj.organization_id)
 
-    @admin.display(description="created (UTC)", ordering="created_at")
+    @admin.display(description=_("created (UTC)"), ordering="created_at")
     def created(self, obj) -> str:
         return obj.created_at.strftime("%Y-%m-%d %H:%M")
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, obj):
         return state_badge(obj)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def masked_document(self, obj) -> str:
         return mask_document(obj.document)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def full_document(self, obj) -> str:
         return obj.document
 
@@ -151,7 +153,7 @@ class RegistryAdmin(admin.ModelAdmin):
     def refuse(self, request, error: CRMError) -> None:
         """The service refused: tell the user why, and leave the admin's transaction with
         `Refused` so that nothing this request wrote stays (see `changeform_view`)."""
-        self.report_crm_error(request, error, "Not saved")
+        self.report_crm_error(request, error, gettext("Not saved"))
         raise Refused from error
 
     def report_crm_error(self, request, error: CRMError, subject: str) -> None:
@@ -217,10 +219,23 @@ class RegistryAdmin(admin.ModelAdmin):
     def _url(self, suffix: str, pk) -> str:
         return reverse(f"admin:{self._url_name(suffix)}", args=[pk])
 
-    # State changes the change page and the list actions offer: service hook, log, failure.
+    # State changes the change page and the list actions offer: service hook, admin log
+    # message (stored, so in English), and what staff are told: several done, one done, failed.
     STATE_CHANGES = {
-        "soft_delete": ("service_soft_delete", "Soft-deleted", "was not deleted"),
-        "restore": ("service_restore", "Restored", "was not restored"),
+        "soft_delete": (
+            "service_soft_delete",
+            "Soft-deleted.",
+            _("Soft-deleted %(count)d record(s)."),
+            _("%(object)s was soft-deleted."),
+            _("%(object)s was not deleted"),
+        ),
+        "restore": (
+            "service_restore",
+            "Restored.",
+            _("Restored %(count)d record(s)."),
+            _("%(object)s was restored."),
+            _("%(object)s was not restored"),
+        ),
     }
 
     def get_urls(self):
@@ -264,22 +279,22 @@ class RegistryAdmin(admin.ModelAdmin):
 
     def _change_state(self, request, obj, change: str) -> bool:
         """Soft delete or restore one record through its service; a refusal is reported."""
-        service, done, failed = self.STATE_CHANGES[change]
+        service, log_message, _many, _one, failed = self.STATE_CHANGES[change]
         if not self.has_soft_delete_permission(request, obj):
             raise PermissionDenied
         try:
             getattr(self, service)(obj)
         except CRMError as error:
-            self.report_crm_error(request, error, f"{obj} {failed}")
+            self.report_crm_error(request, error, failed % {"object": obj})
             return False
-        self.log_change(request, obj, f"{done}.")
+        self.log_change(request, obj, log_message)
         return True
 
     def _change_selected(self, request, queryset, change: str) -> None:
         done = sum(self._change_state(request, obj, change) for obj in queryset)
         if done:
-            verb = self.STATE_CHANGES[change][1]
-            self.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
+            many = self.STATE_CHANGES[change][2]
+            self.message_user(request, many % {"count": done}, messages.SUCCESS)
 
     def _erase(self, request, objects) -> int:
         """Erase the selection through the lifecycle core (one transaction)."""
@@ -287,18 +302,19 @@ class RegistryAdmin(admin.ModelAdmin):
             plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
             erased = lifecycle.erase(plan)
         except lifecycle.ErasureError as error:
-            self.message_user(request, f"Nothing was erased: {error}", messages.ERROR)
+            message = gettext("Nothing was erased: %(reason)s") % {"reason": error}
+            self.message_user(request, message, messages.ERROR)
             return 0
         return erased.get(self.kind_name, 0)
 
     @admin.action(
-        description="Soft-delete selected %(verbose_name_plural)s", permissions=["soft_delete"]
+        description=_("Soft-delete selected %(verbose_name_plural)s"), permissions=["soft_delete"]
     )
     def soft_delete_selected(self, request, queryset):
         self._change_selected(request, queryset.live(), "soft_delete")
 
     @admin.action(
-        description="Restore selected %(verbose_name_plural)s", permissions=["soft_delete"]
+        description=_("Restore selected %(verbose_name_plural)s"), permissions=["soft_delete"]
     )
     def restore_selected(self, request, queryset):
         self._change_selected(request, queryset.deleted(), "restore")
@@ -306,7 +322,7 @@ class RegistryAdmin(admin.ModelAdmin):
     # --- CSV export -------------------------------------------------------------------------
 
     @admin.action(
-        description="Export selected %(verbose_name_plural)s to CSV", permissions=["export"]
+        description=_("Export selected %(verbose_name_plural)s to CSV"), permissions=["export"]
     )
     def export_selected(self, request, queryset):
         selection = "filters" if request.POST.get("select_across") == "1" else "ticked"
@@ -341,7 +357,7 @@ class RegistryAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
     @admin.action(
-        description="Hard-delete (erase for good) selected %(verbose_name_plural)s…",
+        description=_("Hard-delete (erase for good) selected %(verbose_name_plural)s…"),
         permissions=["hard_delete"],
     )
     def hard_delete_selected(self, request, queryset):
@@ -349,7 +365,8 @@ class RegistryAdmin(admin.ModelAdmin):
         if request.POST.get("post") == "yes":
             erased = self._erase(request, objects)
             if erased:
-                self.message_user(request, f"Erased {erased} record(s).", messages.SUCCESS)
+                message = gettext("Erased %(count)d record(s).") % {"count": erased}
+                self.message_user(request, message, messages.SUCCESS)
             return None
         return self._confirmation_page(request, objects, action=True)
 
@@ -361,8 +378,8 @@ class RegistryAdmin(admin.ModelAdmin):
         if not self.has_soft_delete_permission(request, obj):
             raise PermissionDenied
         if self._change_state(request, obj, change):
-            done = self.STATE_CHANGES[change][1].lower()
-            self.message_user(request, f"{obj} was {done}.", messages.SUCCESS)
+            one = self.STATE_CHANGES[change][3]
+            self.message_user(request, one % {"object": obj}, messages.SUCCESS)
         return HttpResponseRedirect(self._url("change", obj.pk))
 
     def hard_delete_view(self, request, object_id):
@@ -371,7 +388,8 @@ class RegistryAdmin(admin.ModelAdmin):
         obj = get_object_or_404(self.model.all_objects, pk=object_id)
         if request.method == "POST" and request.POST.get("post") == "yes":
             if self._erase(request, [obj]):
-                self.message_user(request, f"{obj} was erased.", messages.SUCCESS)
+                message = gettext("%(object)s was erased.") % {"object": obj}
+                self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
@@ -416,7 +434,7 @@ class RegistryAdmin(admin.ModelAdmin):
         rows = self._erasure_rows(plan, objects)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Erase for good? This cannot be undone",
+            "title": gettext("Erase for good? This cannot be undone"),
             "rows": rows,
             "record_count": len(rows),
             "opts": self.model._meta,

@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from crm.auth import issue_token
 from crm.models import ApiToken
@@ -57,7 +58,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("key_prefix", "created_at")
     actions = ("rotate_secret",)
 
-    @admin.display(description="permissions")
+    @admin.display(description=_("permissions"))
     def scope(self, token: ApiToken) -> str:
         return ", ".join(token.permissions or [])
 
@@ -72,7 +73,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return super().response_add(request, obj, post_url_continue)
         return self._secret_page(request, obj, secret)
 
-    @admin.action(description="Rotate the secret of the selected token", permissions=["change"])
+    @admin.action(description=_("Rotate the secret of the selected token"), permissions=["change"])
     def rotate_secret(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one token to rotate.", messages.WARNING)
