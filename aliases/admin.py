@@ -13,10 +13,12 @@ find holders by alias id or account id (`HolderAdmin.add_inline` / `add_search`)
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -398,10 +400,24 @@ class AliasAccountAdmin(RegistryAdmin):
 # --- the holder page lists its aliases; the holder search knows alias ids and accounts ---------
 
 
+ALIASES_SHOWN = 20
+
+
+class FirstAliasesFormSet(BaseInlineFormSet):
+    """The holder's first `ALIASES_SHOWN` aliases: a page of rows, whatever the holder has (the
+    rest are a link away, in the alias list)."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_first_aliases"):
+            self._first_aliases = super().get_queryset()[:ALIASES_SHOWN]
+        return self._first_aliases
+
+
 class AliasInline(admin.TabularInline):
-    """Read-only summary of a holder's aliases (live and soft-deleted), with links."""
+    """Read-only summary of a holder's first aliases (live and soft-deleted), with links."""
 
     model = AliasAccount
+    formset = FirstAliasesFormSet
     fk_name = "holder"
     fields = ("alias_link", "account_id", "ledger_id", "branch", "created_at", "state")
     readonly_fields = fields
@@ -449,5 +465,14 @@ def holders_by_alias(organizations: list[uuid.UUID], term: str) -> Q:
     return Q(id__in=aliases.values("holder_id"))
 
 
-HolderAdmin.add_inline(AliasInline)
+def holder_aliases_link(holder) -> dict[str, Any]:
+    """Under the holder's alias inline: every alias of this holder, in the alias list."""
+    url = reverse("admin:aliases_aliasaccount_changelist")
+    return {
+        "inlines_more_url": f"{url}?{urlencode({'q': str(holder.pk), 'state': 'all'})}",
+        "inlines_more_label": _("All alias accounts of this holder"),
+    }
+
+
+HolderAdmin.add_inline(AliasInline, more=holder_aliases_link)
 HolderAdmin.add_search(holders_by_alias)

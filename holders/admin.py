@@ -149,6 +149,7 @@ class HolderAdmin(RegistryAdmin):
     kind_name = services.OBJECT_TYPE
     hard_delete_permission = "holders.hard_delete_holder"
     inlines: ClassVar[list] = []
+    inlines_near_top = True  # the alias accounts right under the identity section
     extra_searches: ClassVar[list[HolderSearch]] = []
     list_display = (
         "record_id",
@@ -175,10 +176,23 @@ class HolderAdmin(RegistryAdmin):
         "deleted_at",
     )
 
+    more_link: ClassVar[Callable[[Holder], dict[str, Any]] | None] = None
+
     @classmethod
-    def add_inline(cls, inline: type[admin.options.InlineModelAdmin]) -> None:
-        """Show another app's records on the holder page (change page only)."""
+    def add_inline(
+        cls,
+        inline: type[admin.options.InlineModelAdmin],
+        more: Callable[[Holder], dict[str, Any]] | None = None,
+    ) -> None:
+        """Show another app's records on the holder page (change page only); `more(holder)`
+        gives the link to all of them when the inline shows only the first ones (see
+        `RegistryAdmin.inlines_more`)."""
         cls.inlines = [*cls.inlines, inline]
+        if more is not None:
+            cls.more_link = staticmethod(more)
+
+    def inlines_more(self, holder: Holder) -> dict[str, Any]:
+        return self.more_link(holder) if self.more_link else {}
 
     @classmethod
     def add_search(cls, search: HolderSearch) -> None:

@@ -48,6 +48,9 @@ def serializer_field(serializer_class: type[serializers.Serializer], path: Path)
     return node
 
 
+WIDE_FROM = 30  # max_length from which a text input is drawn wide
+
+
 def form_field(
     serializer_class: type[serializers.Serializer], path: Path, label: str
 ) -> forms.Field:
@@ -69,8 +72,15 @@ def form_field(
     if isinstance(source, CountryField):
         return forms.ChoiceField(label=label, required=required, choices=country_choices)
     if isinstance(source, StrictCharField):
+        # Room for what the field holds: an address line or an IBAN needs a wide input, a
+        # zip code or a branch a short one (styles in templates/admin/base_site.html).
+        width = "crm-wide" if (source.max_length or 0) >= WIDE_FROM else "crm-short"
         return forms.CharField(
-            label=label, required=required, max_length=source.max_length, strip=True
+            label=label,
+            required=required,
+            max_length=source.max_length,
+            strip=True,
+            widget=forms.TextInput(attrs={"class": f"vTextField {width}"}),
         )
     raise TypeError(f"no admin form field for {type(source).__name__} at {'.'.join(path)}")
 

@@ -81,6 +81,7 @@ class RegistryAdmin(admin.ModelAdmin):
         "hard_delete_selected",
     )
     change_list_template = "admin/crm/registry_change_list.html"
+    inlines_near_top = False  # inlines right after the first section instead of at the end
     export_columns: tuple[tuple[str, ...], ...] = ()  # wire paths, one CSV column each
     record_fields = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
 
@@ -265,6 +266,8 @@ class RegistryAdmin(admin.ModelAdmin):
             extra_context = {
                 "can_hard_delete": self.has_hard_delete_permission(request),
                 "can_soft_delete": self.has_soft_delete_permission(request, obj),
+                "inlines_near_top": self.inlines_near_top,
+                **self.inlines_more(obj),
                 "is_deleted": obj.is_deleted,
                 "soft_delete_url": self._url("soft_delete", obj.pk),
                 "restore_url": self._url("restore", obj.pk),
@@ -276,6 +279,11 @@ class RegistryAdmin(admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except Refused:  # rolled back; show the form again with the message
             return HttpResponseRedirect(request.get_full_path())
+
+    def inlines_more(self, obj) -> dict[str, Any]:
+        """A link under the inlines to the full list of related records (`inlines_more_url`,
+        `inlines_more_label`), when the inlines show only the first ones."""
+        return {}
 
     def _change_state(self, request, obj, change: str) -> bool:
         """Soft delete or restore one record through its service; a refusal is reported."""
