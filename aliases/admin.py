@@ -255,7 +255,7 @@ class AliasAccountAdmin(RegistryAdmin):
         "state",
     )
     list_defer = ("banking_details_private", "participant_document")
-    search_help_text = (
+    search_help_text = _(
         "Alias or holder id, account id, ledger id, banking account, IBAN, holder document, "
         "participant or related-party document (any formatting)."
     )
@@ -466,7 +466,11 @@ def holders_by_alias(organizations: list[uuid.UUID], term: str) -> Q:
 
 
 def holder_aliases_link(holder) -> dict[str, Any]:
-    """Under the holder's alias inline: every alias of this holder, in the alias list."""
+    """Under the holder's alias inline, when it shows only the first ones: every alias of this
+    holder, in the alias list (one bounded count: `ALIASES_SHOWN` + 1 rows at most)."""
+    aliases = AliasAccount.all_objects.filter(holder_id=holder.pk).order_by()
+    if aliases[: ALIASES_SHOWN + 1].count() <= ALIASES_SHOWN:
+        return {}
     url = reverse("admin:aliases_aliasaccount_changelist")
     return {
         "inlines_more_url": f"{url}?{urlencode({'q': str(holder.pk), 'state': 'all'})}",

@@ -55,9 +55,9 @@ class AliasAccount(RegistryModel):
     # (and record the erasure) before the holder; PROTECT stops Django's stock delete (admin
     # bulk action, shell) from erasing a holder while bypassing those rules.
     holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="aliases")
-    ledger_id = models.CharField(max_length=256)
-    account_id = models.CharField(max_length=256)
-    type = models.CharField(max_length=16)
+    ledger_id = models.CharField(_("ledger id"), max_length=256)
+    account_id = models.CharField(_("account id"), max_length=256)
+    type = models.CharField(_("type"), max_length=16)
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)
     banking_details = models.JSONField(null=True, blank=True)

@@ -69,10 +69,10 @@ class RegistryModel(models.Model):
     """Abstract base: UUIDv7 primary key, owning organization, timestamps, soft delete."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    organization_id = models.UUIDField(editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    organization_id = models.UUIDField(_("organization id"), editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
     objects = LiveManager()
     all_objects = AllRowsManager()
@@ -104,13 +104,13 @@ class AuditEntry(models.Model):
         EXPORT = "export"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    organization_id = models.UUIDField(null=True, blank=True)
-    actor_type = models.CharField(max_length=16)
-    actor = models.CharField(max_length=150)
-    action = models.CharField(max_length=16, choices=Action.choices)
-    object_type = models.CharField(max_length=32)
-    object_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(_("when (UTC)"), default=timezone.now, db_index=True)
+    organization_id = models.UUIDField(_("organization"), null=True, blank=True)
+    actor_type = models.CharField(_("actor type"), max_length=16)
+    actor = models.CharField(_("actor"), max_length=150)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=32)
+    object_id = models.UUIDField(_("object id"), null=True, blank=True)
     changed_fields = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=128, blank=True, default="")
     # Facts about the action that are not personal data: an export's row count and filters.

@@ -19,6 +19,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.admin.forms import WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
@@ -60,7 +61,7 @@ ADDRESSES = {
         WireField(("addresses", slot, "line2"), _("Line 2")),
         WireField(("addresses", slot, "zipCode"), _("Zip code")),
         WireField(("addresses", slot, "city"), _("City")),
-        WireField(("addresses", slot, "state"), _("State")),
+        WireField(("addresses", slot, "state"), pgettext_lazy("address", "State")),
         WireField(("addresses", slot, "country"), _("Country")),
         WireField(("addresses", slot, "description"), _("Description")),
     )
@@ -162,7 +163,7 @@ class HolderAdmin(RegistryAdmin):
         "state",
     )
     list_defer = ("contact", "natural_person_private", "legal_person_private")
-    search_help_text = (
+    search_help_text = _(
         "Document (any formatting), external id, holder id, alias id, account id, "
         "or words of the name."
     )

@@ -58,8 +58,10 @@ class Holder(RegistryModel):
     restored) until hard-deleted; the document becomes reusable as soon as the holder is
     soft-deleted."""
 
-    external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001 (absent != "")
-    type = models.CharField(max_length=16, choices=HolderType.choices)
+    external_id = models.CharField(  # noqa: DJ001 (absent != "")
+        _("external id"), max_length=256, null=True, blank=True
+    )
+    type = models.CharField(_("type"), max_length=16, choices=HolderType.choices)
     name = EncryptedTextField()
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)

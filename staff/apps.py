@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffConfig(AppConfig):
@@ -7,5 +8,5 @@ class StaffConfig(AppConfig):
     honours."""
 
     name = "staff"
-    verbose_name = "Staff"
+    verbose_name = _("Staff")
     default_auto_field = "django.db.models.BigAutoField"

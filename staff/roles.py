@@ -8,7 +8,11 @@ Each role adds to the one before it:
 
 `staff/migrations/0001_roles.py` creates the groups with these permissions (a migration keeps
 its own frozen copy, as migrations must); a test checks that the groups match this module.
+`ensure_roles()` puts them back as defined here (a database flushed by a test, or roles an
+administrator edited and wants reset).
 """
+
+from django.contrib.auth.models import Group, Permission
 
 CLERK = "Clerk"
 SUPERVISOR = "Supervisor"
@@ -41,3 +45,20 @@ ROLES: dict[str, tuple[str, ...]] = {
     SUPERVISOR: _SUPERVISOR,
     DATA_PROTECTION_OFFICER: _DATA_PROTECTION_OFFICER,
 }
+
+
+def ensure_roles() -> list[Group]:
+    """Create the role groups that are missing and set each group's permissions to its role's
+    (idempotent)."""
+    groups = []
+    for name, codes in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = [
+            Permission.objects.get(
+                content_type__app_label=code.split(".")[0], codename=code.split(".")[1]
+            )
+            for code in codes
+        ]
+        group.permissions.set(wanted)
+        groups.append(group)
+    return groups

@@ -17,41 +17,42 @@ from crm.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
 CATALOG = pathlib.Path(__file__).resolve().parents[1] / "locale" / "pt_BR" / "LC_MESSAGES"
 
 
-def po_entries() -> dict[str, list[str]]:
-    """msgid -> its msgstr (one, or one per plural form), from the `.po` file."""
-    entries: dict[str, list[str]] = {}
+def po_entries() -> dict[tuple[str, str], list[str]]:
+    """(msgctxt, msgid) -> its msgstr (one, or one per plural form), from the `.po` file."""
+    entries: dict[tuple[str, str], list[str]] = {}
     for block in (CATALOG / "django.po").read_text().split("\n\n"):
         fields: dict[str, str] = {}
         current = None
         for line in block.splitlines():
             if line.startswith("#"):
                 continue
-            match = re.match(r"^(msgid|msgid_plural|msgstr(?:\[\d\])?) (\".*\")$", line)
+            match = re.match(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d\])?) (\".*\")$", line)
             if match:
                 current = match.group(1)
                 fields[current] = ast.literal_eval(match.group(2))
             elif line.startswith('"') and current:
                 fields[current] += ast.literal_eval(line)
         if fields.get("msgid"):
-            entries[fields["msgid"]] = [
-                v for k, v in sorted(fields.items()) if k.startswith("msgstr")
-            ]
+            key = (fields.get("msgctxt", ""), fields["msgid"])
+            entries[key] = [v for k, v in sorted(fields.items()) if k.startswith("msgstr")]
     return entries
 
 
 def test_portuguese_catalog_is_complete_and_compiled():
     entries = po_entries()
     assert len(entries) > 300
-    untranslated = [msgid for msgid, strings in entries.items() if not all(strings)]
+    untranslated = [key for key, strings in entries.items() if not all(strings)]
     assert untranslated == []
     with (CATALOG / "django.mo").open("rb") as compiled:
         mo = gettext.GNUTranslations(compiled)
-    for msgid, strings in entries.items():
+    for (context, msgid), strings in entries.items():
         if len(strings) == 1:
-            assert mo.gettext(msgid) == strings[0], msgid
+            found = mo.pgettext(context, msgid) if context else mo.gettext(msgid)
+            assert found == strings[0], msgid
     assert mo.gettext("Brazil") == "Brasil"
+    assert mo.pgettext("address", "State") == "Estado"
     with translation.override("en"):
-        assert all(str(name) in entries for name in COUNTRY_NAMES.values())
+        assert all(("", str(name)) in entries for name in COUNTRY_NAMES.values())
     assert set(COUNTRY_NAMES) == ISO_3166_ALPHA2
 
 
