@@ -3,11 +3,13 @@ the dashboard, the ready-made roles, a permission picker without meaningless ent
 and Brazilian Portuguese with ISO dates."""
 
 import csv
+import importlib
 import io
 import json
 import re
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.core.signals import request_finished
@@ -20,7 +22,7 @@ from crm.audit import Actor, acting_as
 from crm.models import AuditEntry
 from holders.models import Holder
 from holders.services import holder_soft_delete
-from staff.roles import CLERK, DATA_PROTECTION_OFFICER, ROLES, SUPERVISOR
+from staff.roles import CLERK, DATA_PROTECTION_OFFICER, ROLES, SUPERVISOR, ensure_roles
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import AliasFactory, HolderFactory
 
@@ -32,6 +34,9 @@ DASHBOARD = reverse("crm-dashboard")
 
 
 def member_of(role: str, username: str | None = None) -> User:
+    # The roles are made by a data migration; a transactional test run before this one on the
+    # same worker flushes them, so they are put back as `staff.roles` defines them.
+    ensure_roles()
     user = User.objects.create_user(username or role.lower().replace(" ", "_"), password="pw")
     user.is_staff = True
     user.save()
@@ -209,7 +214,14 @@ def test_export_cell_defuses_formulas():
 # --- roles -------------------------------------------------------------------------------------
 
 
-def test_ready_made_roles_have_their_permissions(db):
+ROLES_MIGRATION = importlib.import_module("staff.migrations.0001_roles")
+
+
+def test_roles_migration_creates_the_ready_made_roles(db):
+    """The data migration's groups are the roles of `staff.roles` (run here on the live
+    registry of apps, as `migrate` runs it on the historical one)."""
+    Group.objects.filter(name__in=ROLES).delete()
+    ROLES_MIGRATION.create_roles(django_apps, None)
     for role, codes in ROLES.items():
         granted = {
             f"{p.content_type.app_label}.{p.codename}"
@@ -217,6 +229,24 @@ def test_ready_made_roles_have_their_permissions(db):
         }
         assert granted == set(codes), role
     assert set(ROLES[CLERK]) < set(ROLES[SUPERVISOR]) < set(ROLES[DATA_PROTECTION_OFFICER])
+
+
+def test_roles_migration_keeps_soft_delete_for_who_could_change(db):
+    """Soft delete used to need only the change permission: whoever had it keeps soft delete."""
+    editor = User.objects.create_user("editor", password="pw", is_staff=True)
+    editor.user_permissions.add(Permission.objects.get(codename="change_holder"))
+    team = Group.objects.create(name="Back office team")
+    team.permissions.add(Permission.objects.get(codename="change_aliasaccount"))
+    ROLES_MIGRATION.create_roles(django_apps, None)
+    editor = User.objects.get(pk=editor.pk)
+    assert editor.has_perm("holders.soft_delete_holder")
+    assert not editor.has_perm("aliases.soft_delete_aliasaccount")
+    assert team.permissions.filter(codename="soft_delete_aliasaccount").exists()
+    assert (
+        not Group.objects.get(name=CLERK)
+        .permissions.filter(codename__startswith="soft_delete")
+        .exists()
+    )
 
 
 def test_clerk_edits_but_cannot_soft_delete(as_role, people):

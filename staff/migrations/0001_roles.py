@@ -43,7 +43,8 @@ def _permissions(apps):
     creates permissions after the whole migration plan)."""
     for label in ("holders", "aliases", "crm"):
         app_config = apps.get_app_config(label)
-        app_config.models_module = True
+        # Historical app configs have no models module, which create_permissions requires.
+        app_config.models_module = getattr(app_config, "models_module", None) or True
         create_permissions(app_config, apps=apps, verbosity=0)
     Permission = apps.get_model("auth", "Permission")
     return {
