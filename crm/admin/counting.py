@@ -50,6 +50,16 @@ def bounded_count(queryset, limit: int) -> tuple[int, str]:
     return limit, "more than"
 
 
+def estimate_or_count(queryset, limit: int) -> tuple[int, str]:
+    """Like `bounded_count`, but asks the planner first (PostgreSQL): a selection it expects
+    to be well over `limit` is told by its estimate without reading a row (the dashboard's many
+    cells, where even `limit` rows each add up). Smaller ones are counted exactly."""
+    planned = planner_rows(queryset)
+    if planned is not None and planned > 2 * limit:
+        return planned, "about"
+    return bounded_count(queryset, limit)
+
+
 def planner_rows(queryset) -> int | None:
     """The planner's estimate of how many rows `queryset` returns (PostgreSQL), else None."""
     connection = connections[queryset.db]

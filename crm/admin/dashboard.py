@@ -1,12 +1,12 @@
 """The back-office dashboard (`/admin/dashboard/`, issue 11 item 6): how many records each
 organization has, live and soft-deleted, and the latest changes and erasures.
 
-Every number costs an index range read of at most `COUNT_LIMIT` + 1 rows
-(`crm.admin.counting.bounded_count`: beyond it the planner's estimate on PostgreSQL, "more
-than" on SQLite) and the organizations come from a loose index scan, so the page costs the
-same at a thousand holders and at a million. The recent entries are two `LIMIT`ed reads of
-the audit trail's (created_at) and (action, created_at) indexes; they are shown to those who
-may read the audit trail (`crm.view_auditentry`).
+Every number is the planner's estimate when PostgreSQL expects far more than `COUNT_LIMIT`
+rows, else an index range read of at most `COUNT_LIMIT` + 1 rows ("more than" beyond it;
+`crm.admin.counting.estimate_or_count`), and the organizations come from a loose index scan,
+so the page costs the same at a thousand holders and at a million. The recent entries are two
+`LIMIT`ed reads of the audit trail's (created_at) and (action, created_at) indexes; they are
+shown to those who may read the audit trail (`crm.view_auditentry`).
 """
 
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from crm import lifecycle
-from crm.admin.counting import bounded_count
+from crm.admin.counting import estimate_or_count
 from crm.admin.lists import present_organizations
 from crm.models import AuditEntry
 
@@ -40,7 +40,7 @@ class OrganizationRow:
 
 
 def _count(queryset) -> Count:
-    return Count(*bounded_count(queryset, COUNT_LIMIT))
+    return Count(*estimate_or_count(queryset, COUNT_LIMIT))
 
 
 def organization_rows(kinds) -> list[OrganizationRow]:
