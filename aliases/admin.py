@@ -40,7 +40,7 @@ from aliases.serializers import (
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
-from crm.admin.forms import WireField, WireForm, wire_form, wire_values
+from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form, wire_values
 from crm.admin.lists import (
     OrganizationFilter,
     StateFilter,
@@ -81,7 +81,9 @@ class AliasFormBase(WireForm):
     create_serializer = AliasCreateSerializer
     update_serializer = AliasUpdateSerializer
 
-    holder_id = forms.UUIDField(label=_("Holder id"), help_text="The live holder to link.")
+    holder_id = forms.UUIDField(
+        label=_("Holder id"), help_text=_("The live holder to link."), widget=UUID_INPUT
+    )
 
     class Meta(WireForm.Meta):
         model = AliasAccount
@@ -93,7 +95,7 @@ class AliasFormBase(WireForm):
         holder_id = self.cleaned_data["holder_id"]
         self.holder = Holder.objects.filter(pk=holder_id).first()
         if self.holder is None:
-            raise forms.ValidationError("No live holder with this id.")
+            raise forms.ValidationError(_("No live holder with this id."))
         return holder_id
 
     def clean(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.ids import parse_uuid
@@ -112,7 +112,9 @@ class HolderFormBase(WireForm):
     update_serializer = HolderUpdateSerializer
 
     organization = forms.UUIDField(
-        label=_("Organization id"), help_text="The organization (tenant) that owns the holder."
+        label=_("Organization id"),
+        help_text=_("The organization (tenant) that owns the holder."),
+        widget=UUID_INPUT,
     )
 
     class Meta(WireForm.Meta):

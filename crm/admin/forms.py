@@ -49,6 +49,8 @@ def serializer_field(serializer_class: type[serializers.Serializer], path: Path)
 
 
 WIDE_FROM = 30  # max_length from which a text input is drawn wide
+# A UUID input wide enough for its 36 characters.
+UUID_INPUT = forms.TextInput(attrs={"class": "vTextField crm-uuid"})
 
 
 def form_field(
