@@ -13,12 +13,15 @@ find holders by alias id or account id (`HolderAdmin.add_inline` / `add_search`)
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from aliases import selectors, services
 from aliases.models import (
@@ -29,34 +32,46 @@ from aliases.models import (
     RELATED_PARTY_DOCUMENT_FIELD,
     AliasAccount,
     RelatedParty,
+    RelatedPartyRole,
 )
 from aliases.serializers import (
     AliasCreateSerializer,
+    AliasSerializer,
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
-from crm.admin.forms import WireField, WireForm, wire_form, wire_values
-from crm.admin.lists import mask_document, search_organizations, state_badge
+from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form, wire_values
+from crm.admin.lists import (
+    OrganizationFilter,
+    StateFilter,
+    choices_filter,
+    mask_document,
+    search_organizations,
+    state_badge,
+)
 from crm.admin.registry import RegistryAdmin
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
 from crm.serializers import validate_input
 from holders.admin import HolderAdmin
-from holders.models import Holder
+from holders.models import Holder, HolderType
 
-ADD_IDENTITY = (WireField(("ledgerId",), "Ledger id"), WireField(("accountId",), "Account id"))
-BANKING = (
-    WireField(("bankingDetails", "branch"), "Branch"),
-    WireField(("bankingDetails", "account"), "Account"),
-    WireField(("bankingDetails", "type"), "Account type"),
-    WireField(("bankingDetails", "openingDate"), "Opening date"),
-    WireField(("bankingDetails", "closingDate"), "Closing date"),
-    WireField(("bankingDetails", "iban"), "IBAN"),
-    WireField(("bankingDetails", "countryCode"), "Country code"),
-    WireField(("bankingDetails", "bankId"), "Bank id"),
+ADD_IDENTITY = (
+    WireField(("ledgerId",), _("Ledger id")),
+    WireField(("accountId",), _("Account id")),
 )
-REGULATORY = (WireField(("regulatoryFields", "participantDocument"), "Participant document"),)
+BANKING = (
+    WireField(("bankingDetails", "branch"), _("Branch")),
+    WireField(("bankingDetails", "account"), _("Account")),
+    WireField(("bankingDetails", "type"), _("Account type")),
+    WireField(("bankingDetails", "openingDate"), _("Opening date")),
+    WireField(("bankingDetails", "closingDate"), _("Closing date")),
+    WireField(("bankingDetails", "iban"), _("IBAN")),
+    WireField(("bankingDetails", "countryCode"), _("Country code")),
+    WireField(("bankingDetails", "bankId"), _("Bank id")),
+)
+REGULATORY = (WireField(("regulatoryFields", "participantDocument"), _("Participant document")),)
 
 
 class AliasFormBase(WireForm):
@@ -66,7 +81,9 @@ class AliasFormBase(WireForm):
     create_serializer = AliasCreateSerializer
     update_serializer = AliasUpdateSerializer
 
-    holder_id = forms.UUIDField(label="Holder id", help_text="The live holder to link.")
+    holder_id = forms.UUIDField(
+        label=_("Holder id"), help_text=_("The live holder to link."), widget=UUID_INPUT
+    )
 
     class Meta(WireForm.Meta):
         model = AliasAccount
@@ -78,7 +95,7 @@ class AliasFormBase(WireForm):
         holder_id = self.cleaned_data["holder_id"]
         self.holder = Holder.objects.filter(pk=holder_id).first()
         if self.holder is None:
-            raise forms.ValidationError("No live holder with this id.")
+            raise forms.ValidationError(_("No live holder with this id."))
         return holder_id
 
     def clean(self) -> dict[str, Any]:
@@ -130,18 +147,18 @@ class RelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
     """The alias's parties, read-only; "Delete?" removes one through `related_party_remove`."""
 
     model = RelatedParty
-    verbose_name = "related party"
-    verbose_name_plural = "Related parties (tick “Delete?” to remove a party)"
+    verbose_name = _("related party")
+    verbose_name_plural = _("Related parties (tick “Delete?” to remove a party)")
     fields = ("party_id", "masked_document", "name", "role", "start_date", "end_date")
     readonly_fields = fields
     extra = 0
     max_num = 0  # no blank rows here: new parties go in the next inline
 
-    @admin.display(description="id")
+    @admin.display(description=_("id"))
     def party_id(self, party: RelatedParty) -> str:
         return str(party.pk)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def masked_document(self, party: RelatedParty) -> str:
         return mask_document(party.document)
 
@@ -150,11 +167,11 @@ class RelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
 
 
 PARTY_FIELDS = (
-    WireField(("document",), "Document"),
-    WireField(("name",), "Name"),
-    WireField(("role",), "Role"),
-    WireField(("startDate",), "Start date"),
-    WireField(("endDate",), "End date"),
+    WireField(("document",), _("Document")),
+    WireField(("name",), _("Name")),
+    WireField(("role",), _("Role")),
+    WireField(("startDate",), _("Start date")),
+    WireField(("endDate",), _("End date")),
 )
 
 
@@ -189,6 +206,13 @@ class NewRelatedPartyFormBase(forms.ModelForm):
 NewRelatedPartyForm = wire_form(
     "NewRelatedPartyForm", NewRelatedPartyFormBase, RelatedPartyInputSerializer, PARTY_FIELDS
 )
+# The role is a free string on the wire (the service answers CRM-0025 for an unknown one); staff
+# pick one of the roles by name.
+NewRelatedPartyForm.declared_fields["role"] = NewRelatedPartyForm.base_fields["role"] = (
+    forms.ChoiceField(
+        label=_("Role"), required=False, choices=[("", "—"), *RelatedPartyRole.choices]
+    )
+)
 
 
 class NewRelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
@@ -197,8 +221,8 @@ class NewRelatedPartyInline(_AliasPermissionsInline, admin.TabularInline):
     model = RelatedParty
     form = NewRelatedPartyForm
     fields = tuple(spec.name for spec in PARTY_FIELDS)
-    verbose_name = "new related party"
-    verbose_name_plural = "Add related parties"
+    verbose_name = _("new related party")
+    verbose_name_plural = _("Add related parties")
     extra = 1
     can_delete = False
 
@@ -215,6 +239,12 @@ class AliasAccountAdmin(RegistryAdmin):
     kind_name = services.OBJECT_TYPE
     hard_delete_permission = "aliases.hard_delete_aliasaccount"
     inlines = (RelatedPartyInline, NewRelatedPartyInline)
+    # The alias's type has no model choices: a fixed list, not a DISTINCT over every alias.
+    list_filter = (
+        choices_filter("type", _("type"), HolderType.choices),
+        OrganizationFilter,
+        StateFilter,
+    )
     list_display = (
         "record_id",
         "holder_link",
@@ -227,7 +257,7 @@ class AliasAccountAdmin(RegistryAdmin):
         "state",
     )
     list_defer = ("banking_details_private", "participant_document")
-    search_help_text = (
+    search_help_text = _(
         "Alias or holder id, account id, ledger id, banking account, IBAN, holder document, "
         "participant or related-party document (any formatting)."
     )
@@ -244,7 +274,7 @@ class AliasAccountAdmin(RegistryAdmin):
         "deleted_at",
     )
 
-    @admin.display(description="holder")
+    @admin.display(description=_("holder"))
     def holder_link(self, alias: AliasAccount):
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
         return format_html('<a href="{}">{}</a>', url, alias.holder_id)
@@ -289,6 +319,28 @@ class AliasAccountAdmin(RegistryAdmin):
             ]
         return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
 
+    # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
+
+    export_columns = (
+        ("id",),
+        ("holderId",),
+        ("organizationId",),
+        ("type",),
+        ("document",),
+        *(spec.path for spec in ADD_IDENTITY + BANKING + REGULATORY),
+        ("relatedParties",),
+        ("metadata",),
+        ("createdAt",),
+        ("updatedAt",),
+        ("deletedAt",),
+    )
+
+    def export_queryset(self, queryset):
+        return queryset.prefetch_related("related_parties")
+
+    def export_row(self, alias: AliasAccount) -> dict[str, Any]:
+        return {**AliasSerializer(alias).data, "organizationId": str(alias.organization_id)}
+
     # --- change form -------------------------------------------------------------------------
 
     def get_fieldsets(self, request, obj=None):
@@ -297,13 +349,13 @@ class AliasAccountAdmin(RegistryAdmin):
         else:
             identity = ("holder_link", "ledger_id", "account_id", "type", "full_document")
         fieldsets = [
-            ("Account", {"fields": identity}),
-            ("Banking details", {"fields": tuple(spec.name for spec in BANKING)}),
-            ("Regulatory fields", {"fields": tuple(spec.name for spec in REGULATORY)}),
-            ("Metadata", {"fields": ("metadata",)}),
+            (_("Account"), {"fields": identity}),
+            (_("Banking details"), {"fields": tuple(spec.name for spec in BANKING)}),
+            (_("Regulatory fields"), {"fields": tuple(spec.name for spec in REGULATORY)}),
+            (_("Metadata"), {"fields": ("metadata",)}),
         ]
         if obj is not None:
-            fieldsets.append(("Record", {"fields": self.record_fields}))
+            fieldsets.append((_("Record"), {"fields": self.record_fields}))
         return fieldsets
 
     def service_create(self, form) -> AliasAccount:
@@ -350,17 +402,31 @@ class AliasAccountAdmin(RegistryAdmin):
 # --- the holder page lists its aliases; the holder search knows alias ids and accounts ---------
 
 
+ALIASES_SHOWN = 20
+
+
+class FirstAliasesFormSet(BaseInlineFormSet):
+    """The holder's first `ALIASES_SHOWN` aliases: a page of rows, whatever the holder has (the
+    rest are a link away, in the alias list)."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_first_aliases"):
+            self._first_aliases = super().get_queryset()[:ALIASES_SHOWN]
+        return self._first_aliases
+
+
 class AliasInline(admin.TabularInline):
-    """Read-only summary of a holder's aliases (live and soft-deleted), with links."""
+    """Read-only summary of a holder's first aliases (live and soft-deleted), with links."""
 
     model = AliasAccount
+    formset = FirstAliasesFormSet
     fk_name = "holder"
     fields = ("alias_link", "account_id", "ledger_id", "branch", "created_at", "state")
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
-    verbose_name_plural = "Alias accounts"
+    verbose_name_plural = _("Alias accounts")
 
     def get_queryset(self, request):
         return AliasAccount.all_objects.only(
@@ -373,16 +439,16 @@ class AliasInline(admin.TabularInline):
             "deleted_at",
         ).order_by("id")
 
-    @admin.display(description="alias")
+    @admin.display(description=_("alias"))
     def alias_link(self, alias: AliasAccount):
         url = reverse("admin:aliases_aliasaccount_change", args=[alias.pk])
         return format_html('<a href="{}">{}</a>', url, alias.pk)
 
-    @admin.display(description="branch")
+    @admin.display(description=_("branch"))
     def branch(self, alias: AliasAccount) -> str:
         return alias.banking_branch or "—"
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, alias: AliasAccount):
         return state_badge(alias)
 
@@ -401,5 +467,18 @@ def holders_by_alias(organizations: list[uuid.UUID], term: str) -> Q:
     return Q(id__in=aliases.values("holder_id"))
 
 
-HolderAdmin.add_inline(AliasInline)
+def holder_aliases_link(holder) -> dict[str, Any]:
+    """Under the holder's alias inline, when it shows only the first ones: every alias of this
+    holder, in the alias list (one bounded count: `ALIASES_SHOWN` + 1 rows at most)."""
+    aliases = AliasAccount.all_objects.filter(holder_id=holder.pk).order_by()
+    if aliases[: ALIASES_SHOWN + 1].count() <= ALIASES_SHOWN:
+        return {}
+    url = reverse("admin:aliases_aliasaccount_changelist")
+    return {
+        "inlines_more_url": f"{url}?{urlencode({'q': str(holder.pk), 'state': 'all'})}",
+        "inlines_more_label": _("All alias accounts of this holder"),
+    }
+
+
+HolderAdmin.add_inline(AliasInline, more=holder_aliases_link)
 HolderAdmin.add_search(holders_by_alias)

@@ -1,9 +1,11 @@
+from django.utils.translation import gettext_lazy as _
+
 from crm.apps import RegistryAppConfig
 
 
 class AliasesConfig(RegistryAppConfig):
     name = "aliases"
-    verbose_name = "Alias accounts"
+    verbose_name = _("Alias accounts")
 
     def lifecycle_kinds(self) -> list:
         from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty

@@ -17,6 +17,7 @@ unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.ids import uuid7
@@ -42,9 +43,9 @@ def _optional_hash(organization_id, field: str, value: str | None) -> str | None
 
 
 class RelatedPartyRole(models.TextChoices):
-    PRIMARY_HOLDER = "PRIMARY_HOLDER", "Primary holder"
-    LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE", "Legal representative"
-    RESPONSIBLE_PARTY = "RESPONSIBLE_PARTY", "Responsible party"
+    PRIMARY_HOLDER = "PRIMARY_HOLDER", _("Primary holder")
+    LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE", _("Legal representative")
+    RESPONSIBLE_PARTY = "RESPONSIBLE_PARTY", _("Responsible party")
 
 
 class AliasAccount(RegistryModel):
@@ -55,9 +56,9 @@ class AliasAccount(RegistryModel):
     # (and record the erasure) before the holder; PROTECT stops Django's stock delete (admin
     # bulk action, shell) from erasing a holder while bypassing those rules.
     holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="aliases")
-    ledger_id = models.CharField(max_length=256)
-    account_id = models.CharField(max_length=256)
-    type = models.CharField(max_length=16)
+    ledger_id = models.CharField(_("ledger id"), max_length=256)
+    account_id = models.CharField(_("account id"), max_length=256)
+    type = models.CharField(_("type"), max_length=16)
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)
     banking_details = models.JSONField(null=True, blank=True)
@@ -77,7 +78,8 @@ class AliasAccount(RegistryModel):
 
     class Meta:
         ordering = ["id"]
-        verbose_name = "alias account"
+        verbose_name = _("alias account")
+        verbose_name_plural = _("alias accounts")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization_id", "account_id"],
@@ -124,7 +126,12 @@ class AliasAccount(RegistryModel):
                 name="alias_participant_id_idx",
             ),
         ]
-        permissions = [("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)")]
+        # Django's add/change/view, plus the back-office's own steps (staff roles: `staff`).
+        permissions = [
+            ("soft_delete_aliasaccount", "Can soft-delete and restore an alias"),
+            ("export_aliasaccount", "Can export alias accounts to CSV"),
+            ("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)"),
+        ]
 
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.
@@ -177,7 +184,8 @@ class RelatedParty(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name_plural = "related parties"
+        verbose_name = _("related party")
+        verbose_name_plural = _("related parties")
         indexes = [
             # The alias id last: the party filters read (organization, value) -> alias ids from
             # the index alone, in alias order.

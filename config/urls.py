@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from crm import views as crm_views
+from crm.admin.dashboard import dashboard_view
 
 public = {"authentication_classes": [], "permission_classes": []}
 
@@ -21,6 +22,7 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **public)),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="crm-dashboard"),
     path("admin/", admin.site.urls),
     path("v1/", include("config.api_router")),
 ]

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CrmConfig(AppConfig):
     default = True  # INSTALLED_APPS says "crm"; this module also holds RegistryAppConfig
     name = "crm"
-    verbose_name = "Registry kernel"
+    verbose_name = _("Registry kernel")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.encryption import EncryptedTextField
 from crm.ids import uuid7
@@ -69,10 +70,10 @@ class RegistryModel(models.Model):
     """Abstract base: UUIDv7 primary key, owning organization, timestamps, soft delete."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    organization_id = models.UUIDField(editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    organization_id = models.UUIDField(_("organization id"), editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
     objects = LiveManager()
     all_objects = AllRowsManager()
@@ -107,25 +108,31 @@ class AuditEntry(models.Model):
         RESTORE = "restore"
         HARD_DELETE = "hard_delete"
         ROTATE_KEYS = "rotate_keys"
+        EXPORT = "export"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    organization_id = models.UUIDField(null=True, blank=True)
-    actor_type = models.CharField(max_length=16)
-    actor = models.CharField(max_length=150)
-    action = models.CharField(max_length=16, choices=Action.choices)
-    object_type = models.CharField(max_length=32)
-    object_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(_("when (UTC)"), default=timezone.now, db_index=True)
+    organization_id = models.UUIDField(_("organization"), null=True, blank=True)
+    actor_type = models.CharField(_("actor type"), max_length=16)
+    actor = models.CharField(_("actor"), max_length=150)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=32)
+    object_id = models.UUIDField(_("object id"), null=True, blank=True)
     changed_fields = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=128, blank=True, default="")
+    # Facts about the action that are not personal data: an export's row count and filters.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["organization_id", "created_at"], name="audit_org_time_idx"),
+            # The dashboard's "recent erasures": the newest entries of one action.
+            models.Index(fields=["action", "created_at"], name="audit_action_time_idx"),
         ]
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id} by {self.actor}"
@@ -159,6 +166,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"

@@ -148,10 +148,14 @@ def required_string(max_length: int = DEFAULT_MAX_LENGTH, **kwargs: Any) -> Stri
 
 
 class EnumField(StrictCharField):
-    """A string restricted to fixed values (CRM-0015 otherwise)."""
+    """A string restricted to fixed values (CRM-0015 otherwise). `labels` name the values for
+    people (the admin's dropdown)."""
 
-    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self, choices: tuple[str, ...], labels: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         self.allowed = choices
+        self.labels = labels
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:

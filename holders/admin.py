@@ -18,8 +18,10 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.ids import parse_uuid
@@ -33,56 +35,60 @@ from holders.models import (
     HolderType,
     name_words,
 )
-from holders.serializers import HolderCreateSerializer, HolderUpdateSerializer
-
-ADDRESS_SLOTS = (
-    ("primary", "Primary address"),
-    ("additional1", "Additional address 1"),
-    ("additional2", "Additional address 2"),
+from holders.serializers import (
+    HolderCreateSerializer,
+    HolderSerializer,
+    HolderUpdateSerializer,
 )
 
-ADD_IDENTITY = (WireField(("type",), "Type"), WireField(("document",), "Document"))
-IDENTITY = (WireField(("name",), "Name"), WireField(("externalId",), "External id"))
+ADDRESS_SLOTS = (
+    ("primary", _("Primary address")),
+    ("additional1", _("Additional address 1")),
+    ("additional2", _("Additional address 2")),
+)
+
+ADD_IDENTITY = (WireField(("type",), _("Type")), WireField(("document",), _("Document")))
+IDENTITY = (WireField(("name",), _("Name")), WireField(("externalId",), _("External id")))
 CONTACT = (
-    WireField(("contact", "primaryEmail"), "Primary e-mail"),
-    WireField(("contact", "secondaryEmail"), "Secondary e-mail"),
-    WireField(("contact", "mobilePhone"), "Mobile phone"),
-    WireField(("contact", "otherPhone"), "Other phone"),
+    WireField(("contact", "primaryEmail"), _("Primary e-mail")),
+    WireField(("contact", "secondaryEmail"), _("Secondary e-mail")),
+    WireField(("contact", "mobilePhone"), _("Mobile phone")),
+    WireField(("contact", "otherPhone"), _("Other phone")),
 )
 ADDRESSES = {
     slot: (
-        WireField(("addresses", slot, "line1"), "Line 1"),
-        WireField(("addresses", slot, "line2"), "Line 2"),
-        WireField(("addresses", slot, "zipCode"), "Zip code"),
-        WireField(("addresses", slot, "city"), "City"),
-        WireField(("addresses", slot, "state"), "State"),
-        WireField(("addresses", slot, "country"), "Country"),
-        WireField(("addresses", slot, "description"), "Description"),
+        WireField(("addresses", slot, "line1"), _("Line 1")),
+        WireField(("addresses", slot, "line2"), _("Line 2")),
+        WireField(("addresses", slot, "zipCode"), _("Zip code")),
+        WireField(("addresses", slot, "city"), _("City")),
+        WireField(("addresses", slot, "state"), pgettext_lazy("address", "State")),
+        WireField(("addresses", slot, "country"), _("Country")),
+        WireField(("addresses", slot, "description"), _("Description")),
     )
-    for slot, _ in ADDRESS_SLOTS
+    for slot, _title in ADDRESS_SLOTS
 }
 NATURAL_PERSON = (
-    WireField(("naturalPerson", "favoriteName"), "Favorite name"),
-    WireField(("naturalPerson", "socialName"), "Social name"),
-    WireField(("naturalPerson", "gender"), "Gender"),
-    WireField(("naturalPerson", "birthDate"), "Birth date"),
-    WireField(("naturalPerson", "civilStatus"), "Civil status"),
-    WireField(("naturalPerson", "nationality"), "Nationality"),
-    WireField(("naturalPerson", "motherName"), "Mother's name"),
-    WireField(("naturalPerson", "fatherName"), "Father's name"),
-    WireField(("naturalPerson", "status"), "Status"),
+    WireField(("naturalPerson", "favoriteName"), _("Favorite name")),
+    WireField(("naturalPerson", "socialName"), _("Social name")),
+    WireField(("naturalPerson", "gender"), _("Gender")),
+    WireField(("naturalPerson", "birthDate"), _("Birth date")),
+    WireField(("naturalPerson", "civilStatus"), _("Civil status")),
+    WireField(("naturalPerson", "nationality"), _("Nationality")),
+    WireField(("naturalPerson", "motherName"), _("Mother's name")),
+    WireField(("naturalPerson", "fatherName"), _("Father's name")),
+    WireField(("naturalPerson", "status"), _("Status")),
 )
 LEGAL_PERSON = (
-    WireField(("legalPerson", "tradeName"), "Trade name"),
-    WireField(("legalPerson", "activity"), "Activity"),
-    WireField(("legalPerson", "type"), "Company type"),
-    WireField(("legalPerson", "foundingDate"), "Founding date"),
-    WireField(("legalPerson", "size"), "Size"),
-    WireField(("legalPerson", "status"), "Status"),
-    WireField(("legalPerson", "representative", "name"), "Representative name"),
-    WireField(("legalPerson", "representative", "document"), "Representative document"),
-    WireField(("legalPerson", "representative", "email"), "Representative e-mail"),
-    WireField(("legalPerson", "representative", "role"), "Representative role"),
+    WireField(("legalPerson", "tradeName"), _("Trade name")),
+    WireField(("legalPerson", "activity"), _("Activity")),
+    WireField(("legalPerson", "type"), _("Company type")),
+    WireField(("legalPerson", "foundingDate"), _("Founding date")),
+    WireField(("legalPerson", "size"), _("Size")),
+    WireField(("legalPerson", "status"), _("Status")),
+    WireField(("legalPerson", "representative", "name"), _("Representative name")),
+    WireField(("legalPerson", "representative", "document"), _("Representative document")),
+    WireField(("legalPerson", "representative", "email"), _("Representative e-mail")),
+    WireField(("legalPerson", "representative", "role"), _("Representative role")),
 )
 WIRE_FIELDS = (
     ADD_IDENTITY
@@ -106,7 +112,9 @@ class HolderFormBase(WireForm):
     update_serializer = HolderUpdateSerializer
 
     organization = forms.UUIDField(
-        label="Organization id", help_text="The organization (tenant) that owns the holder."
+        label=_("Organization id"),
+        help_text=_("The organization (tenant) that owns the holder."),
+        widget=UUID_INPUT,
     )
 
     class Meta(WireForm.Meta):
@@ -144,6 +152,7 @@ class HolderAdmin(RegistryAdmin):
     kind_name = services.OBJECT_TYPE
     hard_delete_permission = "holders.hard_delete_holder"
     inlines: ClassVar[list] = []
+    inlines_near_top = True  # the alias accounts right under the identity section
     extra_searches: ClassVar[list[HolderSearch]] = []
     list_display = (
         "record_id",
@@ -156,7 +165,7 @@ class HolderAdmin(RegistryAdmin):
         "state",
     )
     list_defer = ("contact", "natural_person_private", "legal_person_private")
-    search_help_text = (
+    search_help_text = _(
         "Document (any formatting), external id, holder id, alias id, account id, "
         "or words of the name."
     )
@@ -170,10 +179,23 @@ class HolderAdmin(RegistryAdmin):
         "deleted_at",
     )
 
+    more_link: ClassVar[Callable[[Holder], dict[str, Any]] | None] = None
+
     @classmethod
-    def add_inline(cls, inline: type[admin.options.InlineModelAdmin]) -> None:
-        """Show another app's records on the holder page (change page only)."""
+    def add_inline(
+        cls,
+        inline: type[admin.options.InlineModelAdmin],
+        more: Callable[[Holder], dict[str, Any]] | None = None,
+    ) -> None:
+        """Show another app's records on the holder page (change page only); `more(holder)`
+        gives the link to all of them when the inline shows only the first ones (see
+        `RegistryAdmin.inlines_more`)."""
         cls.inlines = [*cls.inlines, inline]
+        if more is not None:
+            cls.more_link = staticmethod(more)
+
+    def inlines_more(self, holder: Holder) -> dict[str, Any]:
+        return self.more_link(holder) if self.more_link else {}
 
     @classmethod
     def add_search(cls, search: HolderSearch) -> None:
@@ -182,7 +204,7 @@ class HolderAdmin(RegistryAdmin):
 
     # --- list --------------------------------------------------------------------------------
 
-    @admin.display(description="name")
+    @admin.display(description=_("name"))
     def holder_name(self, holder: Holder) -> str:
         return holder.name
 
@@ -223,6 +245,21 @@ class HolderAdmin(RegistryAdmin):
                 matches.append(holders.filter(extra).values("id"))
         return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
 
+    # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
+
+    export_columns = (
+        ("id",),
+        ("organizationId",),
+        *(spec.path for spec in WIRE_FIELDS),
+        ("metadata",),
+        ("createdAt",),
+        ("updatedAt",),
+        ("deletedAt",),
+    )
+
+    def export_row(self, holder: Holder) -> dict[str, Any]:
+        return {**HolderSerializer(holder).data, "organizationId": str(holder.organization_id)}
+
     # --- change form -------------------------------------------------------------------------
 
     def service_create(self, form) -> Holder:
@@ -243,26 +280,26 @@ class HolderAdmin(RegistryAdmin):
             else ("type_display", "full_document", *_names(IDENTITY))
         )
         fieldsets = [
-            ("Identity", {"fields": identity}),
-            ("Contact", {"fields": _names(CONTACT)}),
+            (_("Identity"), {"fields": identity}),
+            (_("Contact"), {"fields": _names(CONTACT)}),
         ]
         for slot, title in ADDRESS_SLOTS:
             collapse = () if slot == "primary" else ("collapse",)
             fieldsets.append((title, {"fields": _names(ADDRESSES[slot]), "classes": collapse}))
         person_sections = (
-            (HolderType.NATURAL_PERSON, "Natural person", NATURAL_PERSON),
-            (HolderType.LEGAL_PERSON, "Legal person", LEGAL_PERSON),
+            (HolderType.NATURAL_PERSON, _("Natural person"), NATURAL_PERSON),
+            (HolderType.LEGAL_PERSON, _("Legal person"), LEGAL_PERSON),
         )
         for holder_type, title, specs in person_sections:
             if adding or obj.type == holder_type:
                 classes = ("collapse",) if adding else ()
                 fieldsets.append((title, {"fields": _names(specs), "classes": classes}))
-        fieldsets.append(("Metadata", {"fields": ("metadata",)}))
+        fieldsets.append((_("Metadata"), {"fields": ("metadata",)}))
         if not adding:
-            fieldsets.append(("Record", {"fields": self.record_fields}))
+            fieldsets.append((_("Record"), {"fields": self.record_fields}))
         return fieldsets
 
-    @admin.display(description="type")
+    @admin.display(description=_("type"))
     def type_display(self, holder: Holder) -> str:
         return holder.get_type_display()
 

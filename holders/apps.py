@@ -1,9 +1,11 @@
+from django.utils.translation import gettext_lazy as _
+
 from crm.apps import RegistryAppConfig
 
 
 class HoldersConfig(RegistryAppConfig):
     name = "holders"
-    verbose_name = "Holders"
+    verbose_name = _("Holders")
 
     def lifecycle_kinds(self) -> list:
         from crm.lifecycle import Kind, Part

@@ -17,6 +17,7 @@ import re
 import unicodedata
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.metadata_index import MetadataPair
@@ -49,8 +50,8 @@ def name_words(text: str) -> set[str]:
 
 
 class HolderType(models.TextChoices):
-    NATURAL_PERSON = "NATURAL_PERSON", "Natural person"
-    LEGAL_PERSON = "LEGAL_PERSON", "Legal person"
+    NATURAL_PERSON = "NATURAL_PERSON", _("Natural person")
+    LEGAL_PERSON = "LEGAL_PERSON", _("Legal person")
 
 
 class Holder(RegistryModel):
@@ -58,8 +59,10 @@ class Holder(RegistryModel):
     restored) until hard-deleted; the document becomes reusable as soon as the holder is
     soft-deleted."""
 
-    external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001 (absent != "")
-    type = models.CharField(max_length=16, choices=HolderType.choices)
+    external_id = models.CharField(  # noqa: DJ001 (absent != "")
+        _("external id"), max_length=256, null=True, blank=True
+    )
+    type = models.CharField(_("type"), max_length=16, choices=HolderType.choices)
     name = EncryptedTextField()
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)
@@ -76,6 +79,8 @@ class Holder(RegistryModel):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("holder")
+        verbose_name_plural = _("holders")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization_id", "document_hash"],
@@ -106,7 +111,12 @@ class Holder(RegistryModel):
                 name="holder_deleted_at_idx",
             ),
         ]
-        permissions = [("hard_delete_holder", "Can erase a holder for good (hard delete)")]
+        # Django's add/change/view, plus the back-office's own steps (staff roles: `staff`).
+        permissions = [
+            ("soft_delete_holder", "Can soft-delete and restore a holder"),
+            ("export_holder", "Can export holders to CSV"),
+            ("hard_delete_holder", "Can erase a holder for good (hard delete)"),
+        ]
 
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.

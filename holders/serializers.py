@@ -150,7 +150,12 @@ class HolderCreateSerializer(StrictSerializer):
 
     response_serializer_class = HolderSerializer
 
-    type = EnumField(choices=tuple(HolderType.values), required=True, max_length=16)
+    type = EnumField(
+        choices=tuple(HolderType.values),
+        labels=dict(HolderType.choices),
+        required=True,
+        max_length=16,
+    )
     name = required_string()
     document = required_string(100)
     externalId = optional_string()

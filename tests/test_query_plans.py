@@ -572,3 +572,62 @@ def test_migrate_leaves_fresh_statistics(db):
         else:
             cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'holders_holder' LIMIT 1")
             assert int(cursor.fetchone()[0].split()[0]) == 80
+
+
+# --- the admin's organization filter and changelist counts -------------------------------------
+
+
+def test_admin_organization_filter_and_counts_read_an_index_not_the_table(db, monkeypatch):
+    """The organization filter lists the organizations with a loose index scan (one probe per
+    organization, never a DISTINCT over the table); a changelist counts at most
+    `exact_limit` + 1 rows and estimates beyond (PostgreSQL: the planner's estimate)."""
+    from crm.admin.counting import EstimatedCountPaginator
+    from crm.admin.lists import organizations_query, present_organizations
+
+    postgresql = connection.vendor == "postgresql"
+    load_registry(20_000 if postgresql else 5_000, target=1000)
+    assert present_organizations(Holder) == sorted([ORG, OTHER_ORG], key=str)
+    for model in (Holder, AliasAccount):
+        sql, params = organizations_query(model, connection)
+        with connection.cursor() as cursor:
+            if postgresql:
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+                result = cursor.fetchone()[0]
+                plan = (json.loads(result) if isinstance(result, str) else result)[0]
+                scans = [n for n in nodes(plan["Plan"]) if n.get("Relation Name")]
+                assert scans, summary(plan)
+                for node in scans:
+                    assert node["Node Type"] != "Seq Scan", summary(plan)
+                    # One index probe per organization (and one past the last), one row each.
+                    assert node["Actual Rows"] * node.get("Actual Loops", 1) <= 3, summary(plan)
+            else:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                lines = [row[-1] for row in cursor.fetchall()]
+                table_lines = [line for line in lines if model._meta.db_table in line]
+                assert table_lines, lines
+                assert all("INDEX" in line for line in table_lines), lines
+
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 1000)
+    paginator = EstimatedCountPaginator(Holder.all_objects.live().order_by("-id"), 50)
+    true_count = Holder.all_objects.live().count()
+    if postgresql:
+        assert paginator.count > 1000
+        assert paginator.estimate == "about"
+        assert 0.7 * true_count <= paginator.count <= 1.3 * true_count
+    else:
+        assert paginator.count == 1000
+        assert paginator.estimate == "more than"
+
+    # The dashboard's cells: a selection the planner expects to be large is not read at all.
+    from django.test.utils import CaptureQueriesContext
+
+    from crm.admin.counting import estimate_or_count
+
+    with CaptureQueriesContext(connection) as queries:
+        number, estimate = estimate_or_count(Holder.all_objects.live(), 100)
+    if postgresql:
+        assert estimate == "about"
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == ["EXPLAIN"]
+        assert 0.7 * true_count <= number <= 1.3 * true_count
+    else:
+        assert (number, estimate) == (100, "more than")

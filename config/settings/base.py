@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "holders.apps.HoldersConfig",
     "aliases.apps.AliasesConfig",
     "events",
+    "staff.apps.StaffConfig",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The back-office speaks English and Brazilian Portuguese: the browser's Accept-Language
+    # picks one (LANGUAGES below); the API's messages are not translated.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -126,7 +130,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent, health-checked connections (3.4x throughput of per-request connections).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite: `PRAGMA optimize` as each connection closes keeps the planner's statistics fresh
+    # (crm/sqlite/base.py); Django itself never analyses.
+    DATABASES["default"]["ENGINE"] = "crm.sqlite"
     # SQLite: writers queue behind one another (IMMEDIATE transactions + busy timeout) instead
     # of failing with "database is locked" under concurrent requests.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -169,10 +176,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates in ISO 8601 in every language (config/formats/<lang>/formats.py: a locale's own formats
+# take precedence over DATE_FORMAT and friends, so each language gets the ISO ones).
+FORMAT_MODULE_PATH = ["config.formats"]
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i:s"
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -8,13 +8,15 @@ serializer. A `WireField` only says where the field sits in the wire shape and i
 """
 
 import dataclasses
+import unicodedata
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from crm.countries import ISO_3166_ALPHA2
+from crm.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
 from crm.errors import CRMError
 from crm.nested import Path, get_path, set_path
 from crm.serializers import (
@@ -46,6 +48,11 @@ def serializer_field(serializer_class: type[serializers.Serializer], path: Path)
     return node
 
 
+WIDE_FROM = 30  # max_length from which a text input is drawn wide
+# A UUID input wide enough for its 36 characters.
+UUID_INPUT = forms.TextInput(attrs={"class": "vTextField crm-uuid"})
+
+
 def form_field(
     serializer_class: type[serializers.Serializer], path: Path, label: str
 ) -> forms.Field:
@@ -56,18 +63,40 @@ def form_field(
     if isinstance(source, ApiDateField):
         return forms.DateField(label=label, required=required, widget=admin.widgets.AdminDateWidget)
     if isinstance(source, EnumField):
-        choices = [(value, value.replace("_", " ").capitalize()) for value in source.allowed]
+        labels = source.labels or {}
+        choices = [
+            (value, labels.get(value) or value.replace("_", " ").capitalize())
+            for value in source.allowed
+        ]
         return forms.ChoiceField(
             label=label, required=required, choices=choices if required else [("", "—"), *choices]
         )
     if isinstance(source, CountryField):
-        choices = [("", "—"), *((code, code) for code in sorted(ISO_3166_ALPHA2))]
-        return forms.ChoiceField(label=label, required=required, choices=choices)
+        return forms.ChoiceField(label=label, required=required, choices=country_choices)
     if isinstance(source, StrictCharField):
+        # Room for what the field holds: an address line or an IBAN needs a wide input, a
+        # zip code or a branch a short one (styles in templates/admin/base_site.html).
+        width = "crm-wide" if (source.max_length or 0) >= WIDE_FROM else "crm-short"
         return forms.CharField(
-            label=label, required=required, max_length=source.max_length, strip=True
+            label=label,
+            required=required,
+            max_length=source.max_length,
+            strip=True,
+            widget=forms.TextInput(attrs={"class": f"vTextField {width}"}),
         )
     raise TypeError(f"no admin form field for {type(source).__name__} at {'.'.join(path)}")
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Countries by name in the page's language ("Brasil (BR)"), alphabetically (accents
+    ignored); evaluated each time a form is drawn, so the names follow the language."""
+    named = [(code, f"{COUNTRY_NAMES[code]} ({code})") for code in ISO_3166_ALPHA2]
+    return [("", "—"), *sorted(named, key=lambda choice: _sort_key(choice[1]))]
+
+
+def _sort_key(text_value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text_value.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def wire_form(
@@ -139,7 +168,7 @@ def metadata_patch(before: dict[str, Any] | None, after: dict[str, str]) -> dict
 
 class MetadataField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", "Metadata")
+        kwargs.setdefault("label", _("Metadata"))
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "widget",
@@ -147,8 +176,10 @@ class MetadataField(forms.CharField):
         )
         kwargs.setdefault(
             "help_text",
-            "One entry per line, written as <code>key = value</code>. "
-            "Remove a line to remove the key.",
+            _(
+                "One entry per line, written as <code>key = value</code>. "
+                "Remove a line to remove the key."
+            ),
         )
         super().__init__(**kwargs)
 

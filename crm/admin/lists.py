@@ -5,7 +5,9 @@ import uuid
 from typing import Any
 
 from django.contrib import admin
+from django.db import connections
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from crm.ids import parse_uuid
 
@@ -36,17 +38,18 @@ def short_id(value: Any, url: str | None = None):
 def state_badge(obj):
     """ "live" / "deleted" as a coloured badge."""
     state = "deleted" if obj.is_deleted else "live"
-    return format_html('<span class="crm-state crm-state-{}">{}</span>', state, state)
+    label = _("deleted") if obj.is_deleted else _("live")
+    return format_html('<span class="crm-state crm-state-{}">{}</span>', state, label)
 
 
 class StateFilter(admin.SimpleListFilter):
     """Live / deleted / all; live unless chosen otherwise."""
 
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("live", "Live"), ("deleted", "Deleted"), ("all", "All")]
+        return [("live", _("Live")), ("deleted", _("Deleted")), ("all", _("All"))]
 
     def choices(self, changelist):
         current = self.value() or "live"
@@ -66,10 +69,28 @@ class StateFilter(admin.SimpleListFilter):
         return queryset.live()
 
 
-class OrganizationFilter(admin.SimpleListFilter):
-    """The organizations present in the table (one `DISTINCT` query)."""
+def choices_filter(field_name: str, title: str, choices) -> type[admin.SimpleListFilter]:
+    """A list filter over fixed `choices` (value, label). Django's filter for a field without
+    model choices lists `SELECT DISTINCT field` - a read of the whole table on every page."""
 
-    title = "organization"
+    class ChoicesFilter(admin.SimpleListFilter):
+        parameter_name = field_name
+
+        def lookups(self, request, model_admin):
+            return list(choices)
+
+        def queryset(self, request, queryset):
+            value = self.value()
+            return queryset.filter(**{field_name: value}) if value else queryset
+
+    ChoicesFilter.title = title
+    return ChoicesFilter
+
+
+class OrganizationFilter(admin.SimpleListFilter):
+    """The organizations present in the table (`present_organizations`: one index probe each)."""
+
+    title = _("organization")
     parameter_name = "organization"
 
     def lookups(self, request, model_admin):
@@ -82,11 +103,39 @@ class OrganizationFilter(admin.SimpleListFilter):
         return queryset
 
 
+# More organizations than this in one table are not listed (nor searched without choosing one).
+MAX_ORGANIZATIONS = 1000
+
+
 def present_organizations(model) -> list[uuid.UUID]:
-    return sorted(
-        model.all_objects.order_by().values_list("organization_id", flat=True).distinct(),
-        key=str,
+    """The organizations with rows in `model`'s table, in order, at most `MAX_ORGANIZATIONS`.
+
+    A `SELECT DISTINCT organization_id` reads every row (seconds at a million holders). This
+    is a loose index scan instead (`organizations_query`): one index probe per organization,
+    whatever the table size."""
+    connection = connections[model.all_objects.db]
+    with connection.cursor() as cursor:
+        cursor.execute(*organizations_query(model, connection))
+        rows = cursor.fetchall()
+    return sorted((uuid.UUID(str(org)) for (org,) in rows), key=str)
+
+
+def organizations_query(model, connection) -> tuple[str, list]:
+    """A recursive query that jumps from one organization to the next through the
+    `(organization_id, id)` index (PostgreSQL and SQLite alike)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field("organization_id").column)
+    # Only quoted identifiers of our own model are interpolated; the bound is a parameter.
+    sql = (
+        f"WITH RECURSIVE present(org, n) AS ("  # noqa: S608
+        f" SELECT (SELECT {column} FROM {table} ORDER BY {column} LIMIT 1), 1"
+        f" UNION ALL"
+        f" SELECT (SELECT {column} FROM {table} WHERE {column} > present.org"
+        f" ORDER BY {column} LIMIT 1), n + 1"
+        f" FROM present WHERE present.org IS NOT NULL AND n < %s"
+        f") SELECT org FROM present WHERE org IS NOT NULL"
     )
+    return sql, [MAX_ORGANIZATIONS]
 
 
 def selected_organization(request) -> uuid.UUID | None:

@@ -9,6 +9,9 @@
   erasure plan on a confirmation page (the same plan `manage.py hard_delete` prints) and then
   erases exactly that selection through `crm.lifecycle.erase`.
 * **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
+* **Permissions** beyond Django's add/change/view, one per step (`<step>_<model>` in the
+  models' `Meta.permissions`, given to the ready-made roles by `staff`): `soft_delete`
+  (soft delete and restore), `export` (CSV download, `crm.admin.export`) and `hard_delete`.
 """
 
 from functools import partial
@@ -16,14 +19,19 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
+from crm.admin import export
+from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, short_id, state_badge
 from crm.errors import CRMError
 from crm.ids import parse_uuid
@@ -56,13 +64,25 @@ class RegistryAdmin(admin.ModelAdmin):
     list_defer: tuple[str, ...] = ()  # encrypted columns a list page need not decrypt
     change_form_template = "admin/crm/registry_change_form.html"
     save_as = False
+    # Counts: never a COUNT(*) of the whole table (`crm.admin.counting`); no per-choice counts.
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
     list_display_links = None
     list_filter = ("type", OrganizationFilter, StateFilter)
     list_per_page = 50
+    list_max_show_all = 50  # "Show all" never reads (and decrypts) more than one page
     ordering = ("-id",)
     search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
-    actions = ("soft_delete_selected", "restore_selected", "hard_delete_selected")
+    actions = (
+        "soft_delete_selected",
+        "restore_selected",
+        "export_selected",
+        "hard_delete_selected",
+    )
+    change_list_template = "admin/crm/registry_change_list.html"
+    inlines_near_top = False  # inlines right after the first section instead of at the end
+    export_columns: tuple[tuple[str, ...], ...] = ()  # wire paths, one CSV column each
     record_fields = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
 
     def get_queryset(self, request):
@@ -87,27 +107,27 @@ class RegistryAdmin(admin.ModelAdmin):
 
     # --- list columns shared by every registry model ---------------------------------------
 
-    @admin.display(description="id", ordering="id")
+    @admin.display(description=_("id"), ordering="id")
     def record_id(self, obj):
         return short_id(obj.pk, self._url("change", obj.pk))
 
-    @admin.display(description="organization")
+    @admin.display(description=_("organization"))
     def organization(self, obj):
         return short_id(obj.organization_id)
 
-    @admin.display(description="created (UTC)", ordering="created_at")
+    @admin.display(description=_("created (UTC)"), ordering="created_at")
     def created(self, obj) -> str:
         return obj.created_at.strftime("%Y-%m-%d %H:%M")
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, obj):
         return state_badge(obj)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def masked_document(self, obj) -> str:
         return mask_document(obj.document)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def full_document(self, obj) -> str:
         return obj.document
 
@@ -134,7 +154,7 @@ class RegistryAdmin(admin.ModelAdmin):
     def refuse(self, request, error: CRMError) -> None:
         """The service refused: tell the user why, and leave the admin's transaction with
         `Refused` so that nothing this request wrote stays (see `changeform_view`)."""
-        self.report_crm_error(request, error, "Not saved")
+        self.report_crm_error(request, error, gettext("Not saved"))
         raise Refused from error
 
     def report_crm_error(self, request, error: CRMError, subject: str) -> None:
@@ -185,16 +205,38 @@ class RegistryAdmin(admin.ModelAdmin):
     def has_hard_delete_permission(self, request) -> bool:
         return request.user.has_perm(self.hard_delete_permission)
 
+    def _has_step_permission(self, request, step: str) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{step}_{self.opts.model_name}")
+
+    def has_soft_delete_permission(self, request, obj=None) -> bool:
+        return self._has_step_permission(request, "soft_delete")
+
+    def has_export_permission(self, request) -> bool:
+        return self._has_step_permission(request, "export")
+
     def _url_name(self, suffix: str) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
 
     def _url(self, suffix: str, pk) -> str:
         return reverse(f"admin:{self._url_name(suffix)}", args=[pk])
 
-    # State changes the change page and the list actions offer: service hook, log, failure.
+    # State changes the change page and the list actions offer: service hook, admin log
+    # message (stored, so in English), and what staff are told: several done, one done, failed.
     STATE_CHANGES = {
-        "soft_delete": ("service_soft_delete", "Soft-deleted", "was not deleted"),
-        "restore": ("service_restore", "Restored", "was not restored"),
+        "soft_delete": (
+            "service_soft_delete",
+            "Soft-deleted.",
+            _("Soft-deleted %(count)d record(s)."),
+            _("%(object)s was soft-deleted."),
+            _("%(object)s was not deleted"),
+        ),
+        "restore": (
+            "service_restore",
+            "Restored.",
+            _("Restored %(count)d record(s)."),
+            _("%(object)s was restored."),
+            _("%(object)s was not restored"),
+        ),
     }
 
     def get_urls(self):
@@ -207,13 +249,25 @@ class RegistryAdmin(admin.ModelAdmin):
             )
             for name, view in views.items()
         ]
+        own.append(path("export/", wrap(self.export_view), name=self._url_name("export")))
         return [*own, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "can_export": self.has_export_permission(request),
+            "export_url": reverse(f"admin:{self._url_name('export')}"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         obj = object_id and self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
         if obj:
             extra_context = {
                 "can_hard_delete": self.has_hard_delete_permission(request),
+                "can_soft_delete": self.has_soft_delete_permission(request, obj),
+                "inlines_near_top": self.inlines_near_top,
+                **self.inlines_more(obj),
                 "is_deleted": obj.is_deleted,
                 "soft_delete_url": self._url("soft_delete", obj.pk),
                 "restore_url": self._url("restore", obj.pk),
@@ -226,22 +280,29 @@ class RegistryAdmin(admin.ModelAdmin):
         except Refused:  # rolled back; show the form again with the message
             return HttpResponseRedirect(request.get_full_path())
 
+    def inlines_more(self, obj) -> dict[str, Any]:
+        """A link under the inlines to the full list of related records (`inlines_more_url`,
+        `inlines_more_label`), when the inlines show only the first ones."""
+        return {}
+
     def _change_state(self, request, obj, change: str) -> bool:
         """Soft delete or restore one record through its service; a refusal is reported."""
-        service, done, failed = self.STATE_CHANGES[change]
+        service, log_message, _many, _one, failed = self.STATE_CHANGES[change]
+        if not self.has_soft_delete_permission(request, obj):
+            raise PermissionDenied
         try:
             getattr(self, service)(obj)
         except CRMError as error:
-            self.report_crm_error(request, error, f"{obj} {failed}")
+            self.report_crm_error(request, error, failed % {"object": obj})
             return False
-        self.log_change(request, obj, f"{done}.")
+        self.log_change(request, obj, log_message)
         return True
 
     def _change_selected(self, request, queryset, change: str) -> None:
         done = sum(self._change_state(request, obj, change) for obj in queryset)
         if done:
-            verb = self.STATE_CHANGES[change][1]
-            self.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
+            many = self.STATE_CHANGES[change][2]
+            self.message_user(request, many % {"count": done}, messages.SUCCESS)
 
     def _erase(self, request, objects) -> int:
         """Erase the selection through the lifecycle core (one transaction)."""
@@ -249,22 +310,62 @@ class RegistryAdmin(admin.ModelAdmin):
             plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
             erased = lifecycle.erase(plan)
         except lifecycle.ErasureError as error:
-            self.message_user(request, f"Nothing was erased: {error}", messages.ERROR)
+            message = gettext("Nothing was erased: %(reason)s") % {"reason": error}
+            self.message_user(request, message, messages.ERROR)
             return 0
         return erased.get(self.kind_name, 0)
 
     @admin.action(
-        description="Soft-delete selected %(verbose_name_plural)s", permissions=["change"]
+        description=_("Soft-delete selected %(verbose_name_plural)s"), permissions=["soft_delete"]
     )
     def soft_delete_selected(self, request, queryset):
         self._change_selected(request, queryset.live(), "soft_delete")
 
-    @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
+    @admin.action(
+        description=_("Restore selected %(verbose_name_plural)s"), permissions=["soft_delete"]
+    )
     def restore_selected(self, request, queryset):
         self._change_selected(request, queryset.deleted(), "restore")
 
+    # --- CSV export -------------------------------------------------------------------------
+
     @admin.action(
-        description="Hard-delete (erase for good) selected %(verbose_name_plural)s…",
+        description=_("Export selected %(verbose_name_plural)s to CSV"), permissions=["export"]
+    )
+    def export_selected(self, request, queryset):
+        selection = "filters" if request.POST.get("select_across") == "1" else "ticked"
+        return self._export(request, queryset, selection)
+
+    def export_view(self, request):
+        """The list's "Export CSV" button: the whole list as filtered and searched now."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+        return self._export(request, queryset, "filters")
+
+    def _export(self, request, queryset, selection: str):
+        return export.csv_response(
+            request,
+            self.export_queryset(queryset.defer(None)),
+            object_type=self.kind_name,
+            columns=self.export_columns,
+            row=self.export_row,
+            selection=selection,
+        )
+
+    def export_queryset(self, queryset):
+        """The rows to export (subclasses add what their rows need, e.g. a prefetch)."""
+        return queryset
+
+    def export_row(self, obj) -> dict[str, Any]:
+        """One exported record in wire shape (the API's representation)."""
+        raise NotImplementedError
+
+    @admin.action(
+        description=_("Hard-delete (erase for good) selected %(verbose_name_plural)s…"),
         permissions=["hard_delete"],
     )
     def hard_delete_selected(self, request, queryset):
@@ -272,7 +373,8 @@ class RegistryAdmin(admin.ModelAdmin):
         if request.POST.get("post") == "yes":
             erased = self._erase(request, objects)
             if erased:
-                self.message_user(request, f"Erased {erased} record(s).", messages.SUCCESS)
+                message = gettext("Erased %(count)d record(s).") % {"count": erased}
+                self.message_user(request, message, messages.SUCCESS)
             return None
         return self._confirmation_page(request, objects, action=True)
 
@@ -281,11 +383,11 @@ class RegistryAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         obj = get_object_or_404(self.model.all_objects, pk=object_id)
-        if not self.has_change_permission(request, obj):
+        if not self.has_soft_delete_permission(request, obj):
             raise PermissionDenied
         if self._change_state(request, obj, change):
-            done = self.STATE_CHANGES[change][1].lower()
-            self.message_user(request, f"{obj} was {done}.", messages.SUCCESS)
+            one = self.STATE_CHANGES[change][3]
+            self.message_user(request, one % {"object": obj}, messages.SUCCESS)
         return HttpResponseRedirect(self._url("change", obj.pk))
 
     def hard_delete_view(self, request, object_id):
@@ -294,7 +396,8 @@ class RegistryAdmin(admin.ModelAdmin):
         obj = get_object_or_404(self.model.all_objects, pk=object_id)
         if request.method == "POST" and request.POST.get("post") == "yes":
             if self._erase(request, [obj]):
-                self.message_user(request, f"{obj} was erased.", messages.SUCCESS)
+                message = gettext("%(object)s was erased.") % {"object": obj}
+                self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
@@ -339,7 +442,7 @@ class RegistryAdmin(admin.ModelAdmin):
         rows = self._erasure_rows(plan, objects)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Erase for good? This cannot be undone",
+            "title": gettext("Erase for good? This cannot be undone"),
             "rows": rows,
             "record_count": len(rows),
             "opts": self.model._meta,

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext_lazy as _
 
 from crm.auth import issue_token
 from crm.models import ApiToken
@@ -75,17 +76,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("key_prefix", "last_used_at", "created_at")
     actions = ("rotate_secret",)
 
-    @admin.display(description="expires in", ordering="expires_at")
+    @admin.display(description=_("expires in"), ordering="expires_at")
     def expires_in(self, token: ApiToken) -> str:
-        """ "in 29 days, 23 hours", "expired 2 hours ago" or "never"."""
+        """"in 29 days, 23 hours", "expired 2 hours ago" or "never"."""
         if token.expires_at is None:
-            return "never"
+            return _("never")
         now = timezone.now()
         if token.expires_at <= now:
-            return f"expired {timesince(token.expires_at, now)} ago"
-        return f"in {timeuntil(token.expires_at, now)}"
+            return _("expired %(ago)s ago") % {"ago": timesince(token.expires_at, now)}
+        return _("in %(left)s") % {"left": timeuntil(token.expires_at, now)}
 
-    @admin.display(description="permissions")
+    @admin.display(description=_("permissions"))
     def scope(self, token: ApiToken) -> str:
         return ", ".join(token.permissions or [])
 
@@ -100,7 +101,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return super().response_add(request, obj, post_url_continue)
         return self._secret_page(request, obj, secret)
 
-    @admin.action(description="Rotate the secret of the selected token", permissions=["change"])
+    @admin.action(description=_("Rotate the secret of the selected token"), permissions=["change"])
     def rotate_secret(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one token to rotate.", messages.WARNING)

@@ -19,7 +19,8 @@ from pytest_django.live_server_helper import LiveServer
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# Committed: docs/admin.md shows them (every admin page type, refreshed by each run).
+SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")

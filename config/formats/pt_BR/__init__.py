@@ -1,0 +1,1 @@
+"""ISO dates (config/formats/iso.py)."""
