@@ -37,7 +37,7 @@ from aliases.serializers import (
 )
 from crm.admin.forms import WireField, WireForm, wire_form, wire_values
 from crm.admin.lists import mask_document, search_organizations, state_badge
-from crm.admin.registry import RegistryAdmin
+from crm.admin.registry import RegistryAdmin, adopt
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
@@ -233,11 +233,11 @@ class AliasAccountAdmin(RegistryAdmin):
     )
     readonly_fields = (
         "id",
-        "holder_link",
+        "holder_page_link",
         "ledger_id",
         "account_id",
         "type",
-        "full_document",
+        "document_reveal",
         "organization_id",
         "created_at",
         "updated_at",
@@ -248,6 +248,17 @@ class AliasAccountAdmin(RegistryAdmin):
     def holder_link(self, alias: AliasAccount):
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
         return format_html('<a href="{}">{}</a>', url, alias.holder_id)
+
+    @admin.display(description="holder")
+    def holder_page_link(self, alias: AliasAccount):
+        """The change page names the holder as staff know it and links back to it."""
+        url = reverse("admin:holders_holder_change", args=[alias.holder_id])
+        return format_html(
+            '<a href="{}" id="crm-holder-link">{}</a>', url, alias.holder.display_name
+        )
+
+    def display_name(self, alias: AliasAccount) -> str:
+        return alias.display_name
 
     def get_search_results(self, request, queryset, search_term):
         """Each kind of match is its own organization-scoped, index-backed lookup of alias
@@ -295,7 +306,7 @@ class AliasAccountAdmin(RegistryAdmin):
         if obj is None:
             identity = ("holder_id", "ledgerId", "accountId")
         else:
-            identity = ("holder_link", "ledger_id", "account_id", "type", "full_document")
+            identity = ("holder_page_link", "ledger_id", "account_id", "type", "document_reveal")
         fieldsets = [
             ("Account", {"fields": identity}),
             ("Banking details", {"fields": tuple(spec.name for spec in BANKING)}),
@@ -316,20 +327,45 @@ class AliasAccountAdmin(RegistryAdmin):
     def service_update(self, alias: AliasAccount, payload: dict[str, Any]) -> AliasAccount:
         return services.alias_update(**self._ids(alias), patch=payload)
 
-    def save_formset(self, request, form, formset, change) -> None:
-        """Parties are appended or removed through the services, never saved by the formset."""
-        alias = form.instance
-        # Read by Django's change message (which names what changed, never values).
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if issubclass(formset.form, NewRelatedPartyFormBase):
-            parties = [party_form.party for party_form in formset.forms if party_form.party]
-            if parties:
-                services.alias_update(**self._ids(alias), patch={"relatedParties": parties})
+    def save_model(self, request, obj, form, change) -> None:
+        """An edit is written with its related-party changes in `save_related`: one save of
+        the page is one write and one audit entry."""
+        if not change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """Write the edited fields, the parties to append and the parties ticked "Delete?"
+        in one `alias_update` (nothing when nothing changed). Parties are never saved by the
+        formsets themselves."""
+        if not change:
             return
-        for party_form in formset.deleted_forms:
-            services.related_party_remove(
-                **self._ids(alias), related_party_id=party_form.instance.pk
+        patch = dict(form.payload)
+        removals = []
+        for formset in formsets:
+            # Read by Django's change message (which names what changed, never values).
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if issubclass(formset.form, NewRelatedPartyFormBase):
+                parties = [party_form.party for party_form in formset.forms if party_form.party]
+                if parties:
+                    patch["relatedParties"] = parties
+            else:
+                removals += [party_form.instance.pk for party_form in formset.deleted_forms]
+        if not (patch or removals):
+            return
+        request.crm_parties_changed = bool(removals or patch.get("relatedParties"))
+        try:
+            written = services.alias_update(
+                **self._ids(form.instance), patch=patch, remove_related_parties=removals
             )
+        except CRMError as error:
+            self.refuse(request, error)
+        adopt(form.instance, written)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        if not message and getattr(request, "crm_parties_changed", False):
+            message = [{"changed": {"fields": ["related parties"]}}]
+        return message
 
     # --- deletion ----------------------------------------------------------------------------
 

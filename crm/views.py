@@ -1,5 +1,6 @@
 """Public operational endpoints (`/health`, `/version`, `/readyz`) and the error views for
-what Django answers itself (unknown routes, a refused host, a 500)."""
+what Django answers itself (unknown routes, a refused host, a 500): the API's JSON error shape,
+except inside `/admin/`, where staff get an HTML page in the admin's look."""
 
 import datetime as dt
 import logging
@@ -12,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from crm import keycheck
+from crm.admin.errors import admin_error_page, is_admin_path
 from crm.errors import CRMError, error_response, internal_error
 
 logger = logging.getLogger("crm.views")
@@ -100,18 +102,26 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def route_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def route_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 404)
     return error_response(CRMError("CRM-0903"))
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django-level 400s (e.g. a disallowed Host header) in the error shape."""
+    if is_admin_path(request):
+        return admin_error_page(request, 400)
     return error_response(CRMError("CRM-0015", "The request could not be accepted."))
 
 
-def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 403)
     return error_response(CRMError("CRM-0902"))
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 500)
     return error_response(internal_error())

@@ -7,6 +7,7 @@ length, whether it is a date, a country or one of fixed values — written once,
 serializer. A `WireField` only says where the field sits in the wire shape and its label.
 """
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -20,8 +21,11 @@ from crm.nested import Path, get_path, set_path
 from crm.serializers import (
     ApiDateField,
     CountryField,
+    EmailField,
     EnumField,
     StrictCharField,
+    email_rule,
+    parse_api_date,
     validate_input,
 )
 
@@ -63,6 +67,15 @@ def form_field(
     if isinstance(source, CountryField):
         choices = [("", "—"), *((code, code) for code in sorted(ISO_3166_ALPHA2))]
         return forms.ChoiceField(label=label, required=required, choices=choices)
+    if isinstance(source, EmailField):  # the serializer's own rule, not a second one
+        return forms.CharField(
+            label=label,
+            required=required,
+            max_length=source.max_length,
+            strip=True,
+            validators=[email_rule],
+            widget=forms.EmailInput(attrs={"size": 40}),
+        )
     if isinstance(source, StrictCharField):
         return forms.CharField(
             label=label, required=required, max_length=source.max_length, strip=True
@@ -204,10 +217,16 @@ class WireForm(forms.ModelForm):
         return wire_values(self)
 
     def _fill_initial(self, state: dict[str, Any]) -> None:
+        """Initial values typed as the fields clean them (a date as a date, not its text), so
+        an untouched field never counts as changed."""
         for spec in self.wire_fields:
             value = get_path(state, spec.path)
-            if value is not None:
-                self.initial[spec.name] = value
+            if value is None:
+                continue
+            if isinstance(self.fields.get(spec.name), forms.DateField) and isinstance(value, str):
+                with contextlib.suppress(ValueError):
+                    value = parse_api_date(value)
+            self.initial[spec.name] = value
         if "metadata" in self.fields:
             self.initial["metadata"] = metadata_text(state.get("metadata"))
 

@@ -8,7 +8,14 @@
   rules). Soft delete and restore call the services; hard delete shows the lifecycle core's
   erasure plan on a confirmation page (the same plan `manage.py hard_delete` prints) and then
   erases exactly that selection through `crm.lifecycle.erase`.
-* **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
+* **History** is the object's audit trail (`AuditEntry`: who, when, which fields). A save
+  that changes nothing records nothing (neither an audit entry nor a Django log entry).
+* **Reasons**: a hard delete asks for a reason (legal basis), a soft delete accepts one; it is
+  kept on the audit entry (`crm.audit.giving_reason`).
+* **Documents** are masked on the change page; "Show full document" asks the `document` view,
+  which records a `view_document` audit entry before answering.
+* **Names**: pages name a record as staff know it (`display_name`: name and masked document);
+  `__str__`, which Django's log entries and messages to logs use, stays free of personal data.
 """
 
 from functools import partial
@@ -16,18 +23,29 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
-from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, short_id, state_badge
+from crm.admin.lists import (
+    OrganizationFilter,
+    StateFilter,
+    mask_document,
+    organization_label,
+    selected_organization,
+    short_id,
+    state_badge,
+)
+from crm.audit import giving_reason
 from crm.errors import CRMError
 from crm.ids import parse_uuid
-from crm.models import AuditEntry
+from crm.models import AuditEntry, organization_labels
 
 SAVE_BUTTONS = ("show_save", "show_save_and_continue", "show_save_and_add_another")
 
@@ -75,7 +93,51 @@ class RegistryAdmin(admin.ModelAdmin):
             def get_queryset(self, request, exclude_parameters=None):
                 return super().get_queryset(request, exclude_parameters).defer(*defer)
 
+            def get_results(self, request):
+                """The page's organization labels in one query (the list column shows them)."""
+                super().get_results(request)
+                labels = organization_labels(obj.organization_id for obj in self.result_list)
+                for obj in self.result_list:
+                    obj.organization_labels = labels
+
         return RegistryChangeList
+
+    change_list_template = "admin/crm/registry_change_list.html"
+
+    # The hint counts deleted matches up to this many ("100+" beyond): a bounded read.
+    DELETED_HINT_LIMIT = 100
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "deleted_hint": self.deleted_matches_hint(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def deleted_matches_hint(self, request) -> dict[str, str] | None:
+        """When the "live" state (the default) hides search matches among deleted records:
+        how many (up to `DELETED_HINT_LIMIT`) and the link that shows them. One bounded,
+        index-backed query (the same search, on deleted rows)."""
+        term = request.GET.get(SEARCH_VAR, "").strip()
+        if not term or (request.GET.get(StateFilter.parameter_name) or "live") != "live":
+            return None
+        queryset = self.get_queryset(request).deleted()
+        organization = selected_organization(request)
+        if organization is not None:
+            queryset = queryset.for_organization(organization)
+        queryset, _ = self.get_search_results(request, queryset, term)
+        found = queryset.order_by()[: self.DELETED_HINT_LIMIT + 1].count()
+        if not found:
+            return None
+        query = request.GET.copy()
+        query[StateFilter.parameter_name] = "deleted"
+        query.pop("p", None)
+        limit = self.DELETED_HINT_LIMIT
+        return {
+            "count": f"{limit}+" if found > limit else str(found),
+            "plural": "" if found == 1 else "es",
+            "url": f"?{query.urlencode()}",
+        }
 
     def get_readonly_fields(self, request, obj=None):
         """Read-only fields show on the change page only (the add page has the inputs)."""
@@ -93,7 +155,7 @@ class RegistryAdmin(admin.ModelAdmin):
 
     @admin.display(description="organization")
     def organization(self, obj):
-        return short_id(obj.organization_id)
+        return organization_label(obj.organization_id, getattr(obj, "organization_labels", None))
 
     @admin.display(description="created (UTC)", ordering="created_at")
     def created(self, obj) -> str:
@@ -108,8 +170,20 @@ class RegistryAdmin(admin.ModelAdmin):
         return mask_document(obj.document)
 
     @admin.display(description="document")
-    def full_document(self, obj) -> str:
-        return obj.document
+    def document_reveal(self, obj):
+        """The masked document and a button that reveals it (the view is audited)."""
+        return format_html(
+            '<span class="crm-document" id="crm-document">{}</span> '
+            '<button type="button" class="button crm-reveal" id="crm-reveal-document" '
+            'data-url="{}">Show full document</button>',
+            mask_document(obj.document),
+            self._url("document", obj.pk),
+        )
+
+    def display_name(self, obj) -> str:
+        """How staff recognise the record on its pages (subclasses: name, masked document).
+        Pages only: never in logs."""
+        return str(obj)
 
     # --- writes through the services -------------------------------------------------------
 
@@ -124,6 +198,12 @@ class RegistryAdmin(admin.ModelAdmin):
         except CRMError as error:
             self.refuse(request, error)
         adopt(obj, written)
+
+    def log_change(self, request, obj, message):
+        """Django's own log entry, unless the save changed nothing."""
+        if message == []:
+            return None
+        return super().log_change(request, obj, message)
 
     def save_related(self, request, form, formsets, change) -> None:
         try:
@@ -167,6 +247,7 @@ class RegistryAdmin(admin.ModelAdmin):
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
+            # The trail page shows no personal data at all, not even the holder's name.
             "title": f"History: {opts.verbose_name} {object_id}",
             "subtitle": None,
             "entries": entries,
@@ -201,6 +282,7 @@ class RegistryAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         views = {**{name: partial(self.state_view, change=name) for name in self.STATE_CHANGES}}
         views["hard_delete"] = self.hard_delete_view
+        views["document"] = never_cache(self.document_view)
         own = [
             path(
                 f"<uuid:object_id>/{name.replace('_', '-')}/", wrap(view), name=self._url_name(name)
@@ -213,6 +295,9 @@ class RegistryAdmin(admin.ModelAdmin):
         obj = object_id and self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
         if obj:
             extra_context = {
+                "subtitle": self.display_name(obj),
+                "display_name": self.display_name(obj),
+                "organization": organization_label(obj.organization_id),
                 "can_hard_delete": self.has_hard_delete_permission(request),
                 "is_deleted": obj.is_deleted,
                 "soft_delete_url": self._url("soft_delete", obj.pk),
@@ -230,7 +315,8 @@ class RegistryAdmin(admin.ModelAdmin):
         """Soft delete or restore one record through its service; a refusal is reported."""
         service, done, failed = self.STATE_CHANGES[change]
         try:
-            getattr(self, service)(obj)
+            with giving_reason(request.POST.get("reason", "")):
+                getattr(self, service)(obj)
         except CRMError as error:
             self.report_crm_error(request, error, f"{obj} {failed}")
             return False
@@ -243,11 +329,13 @@ class RegistryAdmin(admin.ModelAdmin):
             verb = self.STATE_CHANGES[change][1]
             self.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
 
-    def _erase(self, request, objects) -> int:
-        """Erase the selection through the lifecycle core (one transaction)."""
+    def _erase(self, request, objects, reason: str) -> int:
+        """Erase the selection through the lifecycle core (one transaction), the reason kept
+        on the erasure's audit entries."""
         try:
             plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
-            erased = lifecycle.erase(plan)
+            with giving_reason(reason):
+                erased = lifecycle.erase(plan)
         except lifecycle.ErasureError as error:
             self.message_user(request, f"Nothing was erased: {error}", messages.ERROR)
             return 0
@@ -269,8 +357,9 @@ class RegistryAdmin(admin.ModelAdmin):
     )
     def hard_delete_selected(self, request, queryset):
         objects = list(queryset)
-        if request.POST.get("post") == "yes":
-            erased = self._erase(request, objects)
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("post") == "yes" and reason:
+            erased = self._erase(request, objects, reason)
             if erased:
                 self.message_user(request, f"Erased {erased} record(s).", messages.SUCCESS)
             return None
@@ -292,12 +381,24 @@ class RegistryAdmin(admin.ModelAdmin):
         if not self.has_hard_delete_permission(request):
             raise PermissionDenied
         obj = get_object_or_404(self.model.all_objects, pk=object_id)
-        if request.method == "POST" and request.POST.get("post") == "yes":
-            if self._erase(request, [obj]):
+        reason = request.POST.get("reason", "").strip()
+        if request.method == "POST" and request.POST.get("post") == "yes" and reason:
+            if self._erase(request, [obj], reason):
                 self.message_user(request, f"{obj} was erased.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
+
+    def document_view(self, request, object_id):
+        """Reveal one record's full document (POST only) and record that this user viewed
+        it: a `view_document` audit entry, before the document leaves the server."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        lifecycle.record(obj, AuditEntry.Action.VIEW_DOCUMENT, ["document"])
+        return JsonResponse({"document": obj.document})
 
     def erasure_details(self, obj) -> list[str]:
         """Extra details of a selected record on the confirmation page (e.g. a masked
@@ -337,9 +438,11 @@ class RegistryAdmin(admin.ModelAdmin):
     def _confirmation_page(self, request, objects, *, action: bool):
         plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
         rows = self._erasure_rows(plan, objects)
+        posted = request.method == "POST" and request.POST.get("post") == "yes"
         context = {
             **self.admin_site.each_context(request),
             "title": "Erase for good? This cannot be undone",
+            "reason_missing": posted and not request.POST.get("reason", "").strip(),
             "rows": rows,
             "record_count": len(rows),
             "opts": self.model._meta,

@@ -9,3 +9,5 @@ admin.site.enable_nav_sidebar = False
 admin.site.site_header = f"CRM back-office · {settings.ENV_NAME}"
 admin.site.site_title = "CRM back-office"
 admin.site.index_title = "Customer registry"
+# No "View site" link: the site root is the API (JSON), not a page for staff.
+admin.site.site_url = None

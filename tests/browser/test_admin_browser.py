@@ -97,6 +97,7 @@ def test_admin_holder_lifecycle_in_browser(page: Page, live_server, holders, scr
     page.click("#crm-hard-delete")
     expect(page.locator("#erase-list")).to_contain_text(str(holder.pk))
     page.screenshot(path=str(screenshots / "holder_hard_delete_confirmation.png"), full_page=True)
+    page.fill("#crm-erase-reason", "LGPD Art. 18 VI: erasure requested, ticket 4711")
     page.click("#crm-confirm-erase")
     expect(page.locator(".messagelist")).to_contain_text("erased")
     settle(page)
