@@ -65,6 +65,7 @@ def _write_state(holder: Holder, state: dict[str, Any]) -> None:
     holder.external_id = state.get("externalId") or None
     holder.addresses = state.get("addresses") or None
     holder.contact = state.get("contact") or None
+    holder.sync_contact_hashes()
     holder.natural_person, holder.natural_person_private = split(
         state.get("naturalPerson"), NATURAL_PERSON_PRIVATE
     )
@@ -124,16 +125,20 @@ def holder_created_fields(holder: Holder) -> list[str]:
 def holder_update(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, patch: dict[str, Any]
 ) -> Holder:
-    """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted)."""
+    """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted). A patch
+    that changes nothing writes nothing: no save, no `updatedAt` bump, no audit entry."""
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     before = holder_state(holder)
     after = prune_empty(merge_patch(before, patch))
+    changed = changed_paths(before, after)
+    if not changed:
+        return holder
     _write_state(holder, after)
     holder.updated_at = timezone.now()
     holder.save()
     if before.get("name") != after.get("name"):
         holder.sync_name_tokens()
-    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed_paths(before, after))
+    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed)
     return holder
 
 
