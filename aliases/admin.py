@@ -260,13 +260,10 @@ class AliasAccountAdmin(RegistryAdmin):
     def display_name(self, alias: AliasAccount) -> str:
         return alias.display_name
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_matches(self, request, term: str):
         """Each kind of match is its own organization-scoped, index-backed lookup of alias
-        ids; the page is `id IN (a UNION ALL b ...)`. (An OR of the matches could use no index
-        and read every alias of the organization.)"""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+        ids, combined as `a UNION ALL b ...` (`RegistryAdmin.get_search_results` pages it).
+        (An OR of the matches could use no index and read every alias of the organization.)"""
         organizations = search_organizations(request, AliasAccount)
         aliases = AliasAccount.all_objects.filter(organization_id__in=organizations).order_by()
         matches = [
@@ -298,7 +295,7 @@ class AliasAccountAdmin(RegistryAdmin):
                 .order_by()
                 .values("alias_id"),
             ]
-        return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
+        return matches[0].union(*matches[1:], all=True)
 
     # --- change form -------------------------------------------------------------------------
 

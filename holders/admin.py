@@ -196,14 +196,12 @@ class HolderAdmin(RegistryAdmin):
     def holder_name(self, holder: Holder) -> str:
         return holder.name
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_matches(self, request, term: str):
         """Each kind of match is its own organization-scoped, index-backed lookup of holder
-        ids; the page is `id IN (a UNION ALL b ...)`. (An OR of the matches could use no index
-        and read every holder of the organization.) Personal values are found through their
-        search hashes only; no row is decrypted to search."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+        ids, combined as `a UNION ALL b ...` (`RegistryAdmin.get_search_results` pages it).
+        (An OR of the matches could use no index and read every holder of the organization.)
+        Personal values are found through their search hashes only; no row is decrypted to
+        search."""
         organizations = search_organizations(request, Holder)
         holders = Holder.all_objects.filter(organization_id__in=organizations).order_by()
 
@@ -244,7 +242,7 @@ class HolderAdmin(RegistryAdmin):
             extra = search(organizations, term)
             if extra is not None:
                 matches.append(holders.filter(extra).values("id"))
-        return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
+        return matches[0].union(*matches[1:], all=True)
 
     # --- change form -------------------------------------------------------------------------
 

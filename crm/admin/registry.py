@@ -38,7 +38,6 @@ from crm.admin.lists import (
     StateFilter,
     mask_document,
     organization_label,
-    selected_organization,
     short_id,
     state_badge,
 )
@@ -104,8 +103,9 @@ class RegistryAdmin(admin.ModelAdmin):
 
     change_list_template = "admin/crm/registry_change_list.html"
 
-    # The hint counts deleted matches up to this many ("100+" beyond): a bounded read.
-    DELETED_HINT_LIMIT = 100
+    # Matches (of any state) the deleted-matches hint looks at: the search's own index reads,
+    # stopped early; beyond it the hint says "N+".
+    DELETED_HINT_SCAN = 1000
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
@@ -114,27 +114,36 @@ class RegistryAdmin(admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
+    def search_matches(self, request, term: str):
+        """The ids (`values("id")` rows) the search box finds for `term`, live or deleted:
+        a union of index-backed lookups, each scoped by organization (subclasses)."""
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        """The page is `id IN (the matches)`: the matches are found through their own
+        indexes, never by reading the organization's rows."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(id__in=self.search_matches(request, term)), False
+
     def deleted_matches_hint(self, request) -> dict[str, str] | None:
         """When the "live" state (the default) hides search matches among deleted records:
-        how many (up to `DELETED_HINT_LIMIT`) and the link that shows them. One bounded,
-        index-backed query (the same search, on deleted rows)."""
+        how many and the link that shows them. Two bounded, index-backed queries: the first
+        `DELETED_HINT_SCAN` matches of any state (never a walk of the deleted rows), then
+        which of them are deleted (primary-key lookups)."""
         term = request.GET.get(SEARCH_VAR, "").strip()
         if not term or (request.GET.get(StateFilter.parameter_name) or "live") != "live":
             return None
-        queryset = self.get_queryset(request).deleted()
-        organization = selected_organization(request)
-        if organization is not None:
-            queryset = queryset.for_organization(organization)
-        queryset, _ = self.get_search_results(request, queryset, term)
-        found = queryset.order_by()[: self.DELETED_HINT_LIMIT + 1].count()
+        ids = [row["id"] for row in self.search_matches(request, term)[: self.DELETED_HINT_SCAN]]
+        found = self.model.all_objects.filter(id__in=ids).deleted().count() if ids else 0
         if not found:
             return None
         query = request.GET.copy()
         query[StateFilter.parameter_name] = "deleted"
         query.pop("p", None)
-        limit = self.DELETED_HINT_LIMIT
         return {
-            "count": f"{limit}+" if found > limit else str(found),
+            "count": f"{found}+" if len(ids) == self.DELETED_HINT_SCAN else str(found),
             "plural": "" if found == 1 else "es",
             "url": f"?{query.urlencode()}",
         }
