@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from django.contrib import admin
+from django.db import connections, router
 from django.utils.html import format_html
 
 from crm.ids import parse_uuid
@@ -84,11 +85,42 @@ class OrganizationFilter(admin.SimpleListFilter):
         return queryset
 
 
-def present_organizations(model) -> list[uuid.UUID]:
-    return sorted(
-        model.all_objects.order_by().values_list("organization_id", flat=True).distinct(),
-        key=str,
+# The distinct organization ids of a table by a "loose index scan": one index seek per
+# organization on the (organization_id, ...) indexes, instead of a DISTINCT that reads every
+# row (seconds at a million rows). The first seek is MIN() on SQLite (its min optimisation);
+# PostgreSQL before 16 has no MIN(uuid), so there it is the first row in index order.
+_DISTINCT_ORGANIZATIONS = """
+WITH RECURSIVE organizations(id) AS (
+    SELECT ({first})
+    UNION ALL
+    SELECT (
+        SELECT organization_id FROM {table} WHERE organization_id > organizations.id
+        ORDER BY organization_id LIMIT 1
     )
+    FROM organizations WHERE organizations.id IS NOT NULL
+)
+SELECT id FROM organizations WHERE id IS NOT NULL
+"""
+_FIRST = {
+    "sqlite": "SELECT MIN(organization_id) FROM {table}",
+    "default": "SELECT organization_id FROM {table} ORDER BY organization_id LIMIT 1",
+}
+
+
+def organizations_sql(model) -> str:
+    connection = connections[router.db_for_read(model)]
+    table = connection.ops.quote_name(model._meta.db_table)
+    first = _FIRST.get(connection.vendor, _FIRST["default"]).format(table=table)
+    return _DISTINCT_ORGANIZATIONS.format(table=table, first=first)
+
+
+def present_organizations(model) -> list[uuid.UUID]:
+    """The organizations that have rows in `model`'s table (live or deleted), in id order
+    (read where the ORM would read the model: a replica when one is configured)."""
+    with connections[router.db_for_read(model)].cursor() as cursor:
+        cursor.execute(organizations_sql(model))
+        found = [value if isinstance(value, uuid.UUID) else uuid.UUID(value) for (value,) in cursor]
+    return sorted(found, key=str)
 
 
 def selected_organization(request) -> uuid.UUID | None:
