@@ -244,10 +244,23 @@ class AliasAccountAdmin(RegistryAdmin):
         "deleted_at",
     )
 
+    def prepare_page(self, rows) -> None:
+        """The page's holders in one query, for the holder column's names."""
+        super().prepare_page(rows)
+        holders = Holder.all_objects.only("id", "organization_id", "name", "document").in_bulk(
+            {alias.holder_id for alias in rows}
+        )
+        for alias in rows:
+            alias.page_holder = holders.get(alias.holder_id)
+
     @admin.display(description="holder")
     def holder_link(self, alias: AliasAccount):
+        """The holder as staff know it (name, masked document), linked."""
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
-        return format_html('<a href="{}">{}</a>', url, alias.holder_id)
+        holder = getattr(alias, "page_holder", None)
+        return format_html(
+            '<a href="{}">{}</a>', url, holder.display_name if holder else alias.holder_id
+        )
 
     @admin.display(description="holder")
     def holder_page_link(self, alias: AliasAccount):

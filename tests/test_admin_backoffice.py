@@ -158,7 +158,9 @@ def test_admin_has_no_view_site_link_to_the_json_root(admin_client):
 
 def test_holder_save_without_changes_records_nothing(admin_client, holder):
     before = Holder.objects.get(pk=holder.pk).updated_at
-    response = admin_client.post(change_url(holder), form_data(admin_client.get(change_url(holder))))
+    response = admin_client.post(
+        change_url(holder), form_data(admin_client.get(change_url(holder)))
+    )
     assert response.status_code == 302
     assert [entry.action for entry in entries(holder)] == ["create"]
     assert Holder.objects.get(pk=holder.pk).updated_at == before  # no bump
@@ -259,7 +261,9 @@ def test_hard_delete_command_keeps_the_reason(holder):
 
 def test_hard_delete_command_without_reason_warns(holder):
     stderr = StringIO()
-    call_command("hard_delete", "holders", str(holder.pk), "--yes", stdout=StringIO(), stderr=stderr)
+    call_command(
+        "hard_delete", "holders", str(holder.pk), "--yes", stdout=StringIO(), stderr=stderr
+    )
     assert "No --reason given" in stderr.getvalue()
     assert not Holder.all_objects.filter(pk=holder.pk).exists()
 
@@ -458,3 +462,15 @@ def test_admin_refuses_an_invalid_email_with_the_same_rule(admin_client, holder)
     errors = response.context["adminform"].form.errors
     assert errors["contact__primaryEmail"] == ["must be a valid e-mail address"]
     assert Holder.objects.get(pk=holder.pk).contact["primaryEmail"] == "Maria.Silva@Example.com"
+
+
+def test_alias_list_names_holders_in_one_query_per_page(
+    admin_client, alias, django_assert_max_num_queries
+):
+    for _ in range(10):
+        AliasFactory()
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(ALIASES)
+    assert f'<a href="{change_url(alias.holder)}">Maria José da Conceição · ***.***.789-00</a>' in (
+        response.text
+    )

@@ -87,19 +87,24 @@ class RegistryAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         defer = self.list_defer
+        prepare_page = self.prepare_page
 
         class RegistryChangeList(ChangeList):
             def get_queryset(self, request, exclude_parameters=None):
                 return super().get_queryset(request, exclude_parameters).defer(*defer)
 
             def get_results(self, request):
-                """The page's organization labels in one query (the list column shows them)."""
                 super().get_results(request)
-                labels = organization_labels(obj.organization_id for obj in self.result_list)
-                for obj in self.result_list:
-                    obj.organization_labels = labels
+                prepare_page(self.result_list)
 
         return RegistryChangeList
+
+    def prepare_page(self, rows) -> None:
+        """Load what the list columns show of other tables for the whole page at once (a
+        query per table, never one per row): here the organization labels."""
+        labels = organization_labels(obj.organization_id for obj in rows)
+        for obj in rows:
+            obj.organization_labels = labels
 
     change_list_template = "admin/crm/registry_change_list.html"
 

@@ -28,7 +28,8 @@ def test_document_is_masked_and_revealing_it_is_recorded(
     holder = holders
     log_in(page, live_server, "boss", "s3cret-pass")
     page.goto(f"{live_server.url}/admin/holders/holder/{holder.pk}/change/")
-    expect(page.locator("#content > h2")).to_contain_text("Maria José da Conceição · ***.***.247-25")
+    heading = page.locator("#content > h2")
+    expect(heading).to_contain_text("Maria José da Conceição · ***.***.247-25")
     expect(page.locator("#crm-document")).to_have_text("***.***.247-25")
     expect(page.locator("body")).not_to_contain_text("52998224725")
     page.screenshot(path=str(screenshots / "holder_change_masked.png"), full_page=True)
