@@ -125,3 +125,18 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_admin_path(request):
         return admin_error_page(request, 500)
     return error_response(internal_error())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (expired session or page, cookies off): an admin page for staff;
+    elsewhere Django's answer, which `ErrorContractMiddleware` turns into the JSON error."""
+    if is_admin_path(request):
+        return admin_error_page(
+            request,
+            403,
+            "The form expired or your browser did not send its security cookie. Go back, "
+            "reload the page and try again.",
+        )
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)

@@ -474,3 +474,15 @@ def test_alias_list_names_holders_in_one_query_per_page(
     assert f'<a href="{change_url(alias.holder)}">Maria José da Conceição · ***.***.789-00</a>' in (
         response.text
     )
+
+
+def test_admin_csrf_refusal_is_an_admin_page(holder):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.create_superuser("csrf", "c@example.com", "pw"))
+    response = client.post(reverse("admin:holders_holder_soft_delete", args=[holder.pk]))
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+    assert "The form expired" in response.text and "CRM back-office" in response.text
+    assert Holder.objects.filter(pk=holder.pk).exists()

@@ -22,6 +22,8 @@ VERSION = env.str("VERSION", default="1.0.0")
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# An admin page for a refused admin form; the API's JSON error elsewhere.
+CSRF_FAILURE_VIEW = "crm.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

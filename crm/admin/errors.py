@@ -31,14 +31,14 @@ def is_admin_path(request: HttpRequest) -> bool:
     return request.path.startswith("/admin/")
 
 
-def admin_error_page(request: HttpRequest, status: int) -> HttpResponse:
+def admin_error_page(request: HttpRequest, status: int, message: str = "") -> HttpResponse:
     """The admin-look page for `status`. A 5xx page renders without the request (no session,
     user or database lookups, which may be what failed); a 4xx page gets the admin's usual
     context (the user's name and links)."""
-    title, message = TEXTS.get(status, TEXTS[500])
+    title, default_message = TEXTS.get(status, TEXTS[500])
     context = {
         "title": title,
-        "message": message,
+        "message": message or default_message,
         "status": status,
         "site_header": admin.site.site_header,
         "site_title": admin.site.site_title,
