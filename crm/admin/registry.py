@@ -72,6 +72,7 @@ class RegistryAdmin(admin.ModelAdmin):
     hard_delete_permission = ""  # "app_label.codename"
     list_defer: tuple[str, ...] = ()  # encrypted columns a list page need not decrypt
     change_form_template = "admin/crm/registry_change_form.html"
+    change_list_template = "admin/crm/registry_change_list.html"  # the deleted-matches hint
     save_as = False
     show_full_result_count = False
     list_display_links = None
@@ -105,8 +106,6 @@ class RegistryAdmin(admin.ModelAdmin):
         labels = organization_labels(obj.organization_id for obj in rows)
         for obj in rows:
             obj.organization_labels = labels
-
-    change_list_template = "admin/crm/registry_change_list.html"
 
     # Matches (of any state) the deleted-matches hint looks at: the search's own index reads,
     # stopped early; beyond it the hint says "N+".
