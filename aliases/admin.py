@@ -49,7 +49,7 @@ from crm.admin.lists import (
     search_organizations,
     state_badge,
 )
-from crm.admin.registry import RegistryAdmin
+from crm.admin.registry import RegistryAdmin, adopt
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
@@ -263,29 +263,50 @@ class AliasAccountAdmin(RegistryAdmin):
     )
     readonly_fields = (
         "id",
-        "holder_link",
+        "holder_page_link",
         "ledger_id",
         "account_id",
         "type",
-        "full_document",
+        "document_reveal",
         "organization_id",
         "created_at",
         "updated_at",
         "deleted_at",
     )
 
+    def prepare_page(self, rows) -> None:
+        """The page's holders in one query, for the holder column's names."""
+        super().prepare_page(rows)
+        holders = Holder.all_objects.only("id", "organization_id", "name", "document").in_bulk(
+            {alias.holder_id for alias in rows}
+        )
+        for alias in rows:
+            alias.page_holder = holders.get(alias.holder_id)
+
     @admin.display(description=_("holder"))
     def holder_link(self, alias: AliasAccount):
+        """The holder as staff know it (name, masked document), linked."""
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
-        return format_html('<a href="{}">{}</a>', url, alias.holder_id)
+        holder = getattr(alias, "page_holder", None)
+        return format_html(
+            '<a href="{}">{}</a>', url, holder.display_name if holder else alias.holder_id
+        )
 
-    def get_search_results(self, request, queryset, search_term):
+    @admin.display(description="holder")
+    def holder_page_link(self, alias: AliasAccount):
+        """The change page names the holder as staff know it and links back to it."""
+        url = reverse("admin:holders_holder_change", args=[alias.holder_id])
+        return format_html(
+            '<a href="{}" id="crm-holder-link">{}</a>', url, alias.holder.display_name
+        )
+
+    def display_name(self, alias: AliasAccount) -> str:
+        return alias.display_name
+
+    def search_matches(self, request, term: str):
         """Each kind of match is its own organization-scoped, index-backed lookup of alias
-        ids; the page is `id IN (a UNION ALL b ...)`. (An OR of the matches could use no index
-        and read every alias of the organization.)"""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+        ids, combined as `a UNION ALL b ...` (`RegistryAdmin.get_search_results` pages it).
+        (An OR of the matches could use no index and read every alias of the organization.)"""
         organizations = search_organizations(request, AliasAccount)
         aliases = AliasAccount.all_objects.filter(organization_id__in=organizations).order_by()
         matches = [
@@ -317,7 +338,7 @@ class AliasAccountAdmin(RegistryAdmin):
                 .order_by()
                 .values("alias_id"),
             ]
-        return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
+        return matches[0].union(*matches[1:], all=True)
 
     # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
 
@@ -347,7 +368,7 @@ class AliasAccountAdmin(RegistryAdmin):
         if obj is None:
             identity = ("holder_id", "ledgerId", "accountId")
         else:
-            identity = ("holder_link", "ledger_id", "account_id", "type", "full_document")
+            identity = ("holder_page_link", "ledger_id", "account_id", "type", "document_reveal")
         fieldsets = [
             (_("Account"), {"fields": identity}),
             (_("Banking details"), {"fields": tuple(spec.name for spec in BANKING)}),
@@ -368,20 +389,45 @@ class AliasAccountAdmin(RegistryAdmin):
     def service_update(self, alias: AliasAccount, payload: dict[str, Any]) -> AliasAccount:
         return services.alias_update(**self._ids(alias), patch=payload)
 
-    def save_formset(self, request, form, formset, change) -> None:
-        """Parties are appended or removed through the services, never saved by the formset."""
-        alias = form.instance
-        # Read by Django's change message (which names what changed, never values).
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if issubclass(formset.form, NewRelatedPartyFormBase):
-            parties = [party_form.party for party_form in formset.forms if party_form.party]
-            if parties:
-                services.alias_update(**self._ids(alias), patch={"relatedParties": parties})
+    def save_model(self, request, obj, form, change) -> None:
+        """An edit is written with its related-party changes in `save_related`: one save of
+        the page is one write and one audit entry."""
+        if not change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """Write the edited fields, the parties to append and the parties ticked "Delete?"
+        in one `alias_update` (nothing when nothing changed). Parties are never saved by the
+        formsets themselves."""
+        if not change:
             return
-        for party_form in formset.deleted_forms:
-            services.related_party_remove(
-                **self._ids(alias), related_party_id=party_form.instance.pk
+        patch = dict(form.payload)
+        removals = []
+        for formset in formsets:
+            # Read by Django's change message (which names what changed, never values).
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if issubclass(formset.form, NewRelatedPartyFormBase):
+                parties = [party_form.party for party_form in formset.forms if party_form.party]
+                if parties:
+                    patch["relatedParties"] = parties
+            else:
+                removals += [party_form.instance.pk for party_form in formset.deleted_forms]
+        if not (patch or removals):
+            return
+        request.crm_parties_changed = bool(removals or patch.get("relatedParties"))
+        try:
+            written = services.alias_update(
+                **self._ids(form.instance), patch=patch, remove_related_parties=removals
             )
+        except CRMError as error:
+            self.refuse(request, error)
+        adopt(form.instance, written)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        if not message and getattr(request, "crm_parties_changed", False):
+            message = [{"changed": {"fields": ["related parties"]}}]
+        return message
 
     # --- deletion ----------------------------------------------------------------------------
 

@@ -138,6 +138,12 @@ class AliasAccount(RegistryModel):
         return f"Alias {self.id}"
 
     @property
+    def display_name(self) -> str:
+        """How staff recognise the alias on admin pages: its account id and its holder's
+        display name. Personal data: for pages, never for logs."""
+        return f"Account {self.account_id} · {self.holder.display_name}"
+
+    @property
     def account(self) -> str | None:
         return (self.banking_details_private or {}).get("account")
 

@@ -163,6 +163,11 @@ def alias_created_fields(alias: AliasAccount, parties: list[dict[str, Any]]) -> 
     )
 
 
+# Audit names of related-party changes: parties are appended or removed, never edited.
+PARTIES_ADDED = "relatedParties[+]"
+PARTIES_REMOVED = "relatedParties[-]"
+
+
 @transaction.atomic
 def alias_update(
     *,
@@ -170,12 +175,19 @@ def alias_update(
     holder_id: uuid.UUID,
     alias_id: uuid.UUID,
     patch: dict[str, Any],
+    remove_related_parties: list[uuid.UUID] = (),
 ) -> AliasAccount:
     """Apply a JSON merge patch to a live alias (404 CRM-0008 otherwise).
 
     `bankingDetails`, `regulatoryFields` and `metadata` merge; `relatedParties` appends new
     parties (`[]` does nothing, `null` removes them all, with their hashes). A non-null
     `bankingDetails.closingDate` earlier than the alias creation date is 400 CRM-0023.
+    `remove_related_parties` (the admin's "Delete?" boxes) removes those parties in the same
+    write (404 CRM-0024 for an id not on the alias).
+
+    One logical change is one audit entry naming every changed field (`relatedParties[+]`,
+    `relatedParties[-]` for parties); a patch that changes nothing writes nothing (no save,
+    no `updatedAt` bump, no entry).
     """
     parties = patch.get("relatedParties")
     validate_related_parties(parties)
@@ -188,23 +200,39 @@ def alias_update(
     stored = lifecycle.stored_values(alias)
     before = alias_state(alias)
     after = prune_empty(merge_patch(before, {k: v for k, v in patch.items() if k in MERGED_STATE}))
-    _write_state(alias, after)
-    columns = lifecycle.save_changes(alias, stored)
-    if "metadata" in columns:
-        sync_metadata_pairs(alias)
     changed = changed_paths(before, after)
+    if changed:
+        _write_state(alias, after)
+    removed: tuple[uuid.UUID, ...] = ()
+    if remove_related_parties:
+        _remove_related_parties(alias, remove_related_parties)
+        removed = tuple(remove_related_parties)
     if "relatedParties" in patch and parties is None:
-        removed, _ = alias.related_parties.all().delete()
-        if removed:
-            changed.add("relatedParties")
+        removed += tuple(alias.related_parties.values_list("id", flat=True))
+        alias.related_parties.all().delete()
     elif parties:
         _add_related_parties(alias, parties, existing=alias.related_parties.count())
-        changed.add("relatedParties")
-    if "relatedParties" in changed and not columns:  # the parties are the alias's change
-        alias.updated_at = timezone.now()
-        alias.save(update_fields=["updated_at"])
-    lifecycle.record(alias, AuditEntry.Action.UPDATE, changed)
+        changed.add(PARTIES_ADDED)
+    if removed:
+        changed.add(PARTIES_REMOVED)
+    if changed:
+        columns = lifecycle.save_changes(alias, stored)
+        if not columns:  # only its parties changed: they are the alias's change
+            alias.updated_at = timezone.now()
+            alias.save(update_fields=["updated_at"])
+        if "metadata" in columns:
+            sync_metadata_pairs(alias)
+        lifecycle.record(alias, AuditEntry.Action.UPDATE, changed, removed_part_ids=removed)
     return alias
+
+
+def _remove_related_parties(alias: AliasAccount, party_ids: list[uuid.UUID]) -> None:
+    """Remove these parties (and so their search hashes) of `alias`; 404 CRM-0024 unless every
+    id is one of its parties."""
+    wanted = set(party_ids)
+    removed, _ = alias.related_parties.filter(id__in=wanted).delete()
+    if removed != len(wanted):
+        raise CRMError("CRM-0024")
 
 
 def _utc_date(value: dt.datetime) -> dt.date:
@@ -224,13 +252,11 @@ def related_party_remove(
     alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
-    removed, _ = alias.related_parties.filter(id=related_party_id).delete()
-    if not removed:
-        raise CRMError("CRM-0024")
+    _remove_related_parties(alias, [related_party_id])
     alias.updated_at = timezone.now()
     alias.save(update_fields=["updated_at"])
     lifecycle.record(
-        alias, AuditEntry.Action.UPDATE, ["relatedParties"], removed_part_id=related_party_id
+        alias, AuditEntry.Action.UPDATE, [PARTIES_REMOVED], removed_part_ids=(related_party_id,)
     )
     return alias
 

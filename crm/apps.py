@@ -12,6 +12,7 @@ class CrmConfig(AppConfig):
         from crm import (
             checks,  # registers the access-control system checks
             idempotency,
+            keycheck,
             lifecycle,
             openapi,  # noqa: F401  (registers the OpenAPI auth extension)
         )
@@ -26,6 +27,8 @@ class CrmConfig(AppConfig):
 
         # Fresh planner statistics after every migrate (index-backed filters need them).
         post_migrate.connect(analyze_after_migrate, sender=self, dispatch_uid="crm-analyze")
+        # The key check survives a flush (the migration that writes it does not run again).
+        post_migrate.connect(keycheck.ensure_key_check, sender=self, dispatch_uid="crm-keycheck")
 
 
 class RegistryAppConfig(AppConfig):

@@ -2,7 +2,10 @@
 
 Who acts is carried in a context variable (`Actor`): API views set it from the token, the admin
 middleware from the staff user, commands with `acting_as(...)`. Services call `record(...)` with
-field *names* only, so no personal value ever reaches the audit table.
+field *names* only, so no personal value ever reaches the audit table. Why staff or an operator
+act (a reason or legal basis, required for a hard delete) is carried the same way: the admin and
+`manage.py hard_delete` wrap the call in `giving_reason(...)`, and every entry written inside it
+keeps the reason.
 """
 
 import contextlib
@@ -20,6 +23,7 @@ __all__ = [
     "acting_as",
     "current_actor",
     "entry_values",
+    "giving_reason",
     "record",
     "record_erasure",
 ]
@@ -60,6 +64,19 @@ def acting_as(actor: Actor) -> Iterator[None]:
         _actor.reset(token)
 
 
+_reason: contextvars.ContextVar[str] = contextvars.ContextVar("audit_reason", default="")
+
+
+@contextlib.contextmanager
+def giving_reason(reason: str) -> Iterator[None]:
+    """Every audit entry written inside carries `reason` (stripped)."""
+    token = _reason.set((reason or "").strip())
+    try:
+        yield
+    finally:
+        _reason.reset(token)
+
+
 def entry_values(
     action: str,
     *,
@@ -82,6 +99,7 @@ def entry_values(
         "object_id": object_id,
         "changed_fields": sorted(set(changed_fields)),
         "request_id": "" if request_id == "-" else request_id,
+        "reason": _reason.get(),
     }
 
 

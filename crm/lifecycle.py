@@ -78,13 +78,14 @@ class Kind:
 @dataclass(frozen=True)
 class Change:
     """One audited write to a record, as a change hook sees it (`on_change`): its kind, the
-    audit action, the record as just written and, for the removal of one of its parts (a
-    related party), that part's id."""
+    audit action, the record as just written, the ids of the parts (related parties) the write
+    removed, and the names of the fields it changed."""
 
     kind: Kind
     action: str
     obj: RegistryModel
-    removed_part_id: uuid.UUID | None = None
+    removed_part_ids: tuple[uuid.UUID, ...] = ()
+    changed_fields: tuple[str, ...] = ()
 
 
 _kinds: dict[str, Kind] = {}
@@ -217,13 +218,14 @@ def record(
     action: str,
     changed_fields: Iterable[str],
     *,
-    removed_part_id: uuid.UUID | None = None,
+    removed_part_ids: Iterable[uuid.UUID] = (),
 ) -> None:
     """The audit entry of a write to `obj`: its kind, id and organization, the acting user
     or token, and the names (never the values) of the fields that changed; then the change
-    hooks (`on_change`), in the same transaction. `removed_part_id` names the part (a related
-    party) whose removal the write was."""
+    hooks (`on_change`), in the same transaction. `removed_part_ids` names the parts (related
+    parties) the write removed."""
     of = kind_of(type(obj))
+    changed_fields = tuple(changed_fields)
     audit.record(
         action,
         object_type=of.name,
@@ -231,8 +233,9 @@ def record(
         organization_id=obj.organization_id,
         changed_fields=changed_fields,
     )
+    change = Change(of, action, obj, tuple(removed_part_ids), changed_fields)
     for hook in _change_hooks:
-        hook(Change(of, action, obj, removed_part_id))
+        hook(change)
 
 
 # --- Erasure plans -----------------------------------------------------------------------------

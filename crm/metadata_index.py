@@ -22,8 +22,9 @@ importer (`metadata_pair_values`), erased with the record (a lifecycle part; CAS
 import hashlib
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTransform
 
 
 def pair_hash(organization_id: Any, key: str, value: str) -> str:
@@ -93,6 +94,15 @@ def filter_metadata_pairs(
     `keyset` is a keyset page's (boundary id, increasing): the bound is put on the pair rows
     too. PostgreSQL carries equalities across a join but not inequalities, so with the bound
     on the record alone the index would be read from the first match up to the cursor."""
+    if connections[queryset.db].vendor == "sqlite":
+        # SQLite's planner reads the pair index and then sorts every match by the record's
+        # id (it does not carry the order across the join); walking the organization in id
+        # order with a JSON lookup reads only up to the page there (the embedded default).
+        for index, (key, value) in enumerate(metadata.items()):
+            alias = f"metadata_filter_{index}"
+            queryset = queryset.alias(**{alias: KeyTransform(key, "metadata")})
+            queryset = queryset.filter(**{alias: value})
+        return queryset
     fk = queryset.model.metadata_pairs.field.name
     for key, value in metadata.items():
         conditions = {

@@ -109,6 +109,7 @@ class AuditEntry(models.Model):
         HARD_DELETE = "hard_delete"
         ROTATE_KEYS = "rotate_keys"
         EXPORT = "export"
+        VIEW_DOCUMENT = "view_document"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created_at = models.DateTimeField(_("when (UTC)"), default=timezone.now, db_index=True)
@@ -122,6 +123,10 @@ class AuditEntry(models.Model):
     request_id = models.CharField(max_length=128, blank=True, default="")
     # Facts about the action that are not personal data: an export's row count and filters.
     details = models.JSONField(default=dict, blank=True)
+    # Why, in the actor's words or as a legal basis ("LGPD Art. 18 VI"): required for a hard
+    # delete by staff or an operator, optional for a soft delete. Free text written by staff:
+    # the admin asks for a reason, never for personal data.
+    reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -252,3 +257,27 @@ class KeyCheck(models.Model):
             return []
         self.hash = new
         return ["hash"]
+
+
+class Organization(models.Model):
+    """A human label for an organization (tenant) id, for staff: filters, list columns and
+    headings show "Banco Exemplo" instead of a UUID. Optional: records of an organization
+    without a row here are shown by id. Not personal data, and no record refers to it by a
+    foreign key (the API keys every row by the bare `X-Organization-Id`)."""
+
+    id = models.UUIDField(primary_key=True, help_text="The organization id (X-Organization-Id).")
+    label = models.CharField(max_length=100, help_text="The name staff know it by.")
+
+    class Meta:
+        ordering = ["label", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.id})"
+
+
+def organization_labels(ids) -> dict[uuid.UUID, str]:
+    """The labels of these organization ids, in one query (ids without a label left out)."""
+    ids = {value for value in ids if value is not None}
+    if not ids:
+        return {}
+    return dict(Organization.objects.filter(id__in=ids).values_list("id", "label"))

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -181,6 +183,32 @@ class CountryField(StrictCharField):
             raise ValidationError(
                 ErrorDetail("must be an ISO 3166-1 alpha-2 country code", code="invalid_country")
             )
+        return value
+
+
+def email_rule(value: str) -> None:
+    """The one e-mail format rule of the API and the admin (Django's `EmailValidator`):
+    raises Django's `ValidationError` (code "invalid_email") without echoing the value."""
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise DjangoValidationError(
+            "must be a valid e-mail address", code="invalid_email"
+        ) from None
+
+
+class EmailField(StrictCharField):
+    """An e-mail address (`email_rule`; CRM-0015 otherwise). Empty means absent."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value:
+            try:
+                email_rule(value)
+            except DjangoValidationError as error:
+                raise ValidationError(
+                    ErrorDetail(error.messages[0], code="invalid_email")
+                ) from None
         return value
 
 

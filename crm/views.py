@@ -1,5 +1,6 @@
 """Public operational endpoints (`/health`, `/version`, `/readyz`) and the error views for
-what Django answers itself (unknown routes, a refused host, a 500)."""
+what Django answers itself (unknown routes, a refused host, a 500): the API's JSON error shape,
+except inside `/admin/`, where staff get an HTML page in the admin's look."""
 
 import datetime as dt
 import logging
@@ -14,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from crm import access_manager, keycheck
+from crm.admin.errors import admin_error_page, is_admin_path
 from crm.errors import CRMError, error_response, internal_error
 
 logger = logging.getLogger("crm.views")
@@ -126,18 +128,41 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def route_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def route_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 404)
     return error_response(CRMError("CRM-0903"))
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django-level 400s (e.g. a disallowed Host header) in the error shape."""
+    if is_admin_path(request):
+        return admin_error_page(request, 400)
     return error_response(CRMError("CRM-0015", "The request could not be accepted."))
 
 
-def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 403)
     return error_response(CRMError("CRM-0902"))
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 500)
     return error_response(internal_error())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (expired session or page, cookies off): an admin page for staff;
+    elsewhere Django's answer, which `ErrorContractMiddleware` turns into the JSON error."""
+    if is_admin_path(request):
+        return admin_error_page(
+            request,
+            403,
+            "The form expired or your browser did not send its security cookie. Go back, "
+            "reload the page and try again.",
+        )
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)

@@ -14,10 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from crm import lifecycle
 from crm.lifecycle import Change, Kind
 from crm.models import AuditEntry
 from events import catalogue
 from events.models import OutboxEvent
+
+# The audit field names of related-party changes (`relatedParties[+]`, `relatedParties[-]`).
+RELATED_PARTIES = "relatedParties"
 
 Action = AuditEntry.Action
 
@@ -73,10 +77,17 @@ def on_change(change: Change) -> None:
     if not enabled():
         return
     of, obj = change.kind, change.obj
-    if change.removed_part_id is not None:
-        key = f"{of.name}.related-party-deleted"
-        payload = catalogue.related_party_deletion(obj, change.removed_part_id, obj.updated_at)
-    elif change.action == Action.SOFT_DELETE:
+    for part_id in change.removed_part_ids:
+        _append(
+            f"{of.name}.related-party-deleted",
+            obj,
+            catalogue.related_party_deletion(obj, part_id, obj.updated_at),
+        )
+    if change.removed_part_ids and all(
+        field.startswith(RELATED_PARTIES) for field in change.changed_fields
+    ):
+        return  # the removals were the whole change: their events say it
+    if change.action == Action.SOFT_DELETE:
         key = f"{of.name}.deleted"
         payload = catalogue.deletion(of, _row(of, obj), "soft", obj.deleted_at)
     elif change.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
@@ -85,9 +96,13 @@ def on_change(change: Change) -> None:
         payload = catalogue.STATES[of.name](obj)
     else:
         return
+    _append(key, obj, payload)
+
+
+def _append(key: str, obj: Any, payload: dict[str, Any]) -> None:
     event(
         key,
-        kind=of.name,
+        kind=lifecycle.kind_of(type(obj)).name,
         aggregate_id=obj.pk,
         organization_id=obj.organization_id,
         payload=payload,

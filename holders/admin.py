@@ -1,7 +1,8 @@
 """Holder back-office (CONTRACT §8).
 
 List with masked documents; search by document (any formatting, through the search hash),
-external id, holder id and words of the name (the name word index), plus what other apps
+e-mail and mobile phone (their search hashes), external id, holder id and words of the name or
+their beginnings from 3 letters (the name word index), plus what other apps
 contribute (aliases: alias id, account id); filters by type, organization and state. The
 change form is grouped in sections with plain fields for every nested object, derived from the
 API serializers; it writes through `holders.services`. Deletion is `RegistryAdmin`'s.
@@ -11,6 +12,7 @@ API serializers; it writes through `holders.services`. Deletion is `RegistryAdmi
 `aliases` -> `holders`, never back).
 """
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -25,21 +27,29 @@ from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.ids import parse_uuid
-from crm.search import canonical, lookup_hashes
+from crm.search import canonical, canonical_email, canonical_phone, lookup_hashes
 from holders import selectors, services
 from holders.models import (
     DOCUMENT_FIELD,
+    EMAIL_FIELD,
+    NAME_PREFIX_FIELD,
     NAME_WORD_FIELD,
+    PHONE_FIELD,
     Holder,
     HolderNameToken,
     HolderType,
     name_words,
+    search_prefix,
 )
 from holders.serializers import (
     HolderCreateSerializer,
     HolderSerializer,
     HolderUpdateSerializer,
 )
+
+# A search term that may be a phone number: digits and the usual separators, 6+ digits.
+PHONE_TERM = re.compile(r"\+?[\d\s().\-]+")
+PHONE_MIN_DIGITS = 6
 
 ADDRESS_SLOTS = (
     ("primary", _("Primary address")),
@@ -166,14 +176,14 @@ class HolderAdmin(RegistryAdmin):
     )
     list_defer = ("contact", "natural_person_private", "legal_person_private")
     search_help_text = _(
-        "Document (any formatting), external id, holder id, alias id, account id, "
-        "or words of the name."
+        "Document (any formatting), e-mail, mobile phone, external id, holder id, alias id, "
+        "account id, or words of the name (or their beginnings, from 3 letters)."
     )
     readonly_fields = (
         "id",
         "organization_id",
         "type_display",
-        "full_document",
+        "document_reveal",
         "created_at",
         "updated_at",
         "deleted_at",
@@ -208,32 +218,43 @@ class HolderAdmin(RegistryAdmin):
     def holder_name(self, holder: Holder) -> str:
         return holder.name
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_matches(self, request, term: str):
         """Each kind of match is its own organization-scoped, index-backed lookup of holder
-        ids; the page is `id IN (a UNION ALL b ...)`. (An OR of the matches could use no index
-        and read every holder of the organization.)"""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+        ids, combined as `a UNION ALL b ...` (`RegistryAdmin.get_search_results` pages it).
+        (An OR of the matches could use no index and read every holder of the organization.)
+        Personal values are found through their search hashes only; no row is decrypted to
+        search."""
         organizations = search_organizations(request, Holder)
         holders = Holder.all_objects.filter(organization_id__in=organizations).order_by()
+
+        def hashes(field: str, value: str, **form) -> list[str]:
+            return [h for org in organizations for h in lookup_hashes(org, field, value, **form)]
+
         matches = [holders.filter(external_id=term).values("id")]
         term_uuid = parse_uuid(term)
         if term_uuid is not None:
             matches.append(holders.filter(id=term_uuid).values("id"))
         if canonical(term):
-            hashes = [h for org in organizations for h in lookup_hashes(org, DOCUMENT_FIELD, term)]
-            matches.append(holders.filter(document_hash__in=hashes).values("id"))
+            matches.append(
+                holders.filter(document_hash__in=hashes(DOCUMENT_FIELD, term)).values("id")
+            )
+        if "@" in term:
+            email = hashes(EMAIL_FIELD, term, form=canonical_email)
+            matches.append(holders.filter(email_hash__in=email).values("id"))
+        if PHONE_TERM.fullmatch(term) and len(canonical_phone(term)) >= PHONE_MIN_DIGITS:
+            phone = hashes(PHONE_FIELD, canonical_phone(term), form=str)
+            matches.append(holders.filter(phone_hash__in=phone).values("id"))
         words = name_words(term)
         if words:
             by_name = holders
             for word in words:
-                hashes = [
-                    h for org in organizations for h in lookup_hashes(org, NAME_WORD_FIELD, word)
-                ]
+                prefix = search_prefix(word)
+                tokens = (
+                    hashes(NAME_PREFIX_FIELD, prefix) if prefix else hashes(NAME_WORD_FIELD, word)
+                )
                 by_name = by_name.filter(
                     id__in=HolderNameToken.objects.filter(
-                        organization_id__in=organizations, token_hash__in=hashes
+                        organization_id__in=organizations, token_hash__in=tokens
                     )
                     .order_by()
                     .values("holder_id")
@@ -243,7 +264,7 @@ class HolderAdmin(RegistryAdmin):
             extra = search(organizations, term)
             if extra is not None:
                 matches.append(holders.filter(extra).values("id"))
-        return queryset.filter(id__in=matches[0].union(*matches[1:], all=True)), False
+        return matches[0].union(*matches[1:], all=True)
 
     # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
 
@@ -262,6 +283,9 @@ class HolderAdmin(RegistryAdmin):
 
     # --- change form -------------------------------------------------------------------------
 
+    def display_name(self, holder: Holder) -> str:
+        return holder.display_name
+
     def service_create(self, form) -> Holder:
         return services.holder_create(
             organization_id=form.cleaned_data["organization"], data=form.payload
@@ -277,7 +301,7 @@ class HolderAdmin(RegistryAdmin):
         identity = (
             ("organization", *_names(ADD_IDENTITY), *_names(IDENTITY))
             if adding
-            else ("type_display", "full_document", *_names(IDENTITY))
+            else ("type_display", "document_reveal", *_names(IDENTITY))
         )
         fieldsets = [
             (_("Identity"), {"fields": identity}),

@@ -9,8 +9,11 @@ Storage choices (CONTRACT §4, §7):
   than tables because they are always read and written whole with their holder, never queried.
 * `document_hash` is the document's search hash: the only way to look a document up, and the
   column of the "one live holder per document per organization" constraint.
-* `HolderNameToken` rows are the search hashes of each word of the name (a blind word index),
-  so the back-office can find a holder by one word of an encrypted name.
+* `HolderNameToken` rows are the search hashes of each word of the name and of each word's
+  prefixes from 3 characters (a blind word index), so the back-office can find a holder by a
+  word of an encrypted name, or by its beginning ("conc" finds "Conceição").
+* `email_hash` / `phone_hash` are the search hashes of `contact.primaryEmail` (casefolded) and
+  `contact.mobilePhone` (digits only), so staff find a holder by e-mail or phone.
 """
 
 import re
@@ -35,6 +38,12 @@ LEGAL_PERSON_PRIVATE: list[Path] = [
 # Search-hash field names (part of the HMAC message, so hashes of different fields never match).
 DOCUMENT_FIELD = "holder.document"
 NAME_WORD_FIELD = "holder.name.word"
+NAME_PREFIX_FIELD = "holder.name.prefix"
+EMAIL_FIELD = "holder.contact.primaryEmail"
+PHONE_FIELD = "holder.contact.mobilePhone"
+# Name prefixes are indexed from 3 characters (shorter ones would match half the registry and
+# tell a dump too much) up to 20 (a longer search term is cut to 20 characters).
+PREFIX_MIN, PREFIX_MAX = 3, 20
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -47,6 +56,47 @@ def name_words(text: str) -> set[str]:
         if not unicodedata.combining(char)
     )
     return set(_WORD.findall(stripped))
+
+
+def word_prefixes(word: str) -> set[str]:
+    """The prefixes of one normalised word that the name index stores: 3 to 20 characters
+    ("silva" -> {"sil", "silv", "silva"}); none for a shorter word."""
+    return {word[:end] for end in range(PREFIX_MIN, min(len(word), PREFIX_MAX) + 1)}
+
+
+def search_prefix(word: str) -> str | None:
+    """The stored prefix a search word is looked up as (None below 3 characters)."""
+    return word[:PREFIX_MAX] if len(word) >= PREFIX_MIN else None
+
+
+def name_token_hashes(organization_id, name: str) -> set[str]:
+    """The name word index of a name: a search hash of each word and of each word's prefixes
+    (current hash key). Used by the model, the bulk importer and the backfill migration."""
+    from crm.search import search_hash
+
+    words = name_words(name)
+    return {search_hash(organization_id, NAME_WORD_FIELD, word) for word in words} | {
+        search_hash(organization_id, NAME_PREFIX_FIELD, prefix)
+        for word in words
+        for prefix in word_prefixes(word)
+    }
+
+
+def contact_hashes(organization_id, contact: dict | None) -> dict[str, str | None]:
+    """`email_hash` / `phone_hash` of a contact object (None where the value is absent)."""
+    from crm.search import canonical_email, canonical_phone, search_hash
+
+    contact = contact or {}
+    email = contact.get("primaryEmail") or ""
+    phone = canonical_phone(contact.get("mobilePhone") or "")
+    return {
+        "email_hash": (
+            search_hash(organization_id, EMAIL_FIELD, email, form=canonical_email)
+            if email.strip()
+            else None
+        ),
+        "phone_hash": search_hash(organization_id, PHONE_FIELD, phone, form=str) if phone else None,
+    }
 
 
 class HolderType(models.TextChoices):
@@ -66,6 +116,8 @@ class Holder(RegistryModel):
     name = EncryptedTextField()
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)
+    email_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    phone_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     addresses = models.JSONField(null=True, blank=True)
     contact = EncryptedJSONField(null=True, blank=True)
     natural_person = models.JSONField(null=True, blank=True)
@@ -104,6 +156,12 @@ class Holder(RegistryModel):
             models.Index(
                 fields=["organization_id", "external_id", "id"], name="holder_external_id_id_idx"
             ),
+            models.Index(
+                fields=["organization_id", "email_hash", "id"], name="holder_email_id_idx"
+            ),
+            models.Index(
+                fields=["organization_id", "phone_hash", "id"], name="holder_phone_id_idx"
+            ),
             # Retention purges select soft-deleted rows by age.
             models.Index(
                 fields=["deleted_at"],
@@ -122,14 +180,31 @@ class Holder(RegistryModel):
         # Never personal data: admin log messages and audit views print this.
         return f"Holder {self.id}"
 
-    def name_token_hashes(self) -> set[str]:
-        """Search hashes of each word of the name (current hash key)."""
-        from crm.search import search_hash
+    @property
+    def display_name(self) -> str:
+        """How staff recognise the holder on admin pages: name and masked document
+        ("Maria Silva · ***.***.789-00"). Personal data: for pages, never for logs."""
+        from crm.masking import mask_document
 
-        return {
-            search_hash(self.organization_id, NAME_WORD_FIELD, word)
-            for word in name_words(self.name or "")
-        }
+        return f"{self.name} · {mask_document(self.document)}"
+
+    def name_token_hashes(self) -> set[str]:
+        """Search hashes of each word of the name and of each word's prefixes (current hash
+        key)."""
+        return name_token_hashes(self.organization_id, self.name or "")
+
+    def contact_hashes(self) -> dict[str, str | None]:
+        """`email_hash` and `phone_hash` for the current contact (current hash key)."""
+        return contact_hashes(self.organization_id, self.contact)
+
+    def sync_contact_hashes(self) -> list[str]:
+        """Set the contact hash columns from the contact; returns the names that changed."""
+        changed = []
+        for name, value in self.contact_hashes().items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
+        return changed
 
     def sync_name_tokens(self, *, new: bool = False) -> bool:
         """Make the stored name word index match the current name; True when it changed.
@@ -149,7 +224,7 @@ class Holder(RegistryModel):
     def recompute_search_hashes(self) -> list[str]:
         """Recompute every search hash with the current hash key (key rotation); returns the
         names of the hash columns that changed. The name word index (its own table) is
-        rewritten here and reported as "name_tokens"; only "document_hash" needs saving."""
+        rewritten here and reported as "name_tokens"; the other names need saving."""
         from crm.search import search_hash
 
         changed = []
@@ -157,6 +232,7 @@ class Holder(RegistryModel):
         if new != self.document_hash:
             self.document_hash = new
             changed.append("document_hash")
+        changed += self.sync_contact_hashes()
         if self.sync_name_tokens():
             changed.append("name_tokens")
         return changed

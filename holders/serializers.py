@@ -10,6 +10,7 @@ from crm.nested import join
 from crm.serializers import (
     ApiDateField,
     CountryField,
+    EmailField,
     EnumField,
     MetadataField,
     StrictCharField,
@@ -47,8 +48,8 @@ class AddressesSerializer(StrictSerializer):
 
 
 class ContactSerializer(StrictSerializer):
-    primaryEmail = optional_string()
-    secondaryEmail = optional_string()
+    primaryEmail = EmailField(required=False)
+    secondaryEmail = EmailField(required=False)
     mobilePhone = optional_string(50)
     otherPhone = optional_string(50)
 
@@ -68,7 +69,7 @@ class NaturalPersonSerializer(StrictSerializer):
 class RepresentativeSerializer(StrictSerializer):
     name = optional_string()
     document = optional_string()
-    email = optional_string()
+    email = EmailField(required=False)
     role = optional_string(100)
 
 

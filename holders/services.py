@@ -65,6 +65,7 @@ def _write_state(holder: Holder, state: dict[str, Any]) -> None:
     holder.external_id = state.get("externalId") or None
     holder.addresses = state.get("addresses") or None
     holder.contact = state.get("contact") or None
+    holder.sync_contact_hashes()
     holder.natural_person, holder.natural_person_private = split(
         state.get("naturalPerson"), NATURAL_PERSON_PRIVATE
     )
@@ -125,18 +126,22 @@ def holder_created_fields(holder: Holder) -> list[str]:
 def holder_update(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, patch: dict[str, Any]
 ) -> Holder:
-    """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted)."""
+    """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted). A patch
+    that changes nothing writes nothing: no save, no `updatedAt` bump, no audit entry."""
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     stored = lifecycle.stored_values(holder)
     before = holder_state(holder)
     after = prune_empty(merge_patch(before, patch))
+    changed = changed_paths(before, after)
+    if not changed:
+        return holder
     _write_state(holder, after)
     columns = lifecycle.save_changes(holder, stored)
     if "name" in columns:
         holder.sync_name_tokens()
     if "metadata" in columns:
         sync_metadata_pairs(holder)
-    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed_paths(before, after))
+    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed)
     return holder
 
 

@@ -155,7 +155,8 @@ def test_holder_changelist_query_count_is_constant(admin_client, django_assert_m
 
 def test_holder_name_tokens_follow_name_and_stay_hashed(holder):
     tokens = set(HolderNameToken.objects.filter(holder=holder).values_list("token_hash", flat=True))
-    assert len(tokens) == 4  # maria, jose, da, conceicao
+    # 4 words (maria, jose, da, conceicao) and their prefixes from 3 letters: 3 + 2 + 0 + 7.
+    assert len(tokens) == 4 + 12
     assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token in tokens)
 
 
@@ -330,7 +331,7 @@ def test_hard_delete_confirmation_page_lists_records_then_erases(admin_client, h
     assert "***.***.789-00" in response.text
     assert "12345678900" not in response.text
     assert Holder.all_objects.filter(pk=holder.pk).exists()
-    response = admin_client.post(url, {"post": "yes"})
+    response = admin_client.post(url, {"post": "yes", "reason": "LGPD Art. 18 VI"})
     assert response.status_code == 302
     assert not Holder.all_objects.filter(pk=holder.pk).exists()
     assert not HolderNameToken.objects.filter(holder_id=holder.pk).exists()
@@ -345,7 +346,7 @@ def test_hard_delete_action_shows_confirmation_first(admin_client, holder):
     assert response.status_code == 200
     assert "Records that will be erased" in response.text
     assert Holder.all_objects.filter(pk=holder.pk).exists()
-    response = admin_client.post(CHANGELIST, {**data, "post": "yes"})
+    response = admin_client.post(CHANGELIST, {**data, "post": "yes", "reason": "LGPD Art. 18 VI"})
     assert response.status_code == 302
     assert not Holder.all_objects.filter(pk=holder.pk).exists()
 
@@ -667,7 +668,7 @@ def test_holder_hard_delete_confirmation_lists_every_alias_then_erases(admin_cli
     # the holder, both aliases and the live alias's related party
     assert "4 records" in response.text
     assert "Related party" in response.text
-    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert admin_client.post(url, {"post": "yes", "reason": "LGPD Art. 18 VI"}).status_code == 302
     assert not Holder.all_objects.filter(pk=alias.holder_id).exists()
     assert not AliasAccount.all_objects.filter(holder_id=alias.holder_id).exists()
     assert not RelatedParty.objects.exists()
@@ -684,7 +685,7 @@ def test_alias_soft_delete_restore_and_hard_delete(admin_client, alias):
     url = reverse("admin:aliases_aliasaccount_hard_delete", args=[alias.pk])
     response = admin_client.get(url)
     assert "Related party" in response.text
-    admin_client.post(url, {"post": "yes"})
+    admin_client.post(url, {"post": "yes", "reason": "LGPD Art. 18 VI"})
     assert not AliasAccount.all_objects.filter(pk=alias.pk).exists()
 
 

@@ -352,7 +352,10 @@ def test_dashboard_counts_per_organization_and_state(as_role, people):
 def test_dashboard_lists_recent_erasures(as_role, people, client):
     dpo = as_role(DATA_PROTECTION_OFFICER)
     gone = people["gone"]
-    dpo.post(reverse("admin:holders_holder_hard_delete", args=[gone.pk]), {"post": "yes"})
+    dpo.post(
+        reverse("admin:holders_holder_hard_delete", args=[gone.pk]),
+        {"post": "yes", "reason": "LGPD Art. 18 VI"},
+    )
     page = dpo.get(DASHBOARD)
     erasures = page.context["recent_erasures"]
     assert [entry.object_id for entry in erasures] == [gone.id]

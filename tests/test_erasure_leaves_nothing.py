@@ -169,7 +169,7 @@ def _erase_by_api(api, admin_client, holder_id):
 
 def _erase_by_admin(api, admin_client, holder_id):
     url = reverse("admin:holders_holder_hard_delete", args=[holder_id])
-    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert admin_client.post(url, {"post": "yes", "reason": "erasure request"}).status_code == 302
 
 
 def _erase_by_command(api, admin_client, holder_id):

@@ -285,7 +285,7 @@ def test_admin_writes_append_events(admin_client, events_on):
         )
         assert response.status_code == 302
     erase = reverse("admin:holders_holder_hard_delete", args=[holder.pk])
-    assert admin_client.post(erase, {"post": "yes"}).status_code == 302
+    assert admin_client.post(erase, {"post": "yes", "reason": "erasure request"}).status_code == 302
     assert keys() == [
         "holder.created",
         "holder.deleted",

@@ -37,11 +37,14 @@ from aliases.selectors import alias_list, alias_queryset
 from crm.ids import uuid7
 from crm.metadata_index import metadata_pair_values
 from crm.pagination import PagePagination, encode_cursor
-from crm.search import search_hash
+from crm.search import canonical_email, canonical_phone, search_hash
 from crm.statistics import refresh_statistics
 from holders.models import (
     DOCUMENT_FIELD,
+    EMAIL_FIELD,
+    NAME_PREFIX_FIELD,
     NAME_WORD_FIELD,
+    PHONE_FIELD,
     Holder,
     HolderMetadataPair,
     HolderNameToken,
@@ -66,6 +69,17 @@ IBAN = "BR15 0000 0000 0000 1093 2840 814P2"
 PARTICIPANT = "11.222.333/0001-81"
 PARTY_DOCUMENT = "987.654.321-00"
 NAME_WORD = "Quixotinha"
+NAME_PREFIX = "quixo"
+EMAIL = "Quixotinha@Example.com"
+PHONE = "+55 (11) 98765-4321"
+
+
+def email_hash(org) -> str:
+    return search_hash(org, EMAIL_FIELD, EMAIL, form=canonical_email)
+
+
+def phone_hash(org) -> str:
+    return search_hash(org, PHONE_FIELD, canonical_phone(PHONE), form=str)
 
 
 def _hex(i: int, salt: str) -> str:
@@ -97,12 +111,14 @@ def load_registry(holders: int, *, target: int) -> dict:
             name="",
             document="",
             document_hash=search_hash(org, DOCUMENT_FIELD, DOCUMENT) if hit else _hex(i, "d"),
+            email_hash=email_hash(org) if hit else (_hex(i, "e") if i % 3 else None),
+            phone_hash=phone_hash(org) if hit else (_hex(i, "m") if i % 4 else None),
             # segment: 20% each; branch: 0.2% each; rare: one holder.
             metadata={"segment": f"s{i % 5}", "branch": f"b{i % 500}", "k": "v"}
             | ({"rare": "yes"} if hit else {}),
         )
         holder_rows.append(holder)
-        for word in ("w1", "w2"):
+        for word in ("w1", "w2", "w3"):
             token_rows.append(
                 HolderNameToken(
                     holder=holder,
@@ -110,6 +126,8 @@ def load_registry(holders: int, *, target: int) -> dict:
                     token_hash=(
                         search_hash(org, NAME_WORD_FIELD, NAME_WORD.lower())
                         if hit and word == "w1"
+                        else search_hash(org, NAME_PREFIX_FIELD, NAME_PREFIX)
+                        if hit and word == "w3"
                         else _hex(i, word)
                     ),
                 )
@@ -177,21 +195,25 @@ _PG_LOAD = [
     # Holders: ids time-ordered like UUIDv7 (48-bit "milliseconds", version 7, variant 8).
     """
     INSERT INTO holders_holder (id, organization_id, created_at, updated_at, deleted_at,
-        external_id, type, name, document, document_hash, metadata)
+        external_id, type, name, document, document_hash, email_hash, phone_hash, metadata)
     SELECT (lpad(to_hex(1900000000000 + i), 12, '0') || '7' || substr(h, 1, 3) || '8'
             || substr(h, 4, 15))::uuid,
         CASE WHEN i %% 5 = 4 THEN %(other)s::uuid ELSE %(org)s::uuid END, now(), now(),
         CASE WHEN i %% 50 = 7 THEN now() END, 'ext-' || i, 'NATURAL_PERSON', '\\x00'::bytea,
         '\\x00'::bytea, CASE WHEN i = %(target)s THEN %(document)s ELSE h || h END,
+        CASE WHEN i = %(target)s THEN %(email)s WHEN i %% 3 > 0 THEN md5('e' || h) || h END,
+        CASE WHEN i = %(target)s THEN %(phone)s WHEN i %% 4 > 0 THEN md5('m' || h) || h END,
         jsonb_build_object('segment', 's' || i %% 5, 'branch', 'b' || i %% 500, 'k', 'v')
             || CASE WHEN i = %(target)s THEN '{"rare": "yes"}' ELSE '{}' END::jsonb
     FROM (SELECT i, md5('h' || i) AS h FROM generate_series(0, %(n)s - 1) AS i) AS s
     """,
     """
     INSERT INTO holders_holdernametoken (organization_id, token_hash, holder_id)
-    SELECT organization_id, CASE WHEN w = 'w1' AND external_id = 'ext-' || %(target)s
-        THEN %(word)s ELSE md5(w || id::text) || md5(id::text || w) END, id
-    FROM holders_holder, (VALUES ('w1'), ('w2')) AS v(w)
+    SELECT organization_id, CASE
+        WHEN w = 'w1' AND external_id = 'ext-' || %(target)s THEN %(word)s
+        WHEN w = 'w3' AND external_id = 'ext-' || %(target)s THEN %(prefix)s
+        ELSE md5(w || id::text) || md5(id::text || w) END, id
+    FROM holders_holder, (VALUES ('w1'), ('w2'), ('w3')) AS v(w)
     """,
     """
     INSERT INTO aliases_aliasaccount (id, organization_id, created_at, updated_at, deleted_at,
@@ -250,6 +272,9 @@ def _load_postgresql(holders: int, *, target: int) -> dict:
         "other": str(OTHER_ORG),
         "document": search_hash(ORG, DOCUMENT_FIELD, DOCUMENT),
         "word": search_hash(ORG, NAME_WORD_FIELD, NAME_WORD.lower()),
+        "prefix": search_hash(ORG, NAME_PREFIX_FIELD, NAME_PREFIX),
+        "email": email_hash(ORG),
+        "phone": phone_hash(ORG),
         "alias_document": search_hash(ORG, ALIAS_DOCUMENT_FIELD, DOCUMENT),
         "account": search_hash(ORG, BANKING_ACCOUNT_FIELD, ACCOUNT),
         "iban": search_hash(ORG, BANKING_IBAN_FIELD, IBAN),
@@ -304,13 +329,32 @@ def aliases(filters: dict | None = None, include_deleted=False, **page_params):
     return PagePagination().page_queryset(qs, params)
 
 
-def admin_search(model, term: str):
-    """The admin changelist's query for a search with the organization selected."""
+def admin_search(model, term: str, *, organization=True):
+    """The admin changelist's query for a search, with the organization selected (or not:
+    then the search hashes are computed for every organization present)."""
     model_admin = admin.site._registry[model]
-    request = RequestFactory().get("/", {"organization": str(ORG), "q": term})
-    queryset = model_admin.get_queryset(request).filter(organization_id=ORG).live()
+    params = {"organization": str(ORG), "q": term} if organization else {"q": term}
+    request = RequestFactory().get("/", params)
+    queryset = model_admin.get_queryset(request).live()
+    if organization:
+        queryset = queryset.filter(organization_id=ORG)
     queryset, _ = model_admin.get_search_results(request, queryset, term)
     return queryset.order_by("-id")[:50]
+
+
+def admin_deleted_hints(model, term: str, name: str) -> dict:
+    """The two queries of the "N matches among deleted records" hint
+    (`RegistryAdmin.deleted_matches_hint`): the first matches of any state, then which of
+    them are deleted."""
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/", {"organization": str(ORG), "q": term})
+    matches = model_admin.search_matches(request, term)[: model_admin.DELETED_HINT_SCAN]
+    ids = [row["id"] for row in matches]
+    assert ids, f"{name}: the search finds the target row"
+    return {
+        f"{name} (matches)": matches,
+        f"{name} (deleted among them)": model.all_objects.filter(id__in=ids).deleted(),
+    }
 
 
 def cases(found: dict) -> dict:
@@ -375,6 +419,33 @@ def cases(found: dict) -> dict:
         "admin holder search by external id": admin_search(Holder, "ext-1000"),
         "admin alias search by account": admin_search(AliasAccount, ACCOUNT),
         "admin alias search by account id": admin_search(AliasAccount, "acc-1000"),
+        "admin holder search by name prefix": admin_search(Holder, NAME_PREFIX.upper()),
+        "admin holder search by name prefix and word": admin_search(
+            Holder, f"{NAME_PREFIX} {NAME_WORD}"
+        ),
+        "admin holder search by e-mail": admin_search(Holder, EMAIL.upper()),
+        "admin holder search by phone": admin_search(Holder, PHONE),
+        "admin holder search by document, every organization": admin_search(
+            Holder, DOCUMENT, organization=False
+        ),
+        "admin holder search by name prefix, every organization": admin_search(
+            Holder, NAME_PREFIX, organization=False
+        ),
+        "admin holder search by e-mail, every organization": admin_search(
+            Holder, EMAIL, organization=False
+        ),
+        "admin holder search by alias account id": admin_search(Holder, "acc-1000"),
+        "admin alias search by document": admin_search(AliasAccount, DOCUMENT),
+        "admin alias search by IBAN": admin_search(AliasAccount, IBAN),
+        "admin alias search by participant document": admin_search(AliasAccount, PARTICIPANT),
+        "admin alias search by related-party document": admin_search(AliasAccount, PARTY_DOCUMENT),
+        "admin alias search by holder id": admin_search(AliasAccount, str(holder.id)),
+        "admin alias search by account, every organization": admin_search(
+            AliasAccount, ACCOUNT, organization=False
+        ),
+        **admin_deleted_hints(Holder, NAME_PREFIX, "admin holder deleted hint by name"),
+        **admin_deleted_hints(Holder, DOCUMENT, "admin holder deleted hint by document"),
+        **admin_deleted_hints(AliasAccount, ACCOUNT, "admin alias deleted hint by account"),
     }
 
 

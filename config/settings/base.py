@@ -23,6 +23,8 @@ VERSION = env.str("VERSION", default="1.0.0")
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# An admin page for a refused admin form; the API's JSON error elsewhere.
+CSRF_FAILURE_VIEW = "crm.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -361,6 +363,9 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        # At DEBUG Django's template engine logs every unresolved variable with the template
+        # context, which holds the record on the page (a name, a document): never below INFO.
+        "django.template": {"level": "INFO"},
         # Django logs 4xx/5xx with the request path; our middleware logs one line per request.
         # 5xx stay (with the route template in place of the path, never the query string).
         "django.request": {

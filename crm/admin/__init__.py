@@ -8,10 +8,11 @@ admins are made of, and the admins of the kernel's own models.
   API serializers (a length or rule is declared once, in the serializer).
 * `registry` — `RegistryAdmin`, the base of the holder and alias admins: writes through the
   services, deletion through the lifecycle core, the audit trail as history.
-* `audit`, `tokens` — the audit trail (read-only) and API tokens.
+* `audit`, `tokens`, `organizations` — the audit trail (read-only), API tokens and
+  organization labels.
 """
 
-from crm.admin import audit, site, tokens  # noqa: F401  (registers the kernel's admins)
+from crm.admin import audit, organizations, site, tokens  # noqa: F401  (registers the kernel's admins)
 from crm.admin.lists import mask_document
 
 __all__ = ["mask_document"]

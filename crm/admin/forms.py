@@ -7,6 +7,7 @@ length, whether it is a date, a country or one of fixed values — written once,
 serializer. A `WireField` only says where the field sits in the wire shape and its label.
 """
 
+import contextlib
 import dataclasses
 import unicodedata
 from typing import Any
@@ -22,8 +23,11 @@ from crm.nested import Path, get_path, set_path
 from crm.serializers import (
     ApiDateField,
     CountryField,
+    EmailField,
     EnumField,
     StrictCharField,
+    email_rule,
+    parse_api_date,
     validate_input,
 )
 
@@ -73,6 +77,15 @@ def form_field(
         )
     if isinstance(source, CountryField):
         return forms.ChoiceField(label=label, required=required, choices=country_choices)
+    if isinstance(source, EmailField):  # the serializer's own rule, not a second one
+        return forms.CharField(
+            label=label,
+            required=required,
+            max_length=source.max_length,
+            strip=True,
+            validators=[email_rule],
+            widget=forms.EmailInput(attrs={"size": 40}),
+        )
     if isinstance(source, StrictCharField):
         # Room for what the field holds: an address line or an IBAN needs a wide input, a
         # zip code or a branch a short one (styles in templates/admin/base_site.html).
@@ -235,10 +248,16 @@ class WireForm(forms.ModelForm):
         return wire_values(self)
 
     def _fill_initial(self, state: dict[str, Any]) -> None:
+        """Initial values typed as the fields clean them (a date as a date, not its text), so
+        an untouched field never counts as changed."""
         for spec in self.wire_fields:
             value = get_path(state, spec.path)
-            if value is not None:
-                self.initial[spec.name] = value
+            if value is None:
+                continue
+            if isinstance(self.fields.get(spec.name), forms.DateField) and isinstance(value, str):
+                with contextlib.suppress(ValueError):
+                    value = parse_api_date(value)
+            self.initial[spec.name] = value
         if "metadata" in self.fields:
             self.initial["metadata"] = metadata_text(state.get("metadata"))
 

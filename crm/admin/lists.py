@@ -5,25 +5,13 @@ import uuid
 from typing import Any
 
 from django.contrib import admin
-from django.db import connections
+from django.db import connections, router
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm.ids import parse_uuid
-
-
-def mask_document(document: str | None) -> str:
-    """Show only the end of a tax document: `***.***.789-00` (CPF), `**.***.***/0001-95`
-    (CNPJ), `*******1234` otherwise."""
-    if not document:
-        return ""
-    compact = "".join(char for char in document if char.isalnum())
-    if len(compact) == 11 and compact.isdigit():
-        return f"***.***.{compact[6:9]}-{compact[9:]}"
-    if len(compact) == 14:
-        return f"**.***.***/{compact[8:12]}-{compact[12:]}"
-    visible = compact[-4:] if len(compact) > 4 else ""
-    return "*" * max(len(compact) - len(visible), 3) + visible
+from crm.masking import mask_document  # noqa: F401  (re-exported for the admins)
+from crm.models import organization_labels
 
 
 def short_id(value: Any, url: str | None = None):
@@ -33,6 +21,18 @@ def short_id(value: Any, url: str | None = None):
     if url:
         return format_html('<a href="{}" title="{}">{}</a>', url, text_value, short)
     return format_html('<span title="{}">{}</span>', text_value, short)
+
+
+def organization_label(organization_id: uuid.UUID, labels: dict | None = None):
+    """An organization as staff know it: its label (`crm.Organization`) with the id in the
+    tooltip, or the short id when it has no label. `labels` (id -> label) saves the lookup
+    when the caller has them (list pages load a page's labels in one query)."""
+    if labels is None:
+        labels = organization_labels([organization_id])
+    label = labels.get(organization_id)
+    if label is None:
+        return short_id(organization_id)
+    return format_html('<span title="{}">{}</span>', str(organization_id), label)
 
 
 def state_badge(obj):
@@ -94,7 +94,9 @@ class OrganizationFilter(admin.SimpleListFilter):
     parameter_name = "organization"
 
     def lookups(self, request, model_admin):
-        return [(str(org), str(org)) for org in present_organizations(model_admin.model)]
+        present = present_organizations(model_admin.model)
+        labels = organization_labels(present)
+        return [(str(org), labels.get(org) or str(org)) for org in present]
 
     def queryset(self, request, queryset):
         organization = selected_organization(request)
@@ -112,8 +114,9 @@ def present_organizations(model) -> list[uuid.UUID]:
 
     A `SELECT DISTINCT organization_id` reads every row (seconds at a million holders). This
     is a loose index scan instead (`organizations_query`): one index probe per organization,
-    whatever the table size."""
-    connection = connections[model.all_objects.db]
+    whatever the table size. Read where the ORM would read the model (a replica when one is
+    configured)."""
+    connection = connections[router.db_for_read(model)]
     with connection.cursor() as cursor:
         cursor.execute(*organizations_query(model, connection))
         rows = cursor.fetchall()

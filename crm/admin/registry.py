@@ -12,6 +12,13 @@
 * **Permissions** beyond Django's add/change/view, one per step (`<step>_<model>` in the
   models' `Meta.permissions`, given to the ready-made roles by `staff`): `soft_delete`
   (soft delete and restore), `export` (CSV download, `crm.admin.export`) and `hard_delete`.
+* A save that changes nothing records nothing (neither an audit entry nor a Django log entry).
+* **Reasons**: a hard delete asks for a reason (legal basis), a soft delete accepts one; it is
+  kept on the audit entry (`crm.audit.giving_reason`).
+* **Documents** are masked on the change page; "Show full document" asks the `document` view,
+  which records a `view_document` audit entry before answering.
+* **Names**: pages name a record as staff know it (`display_name`: name and masked document);
+  `__str__`, which Django's log entries and messages to logs use, stays free of personal data.
 """
 
 from functools import partial
@@ -20,22 +27,32 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
 from crm.admin import export
 from crm.admin.counting import EstimatedCountPaginator
-from crm.admin.lists import OrganizationFilter, StateFilter, mask_document, short_id, state_badge
+from crm.admin.lists import (
+    OrganizationFilter,
+    StateFilter,
+    mask_document,
+    organization_label,
+    short_id,
+    state_badge,
+)
+from crm.audit import giving_reason
 from crm.errors import CRMError
 from crm.ids import parse_uuid
-from crm.models import AuditEntry
+from crm.models import AuditEntry, organization_labels
 
 SAVE_BUTTONS = ("show_save", "show_save_and_continue", "show_save_and_add_another")
 
@@ -63,6 +80,7 @@ class RegistryAdmin(admin.ModelAdmin):
     hard_delete_permission = ""  # "app_label.codename"
     list_defer: tuple[str, ...] = ()  # encrypted columns a list page need not decrypt
     change_form_template = "admin/crm/registry_change_form.html"
+    change_list_template = "admin/crm/registry_change_list.html"  # the deleted-matches hint
     save_as = False
     # Counts: never a COUNT(*) of the whole table (`crm.admin.counting`); no per-choice counts.
     show_full_result_count = False
@@ -90,12 +108,63 @@ class RegistryAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         defer = self.list_defer
+        prepare_page = self.prepare_page
 
         class RegistryChangeList(ChangeList):
             def get_queryset(self, request, exclude_parameters=None):
                 return super().get_queryset(request, exclude_parameters).defer(*defer)
 
+            def get_results(self, request):
+                super().get_results(request)
+                prepare_page(self.result_list)
+
         return RegistryChangeList
+
+    def prepare_page(self, rows) -> None:
+        """Load what the list columns show of other tables for the whole page at once (a
+        query per table, never one per row): here the organization labels."""
+        labels = organization_labels(obj.organization_id for obj in rows)
+        for obj in rows:
+            obj.organization_labels = labels
+
+    # Matches (of any state) the deleted-matches hint looks at: the search's own index reads,
+    # stopped early; beyond it the hint says "N+".
+    DELETED_HINT_SCAN = 1000
+
+    def search_matches(self, request, term: str):
+        """The ids (`values("id")` rows) the search box finds for `term`, live or deleted:
+        a union of index-backed lookups, each scoped by organization (subclasses)."""
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        """The page is `id IN (the matches)`: the matches are found through their own
+        indexes, never by reading the organization's rows."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(id__in=self.search_matches(request, term)), False
+
+    def deleted_matches_hint(self, request) -> dict[str, str] | None:
+        """When the "live" state (the default) hides search matches among deleted records:
+        how many and the link that shows them. Two bounded, index-backed queries: the first
+        `DELETED_HINT_SCAN` matches of any state (never a walk of the deleted rows), then
+        which of them are deleted (primary-key lookups)."""
+        term = request.GET.get(SEARCH_VAR, "").strip()
+        if not term or (request.GET.get(StateFilter.parameter_name) or "live") != "live":
+            return None
+        ids = [row["id"] for row in self.search_matches(request, term)[: self.DELETED_HINT_SCAN]]
+        found = self.model.all_objects.filter(id__in=ids).deleted().count() if ids else 0
+        if not found:
+            return None
+        query = request.GET.copy()
+        query[StateFilter.parameter_name] = "deleted"
+        query.pop("p", None)
+        return {
+            "count": f"{found}+" if len(ids) == self.DELETED_HINT_SCAN else str(found),
+            "number": found,
+            "plural": "" if found == 1 else "es",
+            "url": f"?{query.urlencode()}",
+        }
 
     def get_readonly_fields(self, request, obj=None):
         """Read-only fields show on the change page only (the add page has the inputs)."""
@@ -113,7 +182,7 @@ class RegistryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("organization"))
     def organization(self, obj):
-        return short_id(obj.organization_id)
+        return organization_label(obj.organization_id, getattr(obj, "organization_labels", None))
 
     @admin.display(description=_("created (UTC)"), ordering="created_at")
     def created(self, obj) -> str:
@@ -128,8 +197,21 @@ class RegistryAdmin(admin.ModelAdmin):
         return mask_document(obj.document)
 
     @admin.display(description=_("document"))
-    def full_document(self, obj) -> str:
-        return obj.document
+    def document_reveal(self, obj):
+        """The masked document and a button that reveals it (the view is audited)."""
+        return format_html(
+            '<span class="crm-document" id="crm-document">{}</span> '
+            '<button type="button" class="button crm-reveal" id="crm-reveal-document" '
+            'data-url="{}">{}</button>',
+            mask_document(obj.document),
+            self._url("document", obj.pk),
+            gettext("Show full document"),
+        )
+
+    def display_name(self, obj) -> str:
+        """How staff recognise the record on its pages (subclasses: name, masked document).
+        Pages only: never in logs."""
+        return str(obj)
 
     # --- writes through the services -------------------------------------------------------
 
@@ -144,6 +226,12 @@ class RegistryAdmin(admin.ModelAdmin):
         except CRMError as error:
             self.refuse(request, error)
         adopt(obj, written)
+
+    def log_change(self, request, obj, message):
+        """Django's own log entry, unless the save changed nothing."""
+        if message == []:
+            return None
+        return super().log_change(request, obj, message)
 
     def save_related(self, request, form, formsets, change) -> None:
         try:
@@ -187,6 +275,7 @@ class RegistryAdmin(admin.ModelAdmin):
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
+            # The trail page shows no personal data at all, not even the holder's name.
             "title": f"History: {opts.verbose_name} {object_id}",
             "subtitle": None,
             "entries": entries,
@@ -243,6 +332,7 @@ class RegistryAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         views = {**{name: partial(self.state_view, change=name) for name in self.STATE_CHANGES}}
         views["hard_delete"] = self.hard_delete_view
+        views["document"] = never_cache(self.document_view)
         own = [
             path(
                 f"<uuid:object_id>/{name.replace('_', '-')}/", wrap(view), name=self._url_name(name)
@@ -254,6 +344,7 @@ class RegistryAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
+            "deleted_hint": self.deleted_matches_hint(request),
             "can_export": self.has_export_permission(request),
             "export_url": reverse(f"admin:{self._url_name('export')}"),
             **(extra_context or {}),
@@ -264,9 +355,16 @@ class RegistryAdmin(admin.ModelAdmin):
         obj = object_id and self.model.all_objects.filter(pk=parse_uuid(str(object_id))).first()
         if obj:
             extra_context = {
+                "subtitle": self.display_name(obj),
+                "display_name": self.display_name(obj),
+                "organization": organization_label(obj.organization_id),
                 "can_hard_delete": self.has_hard_delete_permission(request),
                 "can_soft_delete": self.has_soft_delete_permission(request, obj),
                 "inlines_near_top": self.inlines_near_top,
+                # Defined even when empty: an unresolved template variable is logged with the
+                # page's context (the record's personal data) at DEBUG.
+                "inlines_more_url": "",
+                "inlines_more_label": "",
                 **self.inlines_more(obj),
                 "is_deleted": obj.is_deleted,
                 "soft_delete_url": self._url("soft_delete", obj.pk),
@@ -291,7 +389,8 @@ class RegistryAdmin(admin.ModelAdmin):
         if not self.has_soft_delete_permission(request, obj):
             raise PermissionDenied
         try:
-            getattr(self, service)(obj)
+            with giving_reason(request.POST.get("reason", "")):
+                getattr(self, service)(obj)
         except CRMError as error:
             self.report_crm_error(request, error, failed % {"object": obj})
             return False
@@ -304,11 +403,13 @@ class RegistryAdmin(admin.ModelAdmin):
             many = self.STATE_CHANGES[change][2]
             self.message_user(request, many % {"count": done}, messages.SUCCESS)
 
-    def _erase(self, request, objects) -> int:
-        """Erase the selection through the lifecycle core (one transaction)."""
+    def _erase(self, request, objects, reason: str) -> int:
+        """Erase the selection through the lifecycle core (one transaction), the reason kept
+        on the erasure's audit entries."""
         try:
             plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
-            erased = lifecycle.erase(plan)
+            with giving_reason(reason):
+                erased = lifecycle.erase(plan)
         except lifecycle.ErasureError as error:
             message = gettext("Nothing was erased: %(reason)s") % {"reason": error}
             self.message_user(request, message, messages.ERROR)
@@ -370,8 +471,9 @@ class RegistryAdmin(admin.ModelAdmin):
     )
     def hard_delete_selected(self, request, queryset):
         objects = list(queryset)
-        if request.POST.get("post") == "yes":
-            erased = self._erase(request, objects)
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("post") == "yes" and reason:
+            erased = self._erase(request, objects, reason)
             if erased:
                 message = gettext("Erased %(count)d record(s).") % {"count": erased}
                 self.message_user(request, message, messages.SUCCESS)
@@ -394,13 +496,25 @@ class RegistryAdmin(admin.ModelAdmin):
         if not self.has_hard_delete_permission(request):
             raise PermissionDenied
         obj = get_object_or_404(self.model.all_objects, pk=object_id)
-        if request.method == "POST" and request.POST.get("post") == "yes":
-            if self._erase(request, [obj]):
+        reason = request.POST.get("reason", "").strip()
+        if request.method == "POST" and request.POST.get("post") == "yes" and reason:
+            if self._erase(request, [obj], reason):
                 message = gettext("%(object)s was erased.") % {"object": obj}
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
+
+    def document_view(self, request, object_id):
+        """Reveal one record's full document (POST only) and record that this user viewed
+        it: a `view_document` audit entry, before the document leaves the server."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        lifecycle.record(obj, AuditEntry.Action.VIEW_DOCUMENT, ["document"])
+        return JsonResponse({"document": obj.document})
 
     def erasure_details(self, obj) -> list[str]:
         """Extra details of a selected record on the confirmation page (e.g. a masked
@@ -440,9 +554,11 @@ class RegistryAdmin(admin.ModelAdmin):
     def _confirmation_page(self, request, objects, *, action: bool):
         plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
         rows = self._erasure_rows(plan, objects)
+        posted = request.method == "POST" and request.POST.get("post") == "yes"
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Erase for good? This cannot be undone"),
+            "reason_missing": posted and not request.POST.get("reason", "").strip(),
             "rows": rows,
             "record_count": len(rows),
             "opts": self.model._meta,

@@ -11,3 +11,5 @@ admin.site.enable_nav_sidebar = False
 admin.site.site_header = format_lazy("{} · {}", _("CRM back-office"), settings.ENV_NAME)
 admin.site.site_title = _("CRM back-office")
 admin.site.index_title = _("Customer registry")
+# No "View site" link: the site root is the API (JSON), not a page for staff.
+admin.site.site_url = None

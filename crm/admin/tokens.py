@@ -78,7 +78,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("expires in"), ordering="expires_at")
     def expires_in(self, token: ApiToken) -> str:
-        """"in 29 days, 23 hours", "expired 2 hours ago" or "never"."""
+        """ "in 29 days, 23 hours", "expired 2 hours ago" or "never"."""
         if token.expires_at is None:
             return _("never")
         now = timezone.now()

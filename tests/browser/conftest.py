@@ -14,7 +14,10 @@ import pathlib
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
+
+from tests.factories import HolderFactory
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -71,3 +74,42 @@ def live_server(request):
     server.start()
     yield server
     server.stop()
+
+
+# --- shared by the browser tests -----------------------------------------------------------------
+
+
+def log_in(page: Page, live_server, username: str, password: str) -> None:
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_contain_text("CRM back-office")
+
+
+def settle(page: Page) -> None:
+    """Let the page finish its requests before the test reads the database (the in-memory
+    SQLite connection is shared with the live server)."""
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def holders(db):
+    HolderFactory(name="Pedro Alves", document="98765432100", externalId="EXT-1")
+    HolderFactory(type="LEGAL_PERSON", name="Padaria Estrela Ltda", document="12345678000195")
+    return HolderFactory(
+        name="Maria José da Conceição",
+        document="52998224725",
+        externalId="EXT-42",
+        contact={"primaryEmail": "maria@example.com", "mobilePhone": "+55 11 99999-0000"},
+        addresses={
+            "primary": {
+                "line1": "Rua das Flores, 10",
+                "city": "São Paulo",
+                "state": "SP",
+                "country": "BR",
+            }
+        },
+        naturalPerson={"birthDate": "1980-01-02", "motherName": "Ana Conceição"},
+        metadata={"segment": "retail"},
+    )

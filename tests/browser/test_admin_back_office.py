@@ -164,6 +164,7 @@ def test_data_protection_officer_dashboard_erasure_and_audit(
     page.goto(f"{live_server.url}/admin/holders/holder/{gone.pk}/change/")
     page.click("#crm-hard-delete")
     expect(page.locator("#erase-list")).to_contain_text(str(gone.pk))
+    page.fill("#crm-erase-reason", "LGPD Art. 18 VI: erasure requested, ticket 4712")
     page.screenshot(path=str(screenshots / "hard_delete_confirmation.png"), full_page=True)
     page.click("#crm-confirm-erase")
     expect(page.locator(".messagelist")).to_contain_text("erased")

@@ -9,45 +9,9 @@ from django.contrib.auth.models import Permission, User
 from playwright.sync_api import Page, expect
 
 from holders.models import Holder
-from tests.factories import HolderFactory
+from tests.browser.conftest import log_in, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server, username: str, password: str) -> None:
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    expect(page.locator("#site-name")).to_contain_text("CRM back-office")
-
-
-def settle(page: Page) -> None:
-    """Let the page finish its requests before the test reads the database (the in-memory
-    SQLite connection is shared with the live server)."""
-    page.wait_for_load_state("networkidle")
-
-
-@pytest.fixture
-def holders(db):
-    HolderFactory(name="Pedro Alves", document="98765432100", externalId="EXT-1")
-    HolderFactory(type="LEGAL_PERSON", name="Padaria Estrela Ltda", document="12345678000195")
-    return HolderFactory(
-        name="Maria José da Conceição",
-        document="52998224725",
-        externalId="EXT-42",
-        contact={"primaryEmail": "maria@example.com", "mobilePhone": "+55 11 99999-0000"},
-        addresses={
-            "primary": {
-                "line1": "Rua das Flores, 10",
-                "city": "São Paulo",
-                "state": "SP",
-                "country": "BR",
-            }
-        },
-        naturalPerson={"birthDate": "1980-01-02", "motherName": "Ana Conceição"},
-        metadata={"segment": "retail"},
-    )
 
 
 def test_admin_holder_lifecycle_in_browser(page: Page, live_server, holders):
@@ -94,6 +58,7 @@ def test_admin_holder_lifecycle_in_browser(page: Page, live_server, holders):
     # Hard delete through the confirmation page.
     page.click("#crm-hard-delete")
     expect(page.locator("#erase-list")).to_contain_text(str(holder.pk))
+    page.fill("#crm-erase-reason", "LGPD Art. 18 VI: erasure requested, ticket 4711")
     page.click("#crm-confirm-erase")
     expect(page.locator(".messagelist")).to_contain_text("erased")
     settle(page)

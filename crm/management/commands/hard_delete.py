@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from crm import lifecycle
-from crm.audit import Actor, acting_as
+from crm.audit import Actor, acting_as, giving_reason
 from crm.management.base import DocumentedCommand, HelpFormatter
 
 DESCRIPTION = """\
@@ -41,11 +41,12 @@ transactions:
 
 examples:
   manage.py hard_delete holders 0196a3f4-1c2b-7cde-8f00-000000000001
-  manage.py hard_delete holders 0196a3f4-... 0196a3f4-... --organization 0196a3f4-... --yes
-  manage.py hard_delete aliases 0196a3f4-... --yes
+  manage.py hard_delete holders 0196a3f4-... 0196a3f4-... --organization 0196a3f4-... --yes \
+      --reason "LGPD Art. 18 VI: erasure requested by the customer, ticket 4711"
+  manage.py hard_delete aliases 0196a3f4-... --yes --reason "duplicate account, ticket 4712"
   manage.py hard_delete purge --older-than 30d
   manage.py hard_delete purge --before 2025-01-01 --organization 0196a3f4-... --yes
-  manage.py hard_delete organization 0196a3f4-... --yes --batch-size 5000
+  manage.py hard_delete organization 0196a3f4-... --yes --batch-size 5000 --reason "contract ended"
 
 Run "manage.py hard_delete <selector> --help" for the options of each selector.
 Exit status: 0 on success (also when there is nothing left to erase); non-zero with a message
@@ -106,6 +107,13 @@ class Command(DocumentedCommand):
             "--yes",
             action="store_true",
             help="Erase for real. Without it nothing is changed (dry run).",
+        )
+        common.add_argument(
+            "--reason",
+            default="",
+            metavar="TEXT",
+            help="Why (legal basis), kept on the audit entries of the erasure (a purge "
+            "records its selection when none is given).",
         )
         scoped = argparse.ArgumentParser(add_help=False)
         scoped.add_argument(
@@ -194,7 +202,17 @@ class Command(DocumentedCommand):
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
         selector = options["selector"]
-        with acting_as(Actor("command", "hard_delete")):
+        reason = options["reason"].strip()
+        if options["yes"] and not reason and selector != "purge":
+            # CONTRACT §9 lets operators erase with --yes alone (scripts rely on it): the
+            # erasure goes ahead, and the missing legal basis is said out loud.
+            self.stderr.write(
+                self.style.WARNING(
+                    "No --reason given: the audit record will not say why. Give one, e.g. "
+                    '--reason "LGPD Art. 18 VI, ticket 4711".'
+                )
+            )
+        with acting_as(Actor("command", "hard_delete")), giving_reason(reason):
             try:
                 if selector in ("holders", "aliases"):
                     self._by_id(lifecycle.kind_by_plural(selector), options)
@@ -263,9 +281,10 @@ class Command(DocumentedCommand):
         if not options["yes"]:
             self._dry_run_footer(totals)
             return
-        result = lifecycle.run_purge(
-            purge, batch_size=options["batch_size"], progress=self._progress
-        )
+        with giving_reason(options["reason"].strip() or f"Retention purge: {purge.description}"):
+            result = lifecycle.run_purge(
+                purge, batch_size=options["batch_size"], progress=self._progress
+            )
         self.stdout.write(
             self.style.SUCCESS(f"Erased {self._totals(result.erased)} in {result.batch} batch(es).")
         )

@@ -1,0 +1,55 @@
+"""Error pages of the back-office: a 403, 404 or 500 inside `/admin/` is an HTML page in the
+admin's look (staff are people in a browser), while everything else keeps the API's JSON
+error shape (`crm.views`)."""
+
+import logging
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger("crm.admin")
+
+TEXTS = {
+    400: ("Bad request", "The request could not be accepted."),
+    403: (
+        "Permission denied",
+        "Your account is not allowed to do this. Ask an administrator "
+        "for the permission if your work needs it.",
+    ),
+    404: ("Page not found", "There is no such page, or the record no longer exists."),
+    500: (
+        "Server error",
+        "Something went wrong on our side. Nothing you did caused it; try "
+        "again in a moment. The error was logged.",
+    ),
+    503: ("Service unavailable", "The database is not answering. Try again in a moment."),
+}
+
+
+def is_admin_path(request: HttpRequest) -> bool:
+    return request.path.startswith("/admin/")
+
+
+def admin_error_page(request: HttpRequest, status: int, message: str = "") -> HttpResponse:
+    """The admin-look page for `status`. A 5xx page renders without the request (no session,
+    user or database lookups, which may be what failed); a 4xx page gets the admin's usual
+    context (the user's name and links)."""
+    title, default_message = TEXTS.get(status, TEXTS[500])
+    context = {
+        "title": title,
+        "message": message or default_message,
+        "status": status,
+        "site_header": admin.site.site_header,
+        "site_title": admin.site.site_title,
+    }
+    if status < 500:
+        try:
+            context = {**admin.site.each_context(request), **context}
+            html = render_to_string("admin/crm/error.html", context, request=request)
+        except Exception:  # an error page must not fail in turn
+            logger.exception("admin error page rendered without its context")
+            html = render_to_string("admin/crm/error.html", context)
+    else:
+        html = render_to_string("admin/crm/error.html", context)
+    return HttpResponse(html, status=status)
