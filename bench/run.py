@@ -212,6 +212,17 @@ def endpoints(
             lambda: ("GET", f"/admin/holders/holder/?q={LAST[pick(9)]}", admin, b""),
             (200,),
         ),
+        (
+            "admin search by name prefix",
+            lambda: ("GET", f"/admin/holders/holder/?q={LAST[pick(9)][:4]}", admin, b""),
+            (200,),
+        ),
+        (
+            "admin search by e-mail",
+            lambda: ("GET", f"/admin/holders/holder/?q=holder{any_i()}%40example.com", admin, b""),
+            (200,),
+        ),
+        ("admin holder list", lambda: ("GET", "/admin/holders/holder/", admin, b""), (200,)),
     ]
 
 
