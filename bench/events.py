@@ -29,12 +29,17 @@ TARGET = 0.90
 @dataclass
 class EventsBench:
     off: driver.Result
+    outbox: driver.Result  # events on, no relay running: the API's own cost of the outbox
     on: driver.Result
-    relay: bool  # a relay ran while events were on
+    relay: bool  # a relay ran (on the same two cores) during `on`
 
     @property
     def ratio(self) -> float:
         return self.on.rps / self.off.rps if self.off.rps else 0.0
+
+    @property
+    def outbox_ratio(self) -> float:
+        return self.outbox.rps / self.off.rps if self.off.rps else 0.0
 
 
 def _broker_answers(url: str) -> bool:
@@ -93,12 +98,22 @@ def _measure(name: str, env: dict, port: int, prefix: int, seconds: float, concu
 def write_throughput(
     env: dict, *, port: int, seconds: float = 10.0, concurrency: int = 16
 ) -> EventsBench:
-    """POST /v1/holders req/s with events off, then on (documents of each run distinct)."""
+    """POST /v1/holders req/s with events off, then on without a relay (the API's own cost:
+    the outbox row in the write's transaction), then on with the relay publishing on the same
+    machine (documents of each run distinct)."""
     off = _measure(
         "create holder, events off",
         {**env, "EVENTS_ENABLED": "false"},
         port,
         7,
+        seconds,
+        concurrency,
+    )
+    outbox = _measure(
+        "create holder, events on, no relay",
+        {**env, "EVENTS_ENABLED": "true"},
+        port,
+        9,
         seconds,
         concurrency,
     )
@@ -133,7 +148,7 @@ def write_throughput(
         if relay is not None:
             relay.terminate()
             relay.wait(timeout=60)
-    return EventsBench(off, on, relay is not None)
+    return EventsBench(off, outbox, on, relay is not None)
 
 
 def report(bench: EventsBench) -> str:
@@ -143,8 +158,11 @@ def report(bench: EventsBench) -> str:
         [
             f"{bench.off.name:40} {bench.off.rps:8.0f} req/s  p99 {bench.off.p99:7.1f} ms  "
             f"errors {bench.off.errors}",
+            f"{bench.outbox.name:40} {bench.outbox.rps:8.0f} req/s  "
+            f"p99 {bench.outbox.p99:7.1f} ms  errors {bench.outbox.errors}",
             f"{bench.on.name:40} {bench.on.rps:8.0f} req/s  p99 {bench.on.p99:7.1f} ms  "
             f"errors {bench.on.errors}",
+            f"events on (outbox only) / off: {bench.outbox_ratio:.0%}",
             f"events on / off: {bench.ratio:.0%} ({relay}; target >= {TARGET:.0%}: {verdict})",
         ]
     )

@@ -390,6 +390,7 @@ def main() -> None:
     print(events.report(bench), flush=True)
     summary["events"] = {
         "off_rps": round(bench.off.rps, 1),
+        "outbox_only_rps": round(bench.outbox.rps, 1),
         "on_rps": round(bench.on.rps, 1),
         "ratio": round(bench.ratio, 3),
         "relay": bench.relay,

@@ -31,9 +31,13 @@ def run_table(data: dict) -> str:
     if "events" in data:
         ev = data["events"]
         relay = "relay running" if ev["relay"] else "no broker"
+        outbox = ""
+        if "outbox_only_rps" in ev:
+            ratio = ev["outbox_only_rps"] / ev["off_rps"] if ev["off_rps"] else 0
+            outbox = f"on without a relay: {ev['outbox_only_rps']:,.0f} req/s ({ratio:.0%}); "
         lines += [
             "",
-            f"Create holder with change events off: {ev['off_rps']:,.0f} req/s; on "
+            f"Create holder with change events off: {ev['off_rps']:,.0f} req/s; {outbox}on "
             f"({relay}): {ev['on_rps']:,.0f} req/s ({ev['ratio']:.0%} of off).",
         ]
     soak = data["soak"]

@@ -1,0 +1,80 @@
+"""`python -m bench.admin_times`: server time of every admin page type on the benchmark's
+database (run after `make bench HOLDERS=1000000`; CONTRACT §8: under 100 ms at 1M holders).
+
+In-process (Django's test client, production settings of bench/settings.py, the bench
+database): the time from request to response inside Django, without the network and the load
+generator, median of 7 after 2 warm-ups, with the number of queries."""
+
+import os
+import statistics
+import sys
+import time
+
+from bench.run import ORG, SECRETS, document
+
+PAGES = [
+    ("holder list", "/admin/holders/holder/"),
+    ("holder list, all organizations", "/admin/holders/holder/?state=all"),
+    ("search by document", "/admin/holders/holder/?q={document}"),
+    ("search by name word", "/admin/holders/holder/?q=Oliveira"),
+    ("search by name prefix", "/admin/holders/holder/?q=Oliv"),
+    ("search by e-mail", "/admin/holders/holder/?q=holder{n}%40example.com"),
+    ("search with deleted-matches hint", "/admin/holders/holder/?q=nomatchzz"),
+    ("holder change page", "/admin/holders/holder/{holder}/change/"),
+    ("holder hard-delete confirmation", "/admin/holders/holder/{holder}/hard-delete/"),
+    ("alias list", "/admin/aliases/aliasaccount/"),
+    ("alias search by account id", "/admin/aliases/aliasaccount/?q=ACC-{n}"),
+    ("alias change page", "/admin/aliases/aliasaccount/{alias}/change/"),
+    ("audit list", "/admin/crm/auditentry/"),
+    ("dashboard", "/admin/dashboard/"),
+    ("admin index", "/admin/"),
+]
+
+
+def main(database_url: str) -> None:
+    os.environ.update(
+        {
+            **SECRETS,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "CRM_IGNORE_DOTENV": "true",
+            "DATABASE_URL": database_url,
+            "ALLOWED_HOSTS": "testserver",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from aliases.models import AliasAccount
+    from holders.models import Holder
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench"))
+    n = 123_457
+    holder = Holder.objects.filter(organization_id=ORG, external_id=f"EXT-{n}").first()
+    alias = AliasAccount.objects.filter(organization_id=ORG, account_id=f"ACC-{n}").first()
+    values = {"document": document(n), "n": n, "holder": holder.pk, "alias": alias.pk}
+    print(f"{'page':40} {'median ms':>9} {'max ms':>8} {'queries':>7} status")
+    for name, template in PAGES:
+        url = template.format(**values)
+        times = []
+        for attempt in range(9):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url)
+                elapsed = (time.perf_counter() - started) * 1000
+            if attempt >= 2:
+                times.append(elapsed)
+        print(
+            f"{name:40} {statistics.median(times):9.1f} {max(times):8.1f} "
+            f"{len(queries.captured_queries):7d} {response.status_code}"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "postgres://root@127.0.0.1:5432/crmbench")
