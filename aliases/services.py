@@ -216,10 +216,7 @@ def alias_update(
     if removed:
         changed.add(PARTIES_REMOVED)
     if changed:
-        columns = lifecycle.save_changes(alias, stored)
-        if not columns:  # only its parties changed: they are the alias's change
-            alias.updated_at = timezone.now()
-            alias.save(update_fields=["updated_at"])
+        columns = lifecycle.save_changes(alias, stored, touch=True)
         if "metadata" in columns:
             sync_metadata_pairs(alias)
         lifecycle.record(alias, AuditEntry.Action.UPDATE, changed, removed_part_ids=removed)

@@ -174,13 +174,14 @@ def stored_values(obj: RegistryModel) -> dict[str, Any]:
     }
 
 
-def save_changes(obj: RegistryModel, before: dict[str, Any]) -> list[str]:
+def save_changes(obj: RegistryModel, before: dict[str, Any], *, touch: bool = False) -> list[str]:
     """Write only the columns whose value differs from `before` (`stored_values`), with a new
-    `updated_at`; write nothing and keep `updated_at` when nothing differs. An update that
-    rewrote every column would re-encrypt and re-send all of them. Returns the changed
-    attribute names."""
+    `updated_at`; write nothing and keep `updated_at` when nothing differs, unless `touch`
+    (the record changed through its parts, e.g. an alias's related parties: `updated_at`
+    alone). An update that rewrote every column would re-encrypt and re-send all of them.
+    Returns the changed attribute names."""
     changed = [name for name, value in before.items() if getattr(obj, name) != value]
-    if changed:
+    if changed or touch:
         obj.updated_at = timezone.now()
         save_unique(obj, update_fields=[*changed, "updated_at"])
     return changed

@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from crm import lifecycle
 from crm.lifecycle import Change, Kind
 from crm.models import AuditEntry
 from events import catalogue
@@ -80,6 +79,7 @@ def on_change(change: Change) -> None:
     for part_id in change.removed_part_ids:
         _append(
             f"{of.name}.related-party-deleted",
+            of,
             obj,
             catalogue.related_party_deletion(obj, part_id, obj.updated_at),
         )
@@ -96,13 +96,13 @@ def on_change(change: Change) -> None:
         payload = catalogue.STATES[of.name](obj)
     else:
         return
-    _append(key, obj, payload)
+    _append(key, of, obj, payload)
 
 
-def _append(key: str, obj: Any, payload: dict[str, Any]) -> None:
+def _append(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> None:
     event(
         key,
-        kind=lifecycle.kind_of(type(obj)).name,
+        kind=of.name,
         aggregate_id=obj.pk,
         organization_id=obj.organization_id,
         payload=payload,
