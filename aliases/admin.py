@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
@@ -50,6 +50,7 @@ from crm.admin.lists import (
     state_badge,
 )
 from crm.admin.registry import RegistryAdmin, adopt
+from crm.admin.searching import newest, organization_arms
 from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.search import canonical, lookup_hashes
@@ -303,42 +304,48 @@ class AliasAccountAdmin(RegistryAdmin):
     def display_name(self, alias: AliasAccount) -> str:
         return alias.display_name
 
-    def search_matches(self, request, term: str):
-        """Each kind of match is its own organization-scoped, index-backed lookup of alias
-        ids, combined as `a UNION ALL b ...` (`RegistryAdmin.get_search_results` pages it).
-        (An OR of the matches could use no index and read every alias of the organization.)"""
+    def search_arms(self, request, term: str) -> list:
+        """Each kind of match is its own organization-scoped index read of alias ids, newest
+        first (`crm.admin.searching`)."""
         organizations = search_organizations(request, AliasAccount)
-        aliases = AliasAccount.all_objects.filter(organization_id__in=organizations).order_by()
-        matches = [
-            aliases.filter(account_id=term).values("id"),
-            aliases.filter(ledger_id=term).values("id"),
-        ]
+        arms = []
         term_uuid = parse_uuid(term)
         if term_uuid is not None:
-            matches += [
-                AliasAccount.all_objects.order_by().filter(id=term_uuid).values("id"),
-                aliases.filter(holder_id=term_uuid).values("id"),
-            ]
+            arms.append(newest(AliasAccount.all_objects.filter(id=term_uuid)))
+        arms += organization_arms(
+            organizations, lambda orgs: self._organization_arms(orgs, term, term_uuid)
+        )
+        return arms
+
+    def _organization_arms(self, organizations, term: str, term_uuid) -> list:
+        aliases = AliasAccount.all_objects.filter(organization_id__in=organizations)
+        arms = [
+            newest(aliases.filter(account_id=term)),
+            newest(aliases.filter(ledger_id=term)),
+        ]
+        if term_uuid is not None:
+            arms.append(newest(aliases.filter(holder_id=term_uuid)))
         if canonical(term):
 
             def hashes(field: str) -> list[str]:
                 return [h for org in organizations for h in lookup_hashes(org, field, term)]
 
-            matches += [
-                aliases.filter(document_hash__in=hashes(DOCUMENT_FIELD)).values("id"),
-                aliases.filter(banking_account_hash__in=hashes(BANKING_ACCOUNT_FIELD)).values("id"),
-                aliases.filter(banking_iban_hash__in=hashes(BANKING_IBAN_FIELD)).values("id"),
-                aliases.filter(
-                    participant_document_hash__in=hashes(PARTICIPANT_DOCUMENT_FIELD)
-                ).values("id"),
-                RelatedParty.objects.filter(
-                    organization_id__in=organizations,
-                    document_hash__in=hashes(RELATED_PARTY_DOCUMENT_FIELD),
-                )
-                .order_by()
-                .values("alias_id"),
+            arms += [
+                newest(aliases.filter(document_hash__in=hashes(DOCUMENT_FIELD))),
+                newest(aliases.filter(banking_account_hash__in=hashes(BANKING_ACCOUNT_FIELD))),
+                newest(aliases.filter(banking_iban_hash__in=hashes(BANKING_IBAN_FIELD))),
+                newest(
+                    aliases.filter(participant_document_hash__in=hashes(PARTICIPANT_DOCUMENT_FIELD))
+                ),
+                newest(
+                    RelatedParty.objects.filter(
+                        organization_id__in=organizations,
+                        document_hash__in=hashes(RELATED_PARTY_DOCUMENT_FIELD),
+                    ),
+                    "alias_id",
+                ),
             ]
-        return matches[0].union(*matches[1:], all=True)
+        return arms
 
     # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
 
@@ -502,15 +509,15 @@ class AliasInline(admin.TabularInline):
         return True  # every field is read-only, max_num=0 and can_delete=False: nothing to edit
 
 
-def holders_by_alias(organizations: list[uuid.UUID], term: str) -> Q:
-    """Holders whose alias has this id or this account id."""
+def holders_by_alias(organizations: list[uuid.UUID], term: str) -> QuerySet:
+    """Holders whose alias has this id or this account id (an arm of holder ids)."""
     aliases = AliasAccount.all_objects.filter(organization_id__in=organizations, account_id=term)
     term_uuid = parse_uuid(term)
     if term_uuid is not None:
         aliases = AliasAccount.all_objects.filter(
             Q(id=term_uuid) | Q(organization_id__in=organizations, account_id=term)
         )
-    return Q(id__in=aliases.values("holder_id"))
+    return newest(aliases, "holder_id")
 
 
 def holder_aliases_link(holder) -> dict[str, Any]:

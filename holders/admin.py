@@ -19,13 +19,14 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
+from crm.admin.searching import newest, organization_arms
 from crm.ids import parse_uuid
 from crm.search import canonical, canonical_email, canonical_phone, lookup_hashes
 from holders import selectors, services
@@ -152,8 +153,8 @@ class HolderFormBase(WireForm):
 
 HolderForm = wire_form("HolderForm", HolderFormBase, HolderCreateSerializer, WIRE_FIELDS)
 
-# Search contributors: (organizations, term) -> a condition on holders, or None.
-HolderSearch = Callable[[list[uuid.UUID], str], Q | None]
+# Search contributors: (organizations, term) -> an arm of holder ids (`searching.newest`), or None.
+HolderSearch = Callable[[list[uuid.UUID], str], QuerySet | None]
 
 
 @admin.register(Holder)
@@ -218,53 +219,61 @@ class HolderAdmin(RegistryAdmin):
     def holder_name(self, holder: Holder) -> str:
         return holder.name
 
-    def search_matches(self, request, term: str):
-        """Each kind of match is its own organization-scoped, index-backed lookup of holder
-        ids, combined as `a UNION ALL b ...` (`RegistryAdmin.get_search_results` pages it).
-        (An OR of the matches could use no index and read every holder of the organization.)
-        Personal values are found through their search hashes only; no row is decrypted to
-        search."""
+    def search_arms(self, request, term: str) -> list:
+        """Each kind of match is its own organization-scoped index read of holder ids,
+        newest first (`crm.admin.searching`). Personal values are found through their search
+        hashes only; no row is decrypted to search."""
         organizations = search_organizations(request, Holder)
-        holders = Holder.all_objects.filter(organization_id__in=organizations).order_by()
+        arms = []
+        term_uuid = parse_uuid(term)
+        if term_uuid is not None:
+            arms.append(
+                newest(Holder.all_objects.filter(organization_id__in=organizations, id=term_uuid))
+            )
+        arms += organization_arms(organizations, lambda orgs: self._organization_arms(orgs, term))
+        return arms
+
+    def _organization_arms(self, organizations: list[uuid.UUID], term: str) -> list:
+        holders = Holder.all_objects.filter(organization_id__in=organizations)
 
         def hashes(field: str, value: str, **form) -> list[str]:
             return [h for org in organizations for h in lookup_hashes(org, field, value, **form)]
 
-        matches = [holders.filter(external_id=term).values("id")]
-        term_uuid = parse_uuid(term)
-        if term_uuid is not None:
-            matches.append(holders.filter(id=term_uuid).values("id"))
+        arms = [newest(holders.filter(external_id=term))]
         if canonical(term):
-            matches.append(
-                holders.filter(document_hash__in=hashes(DOCUMENT_FIELD, term)).values("id")
-            )
+            arms.append(newest(holders.filter(document_hash__in=hashes(DOCUMENT_FIELD, term))))
         if "@" in term:
             email = hashes(EMAIL_FIELD, term, form=canonical_email)
-            matches.append(holders.filter(email_hash__in=email).values("id"))
+            arms.append(newest(holders.filter(email_hash__in=email)))
         if PHONE_TERM.fullmatch(term) and len(canonical_phone(term)) >= PHONE_MIN_DIGITS:
             phone = hashes(PHONE_FIELD, canonical_phone(term), form=str)
-            matches.append(holders.filter(phone_hash__in=phone).values("id"))
+            arms.append(newest(holders.filter(phone_hash__in=phone)))
         words = name_words(term)
         if words:
-            by_name = holders
-            for word in words:
+            # Read the longest word's tokens in holder order (the rarest, most likely) and
+            # keep the holders that have the other words' tokens too (unique-index probes).
+            tokens = []
+            for word in sorted(words, key=len, reverse=True):
                 prefix = search_prefix(word)
-                tokens = (
-                    hashes(NAME_PREFIX_FIELD, prefix) if prefix else hashes(NAME_WORD_FIELD, word)
-                )
+                field, value = (NAME_PREFIX_FIELD, prefix) if prefix else (NAME_WORD_FIELD, word)
+                tokens.append(hashes(field, value))
+            by_name = HolderNameToken.objects.filter(
+                organization_id__in=organizations, token_hash__in=tokens[0]
+            )
+            for other in tokens[1:]:
                 by_name = by_name.filter(
-                    id__in=HolderNameToken.objects.filter(
-                        organization_id__in=organizations, token_hash__in=tokens
+                    Exists(
+                        HolderNameToken.objects.filter(
+                            holder_id=OuterRef("holder_id"), token_hash__in=other
+                        )
                     )
-                    .order_by()
-                    .values("holder_id")
                 )
-            matches.append(by_name.values("id"))
+            arms.append(newest(by_name, "holder_id"))
         for search in self.extra_searches:
             extra = search(organizations, term)
             if extra is not None:
-                matches.append(holders.filter(extra).values("id"))
-        return matches[0].union(*matches[1:], all=True)
+                arms.append(extra)
+        return arms
 
     # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
 

@@ -245,8 +245,9 @@ class HolderNameToken(models.Model):
     Maintained by `holders.services` on create and update; erased with the holder (CASCADE:
     the tokens are derived from the holder and must not outlive it)."""
 
+    # No index of its own: the unique (holder, token_hash) index serves lookups by holder.
     holder = models.ForeignKey(
-        "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens"
+        "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens", db_index=False
     )
     organization_id = models.UUIDField()
     token_hash = models.CharField(max_length=64)
@@ -259,7 +260,12 @@ class HolderNameToken(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization_id", "token_hash"], name="holder_name_token_idx"),
+            # Covering, in holder order: a search reads the newest holders of a token from
+            # the index alone and stops (`crm.admin.searching`).
+            models.Index(
+                fields=["organization_id", "token_hash", "holder"],
+                name="holder_name_token_holder_idx",
+            ),
         ]
 
     def __str__(self) -> str:

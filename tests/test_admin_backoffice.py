@@ -397,6 +397,27 @@ def test_no_deleted_hint_without_hidden_matches(admin_client, holder):
     assert "crm-deleted-hint" not in admin_client.get(CHANGELIST, {"q": "nobody"}).text
 
 
+def test_a_common_word_shows_its_newest_matches_and_says_older_ones_were_not_looked_at(
+    admin_client, monkeypatch
+):
+    from crm.admin import searching
+
+    monkeypatch.setattr(searching, "SEARCH_LIMIT", 3)
+    silvas = [HolderFactory(organization_id=ORG_A, name=f"Rita Silvano {n}") for n in range(5)]
+    holder_soft_delete(organization_id=ORG_A, holder_id=silvas[-1].pk)
+    response = admin_client.get(CHANGELIST, {"q": "silvano"})
+    # The newest three matches were looked at; one of them is deleted (hidden by "live").
+    assert listed_ids(response) == {str(h.pk) for h in silvas[2:4]}
+    assert "crm-search-truncated" in response.text
+    assert "3 newest matches" in response.text
+    hint = re.search(r'id="crm-deleted-hint">(.*?)</p>', response.text, re.S).group(1)
+    assert "1+ match among deleted records" in hint
+    # A narrower term looks at every match again.
+    narrow = admin_client.get(CHANGELIST, {"q": "silvano 0"})
+    assert listed_ids(narrow) == {str(silvas[0].pk)}
+    assert "crm-search-truncated" not in narrow.text
+
+
 def test_alias_list_has_the_deleted_hint_too(admin_client, alias):
     from aliases.services import alias_soft_delete
 

@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
-from crm.admin import export
+from crm.admin import export, searching
 from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import (
     OrganizationFilter,
@@ -127,44 +127,61 @@ class RegistryAdmin(admin.ModelAdmin):
         for obj in rows:
             obj.organization_labels = labels
 
-    # Matches (of any state) the deleted-matches hint looks at: the search's own index reads,
-    # stopped early; beyond it the hint says "N+".
-    DELETED_HINT_SCAN = 1000
-
-    def search_matches(self, request, term: str):
-        """The ids (`values("id")` rows) the search box finds for `term`, live or deleted:
-        a union of index-backed lookups, each scoped by organization (subclasses)."""
+    def search_arms(self, request, term: str) -> list:
+        """The search box's kinds of match for `term`, live or deleted: `searching.newest`
+        querysets of record ids, each one ordered index read, scoped by organization
+        (subclasses). Personal values are found through their search hashes only."""
         raise NotImplementedError
 
+    def search(self, request, term: str) -> searching.SearchResult:
+        """The newest matches of `term` (`crm.admin.searching`), once per request: the page,
+        its count and the deleted-matches hint all use them."""
+        done = request.__dict__.setdefault("_crm_searches", {})
+        key = (self.model, term, request.GET.get(OrganizationFilter.parameter_name))
+        if key not in done:
+            done[key] = searching.run_search(self.search_arms(request, term))
+        return done[key]
+
     def get_search_results(self, request, queryset, search_term):
-        """The page is `id IN (the matches)`: the matches are found through their own
-        indexes, never by reading the organization's rows."""
+        """The page is `id IN (the newest matches)`: the matches are found through their own
+        indexes, never by reading the organization's rows; the filters, the count and the
+        page then read those rows by primary key."""
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(id__in=self.search_matches(request, term)), False
+        return queryset.filter(id__in=self.search(request, term).ids), False
 
-    def deleted_matches_hint(self, request) -> dict[str, str] | None:
-        """When the "live" state (the default) hides search matches among deleted records:
-        how many and the link that shows them. Two bounded, index-backed queries: the first
-        `DELETED_HINT_SCAN` matches of any state (never a walk of the deleted rows), then
-        which of them are deleted (primary-key lookups)."""
+    def deletion_dates(self, ids: list):
+        """`deleted_at` of the records `ids` (primary-key reads), for the deleted-matches hint:
+        a filter on `deleted_at` could lead the database to walk every deleted row instead."""
+        return self.model.all_objects.filter(id__in=ids).values_list("deleted_at", flat=True)
+
+    def search_notes(self, request) -> dict[str, Any]:
+        """What the page says about its search: that older matches were not looked at
+        (`search_truncated`), and when the "live" state (the default) hides matches among
+        deleted records, how many and the link that shows them (`deleted_hint`; one count
+        of the found ids by primary key)."""
         term = request.GET.get(SEARCH_VAR, "").strip()
-        if not term or (request.GET.get(StateFilter.parameter_name) or "live") != "live":
-            return None
-        ids = [row["id"] for row in self.search_matches(request, term)[: self.DELETED_HINT_SCAN]]
-        found = self.model.all_objects.filter(id__in=ids).deleted().count() if ids else 0
-        if not found:
-            return None
-        query = request.GET.copy()
-        query[StateFilter.parameter_name] = "deleted"
-        query.pop("p", None)
-        return {
-            "count": f"{found}+" if len(ids) == self.DELETED_HINT_SCAN else str(found),
-            "number": found,
-            "plural": "" if found == 1 else "es",
-            "url": f"?{query.urlencode()}",
+        if not term:
+            return {}
+        result = self.search(request, term)
+        notes: dict[str, Any] = {
+            "search_truncated": result.truncated,
+            "search_limit": searching.SEARCH_LIMIT,
         }
+        if (request.GET.get(StateFilter.parameter_name) or "live") != "live" or not result.ids:
+            return notes
+        found = sum(1 for deleted_at in self.deletion_dates(result.ids) if deleted_at)
+        if found:
+            query = request.GET.copy()
+            query[StateFilter.parameter_name] = "deleted"
+            query.pop("p", None)
+            notes["deleted_hint"] = {
+                "count": f"{found}+" if result.truncated else str(found),
+                "number": found,
+                "url": f"?{query.urlencode()}",
+            }
+        return notes
 
     def get_readonly_fields(self, request, obj=None):
         """Read-only fields show on the change page only (the add page has the inputs)."""
@@ -344,7 +361,7 @@ class RegistryAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
-            "deleted_hint": self.deleted_matches_hint(request),
+            **self.search_notes(request),
             "can_export": self.has_export_permission(request),
             "export_url": reverse(f"admin:{self._url_name('export')}"),
             **(extra_context or {}),
