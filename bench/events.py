@@ -1,16 +1,24 @@
 """Write throughput with change events off vs on (issue 13's target: on >= 90 % of off).
 
-`write_throughput(env, ...)` serves the app twice with gunicorn (production settings, the
-benchmark's database), `EVENTS_ENABLED` false then true, and drives `POST /v1/holders` for
-the same time at the same concurrency each time. With events on, `manage.py relay_events`
-runs alongside when a broker answers at `EVENTS_BROKER_URL` (default the local RabbitMQ;
-exchange `crm.bench.events`, no queue bound, so RabbitMQ drops what it accepts), so the
-figure includes the relay's share of the machine, as in production. bench/run.py prints it.
+`write_throughput(env, ...)` serves the app with gunicorn (production settings, the
+benchmark's database) and drives `POST /v1/holders` for the same time at the same concurrency
+in three set-ups: events off; events on without a relay (the API's own cost of the outbox);
+events on with `manage.py relay_events` running alongside when a broker answers at
+`EVENTS_BROKER_URL` (default the local RabbitMQ; exchange `crm.bench.events`, no queue bound,
+so RabbitMQ drops what it accepts), so that figure includes the relay's share of the machine,
+as in production.
+
+The set-ups are interleaved over `rounds` (the order reversed every other round: off, outbox,
+relay, then relay, outbox, off, ...), and the ratios are the means of each round's ratios: a
+single off-then-on sequence charges "on" for the tables the "off" run grew and for whatever
+else the two shared cores were doing at the time. The backlog an outbox-only run leaves is
+drained (`relay_events --once`, not timed) before the next run. bench/run.py prints it.
 """
 
 import http.client
 import json
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -27,11 +35,10 @@ TARGET = 0.90
 
 
 @dataclass
-class EventsBench:
+class Round:
     off: driver.Result
     outbox: driver.Result  # events on, no relay running: the API's own cost of the outbox
-    on: driver.Result
-    relay: bool  # a relay ran (on the same two cores) during `on`
+    on: driver.Result  # events on, the relay running (when a broker answers)
 
     @property
     def ratio(self) -> float:
@@ -40,6 +47,32 @@ class EventsBench:
     @property
     def outbox_ratio(self) -> float:
         return self.outbox.rps / self.off.rps if self.off.rps else 0.0
+
+
+@dataclass
+class EventsBench:
+    rounds: list[Round]
+    relay: bool  # a relay ran (on the same two cores) during `on`
+
+    @property
+    def off_rps(self) -> float:
+        return statistics.mean(r.off.rps for r in self.rounds)
+
+    @property
+    def outbox_rps(self) -> float:
+        return statistics.mean(r.outbox.rps for r in self.rounds)
+
+    @property
+    def on_rps(self) -> float:
+        return statistics.mean(r.on.rps for r in self.rounds)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.mean(r.ratio for r in self.rounds)
+
+    @property
+    def outbox_ratio(self) -> float:
+        return statistics.mean(r.outbox_ratio for r in self.rounds)
 
 
 def _broker_answers(url: str) -> bool:
@@ -95,74 +128,104 @@ def _measure(name: str, env: dict, port: int, prefix: int, seconds: float, concu
         server.wait(timeout=30)
 
 
+def _relay(broker: str, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "manage.py",
+        "relay_events",
+        "--broker-url",
+        broker,
+        "--exchange",
+        "crm.bench.events",
+        *args,
+    ]
+
+
 def write_throughput(
-    env: dict, *, port: int, seconds: float = 10.0, concurrency: int = 16
+    env: dict, *, port: int, seconds: float = 10.0, concurrency: int = 16, rounds: int = 3
 ) -> EventsBench:
-    """POST /v1/holders req/s with events off, then on without a relay (the API's own cost:
-    the outbox row in the write's transaction), then on with the relay publishing on the same
-    machine (documents of each run distinct)."""
-    off = _measure(
-        "create holder, events off",
-        {**env, "EVENTS_ENABLED": "false"},
-        port,
-        7,
-        seconds,
-        concurrency,
-    )
-    outbox = _measure(
-        "create holder, events on, no relay",
-        {**env, "EVENTS_ENABLED": "true"},
-        port,
-        9,
-        seconds,
-        concurrency,
-    )
+    """POST /v1/holders req/s with events off, on without a relay, and on with the relay
+    publishing on the same machine, interleaved over `rounds` (documents of each run
+    distinct)."""
     broker = env.get("EVENTS_BROKER_URL") or BROKER_URL
-    relay = None
-    if _broker_answers(broker):
-        relay = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "relay_events",
-                "--broker-url",
-                broker,
-                "--exchange",
-                "crm.bench.events",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    relay = _broker_answers(broker)
+    on_env = {**env, "EVENTS_ENABLED": "true"}
+    runs = 0
+
+    def measure(setup: str) -> driver.Result:
+        nonlocal runs
+        runs += 1
+        prefix = 10 + runs  # distinct documents in every run
+        if setup == "off":
+            name, run_env = "create holder, events off", {**env, "EVENTS_ENABLED": "false"}
+        elif setup == "outbox":
+            name, run_env = "create holder, events on, no relay", on_env
+        else:
+            name, run_env = "create holder, events on", on_env
+        process = None
+        if setup == "on" and relay:
+            process = subprocess.Popen(
+                _relay(broker),
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            result = _measure(name, run_env, port, prefix, seconds, concurrency)
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=60)
+        if setup == "outbox" and relay:  # its backlog is not the next run's work
+            subprocess.run(
+                _relay(broker, "--once"),
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+                timeout=600,
+            )
+        return result
+
+    results = []
+    for number in range(rounds):
+        order = ("off", "outbox", "on") if number % 2 == 0 else ("on", "outbox", "off")
+        measured = {setup: measure(setup) for setup in order}
+        results.append(Round(measured["off"], measured["outbox"], measured["on"]))
+        print(
+            f"  round {number + 1}/{rounds} ({', '.join(order)}): off "
+            f"{measured['off'].rps:.0f}, outbox {measured['outbox'].rps:.0f}, on "
+            f"{measured['on'].rps:.0f} req/s; outbox/off {results[-1].outbox_ratio:.0%}, "
+            f"on/off {results[-1].ratio:.0%}",
+            flush=True,
         )
-    try:
-        on = _measure(
-            "create holder, events on",
-            {**env, "EVENTS_ENABLED": "true"},
-            port,
-            8,
-            seconds,
-            concurrency,
-        )
-    finally:
-        if relay is not None:
-            relay.terminate()
-            relay.wait(timeout=60)
-    return EventsBench(off, outbox, on, relay is not None)
+    return EventsBench(results, relay)
 
 
 def report(bench: EventsBench) -> str:
     verdict = "meets" if bench.ratio >= TARGET else "BELOW"
     relay = "with the relay running" if bench.relay else "no broker: outbox only"
+    rounds = len(bench.rounds)
+
+    def line(name: str, results: list[driver.Result]) -> str:
+        rps = statistics.mean(r.rps for r in results)
+        p99 = statistics.mean(r.p99 for r in results)
+        errors = sum(r.errors for r in results)
+        return f"{name:40} {rps:8.0f} req/s  p99 {p99:7.1f} ms  errors {errors}"
+
     return "\n".join(
         [
-            f"{bench.off.name:40} {bench.off.rps:8.0f} req/s  p99 {bench.off.p99:7.1f} ms  "
-            f"errors {bench.off.errors}",
-            f"{bench.outbox.name:40} {bench.outbox.rps:8.0f} req/s  "
-            f"p99 {bench.outbox.p99:7.1f} ms  errors {bench.outbox.errors}",
-            f"{bench.on.name:40} {bench.on.rps:8.0f} req/s  p99 {bench.on.p99:7.1f} ms  "
-            f"errors {bench.on.errors}",
-            f"events on (outbox only) / off: {bench.outbox_ratio:.0%}",
-            f"events on / off: {bench.ratio:.0%} ({relay}; target >= {TARGET:.0%}: {verdict})",
+            f"write throughput, means of {rounds} interleaved round(s):",
+            line(bench.rounds[0].off.name, [r.off for r in bench.rounds]),
+            line(bench.rounds[0].outbox.name, [r.outbox for r in bench.rounds]),
+            line(bench.rounds[0].on.name, [r.on for r in bench.rounds]),
+            f"events on (outbox only) / off: {bench.outbox_ratio:.0%} (rounds: "
+            + ", ".join(f"{r.outbox_ratio:.0%}" for r in bench.rounds)
+            + ")",
+            f"events on / off: {bench.ratio:.0%} (rounds: "
+            + ", ".join(f"{r.ratio:.0%}" for r in bench.rounds)
+            + f"; {relay}; target >= {TARGET:.0%}: {verdict})",
         ]
     )

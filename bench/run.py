@@ -389,10 +389,13 @@ def main() -> None:
     bench = events.write_throughput(env, port=args.port, seconds=args.seconds)
     print(events.report(bench), flush=True)
     summary["events"] = {
-        "off_rps": round(bench.off.rps, 1),
-        "outbox_only_rps": round(bench.outbox.rps, 1),
-        "on_rps": round(bench.on.rps, 1),
+        "rounds": len(bench.rounds),
+        "off_rps": round(bench.off_rps, 1),
+        "outbox_only_rps": round(bench.outbox_rps, 1),
+        "on_rps": round(bench.on_rps, 1),
+        "outbox_ratio": round(bench.outbox_ratio, 3),
         "ratio": round(bench.ratio, 3),
+        "round_ratios": [round(r.ratio, 3) for r in bench.rounds],
         "relay": bench.relay,
     }
     if args.json:

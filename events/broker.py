@@ -5,10 +5,19 @@ The envelope is made by the CloudEvents SDK (`cloudevents.core.bindings.amqp`): 
 become `cloudEvents_*` application properties (AMQP 0-9-1 headers), `datacontenttype` the
 content type, the JSON payload the body. `subject` is the aggregate id, the `tenantid`
 extension the organization id; the routing key is the `type` (`studio.lerian.holder.created`).
+
+Publisher confirms are pipelined: a batch is written at once and its confirms awaited together
+(`Publisher.publish`), each row's outcome kept apart, so the relay marks sent exactly the rows
+the broker confirmed.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pika
+import pika.channel
 import pika.exceptions
+import pika.spec
 from cloudevents.core.bindings import amqp
 from cloudevents.core.v1.event import CloudEvent
 
@@ -22,8 +31,9 @@ UNAVAILABLE = (
 )
 
 
-class PublishRefused(Exception):
-    """The broker refused (nacked) one message; the connection is fine."""
+# The longest wait for a batch's confirms (or for the connection to open) before the
+# connection is given up (its unconfirmed rows stay pending and go again).
+CONFIRM_TIMEOUT = 30.0
 
 
 def cloud_event(row: OutboxEvent) -> CloudEvent:
@@ -54,36 +64,142 @@ def message(row: OutboxEvent) -> tuple[str, pika.BasicProperties, bytes]:
     return event.get_type(), properties, binary.application_data
 
 
-class Publisher:
-    """One connection and one confirming channel to the broker at `url`."""
+@dataclass
+class Confirms:
+    """What the broker answered for a published batch: per row, in order, `True` (confirmed),
+    `False` (refused: nacked) or `None` (no answer: the connection went away or the wait timed
+    out, given as `failure`)."""
 
-    def __init__(self, url: str, exchange: str) -> None:
+    outcomes: list[bool | None]
+    failure: BaseException | None = None
+
+
+class Publisher:
+    """One connection and one confirming channel to the broker at `url`, driven from the
+    caller's thread (pika's `SelectConnection`, its I/O loop run only while we wait).
+
+    `publish(rows)` writes a whole batch at once and then waits for the broker's confirms of
+    all of them together: one round trip per batch instead of one per message (pika's
+    `BlockingConnection` waits for each message's confirm before it sends the next).
+    """
+
+    def __init__(self, url: str, exchange: str, *, timeout: float = CONFIRM_TIMEOUT) -> None:
         parameters = pika.URLParameters(url)
         parameters.connection_attempts = 1
         parameters.socket_timeout = 5
         parameters.blocked_connection_timeout = 20
         self.exchange = exchange
-        self.connection = pika.BlockingConnection(parameters)
-        self.channel = self.connection.channel()
-        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-        self.channel.confirm_delivery()
+        self.timeout = timeout
+        self.failure: BaseException | None = None
+        self.channel: pika.channel.Channel | None = None
+        self._ready = False
+        self._published = 0  # delivery tags are 1, 2, ... on the channel, in publishing order
+        self._unconfirmed: dict[int, int] = {}  # delivery tag -> index in the batch
+        self._outcomes: list[bool | None] = []
+        self._until: Callable[[], bool] = lambda: True
+        self.connection = pika.SelectConnection(
+            parameters,
+            on_open_callback=self._on_open,
+            on_open_error_callback=self._on_failure,
+            on_close_callback=self._on_failure,
+        )
+        self._run(lambda: self._ready or self.failure is not None, timeout)
+        if not self._ready:
+            failure = self.failure or pika.exceptions.AMQPConnectionError("connect timed out")
+            self.close()
+            raise failure
 
-    def publish(self, row: OutboxEvent) -> None:
-        """Returns once the broker has confirmed the message; `PublishRefused` on a nack,
-        one of `UNAVAILABLE` when the connection is gone."""
-        routing_key, properties, body = message(row)
-        try:
+    # --- Setting up: connection, channel, exchange, confirm mode -------------------------------
+
+    def _on_open(self, connection: pika.SelectConnection) -> None:
+        connection.channel(on_open_callback=self._on_channel)
+
+    def _on_channel(self, channel: pika.channel.Channel) -> None:
+        self.channel = channel
+        channel.add_on_close_callback(self._on_failure)
+        channel.exchange_declare(
+            self.exchange, exchange_type="topic", durable=True, callback=self._on_declared
+        )
+
+    def _on_declared(self, _frame) -> None:
+        self.channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=self._on_ready)
+
+    def _on_ready(self, _frame) -> None:
+        self._ready = True
+        self._wake()
+
+    def _on_failure(self, _source, reason: BaseException | str) -> None:
+        """The connection could not open, or the connection or the channel closed."""
+        if self.failure is None:
+            self.failure = (
+                reason
+                if isinstance(reason, BaseException)
+                else pika.exceptions.AMQPConnectionError(str(reason))
+            )
+        if not self.connection.is_closed and not self.connection.is_closing:
+            self.connection.close()
+        self._wake()
+
+    # --- Publishing ----------------------------------------------------------------------------
+
+    def publish(self, rows: list[OutboxEvent]) -> Confirms:
+        """Publish `rows` in order, then wait (at most `timeout`) for all their confirms.
+        Raises one of `UNAVAILABLE` when the connection is already gone."""
+        if self.failure is not None:
+            raise self.failure
+        self._outcomes = [None] * len(rows)
+        self._unconfirmed = {}
+        for index, row in enumerate(rows):
+            routing_key, properties, body = message(row)
             self.channel.basic_publish(self.exchange, routing_key, body, properties)
-        except pika.exceptions.NackError as exc:
-            raise PublishRefused(routing_key) from exc
+            self._published += 1
+            self._unconfirmed[self._published] = index
+        self._run(lambda: not self._unconfirmed or self.failure is not None, self.timeout)
+        failure = self.failure
+        if self._unconfirmed and failure is None:  # no answer in time: give the connection up
+            failure = self.failure = pika.exceptions.AMQPConnectionError("confirms timed out")
+        return Confirms(self._outcomes, failure if self._unconfirmed else None)
+
+    def _on_confirm(self, frame) -> None:
+        method = frame.method
+        acked = isinstance(method, pika.spec.Basic.Ack)
+        tag = method.delivery_tag
+        tags = [t for t in self._unconfirmed if t <= tag] if method.multiple else [tag]
+        for confirmed in tags:
+            index = self._unconfirmed.pop(confirmed, None)
+            if index is not None:
+                self._outcomes[index] = acked
+        self._wake()
+
+    # --- The I/O loop --------------------------------------------------------------------------
+
+    def _run(self, until: Callable[[], bool], seconds: float) -> None:
+        """Run the connection's I/O loop until `until()` holds or `seconds` have passed."""
+        if until():
+            return
+        self._until = until
+        ioloop = self.connection.ioloop
+        timer = ioloop.call_later(seconds, ioloop.stop)
+        try:
+            ioloop.start()
+        finally:
+            ioloop.remove_timeout(timer)
+            self._until = lambda: True
+
+    def _wake(self) -> None:
+        if self._until():
+            self.connection.ioloop.stop()
 
     def idle(self, seconds: float) -> None:
-        """Wait, answering the broker's heartbeats meanwhile."""
-        self.connection.process_data_events(time_limit=seconds)
+        """Wait, answering the broker's heartbeats meanwhile (a lost connection shows at the
+        next `publish`)."""
+        self._run(lambda: self.failure is not None, seconds)
 
     def close(self) -> None:
         try:
-            if self.connection.is_open:
-                self.connection.close()
+            if not self.connection.is_closed:
+                if not self.connection.is_closing:
+                    self.connection.close()
+                self._run(lambda: self.connection.is_closed, 5)
         except UNAVAILABLE:
             pass

@@ -5,15 +5,23 @@ restore, related-party removal: API, admin and commands alike) and `before_erase
 each erasure (hard deletes, `manage.py hard_delete`, retention and organization purges); the
 bulk importer adds `created_event` rows to its own batches. With `EVENTS_ENABLED` off nothing
 is written.
+
+The append is on the path of every API write, so it is one prepared INSERT (`_insert`): no
+model instance, no `RETURNING` (nothing reads the row back), the payload encoded once by the
+JSON field's own adapter. `seq` still comes from the table's sequence at insert time, so the
+ordering guarantee of `OutboxEvent` is unchanged.
 """
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, router
 from django.utils import timezone
 
+from crm.ids import uuid7
 from crm.lifecycle import Change, Kind
 from crm.models import AuditEntry
 from events import catalogue
@@ -99,15 +107,54 @@ def on_change(change: Change) -> None:
     _append(key, of, obj, payload)
 
 
+# The columns `_append` writes; the others keep their defaults (`seq` from the sequence,
+# `sent_at` and `next_attempt_at` NULL).
+INSERTED = (
+    "event_id",
+    "type",
+    "aggregate_kind",
+    "aggregate_id",
+    "organization_id",
+    "payload",
+    "occurred_at",
+    "created_at",
+    "attempts",
+)
+
+
+@functools.cache
+def _insert(alias: str) -> tuple[str, tuple]:
+    """The INSERT statement of one outbox row on database `alias`, and its fields (each
+    value goes through its field's `get_db_prep_save`, as `save()` would do)."""
+    quote = connections[alias].ops.quote_name
+    fields = tuple(OutboxEvent._meta.get_field(name) for name in INSERTED)
+    names = ", ".join(quote(field.column) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table = quote(OutboxEvent._meta.db_table)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})", fields  # noqa: S608 (names quoted)
+
+
 def _append(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> None:
-    event(
+    alias = router.db_for_write(OutboxEvent)
+    connection = connections[alias]
+    sql, fields = _insert(alias)
+    values = (
+        uuid7(),
         key,
-        kind=of.name,
-        aggregate_id=obj.pk,
-        organization_id=obj.organization_id,
-        payload=payload,
-        occurred_at=obj.updated_at,
-    ).save(force_insert=True)
+        of.name,
+        obj.pk,
+        obj.organization_id,
+        payload,
+        obj.updated_at,
+        timezone.now(),
+        0,
+    )
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def before_erase(of: Kind, ids: list[uuid.UUID]) -> None:

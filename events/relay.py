@@ -4,9 +4,19 @@ them sent; retries with backoff; purges sent rows after their retention period.
 At-least-once: a row is marked sent only after the broker confirmed it, so a relay killed
 between the two publishes that row again on restart, with the same event id (consumers dedupe
 on it). Several relays may run at once on PostgreSQL: each claims its batch with
-`SELECT … FOR UPDATE SKIP LOCKED`, and an aggregate whose earlier event is pending outside the
-batch (claimed by another relay, or waiting for a retry) is left for later, so no aggregate's
-events are ever published out of order. SQLite has no row locks: run one relay there.
+`SELECT … FOR UPDATE SKIP LOCKED`. SQLite has no row locks: run one relay there.
+
+Order per aggregate: a batch holds at most one event per aggregate, the aggregate's earliest
+pending one (an aggregate with an earlier event still pending — claimed by another relay, or
+waiting for a retry — has none in the batch). So the whole batch can be published at once and
+its confirms awaited together (one broker round trip per batch), and a refused (nacked) event
+never has a later event of its aggregate published, or marked sent, ahead of it: the rows the
+broker confirmed are marked sent, a refused one is retried with backoff and its aggregate's
+later events wait behind it, rows left unconfirmed by a lost connection stay pending.
+
+Between batches that were not full the relay waits `batch_interval` (rows gather into fewer,
+larger batches instead of one query-publish-mark cycle per row at the API's pace); a full
+batch is followed at once by the next, so a backlog drains at full speed.
 """
 
 import contextlib
@@ -18,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from events.broker import UNAVAILABLE, Publisher, PublishRefused
+from events.broker import UNAVAILABLE, Publisher
 from events.models import PENDING, OutboxEvent
 
 logger = logging.getLogger("events.relay")
@@ -34,6 +45,7 @@ class RelayOptions:
     exchange: str
     batch_size: int = 100
     poll_interval: float = 1.0
+    batch_interval: float = 0.1
     max_backoff: float = 30.0
     retention: dt.timedelta = dt.timedelta(days=7)
     purge_interval: float = 60.0
@@ -111,6 +123,8 @@ class Relay:
                     if once:
                         break
                     self._idle(self.options.poll_interval)
+                elif sent < self.options.batch_size and not once:
+                    self._idle(self.options.batch_interval)
         finally:
             self._drop_publisher()
         return self.stats
@@ -153,54 +167,45 @@ class Relay:
         return handled
 
     def _claim(self, *, lock: bool) -> list[OutboxEvent]:
+        """Up to `batch_size` due rows in `seq` order, each the earliest pending event of its
+        aggregate (so at most one per aggregate), locked (`SKIP LOCKED`) with row locks."""
         now = timezone.now()
-        due = OutboxEvent.objects.filter(PENDING).exclude(next_attempt_at__gt=now).order_by("seq")
+        earlier = OutboxEvent.objects.filter(
+            PENDING, aggregate_id=OuterRef("aggregate_id"), seq__lt=OuterRef("seq")
+        )
+        due = (
+            OutboxEvent.objects.filter(PENDING)
+            .exclude(next_attempt_at__gt=now)
+            .filter(~Exists(earlier))
+            .order_by("seq")
+        )
         if lock:
             due = due.select_for_update(skip_locked=True)
-        batch = list(due[: self.options.batch_size])
-        if not batch:
-            return batch
-        first = {}
-        for row in batch:
-            first.setdefault(row.aggregate_id, row.seq)
-        held_back = {
-            aggregate_id
-            for aggregate_id, seq in OutboxEvent.objects.filter(
-                PENDING, aggregate_id__in=list(first), seq__lt=max(first.values())
-            )
-            .exclude(seq__in=[row.seq for row in batch])
-            .values_list("aggregate_id", "seq")
-            if seq < first[aggregate_id]
-        }
-        return [row for row in batch if row.aggregate_id not in held_back]
+        return list(due[: self.options.batch_size])
 
     def _publish(
         self, publisher: Publisher, batch: list[OutboxEvent]
     ) -> tuple[int, BaseException | None]:
-        """Publish in order until done, a refusal (that row waits for a retry; the rest keep
-        their order and go next time) or a lost broker (returned, to raise once the marking
-        is committed)."""
-        sent: list[int] = []
-        refused = 0
-        failure: BaseException | None = None
-        for row in batch:
-            try:
-                publisher.publish(row)
-            except PublishRefused:
-                self._retry_later(row)
-                refused = 1
-                break
-            except UNAVAILABLE as exc:
-                failure = exc
-                break
-            sent.append(row.seq)
+        """Publish the batch at once and wait for its confirms; mark the confirmed rows sent,
+        schedule the refused ones for a retry, leave the unanswered ones pending. A lost
+        broker is returned, to raise once the marking is committed."""
+        if not batch:
+            return 0, None
+        try:
+            confirms = publisher.publish(batch)
+        except UNAVAILABLE as exc:
+            return 0, exc
+        sent = [row.seq for row, ok in zip(batch, confirms.outcomes, strict=True) if ok]
+        refused = [row for row, ok in zip(batch, confirms.outcomes, strict=True) if ok is False]
         if sent:
             OutboxEvent.objects.filter(seq__in=sent).update(sent_at=timezone.now())
             self.stats.published += len(sent)
             self.stats.batches += 1
             logger.info("published %d event(s)", len(sent))
-        self.stats.refused += refused
-        return len(sent) + refused, failure
+        for row in refused:
+            self._retry_later(row)
+        self.stats.refused += len(refused)
+        return len(sent) + len(refused), confirms.failure
 
     def _retry_later(self, row: OutboxEvent) -> None:
         attempts = row.attempts + 1

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from aliases.importing import Importer, sample_bodies
 from events import relay as relay_module
-from events.broker import PublishRefused
+from events.broker import Confirms
 from events.models import OutboxEvent
 from events.relay import Relay, RelayOptions
 from tests.conftest import ORG_A, OrgClient
@@ -382,16 +382,19 @@ def test_sigterm_ends_the_relay_gracefully(events_on, queue, transactional_db):
 
 
 class RefusingPublisher:
-    """Refuses the events of one aggregate, accepts the others (no broker)."""
+    """Refuses the events of one aggregate, confirms the others (no broker); keeps each batch
+    it was given."""
 
-    def __init__(self, refused: uuid.UUID) -> None:
+    def __init__(self, refused: uuid.UUID | None) -> None:
         self.refused = refused
         self.published: list[OutboxEvent] = []
+        self.batches: list[list[OutboxEvent]] = []
 
-    def publish(self, row: OutboxEvent) -> None:
-        if row.aggregate_id == self.refused:
-            raise PublishRefused(row.type)
-        self.published.append(row)
+    def publish(self, rows: list[OutboxEvent]) -> Confirms:
+        self.batches.append(list(rows))
+        outcomes = [row.aggregate_id != self.refused for row in rows]
+        self.published += [row for row, ok in zip(rows, outcomes, strict=True) if ok]
+        return Confirms(outcomes)
 
 
 def test_a_refused_event_is_retried_later_and_holds_back_its_aggregate_only(events_on, db):
@@ -418,6 +421,71 @@ def test_a_refused_event_is_retried_later_and_holds_back_its_aggregate_only(even
         .order_by("seq")
         .values_list("seq", flat=True)
     )
+
+
+def test_a_nack_in_the_middle_of_a_batch_marks_the_others_and_retries_it_in_order(events_on, db):
+    holders = [HolderFactory() for _ in range(5)]
+    refused = holders[2]
+    call_command_update(refused)  # a later event of the refused aggregate
+    relay = Relay(RelayOptions(broker_url="unused", exchange="unused"))
+    publisher = RefusingPublisher(refused.pk)
+    relay.relay_batch(publisher)
+    # One batch, one event per aggregate: the refused aggregate's update is not in it.
+    assert [row.aggregate_id for row in publisher.batches[0]] == [h.pk for h in holders]
+    # The confirmed rows before and after the refused one are marked sent; the refused one
+    # waits for its retry, and its aggregate's update waits behind it.
+    sent = set(
+        OutboxEvent.objects.filter(sent_at__isnull=False).values_list("aggregate_id", flat=True)
+    )
+    assert sent == {h.pk for h in holders} - {refused.pk}
+    created, updated = OutboxEvent.objects.filter(aggregate_id=refused.pk).order_by("seq")
+    assert (created.sent_at, created.attempts) == (None, 1)
+    assert created.next_attempt_at > timezone.now()
+    assert updated.sent_at is None
+    assert relay.relay_batch(publisher) == 0  # nothing due: the update is held back
+    # Once due, the refused event goes, then (next batch) its successor.
+    OutboxEvent.objects.update(next_attempt_at=None)
+    publisher.refused = None
+    while relay.relay_batch(publisher):
+        pass
+    assert [[row.seq for row in batch] for batch in publisher.batches[1:]] == [
+        [created.seq],
+        [updated.seq],
+    ]
+    assert pending() == 0
+    assert relay.stats.refused == 1
+
+
+def test_a_batch_refused_in_part_by_the_broker_marks_only_what_it_confirmed(events_on, db):
+    """The real broker nacks what a full queue rejects (`x-overflow: reject-publish`): the
+    first three of a batch of five are confirmed, the other two refused and retried."""
+    name = f"crm-test-events-full-{uuid.uuid4().hex[:12]}"
+    broker = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
+    channel = broker.channel()
+    channel.exchange_declare(name, exchange_type="topic", durable=True)
+    channel.queue_declare(name, arguments={"x-max-length": 3, "x-overflow": "reject-publish"})
+    channel.queue_bind(name, name, routing_key="#")
+    try:
+        holders = [HolderFactory() for _ in range(5)]
+        relay = Relay(RelayOptions(broker_url=BROKER_URL, exchange=name))
+        stats = relay.run(once=True)
+        assert (stats.published, stats.refused) == (3, 2)
+        rows = list(OutboxEvent.objects.order_by("seq"))
+        assert [row.sent_at is not None for row in rows] == [True] * 3 + [False] * 2
+        assert [row.attempts for row in rows] == [0] * 3 + [1] * 2
+        queue = Queue(name, name, channel)
+        assert [m.event_id for m in queue.drain()] == [str(row.event_id) for row in rows[:3]]
+        OutboxEvent.objects.update(next_attempt_at=None)  # due now
+        assert (
+            Relay(RelayOptions(broker_url=BROKER_URL, exchange=name)).run(once=True).published == 2
+        )
+        assert [m.event_id for m in queue.drain()] == [str(row.event_id) for row in rows[3:]]
+        assert {row.aggregate_id for row in rows} == {h.pk for h in holders}
+        assert pending() == 0
+    finally:
+        channel.queue_delete(name)
+        channel.exchange_delete(name)
+        broker.close()
 
 
 def call_command_update(holder) -> None:

@@ -18,10 +18,18 @@ def positive_float(value: str) -> float:
     return number
 
 
+def non_negative_float(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
 class Command(BaseCommand):
     help = (
         "Publish pending change events from the outbox to RabbitMQ (CloudEvents 1.0, AMQP "
-        "binary mode, durable topic exchange, routing key = event type, publisher confirms), "
+        "binary mode, durable topic exchange, routing key = event type, publisher confirms "
+        "awaited once per batch), "
         "in order per record, and mark them sent. Runs until SIGTERM/SIGINT, which finish the "
         "batch in flight and exit 0. Retries a broker or database outage with exponential "
         "backoff; the outbox keeps accumulating meanwhile and drains when the broker returns. "
@@ -50,6 +58,13 @@ class Command(BaseCommand):
             type=positive_float,
             default=1.0,
             help="seconds between looks at an empty outbox (default %(default)s)",
+        )
+        parser.add_argument(
+            "--batch-interval",
+            type=non_negative_float,
+            default=0.1,
+            help="seconds to wait after a batch that was not full, so that events gather into "
+            "fewer, larger batches (a full batch is followed at once; default %(default)s)",
         )
         parser.add_argument(
             "--max-backoff",
@@ -93,6 +108,7 @@ class Command(BaseCommand):
                 exchange=options["exchange"],
                 batch_size=options["batch_size"],
                 poll_interval=options["poll_interval"],
+                batch_interval=options["batch_interval"],
                 max_backoff=options["max_backoff"],
                 retention=dt.timedelta(hours=options["retention_hours"]),
             ),
