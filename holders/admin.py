@@ -19,14 +19,14 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
-from crm.admin.searching import newest, organization_arms
+from crm.admin.searching import all_of, newest, organization_arms
 from crm.ids import parse_uuid
 from crm.search import canonical, canonical_email, canonical_phone, lookup_hashes
 from holders import selectors, services
@@ -250,25 +250,16 @@ class HolderAdmin(RegistryAdmin):
             arms.append(newest(holders.filter(phone_hash__in=phone)))
         words = name_words(term)
         if words:
-            # Read the longest word's tokens in holder order (the rarest, most likely) and
-            # keep the holders that have the other words' tokens too (unique-index probes).
-            tokens = []
-            for word in sorted(words, key=len, reverse=True):
+            by_word = []
+            for word in sorted(words):
                 prefix = search_prefix(word)
                 field, value = (NAME_PREFIX_FIELD, prefix) if prefix else (NAME_WORD_FIELD, word)
-                tokens.append(hashes(field, value))
-            by_name = HolderNameToken.objects.filter(
-                organization_id__in=organizations, token_hash__in=tokens[0]
-            )
-            for other in tokens[1:]:
-                by_name = by_name.filter(
-                    Exists(
-                        HolderNameToken.objects.filter(
-                            holder_id=OuterRef("holder_id"), token_hash__in=other
-                        )
+                by_word.append(
+                    HolderNameToken.objects.filter(
+                        organization_id__in=organizations, token_hash__in=hashes(field, value)
                     )
                 )
-            arms.append(newest(by_name, "holder_id"))
+            arms.append(all_of(by_word, "holder_id"))
         for search in self.extra_searches:
             extra = search(organizations, term)
             if extra is not None:

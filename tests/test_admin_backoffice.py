@@ -418,6 +418,28 @@ def test_a_common_word_shows_its_newest_matches_and_says_older_ones_were_not_loo
     assert "crm-search-truncated" not in narrow.text
 
 
+def test_several_common_words_read_a_bounded_number_of_rows_and_say_so(
+    admin_client, monkeypatch
+):
+    from crm.admin import searching
+
+    monkeypatch.setattr(searching, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr(searching, "WALK_LIMIT", 4)
+    both = [HolderFactory(organization_id=ORG_A, name=f"Rita Silvano {n}") for n in range(2)]
+    for n in range(4):  # newer holders with one of the words only
+        HolderFactory(organization_id=ORG_A, name=f"Rita Costa {n}")
+        HolderFactory(organization_id=ORG_A, name=f"Joana Silvano {n}")
+    response = admin_client.get(CHANGELIST, {"q": "rita silvano"})
+    # The rarer word's newest 4 holders were read: none has both words; the page says so.
+    assert listed_ids(response) == set()
+    assert "crm-search-truncated" in response.text
+    # With a word rarer than the limit, every holder with both words is found.
+    monkeypatch.setattr(searching, "SEARCH_LIMIT", 1000)
+    assert listed_ids(admin_client.get(CHANGELIST, {"q": "rita silvano"})) == {
+        str(h.pk) for h in both
+    }
+
+
 def test_alias_list_has_the_deleted_hint_too(admin_client, alias):
     from aliases.services import alias_soft_delete
 

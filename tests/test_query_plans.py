@@ -34,7 +34,7 @@ from aliases.models import (
     DOCUMENT_FIELD as ALIAS_DOCUMENT_FIELD,
 )
 from aliases.selectors import alias_list, alias_queryset
-from crm.admin.searching import SEARCH_LIMIT
+from crm.admin.searching import SEARCH_LIMIT, Arm
 from crm.ids import uuid7
 from crm.metadata_index import metadata_pair_values
 from crm.pagination import PagePagination, encode_cursor
@@ -359,7 +359,10 @@ def admin_search(name: str, model, term: str, *, organization=True) -> dict:
     ids = model_admin.search(request, term).ids
     assert ids, f"{name}: the search finds the target row"
     return {
-        **{f"{name} arm {i}": arm[: SEARCH_LIMIT + 1] for i, arm in enumerate(arms)},
+        **{
+            f"{name} arm {i}": (arm.rows if isinstance(arm, Arm) else arm)[: SEARCH_LIMIT + 1]
+            for i, arm in enumerate(arms)
+        },
         f"{name} page": queryset.order_by("-id")[:50],
         f"{name} deleted among the matches": model_admin.deletion_dates(ids),
     }

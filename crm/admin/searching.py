@@ -21,10 +21,14 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 # Matches of one kind a search looks at (the newest).
 SEARCH_LIMIT = 1000
+
+# A search for several words reads at most this many rows of its rarest word's matches (and
+# probes each for the other words), when even the rarest has more than SEARCH_LIMIT.
+WALK_LIMIT = 10 * SEARCH_LIMIT
 
 # Up to this many organizations a search reads each one's index range on its own (ordered,
 # stopped after SEARCH_LIMIT); beyond, one read for all of them (sorted after reading).
@@ -37,9 +41,41 @@ class SearchResult:
     truncated: bool  # some kind of match had more than SEARCH_LIMIT: older ones not looked at
 
 
+@dataclass(frozen=True)
+class Arm:
+    """An arm that knows it left matches out (`all_of` with a bounded walk)."""
+
+    rows: QuerySet
+    cut_short: bool = False
+
+
 def newest(queryset: QuerySet, column: str = "id") -> QuerySet:
     """An arm: `column` (a record id) of `queryset`'s rows, newest first."""
     return queryset.order_by(f"-{column}").values_list(column, flat=True)
+
+
+def all_of(matches: list[QuerySet], column: str) -> QuerySet | Arm:
+    """An arm of the `column` values that every one of `matches` has (e.g. the holders with
+    every word of a name; each queryset read through an index ordered by `column` within its
+    condition, and unique per `column` value). The match set with the fewest rows (each
+    counted up to SEARCH_LIMIT + 1 index entries) is read newest first; each of its rows is
+    probed for the others (unique-index lookups). When even the rarest has more than
+    SEARCH_LIMIT rows, only its newest WALK_LIMIT are read (the arm says it was cut short):
+    two common words with few holders in common would otherwise be read to the end."""
+    if len(matches) == 1:
+        return newest(matches[0], column)
+    sizes = [(match.order_by()[: SEARCH_LIMIT + 1].count(), n) for n, match in enumerate(matches)]
+    rarest = min(sizes)[1]
+    driver = matches[rarest]
+    cut_short = False
+    if min(sizes)[0] > SEARCH_LIMIT:
+        oldest_read = list(newest(driver, column)[WALK_LIMIT - 1 : WALK_LIMIT])
+        if oldest_read:
+            driver, cut_short = driver.filter(**{f"{column}__gte": oldest_read[0]}), True
+    for n, other in enumerate(matches):
+        if n != rarest:
+            driver = driver.filter(Exists(other.filter(**{column: OuterRef(column)})))
+    return Arm(newest(driver, column), cut_short)
 
 
 def organization_arms(
@@ -52,13 +88,16 @@ def organization_arms(
     return [arm for organization in organizations for arm in build([organization])]
 
 
-def run_search(arms: Iterable[QuerySet], limit: int | None = None) -> SearchResult:
+def run_search(arms: Iterable[QuerySet | Arm], limit: int | None = None) -> SearchResult:
     """The newest `limit` ids over all arms, each arm read up to `limit` ids (and one more, to
     know whether it had more); `limit` is `SEARCH_LIMIT` unless given."""
     limit = limit or SEARCH_LIMIT
     found: set = set()
     truncated = False
     for arm in arms:
+        if isinstance(arm, Arm):
+            truncated = truncated or arm.cut_short
+            arm = arm.rows
         ids = list(arm[: limit + 1])
         truncated = truncated or len(ids) > limit
         found.update(ids[:limit])
