@@ -63,6 +63,7 @@ from aliases.services import (
     validate_related_parties,
 )
 from crm import audit, lifecycle
+from crm.db import relax_commit
 from crm.errors import CRMError
 from crm.metadata_index import metadata_pair_values
 from crm.models import AuditEntry
@@ -696,16 +697,6 @@ def _chunks(records: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tupl
             chunk = []
     if chunk:
         yield chunk
-
-
-def relax_commit() -> None:
-    """PostgreSQL: this transaction's commit does not wait for its WAL flush. A crash may lose
-    the last batches committed before it (never a part of one: each batch is atomic), and
-    the import is resumable by document and account id, so running it again restores them;
-    the saving is a disk flush per batch."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def write_rows(table: str, rows: list[tuple]) -> None:
