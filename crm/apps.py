@@ -11,6 +11,7 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from crm import (
             checks,  # registers the access-control system checks
+            db,  # noqa: F401  (registers the `any_of` lookup)
             idempotency,
             keycheck,
             lifecycle,

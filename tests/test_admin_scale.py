@@ -178,3 +178,17 @@ def test_sqlite_connections_analyse_what_they_used_as_they_close(db, tmp_path):
     stats = check.execute("SELECT tbl, idx FROM sqlite_stat1").fetchall()
     check.close()
     assert ("t", "t_org") in stats
+
+
+def test_any_of_finds_exactly_the_listed_ids(db):
+    """`id__any_of` (crm.db.AnyOf): one array parameter on PostgreSQL, `IN (...)` elsewhere."""
+    holders = [HolderFactory(organization_id=ORG_A) for _ in range(3)]
+    wanted = [holders[0].pk, holders[2].pk]
+    assert set(Holder.all_objects.filter(id__any_of=wanted).values_list("id", flat=True)) == set(
+        wanted
+    )
+    assert not Holder.all_objects.filter(id__any_of=[]).exists()
+    with CaptureQueriesContext(connection) as queries:
+        list(Holder.all_objects.filter(id__any_of=wanted))
+    sql = queries.captured_queries[-1]["sql"]
+    assert ("= ANY(" in sql) if connection.vendor == "postgresql" else (" IN (" in sql)

@@ -149,12 +149,12 @@ class RegistryAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(id__in=self.search(request, term).ids), False
+        return queryset.filter(id__any_of=self.search(request, term).ids), False
 
     def deletion_dates(self, ids: list):
         """`deleted_at` of the records `ids` (primary-key reads), for the deleted-matches hint:
         a filter on `deleted_at` could lead the database to walk every deleted row instead."""
-        return self.model.all_objects.filter(id__in=ids).values_list("deleted_at", flat=True)
+        return self.model.all_objects.filter(id__any_of=ids).values_list("deleted_at", flat=True)
 
     def search_notes(self, request) -> dict[str, Any]:
         """What the page says about its search: that older matches were not looked at
