@@ -46,7 +46,7 @@ class RelayOptions:
     exchange: str
     batch_size: int = 100
     poll_interval: float = 1.0
-    batch_interval: float = 0.25
+    batch_interval: float = 0.1
     max_backoff: float = 30.0
     retention: dt.timedelta = dt.timedelta(days=7)
     purge_interval: float = 60.0

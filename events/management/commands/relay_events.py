@@ -62,7 +62,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-interval",
             type=non_negative_float,
-            default=0.25,
+            default=0.1,
             help="seconds to wait after a batch that was not full, so that events gather into "
             "fewer, larger batches (a full batch is followed at once; default %(default)s)",
         )
