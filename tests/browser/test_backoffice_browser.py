@@ -107,6 +107,28 @@ def test_search_by_name_prefix(page: Page, live_server, holders, boss):
     expect(page.locator("#result_list")).to_have_count(0)
 
 
+def test_a_common_word_shows_its_newest_matches_and_asks_for_more(
+    page: Page, live_server, holders, boss, screenshots, monkeypatch
+):
+    from crm.admin import searching
+    from tests.factories import HolderFactory
+
+    monkeypatch.setattr(searching, "SEARCH_LIMIT", 2)  # as "Silva" is against 1,000
+    for n in range(3):
+        HolderFactory(organization_id=ORG_A, name=f"Rita Conceição {n}")
+    log_in(page, live_server, "boss", "s3cret-pass")
+    page.goto(f"{live_server.url}/admin/holders/holder/")
+    page.fill("#searchbar", "conceicao")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    expect(page.locator("#crm-search-truncated")).to_contain_text("2 newest matches")
+    page.screenshot(path=str(screenshots / "holder_search_truncated.png"), full_page=True)
+    page.fill("#searchbar", "rita conceicao 0")  # narrower: every match is looked at
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#crm-search-truncated")).to_have_count(0)
+
+
 def test_alias_page_names_its_holder_and_links_back(
     page: Page, live_server, holders, boss, screenshots
 ):
