@@ -69,12 +69,18 @@ def _keys_read_the_data() -> bool:
     """The configured keys read the key check row (`crm.keycheck`): asked until it once
     succeeds (keys do not change while a process runs), so a healthy service pays nothing."""
     global _keys_verified
-    if not _keys_verified:
+    for attempt in (1, 2):
+        if _keys_verified:
+            break
         try:
             _keys_verified = keycheck.key_state().ok
         except Exception as exc:  # the database went away since the probe: not ready
             logger.warning("key check failed: %s", type(exc).__name__)
-            return False
+            # This thread's connection may be one an outage broke while the probe's own
+            # connection is fresh: drop it and ask once more on a new one.
+            connection.close()
+            if attempt == 2:
+                return False
     return _keys_verified
 
 

@@ -99,3 +99,27 @@ def test_readyz_reports_good_keys(client, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": {"status": "up"}, "keys": {"status": "up"}}
+
+
+@pytest.mark.django_db(transaction=True)  # as served: not inside a test's transaction
+def test_readyz_asks_the_keys_again_on_a_new_connection_after_an_outage(client, monkeypatch):
+    """After a database outage this thread's connection may be broken while the readiness
+    probe's own is fresh: the key check drops it and asks once more (no false "keys down")."""
+    from django.db import OperationalError
+
+    from crm import keycheck
+
+    monkeypatch.setattr("crm.views._keys_verified", False)
+    real, calls = keycheck.key_state, []
+
+    def broken_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real()
+
+    monkeypatch.setattr(keycheck, "key_state", broken_once)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["keys"] == {"status": "up"}
+    assert len(calls) == 2

@@ -161,14 +161,18 @@ class RegistryAdmin(admin.ModelAdmin):
         (`search_truncated`), and when the "live" state (the default) hides matches among
         deleted records, how many and the link that shows them (`deleted_hint`; one count
         of the found ids by primary key)."""
+        # Every key is always there: the template would otherwise log a failed variable
+        # lookup, with the page's context (the search term) in the log line.
+        notes: dict[str, Any] = {
+            "search_truncated": False,
+            "search_limit": searching.SEARCH_LIMIT,
+            "deleted_hint": None,
+        }
         term = request.GET.get(SEARCH_VAR, "").strip()
         if not term:
-            return {}
+            return notes
         result = self.search(request, term)
-        notes: dict[str, Any] = {
-            "search_truncated": result.truncated,
-            "search_limit": searching.SEARCH_LIMIT,
-        }
+        notes["search_truncated"] = result.truncated
         if (request.GET.get(StateFilter.parameter_name) or "live") != "live" or not result.ids:
             return notes
         found = sum(1 for deleted_at in self.deletion_dates(result.ids) if deleted_at)
