@@ -418,9 +418,7 @@ def test_a_common_word_shows_its_newest_matches_and_says_older_ones_were_not_loo
     assert "crm-search-truncated" not in narrow.text
 
 
-def test_several_common_words_read_a_bounded_number_of_rows_and_say_so(
-    admin_client, monkeypatch
-):
+def test_several_common_words_read_a_bounded_number_of_rows_and_say_so(admin_client, monkeypatch):
     from crm.admin import searching
 
     monkeypatch.setattr(searching, "SEARCH_LIMIT", 2)
