@@ -4,6 +4,7 @@ personal data is ever in them) and the backlog block on the admin index page
 
 from django.contrib import admin
 
+from crm.admin.lists import ReadOnlyAdmin
 from events.models import OutboxEvent
 
 # The index page shows the backlog above the app list (templates/admin/events/index.html
@@ -27,7 +28,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = (
         "seq",
         "type",
@@ -44,12 +45,3 @@ class OutboxEventAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     ordering = ("-seq",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -2,13 +2,12 @@
 record while the record exists."""
 
 from django.contrib import admin
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
 from crm.admin.counting import EstimatedCountPaginator
-from crm.admin.lists import choices_filter
+from crm.admin.lists import ReadOnlyAdmin, choices_filter, record_change_url
 from crm.models import AuditEntry
 
 ACTOR_TYPES = ("staff", "token", "api", "command", "system")
@@ -32,7 +31,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """Who did what to which object, with field names only; nobody can add, edit or delete
     an entry here."""
 
@@ -79,24 +78,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
             return str(entry.object_id)
         return format_html('<a href="{}">{}</a>', url, entry.object_id)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 def record_url(entry: AuditEntry) -> str | None:
     """The admin page of the entry's record, or None once it was erased (or has no page)."""
     if entry.action == AuditEntry.Action.HARD_DELETE or entry.object_id is None:
         return None
-    if entry.object_type not in {kind.name for kind in lifecycle.kinds()}:
-        return None
-    model = lifecycle.kind(entry.object_type).model
-    if not admin.site.is_registered(model):
-        return None
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[entry.object_id])
+    return record_change_url(entry.object_type, entry.object_id)

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import connections, router
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm import lifecycle
 from crm.ids import parse_uuid
 from crm.masking import mask_document  # noqa: F401  (re-exported for the admins)
 from crm.models import organization_labels
@@ -150,3 +152,29 @@ def search_organizations(request, model) -> list[uuid.UUID]:
     every organization present in the table."""
     organization = selected_organization(request)
     return [organization] if organization is not None else present_organizations(model)
+
+
+def record_change_url(kind_name: str, record_id: Any, site=admin.site) -> str | None:
+    """The admin change page of a registry record (`kind_name` a lifecycle kind), or None
+    when that kind has no page on `site`. Links from the audit trail and erasure plans."""
+    if kind_name not in {kind.name for kind in lifecycle.kinds()}:
+        return None
+    model = lifecycle.kind(kind_name).model
+    if not site.is_registered(model):
+        return None
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record_id])
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A list staff read and never write from the admin (the audit trail, the outbox): the
+    services and the relay write those rows."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -46,6 +46,7 @@ from crm.admin.lists import (
     StateFilter,
     mask_document,
     organization_label,
+    record_change_url,
     short_id,
     state_badge,
 )
@@ -555,22 +556,13 @@ class RegistryAdmin(admin.ModelAdmin):
                 {
                     "label": record.label,
                     "id": record.id,
-                    "url": self._record_url(record),
+                    "url": record_change_url(record.kind, record.id, self.admin_site),
                     "details": " · ".join(details),
                     "deleted": record.deleted,
                     "depth": record.depth,
                 }
             )
         return rows
-
-    def _record_url(self, record: lifecycle.PlannedRecord) -> str | None:
-        if record.kind not in {kind.name for kind in lifecycle.kinds()}:
-            return None
-        model = lifecycle.kind(record.kind).model
-        if not self.admin_site.is_registered(model):
-            return None
-        opts = model._meta
-        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.id])
 
     def _confirmation_page(self, request, objects, *, action: bool):
         plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
