@@ -50,10 +50,10 @@ from crm.admin.lists import (
     state_badge,
 )
 from crm.admin.registry import RegistryAdmin, adopt
-from crm.admin.searching import newest, organization_arms
+from crm.admin.searching import newest, organization_arms, term_hashes
 from crm.errors import CRMError
 from crm.ids import parse_uuid
-from crm.search import canonical, lookup_hashes
+from crm.search import canonical
 from crm.serializers import validate_input
 from holders.admin import HolderAdmin
 from holders.models import Holder, HolderType
@@ -328,7 +328,7 @@ class AliasAccountAdmin(RegistryAdmin):
         if canonical(term):
 
             def hashes(field: str) -> list[str]:
-                return [h for org in organizations for h in lookup_hashes(org, field, term)]
+                return term_hashes(organizations, field, term)
 
             arms += [
                 newest(aliases.filter(document_hash__in=hashes(DOCUMENT_FIELD))),

@@ -26,9 +26,9 @@ from django.utils.translation import pgettext_lazy
 from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
-from crm.admin.searching import all_of, newest, organization_arms
+from crm.admin.searching import all_of, newest, organization_arms, term_hashes
 from crm.ids import parse_uuid
-from crm.search import canonical, canonical_email, canonical_phone, lookup_hashes
+from crm.search import canonical, canonical_email, canonical_phone
 from holders import selectors, services
 from holders.models import (
     DOCUMENT_FIELD,
@@ -237,7 +237,7 @@ class HolderAdmin(RegistryAdmin):
         holders = Holder.all_objects.filter(organization_id__in=organizations)
 
         def hashes(field: str, value: str, **form) -> list[str]:
-            return [h for org in organizations for h in lookup_hashes(org, field, value, **form)]
+            return term_hashes(organizations, field, value, **form)
 
         arms = [newest(holders.filter(external_id=term))]
         if canonical(term):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from crm.search import lookup_hashes
+
 # Matches of one kind a search looks at (the newest).
 SEARCH_LIMIT = 1000
 
@@ -47,6 +49,12 @@ class Arm:
 
     rows: QuerySet
     cut_short: bool = False
+
+
+def term_hashes(organizations: list[uuid.UUID], field: str, value: str, **form) -> list[str]:
+    """The search hashes of `value` for `field` in each of `organizations` (current and
+    previous hash keys: `crm.search.lookup_hashes`); hashes include the organization."""
+    return [h for org in organizations for h in lookup_hashes(org, field, value, **form)]
 
 
 def newest(queryset: QuerySet, column: str = "id") -> QuerySet:
