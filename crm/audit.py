@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from crm.db import Row, insert_rows
 from crm.middleware import request_id_var
 from crm.models import AuditEntry
 
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEntry",
     "acting_as",
     "current_actor",
+    "entry_row",
     "entry_values",
     "giving_reason",
     "record",
@@ -103,6 +105,28 @@ def entry_values(
     }
 
 
+def entry_row(
+    action: str,
+    *,
+    object_type: str,
+    object_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    changed_fields: Iterable[str] = (),
+) -> Row:
+    """One entry as a row to insert (`crm.db.insert_rows`), e.g. together with the rows the
+    same write appends elsewhere."""
+    return Row(
+        AuditEntry,
+        entry_values(
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            organization_id=organization_id,
+            changed_fields=changed_fields,
+        ),
+    )
+
+
 def record(
     action: str,
     *,
@@ -110,15 +134,18 @@ def record(
     object_id: uuid.UUID | None,
     organization_id: uuid.UUID | None,
     changed_fields: Iterable[str] = (),
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        **entry_values(
-            action,
-            object_type=object_type,
-            object_id=object_id,
-            organization_id=organization_id,
-            changed_fields=changed_fields,
-        )
+) -> None:
+    """Write one entry (a single statement: nothing is read back)."""
+    insert_rows(
+        [
+            entry_row(
+                action,
+                object_type=object_type,
+                object_id=object_id,
+                organization_id=organization_id,
+                changed_fields=changed_fields,
+            )
+        ]
     )
 
 

@@ -13,9 +13,9 @@ Every write path (API, admin, commands) ends here, so each rule is written once:
   records) and leaves one `hard_delete` audit entry per erased record. Purges erase what a
   condition selects, in batches.
 
-Hooks let other apps follow the writes without the kernel importing them: `on_change` (after
-each audited write, e.g. the change events' outbox), `before_erase` and `on_erase` (inside an
-erasure's transaction, before and after the rows go).
+Hooks let other apps follow the writes without the kernel importing them: `on_change` (rows
+written with each audited write's entry, e.g. the change events' outbox), `before_erase` and
+`on_erase` (inside an erasure's transaction, before and after the rows go).
 
 The kernel imports no domain app: `holders` and `aliases` register their models as `Kind`s in
 their `AppConfig.ready()` (a holder is the parent of its aliases; an alias owns its related
@@ -37,7 +37,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from crm import audit
-from crm.db import is_unique_violation
+from crm.db import Row, insert_rows, is_unique_violation
 from crm.errors import CRMError
 from crm.models import RegistryModel
 
@@ -91,7 +91,7 @@ class Change:
 _kinds: dict[str, Kind] = {}
 _erase_hooks: list[Callable[[Kind, dict[uuid.UUID, list[uuid.UUID]]], None]] = []
 _before_erase_hooks: list[Callable[[Kind, list[uuid.UUID]], None]] = []
-_change_hooks: list[Callable[[Change], None]] = []
+_change_hooks: list[Callable[[Change], Iterable[Row]]] = []
 
 
 def register(kind: Kind) -> None:
@@ -113,9 +113,10 @@ def before_erase(hook: Callable[[Kind, list[uuid.UUID]], None]) -> None:
     _before_erase_hooks.append(hook)
 
 
-def on_change(hook: Callable[[Change], None]) -> None:
-    """Register `hook(change)`, called by `record` inside the write's transaction, after its
-    audit entry (the change events' outbox)."""
+def on_change(hook: Callable[[Change], Iterable[Row]]) -> None:
+    """Register `hook(change)`, called by `record` inside the write's transaction; the rows it
+    returns (the change events' outbox rows) are inserted with the write's audit entry, in one
+    statement on PostgreSQL."""
     _change_hooks.append(hook)
 
 
@@ -222,21 +223,24 @@ def record(
     removed_part_ids: Iterable[uuid.UUID] = (),
 ) -> None:
     """The audit entry of a write to `obj`: its kind, id and organization, the acting user
-    or token, and the names (never the values) of the fields that changed; then the change
-    hooks (`on_change`), in the same transaction. `removed_part_ids` names the parts (related
-    parties) the write removed."""
+    or token, and the names (never the values) of the fields that changed, written with the
+    rows the change hooks (`on_change`) return, in the same transaction and statement.
+    `removed_part_ids` names the parts (related parties) the write removed."""
     of = kind_of(type(obj))
     changed_fields = tuple(changed_fields)
-    audit.record(
-        action,
-        object_type=of.name,
-        object_id=obj.pk,
-        organization_id=obj.organization_id,
-        changed_fields=changed_fields,
-    )
+    rows = [
+        audit.entry_row(
+            action,
+            object_type=of.name,
+            object_id=obj.pk,
+            organization_id=obj.organization_id,
+            changed_fields=changed_fields,
+        )
+    ]
     change = Change(of, action, obj, tuple(removed_part_ids), changed_fields)
     for hook in _change_hooks:
-        hook(change)
+        rows.extend(hook(change))
+    insert_rows(rows)
 
 
 # --- Erasure plans -----------------------------------------------------------------------------

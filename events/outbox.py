@@ -6,22 +6,20 @@ each erasure (hard deletes, `manage.py hard_delete`, retention and organization 
 bulk importer adds `created_event` rows to its own batches. With `EVENTS_ENABLED` off nothing
 is written.
 
-The append is on the path of every API write, so it is one prepared INSERT (`_insert`): no
-model instance, no `RETURNING` (nothing reads the row back), the payload encoded once by the
-JSON field's own adapter. `seq` still comes from the table's sequence at insert time, so the
-ordering guarantee of `OutboxEvent` is unchanged.
+The append is on the path of every API write, so `on_change` returns its rows and the
+lifecycle core inserts them with the write's audit entry (`crm.db.insert_rows`: one statement
+on PostgreSQL, no model instance, nothing read back). `seq` still comes from the table's
+sequence at insert time, so the ordering guarantee of `OutboxEvent` is unchanged.
 """
 
 import datetime as dt
-import functools
 import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router
 from django.utils import timezone
 
-from crm.ids import uuid7
+from crm.db import Row
 from crm.lifecycle import Change, Kind
 from crm.models import AuditEntry
 from events import catalogue
@@ -79,22 +77,25 @@ def _row(of: Kind, obj: Any) -> dict[str, Any]:
     return row
 
 
-def on_change(change: Change) -> None:
-    """`crm.lifecycle.on_change` hook: the event of one audited write."""
+def on_change(change: Change) -> list[Row]:
+    """`crm.lifecycle.on_change` hook: the outbox rows of one audited write (none with events
+    off), which the lifecycle core inserts with the write's audit entry."""
     if not enabled():
-        return
+        return []
     of, obj = change.kind, change.obj
-    for part_id in change.removed_part_ids:
-        _append(
+    rows = [
+        _event_row(
             f"{of.name}.related-party-deleted",
             of,
             obj,
             catalogue.related_party_deletion(obj, part_id, obj.updated_at),
         )
+        for part_id in change.removed_part_ids
+    ]
     if change.removed_part_ids and all(
         field.startswith(RELATED_PARTIES) for field in change.changed_fields
     ):
-        return  # the removals were the whole change: their events say it
+        return rows  # the removals were the whole change: their events say it
     if change.action == Action.SOFT_DELETE:
         key = f"{of.name}.deleted"
         payload = catalogue.deletion(of, _row(of, obj), "soft", obj.deleted_at)
@@ -103,58 +104,25 @@ def on_change(change: Change) -> None:
         key = f"{of.name}.{verb[change.action]}"
         payload = catalogue.STATES[of.name](obj)
     else:
-        return
-    _append(key, of, obj, payload)
+        return rows
+    rows.append(_event_row(key, of, obj, payload))
+    return rows
 
 
-# The columns `_append` writes; the others keep their defaults (`seq` from the sequence,
-# `sent_at` and `next_attempt_at` NULL).
-INSERTED = (
-    "event_id",
-    "type",
-    "aggregate_kind",
-    "aggregate_id",
-    "organization_id",
-    "payload",
-    "occurred_at",
-    "created_at",
-    "attempts",
-)
-
-
-@functools.cache
-def _insert(alias: str) -> tuple[str, tuple]:
-    """The INSERT statement of one outbox row on database `alias`, and its fields (each
-    value goes through its field's `get_db_prep_save`, as `save()` would do)."""
-    quote = connections[alias].ops.quote_name
-    fields = tuple(OutboxEvent._meta.get_field(name) for name in INSERTED)
-    names = ", ".join(quote(field.column) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    table = quote(OutboxEvent._meta.db_table)
-    return f"INSERT INTO {table} ({names}) VALUES ({marks})", fields  # noqa: S608 (names quoted)
-
-
-def _append(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> None:
-    alias = router.db_for_write(OutboxEvent)
-    connection = connections[alias]
-    sql, fields = _insert(alias)
-    values = (
-        uuid7(),
-        key,
-        of.name,
-        obj.pk,
-        obj.organization_id,
-        payload,
-        obj.updated_at,
-        timezone.now(),
-        0,
+def _event_row(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> Row:
+    """The outbox row of one event about `obj` (`seq` comes from the table's sequence at
+    insert time, `sent_at` and `next_attempt_at` stay NULL)."""
+    return Row(
+        OutboxEvent,
+        {
+            "type": key,
+            "aggregate_kind": of.name,
+            "aggregate_id": obj.pk,
+            "organization_id": obj.organization_id,
+            "payload": payload,
+            "occurred_at": obj.updated_at,
+        },
     )
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, values, strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def before_erase(of: Kind, ids: list[uuid.UUID]) -> None:
