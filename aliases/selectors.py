@@ -12,7 +12,7 @@ from django.db.models import Prefetch
 from aliases.filtersets import AliasFilterSet
 from aliases.models import AliasAccount, RelatedParty
 from crm.filters import apply_filters
-from crm.models import SoftDeleteQuerySet
+from crm.models import SoftDeleteQuerySet, one_or_error
 
 
 def alias_queryset(
@@ -40,11 +40,16 @@ def alias_get(
 ) -> AliasAccount:
     """The organization's alias under `holder_id`, or 404 CRM-0008 (also when it belongs to
     another holder or another organization); `for_update` and `columns` as in
-    `SoftDeleteQuerySet.one_or_error`."""
-    return (
-        alias_queryset(organization_id=organization_id, include_deleted=include_deleted)
-        .filter(id=alias_id, holder_id=holder_id)
-        .one_or_error("CRM-0008", for_update=for_update, columns=columns)
+    `crm.models.one_or_error`."""
+    return one_or_error(
+        AliasAccount,
+        "CRM-0008",
+        include_deleted=include_deleted,
+        for_update=for_update,
+        columns=columns,
+        organization_id=organization_id,
+        id=alias_id,
+        holder_id=holder_id,
     )
 
 

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from crm.filters import apply_filters
-from crm.models import SoftDeleteQuerySet
+from crm.models import SoftDeleteQuerySet, one_or_error
 from crm.search import lookup_hashes
 from holders.filtersets import HolderFilterSet
 from holders.models import DOCUMENT_FIELD, Holder
@@ -30,11 +30,15 @@ def holder_get(
     columns: tuple[str, ...] = (),
 ) -> Holder:
     """The organization's holder or 404 CRM-0006 (also for another organization's id);
-    `for_update` and `columns` as in `SoftDeleteQuerySet.one_or_error`."""
-    return (
-        holder_queryset(organization_id=organization_id, include_deleted=include_deleted)
-        .filter(id=holder_id)
-        .one_or_error("CRM-0006", for_update=for_update, columns=columns)
+    `for_update` and `columns` as in `crm.models.one_or_error`."""
+    return one_or_error(
+        Holder,
+        "CRM-0006",
+        include_deleted=include_deleted,
+        for_update=for_update,
+        columns=columns,
+        organization_id=organization_id,
+        id=holder_id,
     )
 
 
