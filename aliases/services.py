@@ -22,9 +22,10 @@ from aliases.models import (
 )
 from aliases.selectors import alias_get
 from crm import lifecycle
+from crm.db import insert_rows
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.metadata_index import sync_metadata_pairs
+from crm.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.models import ERASURE_COLUMNS, AuditEntry
 from crm.nested import join, split
 from crm.search import search_hash
@@ -150,7 +151,7 @@ def alias_create(
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = alias_build(holder=holder, data=data)
     lifecycle.save_unique(alias, force_insert=True)
-    sync_metadata_pairs(alias, new=True)
+    insert_rows(metadata_pair_rows(alias))
     _add_related_parties(alias, parties)
     lifecycle.record(alias, AuditEntry.Action.CREATE, alias_created_fields(alias, parties))
     return alias

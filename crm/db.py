@@ -1,6 +1,7 @@
 """Database helpers shared by the services."""
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,33 +52,41 @@ class AnyOf(Lookup):
 
 @dataclass(frozen=True)
 class Row:
-    """One row to insert without a model instance: its model and column values by field name
-    (a field left out gets its Python default, as `Model()` would give it; an auto field is
-    left to the database)."""
+    """One row to insert without going through a model instance's `save()`: its model and
+    column values by attribute name (`holder_id`, not `holder`); a field left out gets its
+    Python default, as `Model()` would give it; an auto field is left to the database."""
 
     model: type[Model]
     values: dict[str, Any]
 
+    @classmethod
+    def of_new(cls, obj: Model) -> "Row":
+        """The row of a new, unsaved instance (each value as `save()` would write it)."""
+        return cls(
+            type(obj), {field.attname: field.pre_save(obj, True) for field in _written(type(obj))}
+        )
 
-def _written_fields(model: type[Model]) -> tuple:
+
+def _written(model: type[Model]) -> tuple:
     return tuple(
         field for field in model._meta.concrete_fields if not isinstance(field, AutoFieldMixin)
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _insert_sql(alias: str, models: tuple[type[Model], ...]) -> str:
-    """One statement inserting a row into each of `models` on database `alias`: on
-    PostgreSQL the first ones as data-modifying CTEs (`WITH r0 AS (INSERT ...) INSERT ...`),
-    which PostgreSQL runs whole whatever the outer statement reads."""
+@functools.lru_cache(maxsize=512)
+def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
+    """One statement inserting `count` rows into each `model` of `groups` on database
+    `alias`: on PostgreSQL the first inserts as data-modifying CTEs (`WITH r0 AS (INSERT ...)
+    INSERT ...`), which PostgreSQL runs whole whatever the outer statement reads (foreign keys
+    are checked at commit: Django makes them deferrable)."""
     quote = connections[alias].ops.quote_name
     inserts = []
-    for model in models:
-        fields = _written_fields(model)
+    for model, count in groups:
+        fields = _written(model)
         names = ", ".join(quote(field.column) for field in fields)
-        marks = ", ".join(["%s"] * len(fields))
+        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
         table = quote(model._meta.db_table)
-        inserts.append(f"INSERT INTO {table} ({names}) VALUES ({marks})")  # noqa: S608 (quoted)
+        inserts.append(f"INSERT INTO {table} ({names}) VALUES {values}")  # noqa: S608 (quoted)
     *first, last = inserts
     if not first:
         return last
@@ -86,23 +95,30 @@ def _insert_sql(alias: str, models: tuple[type[Model], ...]) -> str:
 
 
 def insert_rows(rows: Sequence[Row]) -> None:
-    """Insert `rows` (each value through its field's `get_db_prep_save`, as `save()` does) in
-    one round trip on PostgreSQL, one statement per row elsewhere. For the rows every write
-    appends (its audit entry, its change event): no instance, no `RETURNING`, nothing read
-    back, so a write pays one statement for all of them."""
+    """Insert `rows` (each value through its field's `get_db_prep_save`, as `save()` does):
+    consecutive rows of one model as one multi-row `INSERT`, and all of them in one round
+    trip on PostgreSQL (one statement per model run elsewhere). For the rows a write appends
+    beside its record — its search index entries, its audit entry, its change event: no
+    instance, no `RETURNING`, nothing read back."""
     if not rows:
         return
     alias = router.db_for_write(rows[0].model)
     db = connections[alias]
-    groups = [rows] if db.vendor == "postgresql" else [[row] for row in rows]
+    runs = [list(run) for _model, run in itertools.groupby(rows, key=lambda row: row.model)]
+    statements = [runs] if db.vendor == "postgresql" else [[run] for run in runs]
     with db.cursor() as cursor:
-        for group in groups:
+        for statement in statements:
             params = []
-            for row in group:
-                for field in _written_fields(row.model):
-                    value = (
-                        row.values[field.name] if field.name in row.values else field.get_default()
-                    )
-                    params.append(field.get_db_prep_save(value, db))
-            sql = _insert_sql(alias, tuple(row.model for row in group))
-            cursor.execute(sql, params)
+            for run in statement:
+                fields = _written(run[0].model)
+                for row in run:
+                    for field in fields:
+                        value = row.values.get(field.attname, _DEFAULT)
+                        if value is _DEFAULT:
+                            value = field.get_default()
+                        params.append(field.get_db_prep_save(value, db))
+            groups = tuple((run[0].model, len(run)) for run in statement)
+            cursor.execute(_insert_sql(alias, groups), params)
+
+
+_DEFAULT = object()

@@ -16,8 +16,9 @@ rotation. Only string
 values are indexed, which is what the filter has always matched: `metadata.k=5` is the string
 "5", never the number 5.
 
-Maintained by the services on create and update (`sync_metadata_pairs`), written in bulk by the
-importer (`metadata_pair_values`), erased with the record (a lifecycle part; CASCADE too)."""
+Written with a new record (`metadata_pair_rows`), kept in step on update
+(`sync_metadata_pairs`), written in bulk by the importer (`metadata_pair_values`), erased with
+the record (a lifecycle part; CASCADE too)."""
 
 import hashlib
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from django.db import connections, models
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
+
+from crm.db import Row, insert_rows
 
 
 def pair_hash(organization_id: Any, key: str, value: str) -> str:
@@ -56,31 +59,33 @@ class MetadataPair(models.Model):
         return "Metadata pair"
 
 
-def sync_metadata_pairs(record: models.Model, *, new: bool = False) -> None:
-    """Make the stored pairs of a saved record match its metadata; `new` (just inserted, so no
-    pairs yet) skips reading them."""
+def sync_metadata_pairs(record: models.Model) -> None:
+    """Make the stored pairs of a saved record match its metadata. (A new record's pairs are
+    written with it: `metadata_pair_rows`.)"""
     manager = record.metadata_pairs
     wanted = set(pair_hashes(record.organization_id, record.metadata))
-    stored = set() if new else set(manager.values_list("pair_hash", flat=True))
+    stored = set(manager.values_list("pair_hash", flat=True))
     if stored - wanted:
         manager.filter(pair_hash__in=stored - wanted).delete()
-    manager.model.objects.bulk_create(
-        manager.model(
-            **{manager.field.name: record},
-            organization_id=record.organization_id,
-            pair_hash=digest,
-        )
-        for digest in sorted(wanted - stored)
+    insert_rows(
+        [row for row in metadata_pair_rows(record) if row.values["pair_hash"] not in stored]
     )
 
 
 def metadata_pair_values(record: models.Model) -> list[dict[str, Any]]:
-    """The field values of a new record's pair rows (the importer writes them in bulk)."""
+    """The field values (by attribute name) of a record's pair rows (the importer writes them
+    in bulk)."""
     fk = type(record).metadata_pairs.field.attname
     return [
         {fk: record.pk, "organization_id": record.organization_id, "pair_hash": digest}
         for digest in pair_hashes(record.organization_id, record.metadata)
     ]
+
+
+def metadata_pair_rows(record: models.Model) -> list[Row]:
+    """A record's pair rows, to insert (`crm.db.insert_rows`)."""
+    model = type(record).metadata_pairs.field.model
+    return [Row(model, values) for values in metadata_pair_values(record)]
 
 
 def filter_metadata_pairs(

@@ -18,10 +18,12 @@ Storage choices (CONTRACT §4, §7):
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crm.db import Row, insert_rows
 from crm.encryption import EncryptedJSONField, EncryptedTextField
 from crm.metadata_index import MetadataPair
 from crm.models import DELETED, LIVE, RegistryModel
@@ -206,19 +208,31 @@ class Holder(RegistryModel):
                 changed.append(name)
         return changed
 
-    def sync_name_tokens(self, *, new: bool = False) -> bool:
-        """Make the stored name word index match the current name; True when it changed.
-        The holder must be saved; `new` (just inserted, so no tokens yet) skips reading them."""
+    def name_token_rows(self, tokens: Iterable[str] | None = None) -> list[Row]:
+        """The name word index rows of the current name (or of these token hashes)."""
+        tokens = self.name_token_hashes() if tokens is None else tokens
+        return [
+            Row(
+                HolderNameToken,
+                {
+                    "holder_id": self.pk,
+                    "organization_id": self.organization_id,
+                    "token_hash": token,
+                },
+            )
+            for token in sorted(tokens)
+        ]
+
+    def sync_name_tokens(self) -> bool:
+        """Make the stored name word index of this saved holder match the current name; True
+        when it changed. (A new holder's rows are written with it: `name_token_rows`.)"""
         wanted = self.name_token_hashes()
-        stored = set() if new else set(self.name_tokens.values_list("token_hash", flat=True))
+        stored = set(self.name_tokens.values_list("token_hash", flat=True))
         if wanted == stored:
             return False
         if stored - wanted:
             self.name_tokens.filter(token_hash__in=stored - wanted).delete()
-        HolderNameToken.objects.bulk_create(
-            HolderNameToken(holder=self, organization_id=self.organization_id, token_hash=token)
-            for token in sorted(wanted - stored)
-        )
+        insert_rows(self.name_token_rows(wanted - stored))
         return True
 
     def recompute_search_hashes(self) -> list[str]:

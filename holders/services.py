@@ -15,7 +15,7 @@ from django.db import transaction
 from crm import lifecycle
 from crm.errors import CRMError
 from crm.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.metadata_index import sync_metadata_pairs
+from crm.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.models import ERASURE_COLUMNS, AuditEntry
 from crm.nested import join, split
 from crm.search import lookup_hashes, search_hash
@@ -110,10 +110,11 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     _refuse_document_under_previous_hash_keys(
         organization_id=organization_id, document=data["document"]
     )
-    lifecycle.save_unique(holder, force_insert=True)
-    holder.sync_name_tokens(new=True)
-    sync_metadata_pairs(holder, new=True)
-    lifecycle.record(holder, AuditEntry.Action.CREATE, holder_created_fields(holder))
+    lifecycle.create(
+        holder,
+        holder_created_fields(holder),
+        rows=[*holder.name_token_rows(), *metadata_pair_rows(holder)],
+    )
     return holder
 
 
