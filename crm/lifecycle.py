@@ -34,7 +34,7 @@ from typing import Any
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -177,13 +177,21 @@ def save_unique(obj: RegistryModel, **save_kwargs) -> None:
 
 def create(obj: RegistryModel, changed_fields: Iterable[str], *, rows: Iterable[Row] = ()) -> None:
     """Insert a new record, the rows derived from it (`rows`: its search index entries), its
-    audit entry and the change hooks' rows, in one statement on PostgreSQL (a create was five
-    round trips); a unique violation is the model's 409, as with `save_unique`. Call it inside
-    the write's transaction."""
-    with _unique_errors(obj):
+    audit entry and the change hooks' rows; a unique violation is the model's 409, as with
+    `save_unique`. On PostgreSQL that is one statement, atomic by itself: outside a
+    transaction it is sent alone, without a BEGIN/COMMIT pair (a create was five round trips
+    and is one). Elsewhere, or inside the caller's transaction, it runs in an atomic block of
+    its own (a savepoint there), so a refused create leaves the caller's transaction usable."""
+    alias = router.db_for_write(type(obj))
+    connection = connections[alias]
+    one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with (
+        _unique_errors(obj),
+        contextlib.nullcontext() if one_statement else transaction.atomic(using=alias),
+    ):
         record(obj, audit.AuditEntry.Action.CREATE, changed_fields, rows=[Row.of_new(obj), *rows])
     obj._state.adding = False
-    obj._state.db = router.db_for_write(type(obj))
+    obj._state.db = alias
 
 
 def stored_values(obj: RegistryModel) -> dict[str, Any]:

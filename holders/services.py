@@ -102,10 +102,11 @@ def holder_build(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
     return holder
 
 
-@transaction.atomic
 def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder:
     """Create a holder from a validated `POST /v1/holders` body; 409 CRM-0010 when a live
-    holder of the organization has the same document."""
+    holder of the organization has the same document. The write is `lifecycle.create`'s, all
+    or nothing (the read before it only refuses documents under previous hash keys, a check
+    the unique index cannot make)."""
     holder = holder_build(organization_id=organization_id, data=data)
     _refuse_document_under_previous_hash_keys(
         organization_id=organization_id, document=data["document"]
