@@ -76,17 +76,25 @@ def _written(model: type[Model]) -> tuple:
 @functools.lru_cache(maxsize=512)
 def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
     """One statement inserting `count` rows into each `model` of `groups` on database
-    `alias`: on PostgreSQL the first inserts as data-modifying CTEs (`WITH r0 AS (INSERT ...)
-    INSERT ...`), which PostgreSQL runs whole whatever the outer statement reads (foreign keys
-    are checked at commit: Django makes them deferrable)."""
-    quote = connections[alias].ops.quote_name
+    `alias`. On PostgreSQL the first inserts are data-modifying CTEs (`WITH r0 AS (INSERT
+    ...) INSERT ...`), which PostgreSQL runs whole whatever the outer statement reads (foreign
+    keys are checked at commit: Django makes them deferrable), and a run of several rows is
+    one array parameter per column (`SELECT * FROM unnest(...)`), so the statement's text and
+    parameter count do not grow with the rows: psycopg keeps the parsed form of a short
+    statement with few parameters (under 4 KB and 50) and reparses any other on every call."""
+    db = connections[alias]
+    quote = db.ops.quote_name
     inserts = []
     for model, count in groups:
         fields = _written(model)
         names = ", ".join(quote(field.column) for field in fields)
-        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
         table = quote(model._meta.db_table)
-        inserts.append(f"INSERT INTO {table} ({names}) VALUES {values}")  # noqa: S608 (quoted)
+        if count == _MANY:
+            arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+            rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+        else:
+            rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
+        inserts.append(f"INSERT INTO {table} ({names}) {rows}")
     *first, last = inserts
     if not first:
         return last
@@ -96,29 +104,38 @@ def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
 
 def insert_rows(rows: Sequence[Row]) -> None:
     """Insert `rows` (each value through its field's `get_db_prep_save`, as `save()` does):
-    consecutive rows of one model as one multi-row `INSERT`, and all of them in one round
-    trip on PostgreSQL (one statement per model run elsewhere). For the rows a write appends
-    beside its record — its search index entries, its audit entry, its change event: no
-    instance, no `RETURNING`, nothing read back."""
+    consecutive rows of one model as one `INSERT`, and all of them in one round trip on
+    PostgreSQL (one statement per model run elsewhere). For the rows a write appends beside
+    its record — its search index entries, its audit entry, its change event: no instance,
+    no `RETURNING`, nothing read back."""
     if not rows:
         return
     alias = router.db_for_write(rows[0].model)
     db = connections[alias]
+    postgresql = db.vendor == "postgresql"
     runs = [list(run) for _model, run in itertools.groupby(rows, key=lambda row: row.model)]
-    statements = [runs] if db.vendor == "postgresql" else [[run] for run in runs]
+    statements = [runs] if postgresql else [[run] for run in runs]
     with db.cursor() as cursor:
         for statement in statements:
-            params = []
+            params: list = []
+            groups = []
             for run in statement:
                 fields = _written(run[0].model)
-                for row in run:
-                    for field in fields:
-                        value = row.values.get(field.attname, _DEFAULT)
-                        if value is _DEFAULT:
-                            value = field.get_default()
-                        params.append(field.get_db_prep_save(value, db))
-            groups = tuple((run[0].model, len(run)) for run in statement)
-            cursor.execute(_insert_sql(alias, groups), params)
+                values = [[_db_value(field, row, db) for field in fields] for row in run]
+                if postgresql and len(run) > 1:
+                    groups.append((run[0].model, _MANY))
+                    params.extend(list(column) for column in zip(*values, strict=True))
+                else:
+                    groups.append((run[0].model, len(run)))
+                    params.extend(value for row_values in values for value in row_values)
+            cursor.execute(_insert_sql(alias, tuple(groups)), params)
 
 
+def _db_value(field, row: Row, db) -> Any:
+    value = row.values.get(field.attname, _DEFAULT)
+    return field.get_db_prep_save(field.get_default() if value is _DEFAULT else value, db)
+
+
+# A run of several rows, written as one array per column (PostgreSQL).
+_MANY = -1
 _DEFAULT = object()
