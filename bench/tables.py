@@ -33,12 +33,17 @@ def run_table(data: dict) -> str:
         relay = "relay running" if ev["relay"] else "no broker"
         outbox = ""
         if "outbox_only_rps" in ev:
-            ratio = ev["outbox_only_rps"] / ev["off_rps"] if ev["off_rps"] else 0
-            outbox = f"on without a relay: {ev['outbox_only_rps']:,.0f} req/s ({ratio:.0%}); "
+            outbox = (
+                f"on without a relay: {ev['outbox_only_rps']:,.0f} req/s "
+                f"(median of the rounds' ratios {ev['outbox_ratio']:.0%}); "
+            )
+        rounds = ", ".join(f"{ratio:.0%}" for ratio in ev.get("round_ratios", []))
+        mean = f", mean {ev['mean_ratio']:.0%}" if "mean_ratio" in ev else ""
         lines += [
             "",
             f"Create holder with change events off: {ev['off_rps']:,.0f} req/s; {outbox}on "
-            f"({relay}): {ev['on_rps']:,.0f} req/s ({ev['ratio']:.0%} of off).",
+            f"({relay}): {ev['on_rps']:,.0f} req/s; on/off per round {rounds}: median "
+            f"{ev['ratio']:.0%}{mean}.",
         ]
     soak = data["soak"]
     before, after = soak["worker_memory_mib"]
