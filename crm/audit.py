@@ -13,6 +13,7 @@ import contextvars
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from crm.db import Row, insert_rows
 from crm.middleware import request_id_var
@@ -105,48 +106,16 @@ def entry_values(
     }
 
 
-def entry_row(
-    action: str,
-    *,
-    object_type: str,
-    object_id: uuid.UUID | None,
-    organization_id: uuid.UUID | None,
-    changed_fields: Iterable[str] = (),
-) -> Row:
+def entry_row(action: str, **entry: Any) -> Row:
     """One entry as a row to insert (`crm.db.insert_rows`), e.g. together with the rows the
-    same write appends elsewhere."""
-    return Row(
-        AuditEntry,
-        entry_values(
-            action,
-            object_type=object_type,
-            object_id=object_id,
-            organization_id=organization_id,
-            changed_fields=changed_fields,
-        ),
-    )
+    same write appends elsewhere; `entry` as `entry_values` takes it."""
+    return Row(AuditEntry, entry_values(action, **entry))
 
 
-def record(
-    action: str,
-    *,
-    object_type: str,
-    object_id: uuid.UUID | None,
-    organization_id: uuid.UUID | None,
-    changed_fields: Iterable[str] = (),
-) -> None:
-    """Write one entry (a single statement: nothing is read back)."""
-    insert_rows(
-        [
-            entry_row(
-                action,
-                object_type=object_type,
-                object_id=object_id,
-                organization_id=organization_id,
-                changed_fields=changed_fields,
-            )
-        ]
-    )
+def record(action: str, **entry: Any) -> None:
+    """Write one entry (`entry` as `entry_values` takes it); a single statement, nothing read
+    back."""
+    insert_rows([entry_row(action, **entry)])
 
 
 def record_erasure(
