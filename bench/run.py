@@ -1,6 +1,7 @@
 """`make bench` / `python -m bench.run --holders N`: the registry measured end to end.
 
-1. A fresh PostgreSQL database (`--database-url`, default crmbench on the local server),
+1. A fresh PostgreSQL database (`--database-url`, default `crmbench_<N>` on the local server,
+   so a 10k run does not drop the 1M database and `--skip-load` can reuse either),
    migrated, loaded with N holders (one alias each) by `manage.py import_holders` from a
    generated JSON Lines file: deterministic values, metadata with a common value
    (`segment`) and a rare one (`branch`, 0.2 %).
@@ -300,7 +301,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--holders", type=int, default=10_000)
-    parser.add_argument("--database-url", default="postgres://root@127.0.0.1:5432/crmbench")
+    parser.add_argument(
+        "--database-url", help="default postgres://root@127.0.0.1:5432/crmbench_<holders>"
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="load per endpoint")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--soak-seconds", type=float, default=60.0)
@@ -314,6 +317,9 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    args.database_url = (
+        args.database_url or f"postgres://root@127.0.0.1:5432/crmbench_{args.holders}"
+    )
 
     env = {
         **os.environ,
