@@ -63,9 +63,9 @@ from aliases.services import (
     validate_related_parties,
 )
 from crm import audit, lifecycle
-from crm.db import relax_commit
+from crm.db import Row, prep_value, relax_commit
 from crm.errors import CRMError
-from crm.metadata_index import metadata_pair_values
+from crm.metadata_index import metadata_pair_rows
 from crm.models import AuditEntry
 from crm.nested import set_path
 from crm.parsers import parse_json_object
@@ -342,18 +342,14 @@ class Tables:
         for the small derived rows (name tokens, audit entries), where `__init__` would
         cost more than the row."""
         return tuple(
-            self._plain(
-                f.get_db_prep_save(
-                    values[f.attname] if f.attname in values else f.get_default(),
-                    self.connection,
-                )
-            )
+            self._plain(prep_value(f, values, self.connection))
             for f in self.fields[model._meta.db_table]
         )
 
-    def pair_rows(self, model: type[models.Model], record: models.Model) -> list[tuple]:
-        """The metadata pair index rows of a new record (`crm.metadata_index`)."""
-        return [self.values_row(model, **values) for values in metadata_pair_values(record)]
+    def derived_rows(self, rows: list[Row]) -> list[tuple]:
+        """`values_row` of each row a model builds for its derived tables (name tokens,
+        metadata pairs), so the importer writes exactly what the services write."""
+        return [self.values_row(row.model, **row.values) for row in rows]
 
     def _plain(self, value: Any) -> Any:
         """Driver wrappers as plain values; on PostgreSQL (COPY, text format) every value as
@@ -427,7 +423,7 @@ def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> B
         rows={
             AliasAccount._meta.db_table: [table.row(alias)],
             AliasAccount._meta.db_table: [table.row(alias)],
-            AliasMetadataPair._meta.db_table: table.pair_rows(AliasMetadataPair, alias),
+            AliasMetadataPair._meta.db_table: table.derived_rows(metadata_pair_rows(alias)),
             RelatedParty._meta.db_table: [table.row(party) for party in built_parties],
             AuditEntry._meta.db_table: [
                 audit_row(alias, alias_created_fields(alias, parties), actor)
@@ -456,15 +452,7 @@ def process(task: Task) -> list[BuiltLine | Rejection]:
         hashes = [holder.document_hash]
         if previous_hash_keys:
             hashes = lookup_hashes(task.organization_id, DOCUMENT_FIELD, holder.document)
-        tokens = [
-            table.values_row(
-                HolderNameToken,
-                holder_id=holder.id,
-                organization_id=holder.organization_id,
-                token_hash=token,
-            )
-            for token in sorted(holder.name_token_hashes())
-        ]
+        tokens = table.derived_rows(holder.name_token_rows())
         out.append(
             BuiltLine(
                 line=line,
@@ -472,7 +460,9 @@ def process(task: Task) -> list[BuiltLine | Rejection]:
                 rows={
                     Holder._meta.db_table: [table.row(holder)],
                     HolderNameToken._meta.db_table: tokens,
-                    HolderMetadataPair._meta.db_table: table.pair_rows(HolderMetadataPair, holder),
+                    HolderMetadataPair._meta.db_table: table.derived_rows(
+                        metadata_pair_rows(holder)
+                    ),
                     AuditEntry._meta.db_table: [
                         audit_row(holder, holder_created_fields(holder), task.actor)
                     ],

@@ -121,7 +121,7 @@ def insert_rows(rows: Sequence[Row]) -> None:
             groups = []
             for run in statement:
                 fields = _written(run[0].model)
-                values = [[_db_value(field, row, db) for field in fields] for row in run]
+                values = [[prep_value(field, row.values, db) for field in fields] for row in run]
                 if postgresql and len(run) > 1:
                     groups.append((run[0].model, _MANY))
                     params.extend(list(column) for column in zip(*values, strict=True))
@@ -131,8 +131,10 @@ def insert_rows(rows: Sequence[Row]) -> None:
             cursor.execute(_insert_sql(alias, tuple(groups)), params)
 
 
-def _db_value(field, row: Row, db) -> Any:
-    value = row.values.get(field.attname, _DEFAULT)
+def prep_value(field, values: dict[str, Any], db) -> Any:
+    """The value `field` writes for a row given as `values` by attribute name (its default
+    when left out), prepared as `save()` prepares it (encrypted, adapted) for `db`."""
+    value = values.get(field.attname, _DEFAULT)
     return field.get_db_prep_save(field.get_default() if value is _DEFAULT else value, db)
 
 

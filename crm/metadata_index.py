@@ -17,7 +17,7 @@ values are indexed, which is what the filter has always matched: `metadata.k=5` 
 "5", never the number 5.
 
 Written with a new record (`metadata_pair_rows`), kept in step on update
-(`sync_metadata_pairs`), written in bulk by the importer (`metadata_pair_values`), erased with
+(`sync_metadata_pairs`), written in bulk by the importer (the same rows), erased with
 the record (a lifecycle part; CASCADE too)."""
 
 import hashlib
@@ -63,18 +63,16 @@ def sync_metadata_pairs(record: models.Model) -> None:
     """Make the stored pairs of a saved record match its metadata. (A new record's pairs are
     written with it: `metadata_pair_rows`.)"""
     manager = record.metadata_pairs
-    wanted = set(pair_hashes(record.organization_id, record.metadata))
+    rows = metadata_pair_rows(record)
+    wanted = {row.values["pair_hash"] for row in rows}
     stored = set(manager.values_list("pair_hash", flat=True))
     if stored - wanted:
         manager.filter(pair_hash__in=stored - wanted).delete()
-    insert_rows(
-        [row for row in metadata_pair_rows(record) if row.values["pair_hash"] not in stored]
-    )
+    insert_rows([row for row in rows if row.values["pair_hash"] not in stored])
 
 
 def metadata_pair_values(record: models.Model) -> list[dict[str, Any]]:
-    """The field values (by attribute name) of a record's pair rows (the importer writes them
-    in bulk)."""
+    """The field values (by attribute name) of a record's pair rows."""
     fk = type(record).metadata_pairs.field.attname
     return [
         {fk: record.pk, "organization_id": record.organization_id, "pair_hash": digest}

@@ -35,7 +35,7 @@ def enabled() -> bool:
     return settings.EVENTS_ENABLED
 
 
-def event(
+def event_values(
     key: str,
     *,
     kind: str,
@@ -43,16 +43,23 @@ def event(
     organization_id: uuid.UUID,
     payload: dict[str, Any],
     occurred_at: dt.datetime,
-) -> OutboxEvent:
-    """An unsaved outbox row (its event id is assigned here)."""
-    return OutboxEvent(
-        type=key,
-        aggregate_kind=kind,
-        aggregate_id=aggregate_id,
-        organization_id=organization_id,
-        payload=payload,
-        occurred_at=occurred_at,
-    )
+) -> dict[str, Any]:
+    """The column values of one outbox row; the event id is the field's default (a new
+    UUIDv7), `seq` comes from the table's sequence at insert time, `sent_at` and
+    `next_attempt_at` stay NULL."""
+    return {
+        "type": key,
+        "aggregate_kind": kind,
+        "aggregate_id": aggregate_id,
+        "organization_id": organization_id,
+        "payload": payload,
+        "occurred_at": occurred_at,
+    }
+
+
+def event(key: str, **values: Any) -> OutboxEvent:
+    """An unsaved outbox row (its event id is assigned here); `values` as `event_values`."""
+    return OutboxEvent(**event_values(key, **values))
 
 
 def created_event(
@@ -110,18 +117,17 @@ def on_change(change: Change) -> list[Row]:
 
 
 def _event_row(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> Row:
-    """The outbox row of one event about `obj` (`seq` comes from the table's sequence at
-    insert time, `sent_at` and `next_attempt_at` stay NULL)."""
+    """The outbox row of one event about `obj`, for `crm.db.insert_rows`."""
     return Row(
         OutboxEvent,
-        {
-            "type": key,
-            "aggregate_kind": of.name,
-            "aggregate_id": obj.pk,
-            "organization_id": obj.organization_id,
-            "payload": payload,
-            "occurred_at": obj.updated_at,
-        },
+        event_values(
+            key,
+            kind=of.name,
+            aggregate_id=obj.pk,
+            organization_id=obj.organization_id,
+            payload=payload,
+            occurred_at=obj.updated_at,
+        ),
     )
 
 
