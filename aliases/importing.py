@@ -422,7 +422,6 @@ def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> B
         account_id=alias.account_id,
         rows={
             AliasAccount._meta.db_table: [table.row(alias)],
-            AliasAccount._meta.db_table: [table.row(alias)],
             AliasMetadataPair._meta.db_table: table.derived_rows(metadata_pair_rows(alias)),
             RelatedParty._meta.db_table: [table.row(party) for party in built_parties],
             AuditEntry._meta.db_table: [

@@ -39,6 +39,7 @@ from holders.models import (
     Holder,
     HolderNameToken,
     HolderType,
+    name_token,
     name_words,
     search_prefix,
 )
@@ -256,7 +257,8 @@ class HolderAdmin(RegistryAdmin):
                 field, value = (NAME_PREFIX_FIELD, prefix) if prefix else (NAME_WORD_FIELD, word)
                 by_word.append(
                     HolderNameToken.objects.filter(
-                        organization_id__in=organizations, token_hash__in=hashes(field, value)
+                        organization_id__in=organizations,
+                        token_hash__in=[name_token(digest) for digest in hashes(field, value)],
                     )
                 )
             arms.append(all_of(by_word, "holder_id"))

@@ -11,7 +11,11 @@ Storage choices (CONTRACT §4, §7):
   column of the "one live holder per document per organization" constraint.
 * `HolderNameToken` rows are the search hashes of each word of the name and of each word's
   prefixes from 3 characters (a blind word index), so the back-office can find a holder by a
-  word of an encrypted name, or by its beginning ("conc" finds "Conceição").
+  word of an encrypted name, or by its beginning ("conc" finds "Conceição"). Each is stored as
+  its first 64 bits (`name_token`): a holder has ~12-19 of them, so their two indexes are most
+  of the registry's index volume, and 8 bytes instead of 64 characters keeps them a third of
+  the size (bulk loads, index cache) while a false match stays improbable (about one in 10^12
+  lookups at 10^7 tokens).
 * `email_hash` / `phone_hash` are the search hashes of `contact.primaryEmail` (casefolded) and
   `contact.mobilePhone` (digits only), so staff find a holder by e-mail or phone.
 """
@@ -71,14 +75,21 @@ def search_prefix(word: str) -> str | None:
     return word[:PREFIX_MAX] if len(word) >= PREFIX_MIN else None
 
 
-def name_token_hashes(organization_id, name: str) -> set[str]:
-    """The name word index of a name: a search hash of each word and of each word's prefixes
-    (current hash key). Used by the model, the bulk importer and the backfill migration."""
+def name_token(digest: str) -> int:
+    """The stored form of a name-index search hash (hex): its first 64 bits as a signed
+    integer, the range of a PostgreSQL `bigint` (migration 0010 converts stored hashes with
+    the same rule)."""
+    return int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True)
+
+
+def name_token_hashes(organization_id, name: str) -> set[int]:
+    """The name word index of a name: the `name_token` of the search hash of each word and of
+    each word's prefixes (current hash key). Used by the model and the bulk importer."""
     from crm.search import search_hash
 
     words = name_words(name)
-    return {search_hash(organization_id, NAME_WORD_FIELD, word) for word in words} | {
-        search_hash(organization_id, NAME_PREFIX_FIELD, prefix)
+    return {name_token(search_hash(organization_id, NAME_WORD_FIELD, word)) for word in words} | {
+        name_token(search_hash(organization_id, NAME_PREFIX_FIELD, prefix))
         for word in words
         for prefix in word_prefixes(word)
     }
@@ -190,9 +201,9 @@ class Holder(RegistryModel):
 
         return f"{self.name} · {mask_document(self.document)}"
 
-    def name_token_hashes(self) -> set[str]:
-        """Search hashes of each word of the name and of each word's prefixes (current hash
-        key)."""
+    def name_token_hashes(self) -> set[int]:
+        """Name tokens (`name_token`) of each word of the name and of each word's prefixes
+        (current hash key)."""
         return name_token_hashes(self.organization_id, self.name or "")
 
     def contact_hashes(self) -> dict[str, str | None]:
@@ -208,7 +219,7 @@ class Holder(RegistryModel):
                 changed.append(name)
         return changed
 
-    def name_token_rows(self, tokens: Iterable[str] | None = None) -> list[Row]:
+    def name_token_rows(self, tokens: Iterable[int] | None = None) -> list[Row]:
         """The name word index rows of the current name (or of these token hashes)."""
         tokens = self.name_token_hashes() if tokens is None else tokens
         return [
@@ -253,9 +264,10 @@ class Holder(RegistryModel):
 
 
 class HolderNameToken(models.Model):
-    """One word of a holder's name as a search hash (blind index), so staff can find a holder
-    by a word of the name while the name itself stays encrypted. Words are casefolded and
-    stripped of accents; the hash includes the organization, like every search hash.
+    """One word (or word prefix) of a holder's name as a search hash (blind index), so staff
+    can find a holder by a word of the name while the name itself stays encrypted. Words are
+    casefolded and stripped of accents; the hash includes the organization, like every search
+    hash, and is stored as its first 64 bits (`name_token`).
     Maintained by `holders.services` on create and update; erased with the holder (CASCADE:
     the tokens are derived from the holder and must not outlive it)."""
 
@@ -264,7 +276,7 @@ class HolderNameToken(models.Model):
         "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens", db_index=False
     )
     organization_id = models.UUIDField()
-    token_hash = models.CharField(max_length=64)
+    token_hash = models.BigIntegerField()
 
     class Meta:
         ordering = ["holder", "token_hash"]

@@ -11,7 +11,14 @@ from django.urls import reverse
 
 from crm.admin import mask_document
 from crm.models import ApiToken, AuditEntry
-from holders.models import Holder, HolderNameToken
+from crm.search import search_hash
+from holders.models import (
+    NAME_PREFIX_FIELD,
+    NAME_WORD_FIELD,
+    Holder,
+    HolderNameToken,
+    name_token,
+)
 from holders.services import holder_soft_delete
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import HolderFactory
@@ -157,7 +164,14 @@ def test_holder_name_tokens_follow_name_and_stay_hashed(holder):
     tokens = set(HolderNameToken.objects.filter(holder=holder).values_list("token_hash", flat=True))
     # 4 words (maria, jose, da, conceicao) and their prefixes from 3 letters: 3 + 2 + 0 + 7.
     assert len(tokens) == 4 + 12
-    assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token in tokens)
+    # Each stored as the first 64 bits of its search hash: no word in the clear.
+    words = ["maria", "jose", "da", "conceicao"]
+    prefixes = ["mar", "mari", "maria", "jos", "jose"] + ["conceicao"[:n] for n in range(3, 10)]
+    assert tokens == {
+        name_token(search_hash(holder.organization_id, field, value))
+        for field, values in ((NAME_WORD_FIELD, words), (NAME_PREFIX_FIELD, prefixes))
+        for value in values
+    }
 
 
 # --- change form -------------------------------------------------------------------------------
@@ -698,3 +712,23 @@ def test_alias_hard_delete_needs_permission(client, alias):
     assert "hard_delete_selected" not in client.get(ALIAS_CHANGELIST).text
     url = reverse("admin:aliases_aliasaccount_hard_delete", args=[alias.pk])
     assert client.get(url).status_code == 403
+
+
+def test_migration_0010_converts_stored_hashes_as_name_token_does(db):
+    """Name tokens stored as hex before migration 0010 become the integers `name_token`
+    computes for new holders (PostgreSQL converts in SQL, SQLite in Python)."""
+    from importlib import import_module
+
+    from django.db import connection
+
+    migration = import_module("holders.migrations.0010_name_token_bigint")
+    digests = [search_hash(ORG_A, NAME_WORD_FIELD, word) for word in ("ana", "silva", "x" * 40)]
+    digests += ["ff" * 32, "00" * 32, "7f" + "ff" * 31, "80" + "00" * 31]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cast = migration.TOKEN_SQL.format("%s")
+            converted = [cursor.execute(f"SELECT {cast}", [d]).fetchone()[0] for d in digests]
+    else:
+        converted = [migration.token(digest) for digest in digests]
+    assert converted == [name_token(digest) for digest in digests]
+    assert converted[3:] == [-1, 0, 2**63 - 1, -(2**63)]

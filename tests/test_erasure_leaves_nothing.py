@@ -117,7 +117,7 @@ def _needles(holder_id: uuid.UUID) -> set[str]:
         for field in row._meta.concrete_fields:
             value = getattr(row, field.attname)
             if field.name.endswith("hash") and value:
-                needles.add(value)
+                needles.add(str(value))  # name tokens are integers
     assert len(needles) > 15  # ids and hashes of the holder, 2 aliases, parties, name words
     return needles
 

@@ -48,6 +48,7 @@ from holders.models import (
     Holder,
     HolderMetadataPair,
     HolderNameToken,
+    name_token,
 )
 from holders.selectors import holder_list, holder_queryset
 
@@ -90,8 +91,8 @@ def _hex(i: int, salt: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_OID, f"{salt}{i}").hex * 2
 
 
-def common_hash(org: uuid.UUID) -> str:
-    return search_hash(org, NAME_PREFIX_FIELD, COMMON_WORD.lower())
+def common_token(org: uuid.UUID) -> int:
+    return name_token(search_hash(org, NAME_PREFIX_FIELD, COMMON_WORD.lower()))
 
 
 def load_registry(holders: int, *, target: int) -> dict:
@@ -131,13 +132,13 @@ def load_registry(holders: int, *, target: int) -> dict:
                     holder=holder,
                     organization_id=org,
                     token_hash=(
-                        search_hash(org, NAME_PREFIX_FIELD, NAME_WORD.lower())
+                        name_token(search_hash(org, NAME_PREFIX_FIELD, NAME_WORD.lower()))
                         if hit and word == "w1"
-                        else search_hash(org, NAME_PREFIX_FIELD, NAME_PREFIX)
+                        else name_token(search_hash(org, NAME_PREFIX_FIELD, NAME_PREFIX))
                         if hit and word == "w3"
-                        else common_hash(org)
+                        else common_token(org)
                         if word == "w2" and (i % 10 == 0 or hit)
-                        else _hex(i, word)
+                        else name_token(_hex(i, word))
                     ),
                 )
             )
@@ -224,7 +225,7 @@ _PG_LOAD = [
         WHEN w = 'w2' AND (substr(external_id, 5)::int %% 10 = 0
                            OR external_id = 'ext-' || %(target)s) THEN
             CASE WHEN organization_id = %(org)s::uuid THEN %(common)s ELSE %(common_other)s END
-        ELSE md5(w || id::text) || md5(id::text || w) END, id
+        ELSE ('x' || substr(md5(w || id::text), 1, 16))::bit(64)::bigint END, id
     FROM holders_holder, (VALUES ('w1'), ('w2'), ('w3')) AS v(w)
     """,
     """
@@ -283,10 +284,10 @@ def _load_postgresql(holders: int, *, target: int) -> dict:
         "org": str(ORG),
         "other": str(OTHER_ORG),
         "document": search_hash(ORG, DOCUMENT_FIELD, DOCUMENT),
-        "word": search_hash(ORG, NAME_PREFIX_FIELD, NAME_WORD.lower()),
-        "prefix": search_hash(ORG, NAME_PREFIX_FIELD, NAME_PREFIX),
-        "common": common_hash(ORG),
-        "common_other": common_hash(OTHER_ORG),
+        "word": name_token(search_hash(ORG, NAME_PREFIX_FIELD, NAME_WORD.lower())),
+        "prefix": name_token(search_hash(ORG, NAME_PREFIX_FIELD, NAME_PREFIX)),
+        "common": common_token(ORG),
+        "common_other": common_token(OTHER_ORG),
         "email": email_hash(ORG),
         "phone": phone_hash(ORG),
         "alias_document": search_hash(ORG, ALIAS_DOCUMENT_FIELD, DOCUMENT),
