@@ -13,6 +13,7 @@ the broker confirmed.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pika
 import pika.channel
@@ -23,6 +24,9 @@ from cloudevents.core.v1.event import CloudEvent
 
 from events import catalogue
 from events.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from events.relay import PendingEvent
 
 # What losing the broker (or never reaching it) looks like to pika.
 UNAVAILABLE = (
@@ -36,7 +40,7 @@ UNAVAILABLE = (
 CONFIRM_TIMEOUT = 30.0
 
 
-def cloud_event(row: OutboxEvent) -> CloudEvent:
+def cloud_event(row: "OutboxEvent | PendingEvent") -> CloudEvent:
     return CloudEvent(
         {
             "id": str(row.event_id),
@@ -51,8 +55,9 @@ def cloud_event(row: OutboxEvent) -> CloudEvent:
     )
 
 
-def message(row: OutboxEvent) -> tuple[str, pika.BasicProperties, bytes]:
-    """(routing key, properties, body) of one outbox row."""
+def message(row: "OutboxEvent | PendingEvent") -> tuple[str, pika.BasicProperties, bytes]:
+    """(routing key, properties, body) of one outbox row (a model instance or the relay's
+    claimed columns)."""
     event = cloud_event(row)
     binary = amqp.to_binary(event, amqp.JSONFormat())
     properties = pika.BasicProperties(
@@ -142,7 +147,7 @@ class Publisher:
 
     # --- Publishing ----------------------------------------------------------------------------
 
-    def publish(self, rows: list[OutboxEvent]) -> Confirms:
+    def publish(self, rows: "list[PendingEvent]") -> Confirms:
         """Publish `rows` in order, then wait (at most `timeout`) for all their confirms.
         Raises one of `UNAVAILABLE` when the connection is already gone."""
         if self.failure is not None:
