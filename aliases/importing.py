@@ -63,7 +63,7 @@ from aliases.services import (
     validate_related_parties,
 )
 from crm import audit, lifecycle
-from crm.db import Row, prep_value, relax_commit
+from crm.db import Row, prep_save, prep_value, relax_commit
 from crm.errors import CRMError
 from crm.metadata_index import metadata_pair_rows
 from crm.models import AuditEntry
@@ -333,7 +333,7 @@ class Tables:
 
     def row(self, obj: models.Model) -> tuple:
         return tuple(
-            self._plain(f.get_db_prep_save(getattr(obj, f.attname), self.connection))
+            self._plain(prep_save(f, getattr(obj, f.attname), self.connection))
             for f in self.fields[obj._meta.db_table]
         )
 
@@ -361,6 +361,8 @@ class Tables:
             return bytes(value)
         if self.jsonb is None:
             return value
+        if kind is uuid.UUID:  # PostgreSQL reads the 32 digits without hyphens as well
+            return value.hex
         if kind in _AS_TEXT:  # datetimes keep their offset
             return str(value)
         if kind is self.jsonb:
@@ -371,7 +373,7 @@ class Tables:
 
 
 _AS_IS = frozenset({str, bytes, int, bool, type(None)})
-_AS_TEXT = frozenset({uuid.UUID, dt.datetime, dt.date})
+_AS_TEXT = frozenset({dt.datetime, dt.date})
 _tables: Tables | None = None
 
 

@@ -1,12 +1,14 @@
 """Database helpers shared by the services."""
 
+import datetime as dt
 import functools
 import itertools
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, connections, router
+from django.db import IntegrityError, connection, connections, models, router
 from django.db.models import Lookup, Model, UUIDField
 from django.db.models.fields import AutoFieldMixin
 
@@ -135,7 +137,63 @@ def prep_value(field, values: dict[str, Any], db) -> Any:
     """The value `field` writes for a row given as `values` by attribute name (its default
     when left out), prepared as `save()` prepares it (encrypted, adapted) for `db`."""
     value = values.get(field.attname, _DEFAULT)
-    return field.get_db_prep_save(field.get_default() if value is _DEFAULT else value, db)
+    return prep_save(field, field.get_default() if value is _DEFAULT else value, db)
+
+
+def prep_save(field, value: Any, db) -> Any:
+    """`field.get_db_prep_save(value, db)`, with a shortcut for the plain cases that make most
+    of a write's values (an id, a string, an integer, an aware datetime on PostgreSQL), where
+    Django's chain of `get_prep_value` / `to_python` / `adapt_*` calls returns the value
+    as it is (or, for integers on psycopg 3, wrapped in its sized type). Anything else
+    — an encrypted or JSON column, another type, `None` — goes through the field itself."""
+    shortcuts = field.__dict__.get("_crm_prep_shortcuts")
+    if shortcuts is None:
+        shortcuts = field.__dict__["_crm_prep_shortcuts"] = {}
+    shortcut = shortcuts.get(db.vendor, _DEFAULT)
+    if shortcut is _DEFAULT:
+        shortcut = shortcuts[db.vendor] = _prep_shortcut(field, db)
+    if shortcut is not None:
+        kind, adapt = shortcut
+        if type(value) is kind and (kind is not dt.datetime or value.tzinfo is not None):
+            return adapt(value)
+    return field.get_db_prep_save(value, db)
+
+
+def _prep_shortcut(field, db) -> tuple[type, Any] | None:
+    """(the value type the shortcut applies to, what it does to it) for `field` on `db`, or
+    None where the field's own preparation must run. Exact field classes only: a subclass
+    (an encrypted field) may prepare differently."""
+    kind = type(field)
+    if kind is models.ForeignKey:
+        return _prep_shortcut(field.target_field, db)
+    if kind in (models.CharField, models.TextField):
+        return str, _same
+    if kind is models.UUIDField:
+        return uuid.UUID, _same if db.features.has_native_uuid_field else _hex
+    if kind in _INTEGER_FIELDS:
+        sized = getattr(db.ops, "integerfield_type_map", {}).get(field.get_internal_type())
+        return int, sized or _same
+    if kind is models.DateTimeField and db.vendor == "postgresql":
+        return dt.datetime, _same  # the PostgreSQL backend passes aware datetimes as they are
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
+
+
+_INTEGER_FIELDS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+)
 
 
 # A run of several rows, written as one array per column (PostgreSQL).
