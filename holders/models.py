@@ -9,8 +9,8 @@ Storage choices (CONTRACT §4, §7):
   than tables because they are always read and written whole with their holder, never queried.
 * `document_hash` is the document's search hash: the only way to look a document up, and the
   column of the "one live holder per document per organization" constraint.
-* `HolderNameToken` rows are the search hashes of each word of the name and of each word's
-  prefixes from 3 characters (a blind word index), so the back-office can find a holder by a
+* `HolderNameToken` rows are the search hashes of each word's prefixes from 3 characters, and
+  of each shorter word itself (a blind word index), so the back-office can find a holder by a
   word of an encrypted name, or by its beginning ("conc" finds "Conceição"). Each is stored as
   its first 64 bits (`name_token`): a holder has ~12-19 of them, so their two indexes are most
   of the registry's index volume, and 8 bytes instead of 64 characters keeps them a third of
@@ -83,14 +83,17 @@ def name_token(digest: str) -> int:
 
 
 def name_token_hashes(organization_id, name: str) -> set[int]:
-    """The name word index of a name: the `name_token` of the search hash of each word and of
-    each word's prefixes (current hash key). Used by the model and the bulk importer."""
+    """The name word index of a name (current hash key): the `name_token` of the search hash
+    of each word's prefixes from 3 characters, and of each shorter word itself. A search word
+    of 3 characters or more is looked up as a prefix (`search_prefix`), so a longer word needs
+    no token of its own. Used by the model and the bulk importer."""
     from crm.search import search_hash
 
     words = name_words(name)
-    return {name_token(search_hash(organization_id, NAME_WORD_FIELD, word)) for word in words} | {
+    short = {word for word in words if search_prefix(word) is None}
+    return {name_token(search_hash(organization_id, NAME_WORD_FIELD, word)) for word in short} | {
         name_token(search_hash(organization_id, NAME_PREFIX_FIELD, prefix))
-        for word in words
+        for word in words - short
         for prefix in word_prefixes(word)
     }
 

@@ -13,7 +13,7 @@ from crm.encryption import keyring
 from crm.models import AuditEntry
 from crm.rotation import encrypted_fields
 from crm.search import search_hash
-from holders.models import NAME_WORD_FIELD, Holder, HolderNameToken, name_token
+from holders.models import NAME_PREFIX_FIELD, Holder, HolderNameToken, name_token
 from holders.services import DOCUMENT_FIELD
 from tests.conftest import ORG_A
 from tests.factories import HolderFactory
@@ -112,7 +112,7 @@ def test_rotate_hash_key_searches_find_after_old_key_dropped(settings, api):
     assert all(finds(api, h) for h in holders)
     for holder in Holder.all_objects.all():
         assert holder.document_hash == search_hash(ORG_A, DOCUMENT_FIELD, holder.document)
-    word = name_token(search_hash(ORG_A, NAME_WORD_FIELD, "rotacao"))
+    word = name_token(search_hash(ORG_A, NAME_PREFIX_FIELD, "rotacao"))
     assert HolderNameToken.objects.filter(token_hash=word).count() == 3
 
 
