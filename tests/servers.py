@@ -7,28 +7,22 @@ import glob
 import http.client
 import json
 import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bench import cluster
+from bench.cluster import free_port, postgres_bin  # noqa: F401 (the tests import them from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "0196a3f4-1c2b-7cde-8f00-00000000000a"
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def app_environment(database_url: str, port: int) -> dict[str, str]:
@@ -52,19 +46,6 @@ def app_environment(database_url: str, port: int) -> dict[str, str]:
 # --- Throw-away PostgreSQL clusters -------------------------------------------------------------
 
 
-def postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:  # /usr/local/bin/initdb may be a link into the server's bin directory
-        return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _version_key(path: str) -> int:
-    version = Path(path).parent.parent.name
-    return int(version) if version.isdigit() else 0
-
-
 def _children(pid: int) -> set[int]:
     """Direct children of `pid` (the postmaster's backends and auxiliary processes)."""
     found = set()
@@ -79,56 +60,36 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-class Cluster:
-    """A throw-away PostgreSQL cluster: initdb (or a base backup of another cluster: a hot
-    standby), start on a free port, createdb, freeze/thaw, stop. As the `postgres` user when
-    run as root (initdb refuses root)."""
+class Cluster(cluster.Cluster):
+    """A throw-away cluster (`bench.cluster.Cluster`) for tests: no durability (fast), a `crm`
+    database; or a base backup of another cluster (a hot standby); freeze/thaw."""
 
-    SERVER_OPTIONS = (
-        "-c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
-        "-c synchronous_commit=off -c max_connections=100"
-    )
+    TEST_SETTINGS = {
+        "fsync": "off",
+        "full_page_writes": "off",
+        "synchronous_commit": "off",
+        "max_connections": "100",
+    }
     # Streaming replication: WAL for a standby, senders for it, read-only queries on it.
-    REPLICATION_OPTIONS = "-c wal_level=replica -c max_wal_senders=5 -c hot_standby=on"
+    REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "5", "hot_standby": "on"}
 
     def __init__(self, bindir: Path, prefix: str = "crm-frozen-") -> None:
-        self.bindir = bindir
-        self.port = free_port()
-        self.as_user: list[str] = []
-        owner = None
-        if os.geteuid() == 0:  # initdb refuses root
-            try:
-                owner = pwd.getpwnam("postgres")
-            except KeyError:
-                pytest.fail("running as root and there is no `postgres` user to run initdb as")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
-        if owner is not None:
-            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
-        self.data = self.dir / "data"
+        try:
+            super().__init__(bindir, prefix=prefix, settings=self.TEST_SETTINGS)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
         self.frozen: set[int] = set()
-        self.postmaster: int | None = None
-        self.extra_options = ""
-
-    def run(self, *command: str, timeout: float = 60) -> None:
-        subprocess.run(
-            [*self.as_user, *command],
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-            cwd=self.dir,
-        )
 
     def start(self, replication: bool = False) -> None:
         """initdb, start, and create the `crm` database. `replication`: a primary that a
         standby can stream from (`replicate_from`)."""
-        self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self.initdb()
         if replication:
-            self.extra_options = self.REPLICATION_OPTIONS
+            self.settings.update(self.REPLICATION_SETTINGS)
             with (self.data / "pg_hba.conf").open("a") as hba:
                 hba.write("host replication all 127.0.0.1/32 trust\n")
         self.launch()
-        self.run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "crm")
+        self.createdb("crm")
 
     def replicate_from(self, primary: "Cluster") -> None:
         """A hot standby of `primary`: a base backup with `-R` (standby.signal and the
@@ -139,22 +100,12 @@ class Cluster:
             *("-D", str(self.data), "-R", "-X", "stream", "-c", "fast"),
             timeout=60,
         )
-        self.extra_options = self.REPLICATION_OPTIONS
+        self.settings.update(self.REPLICATION_SETTINGS)
         self.launch()
-
-    def launch(self) -> None:
-        server_options = f"-p {self.port} -k {self.dir} {self.SERVER_OPTIONS} {self.extra_options}"
-        self.run(
-            str(self.bindir / "pg_ctl"),
-            *("-D", str(self.data), "-o", server_options, "-l", str(self.dir / "server.log")),
-            *("-w", "-t", "60", "start"),
-            timeout=90,
-        )
-        self.postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/crm"
+        return self.database_url("crm")
 
     @property
     def conninfo(self) -> str:
@@ -181,16 +132,10 @@ class Cluster:
                 os.kill(pid, signal.SIGCONT)
         self.frozen.clear()
 
-    def halt(self) -> None:
+    def halt(self, mode: str = "immediate") -> None:
         """Stop the server (immediate mode), keep its files."""
         self.thaw()
-        if (self.data / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.SubprocessError, OSError):
-                self.run(
-                    str(self.bindir / "pg_ctl"),
-                    *("-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop"),
-                    timeout=40,
-                )
+        super().halt(mode)
 
     def stop(self) -> None:
         self.halt()
