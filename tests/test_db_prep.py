@@ -51,7 +51,7 @@ def _prepared(prepare):
 @pytest.mark.django_db
 # A date given to a datetime column is read as a naive datetime, with Django's warning.
 @pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
-@pytest.mark.parametrize("field", _shortcut_columns())
+@pytest.mark.parametrize("field", list(_shortcut_columns()))
 def test_shortcut_prepares_as_the_field_does(field):
     expected = _prepared(lambda value: field.get_db_prep_save(value, connection))
     assert _prepared(lambda value: prep_save(field, value, connection)) == expected
