@@ -224,8 +224,8 @@ def write_throughput(
         print(
             f"  round {number + 1}/{rounds} ({', '.join(order)}): off "
             f"{measured['off'].rps:.0f}, outbox {measured['outbox'].rps:.0f}, on "
-            f"{measured['on'].rps:.0f} req/s; outbox/off {results[-1].outbox_ratio:.0%}, "
-            f"on/off {results[-1].ratio:.0%}",
+            f"{measured['on'].rps:.0f} req/s; outbox/off {results[-1].outbox_ratio:.1%}, "
+            f"on/off {results[-1].ratio:.1%}",
             flush=True,
         )
     return EventsBench(results, relay)
@@ -248,11 +248,11 @@ def report(bench: EventsBench) -> str:
             line(bench.rounds[0].off.name, [r.off for r in bench.rounds]),
             line(bench.rounds[0].outbox.name, [r.outbox for r in bench.rounds]),
             line(bench.rounds[0].on.name, [r.on for r in bench.rounds]),
-            f"events on (outbox only) / off: median {bench.outbox_ratio:.0%} (rounds: "
-            + ", ".join(f"{r.outbox_ratio:.0%}" for r in bench.rounds)
+            f"events on (outbox only) / off: median {bench.outbox_ratio:.1%} (rounds: "
+            + ", ".join(f"{r.outbox_ratio:.1%}" for r in bench.rounds)
             + ")",
-            f"events on / off: median {bench.ratio:.0%}, mean {bench.mean_ratio:.0%} (rounds: "
-            + ", ".join(f"{r.ratio:.0%}" for r in bench.rounds)
+            f"events on / off: median {bench.ratio:.1%}, mean {bench.mean_ratio:.1%} (rounds: "
+            + ", ".join(f"{r.ratio:.1%}" for r in bench.rounds)
             + f"; {relay}; target >= {TARGET:.0%}: {verdict})",
         ]
     )

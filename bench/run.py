@@ -290,7 +290,7 @@ def report(table: list[dict]) -> None:
         queries = "-" if row["queries"] is None else row["queries"]
         print(
             f"{row['endpoint']:40} {row['rps']:7.0f} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
-            f"{row['errors']:6d} {queries:>7} {row['of_bare']:7.0%} {row['of_floor']:8.0%}"
+            f"{row['errors']:6d} {queries:>7} {row['of_bare']:7.1%} {row['of_floor']:8.1%}"
         )
 
 

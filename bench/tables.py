@@ -25,8 +25,8 @@ def run_table(data: dict) -> str:
         queries = "–" if row["queries"] is None else row["queries"]
         lines.append(
             f"| {row['endpoint']} | {row['rps']:,.0f} | {row['p50_ms']:.1f} | "
-            f"{row['p99_ms']:.1f} | {row['errors']} | {queries} | {row['of_bare']:.0%} | "
-            f"{row['of_floor']:.0%} |"
+            f"{row['p99_ms']:.1f} | {row['errors']} | {queries} | {row['of_bare']:.1%} | "
+            f"{row['of_floor']:.1%} |"
         )
     if "events" in data:
         ev = data["events"]
@@ -35,15 +35,15 @@ def run_table(data: dict) -> str:
         if "outbox_only_rps" in ev:
             outbox = (
                 f"on without a relay: {ev['outbox_only_rps']:,.0f} req/s "
-                f"(median of the rounds' ratios {ev['outbox_ratio']:.0%}); "
+                f"(median of the rounds' ratios {ev['outbox_ratio']:.1%}); "
             )
-        rounds = ", ".join(f"{ratio:.0%}" for ratio in ev.get("round_ratios", []))
-        mean = f", mean {ev['mean_ratio']:.0%}" if "mean_ratio" in ev else ""
+        rounds = ", ".join(f"{ratio:.1%}" for ratio in ev.get("round_ratios", []))
+        mean = f", mean {ev['mean_ratio']:.1%}" if "mean_ratio" in ev else ""
         lines += [
             "",
             f"Create holder with change events off: {ev['off_rps']:,.0f} req/s; {outbox}on "
             f"({relay}): {ev['on_rps']:,.0f} req/s; on/off per round {rounds}: median "
-            f"{ev['ratio']:.0%}{mean}.",
+            f"{ev['ratio']:.1%}{mean}.",
         ]
     soak = data["soak"]
     before, after = soak["worker_memory_mib"]

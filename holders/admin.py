@@ -33,15 +33,13 @@ from holders import selectors, services
 from holders.models import (
     DOCUMENT_FIELD,
     EMAIL_FIELD,
-    NAME_PREFIX_FIELD,
-    NAME_WORD_FIELD,
     PHONE_FIELD,
     Holder,
     HolderNameToken,
     HolderType,
     name_token,
     name_words,
-    search_prefix,
+    search_term,
 )
 from holders.serializers import (
     HolderCreateSerializer,
@@ -253,8 +251,7 @@ class HolderAdmin(RegistryAdmin):
         if words:
             by_word = []
             for word in sorted(words):
-                prefix = search_prefix(word)
-                field, value = (NAME_PREFIX_FIELD, prefix) if prefix else (NAME_WORD_FIELD, word)
+                field, value = search_term(word)
                 by_word.append(
                     HolderNameToken.objects.filter(
                         organization_id__in=organizations,

@@ -64,15 +64,24 @@ def name_words(text: str) -> set[str]:
     return set(_WORD.findall(stripped))
 
 
-def word_prefixes(word: str) -> set[str]:
-    """The prefixes of one normalised word that the name index stores: 3 to 20 characters
-    ("silva" -> {"sil", "silv", "silva"}); none for a shorter word."""
-    return {word[:end] for end in range(PREFIX_MIN, min(len(word), PREFIX_MAX) + 1)}
+def stored_terms(word: str) -> set[tuple[str, str]]:
+    """The (hash field, value) pairs the name index stores for one normalised word: its
+    prefixes of 3 to 20 characters ("silva" -> "sil", "silv", "silva"), or the word itself when
+    it is shorter than a prefix ("da"). `search_term` reads exactly one of them."""
+    if len(word) < PREFIX_MIN:
+        return {(NAME_WORD_FIELD, word)}
+    return {
+        (NAME_PREFIX_FIELD, word[:end]) for end in range(PREFIX_MIN, min(len(word), PREFIX_MAX) + 1)
+    }
 
 
-def search_prefix(word: str) -> str | None:
-    """The stored prefix a search word is looked up as (None below 3 characters)."""
-    return word[:PREFIX_MAX] if len(word) >= PREFIX_MIN else None
+def search_term(word: str) -> tuple[str, str]:
+    """The (hash field, value) a normalised search word is looked up as: its prefix cut to 20
+    characters, or the word itself when it is shorter than a prefix. A search word of 3+
+    characters therefore finds every word it begins ("conc" finds "conceicao")."""
+    if len(word) < PREFIX_MIN:
+        return NAME_WORD_FIELD, word
+    return NAME_PREFIX_FIELD, word[:PREFIX_MAX]
 
 
 def name_token(digest: str) -> int:
@@ -84,17 +93,13 @@ def name_token(digest: str) -> int:
 
 def name_token_hashes(organization_id, name: str) -> set[int]:
     """The name word index of a name (current hash key): the `name_token` of the search hash
-    of each word's prefixes from 3 characters, and of each shorter word itself. A search word
-    of 3 characters or more is looked up as a prefix (`search_prefix`), so a longer word needs
-    no token of its own. Used by the model and the bulk importer."""
+    of every `stored_terms` pair of its words. Used by the model and the bulk importer."""
     from crm.search import search_hash
 
-    words = name_words(name)
-    short = {word for word in words if search_prefix(word) is None}
-    return {name_token(search_hash(organization_id, NAME_WORD_FIELD, word)) for word in short} | {
-        name_token(search_hash(organization_id, NAME_PREFIX_FIELD, prefix))
-        for word in words - short
-        for prefix in word_prefixes(word)
+    return {
+        name_token(search_hash(organization_id, field, value))
+        for word in name_words(name)
+        for field, value in stored_terms(word)
     }
 
 
@@ -205,8 +210,7 @@ class Holder(RegistryModel):
         return f"{self.name} · {mask_document(self.document)}"
 
     def name_token_hashes(self) -> set[int]:
-        """Name tokens (`name_token`) of each word of the name and of each word's prefixes
-        (current hash key)."""
+        """The name word index of the current name (`name_token_hashes`, current hash key)."""
         return name_token_hashes(self.organization_id, self.name or "")
 
     def contact_hashes(self) -> dict[str, str | None]:

@@ -5,8 +5,9 @@ holder, most of the registry's index volume; 8 bytes per token keeps them a thir
 Stored tokens are converted, not recomputed (no key is needed): the first 16 hex characters
 read as a signed 64-bit integer, the rule `name_token` applies. PostgreSQL does it in one
 `ALTER COLUMN ... TYPE bigint USING` (the indexes are rebuilt with it); SQLite rebuilds the
-table and the rows are converted in batches. Not reversible: the rest of each hash is gone
-(`manage.py rotate_encryption_keys --hashes` would recompute them under a reversed schema).
+table, then updates each row with its converted token. Not reversible: the rest of each hash
+is gone (`manage.py rotate_encryption_keys --hashes` would recompute them under a reversed
+schema).
 """
 
 from django.db import migrations, models
