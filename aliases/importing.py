@@ -36,6 +36,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import sys
 import time
 import uuid
@@ -53,6 +54,8 @@ from django.db import (
     models,
     transaction,
 )
+from psycopg import Binary
+from psycopg.types.json import Jsonb
 
 from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty
 from aliases.serializers import AliasCreateSerializer
@@ -63,7 +66,7 @@ from aliases.services import (
     validate_related_parties,
 )
 from crm import audit, lifecycle
-from crm.db import Row, prep_save, prep_value, relax_commit
+from crm.db import Row, relax_commit, save_preparer
 from crm.errors import CRMError
 from crm.metadata_index import metadata_pair_rows
 from crm.models import AuditEntry
@@ -225,7 +228,7 @@ class Rejection:
 @dataclass
 class BuiltAlias:
     account_id: str
-    rows: dict[str, list[tuple]]  # table name -> prepared rows
+    rows: dict[str, list]  # table name -> rows as `Tables.packed` makes them
 
 
 @dataclass
@@ -234,7 +237,7 @@ class BuiltLine:
 
     line: int
     document_hashes: list[str]  # the current-key hash first, then previous hash keys'
-    rows: dict[str, list[tuple]]
+    rows: dict[str, list]
     aliases: list[BuiltAlias]
 
 
@@ -303,7 +306,11 @@ def parse_body(fmt: str, payload: Any) -> dict[str, Any]:
 
 class Tables:
     """The tables an import writes, with the columns `bulk_create` would insert and each
-    row prepared by the fields' own `get_db_prep_save` (encryption included)."""
+    row prepared by the fields' own `get_db_prep_save` (encryption included).
+
+    A row leaves a worker as what the parent writes as it is: on PostgreSQL one line of
+    `COPY … FROM STDIN` text (`_copy_text`), so the parent neither unpickles values
+    nor formats them (both were most of its time); elsewhere a tuple for `executemany`."""
 
     MODELS = (
         Holder,
@@ -324,56 +331,90 @@ class Tables:
             for model in self.MODELS
         }
         # The wrapper itself, not the `connection` proxy (a thread-local lookup per access).
-        self.connection = connections[DEFAULT_DB_ALIAS]
-        self.jsonb = None
-        if self.connection.vendor == "postgresql":
-            from psycopg.types.json import Jsonb
+        self.connection = db = connections[DEFAULT_DB_ALIAS]
+        self.copy = db.vendor == "postgresql"
+        # Per table, per column: (attribute, field, value -> what the row holds).
+        self.columns = {
+            table: [(f.attname, f, self._column(save_preparer(f, db))) for f in fields]
+            for table, fields in self.fields.items()
+        }
 
-            self.jsonb = Jsonb
+    def _column(self, prepare: Callable[[Any, Any], Any]) -> Callable[[Any], Any]:
+        db = self.connection
+        if self.copy:
+            return lambda value: _copy_text(prepare(value, db))
+        return lambda value: _plain(prepare(value, db))
 
-    def row(self, obj: models.Model) -> tuple:
-        return tuple(
-            self._plain(prep_save(f, getattr(obj, f.attname), self.connection))
-            for f in self.fields[obj._meta.db_table]
+    def row(self, obj: models.Model) -> bytes | tuple:
+        return self._line(
+            [column(getattr(obj, name)) for name, _, column in self.columns[obj._meta.db_table]]
         )
 
-    def values_row(self, model: type[models.Model], **values: Any) -> tuple:
+    def values_row(self, model: type[models.Model], **values: Any) -> bytes | tuple:
         """`row(model(**values))` without building the instance (fields' defaults apply):
         for the small derived rows (name tokens, audit entries), where `__init__` would
         cost more than the row."""
-        return tuple(
-            self._plain(prep_value(f, values, self.connection))
-            for f in self.fields[model._meta.db_table]
+        return self._line(
+            [
+                column(values[name] if name in values else f.get_default())
+                for name, f, column in self.columns[model._meta.db_table]
+            ]
         )
 
-    def derived_rows(self, rows: list[Row]) -> list[tuple]:
+    def derived_rows(self, rows: list[Row]) -> list[bytes | tuple]:
         """`values_row` of each row a model builds for its derived tables (name tokens,
         metadata pairs), so the importer writes exactly what the services write."""
         return [self.values_row(row.model, **row.values) for row in rows]
 
-    def _plain(self, value: Any) -> Any:
-        """Driver wrappers as plain values; on PostgreSQL (COPY, text format) every value as
-        the text psycopg would send for it, so results travel between processes cheaply."""
-        kind = type(value)
-        if kind in _AS_IS:
-            return value
-        if kind is memoryview:
-            return bytes(value)
-        if self.jsonb is None:
-            return value
-        if kind is uuid.UUID:  # PostgreSQL reads the 32 digits without hyphens as well
-            return value.hex
-        if kind in _AS_TEXT:  # datetimes keep their offset
-            return str(value)
-        if kind is self.jsonb:
-            return (value.dumps or json.dumps)(value.obj)
-        if hasattr(value, "obj"):  # psycopg.Binary
-            return bytes(value.obj)
-        return value
+    def packed(self, rows: dict[str, list]) -> dict[str, list]:
+        """One record's rows, by table, as they travel to the parent: on PostgreSQL each
+        table's lines as one block of `COPY` text (fewer objects to pickle and unpickle);
+        tables without rows left out."""
+        if self.copy:
+            return {table: [b"".join(lines)] for table, lines in rows.items() if lines}
+        return {table: lines for table, lines in rows.items() if lines}
+
+    def _line(self, cells: list[Any]) -> bytes | tuple:
+        if self.copy:
+            return ("\t".join(cells) + "\n").encode()
+        return tuple(cells)
 
 
-_AS_IS = frozenset({str, bytes, int, bool, type(None)})
-_AS_TEXT = frozenset({dt.datetime, dt.date})
+def _plain(value: Any) -> Any:
+    return bytes(value) if type(value) is memoryview else value
+
+
+def _copy_text(value: Any) -> str:
+    """A prepared value in PostgreSQL's `COPY` text format (columns are joined by tabs, rows
+    end with a newline): `\\N` for NULL; backslash, tab, newline and carriage return
+    escaped; `bytea` as `\\x` and hex digits. Values as `get_db_prep_save` returns them for
+    psycopg; any other type is an error, never a guess."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+    if value is None:
+        return "\\N"
+    if kind is uuid.UUID:
+        return value.hex
+    if kind is bytes or kind is memoryview:
+        return "\\\\x" + value.hex()
+    if kind is bool:
+        return "t" if value else "f"
+    if isinstance(value, int):  # psycopg's sized integers (Int8, ...) included
+        return int.__repr__(value)
+    if isinstance(value, str):  # a choices enum: its value
+        return _copy_text(str.__str__(value))
+    if kind is dt.datetime or kind is dt.date:  # datetimes keep their offset
+        return str(value)
+    if isinstance(value, Jsonb):
+        return _copy_text((value.dumps or json.dumps)(value.obj))
+    if isinstance(value, Binary):
+        return _copy_text(bytes(value.obj))
+    raise TypeError(f"no COPY text form for a {kind.__name__} value")
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _tables: Tables | None = None
 
 
@@ -406,7 +447,7 @@ def audit_row(obj: models.Model, fields: list[str], actor: tuple[str, str]) -> t
     return tables().values_row(AuditEntry, **values)
 
 
-def event_rows(obj: models.Model, parties: list[RelatedParty] | None = None) -> list[tuple]:
+def event_rows(obj: models.Model, parties: list[RelatedParty] | None = None) -> list:
     """The `<kind>.created` outbox row `lifecycle.record` would append for `obj` (none while
     events are off): written in the same batch transaction as the record."""
     if not outbox.enabled():
@@ -422,15 +463,17 @@ def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> B
     built_parties = related_parties_build(alias, parties)
     return BuiltAlias(
         account_id=alias.account_id,
-        rows={
-            AliasAccount._meta.db_table: [table.row(alias)],
-            AliasMetadataPair._meta.db_table: table.derived_rows(metadata_pair_rows(alias)),
-            RelatedParty._meta.db_table: [table.row(party) for party in built_parties],
-            AuditEntry._meta.db_table: [
-                audit_row(alias, alias_created_fields(alias, parties), actor)
-            ],
-            OutboxEvent._meta.db_table: event_rows(alias, built_parties),
-        },
+        rows=table.packed(
+            {
+                AliasAccount._meta.db_table: [table.row(alias)],
+                AliasMetadataPair._meta.db_table: table.derived_rows(metadata_pair_rows(alias)),
+                RelatedParty._meta.db_table: [table.row(party) for party in built_parties],
+                AuditEntry._meta.db_table: [
+                    audit_row(alias, alias_created_fields(alias, parties), actor)
+                ],
+                OutboxEvent._meta.db_table: event_rows(alias, built_parties),
+            }
+        ),
     )
 
 
@@ -458,17 +501,19 @@ def process(task: Task) -> list[BuiltLine | Rejection]:
             BuiltLine(
                 line=line,
                 document_hashes=hashes,
-                rows={
-                    Holder._meta.db_table: [table.row(holder)],
-                    HolderNameToken._meta.db_table: tokens,
-                    HolderMetadataPair._meta.db_table: table.derived_rows(
-                        metadata_pair_rows(holder)
-                    ),
-                    AuditEntry._meta.db_table: [
-                        audit_row(holder, holder_created_fields(holder), task.actor)
-                    ],
-                    OutboxEvent._meta.db_table: event_rows(holder),
-                },
+                rows=table.packed(
+                    {
+                        Holder._meta.db_table: [table.row(holder)],
+                        HolderNameToken._meta.db_table: tokens,
+                        HolderMetadataPair._meta.db_table: table.derived_rows(
+                            metadata_pair_rows(holder)
+                        ),
+                        AuditEntry._meta.db_table: [
+                            audit_row(holder, holder_created_fields(holder), task.actor)
+                        ],
+                        OutboxEvent._meta.db_table: event_rows(holder),
+                    }
+                ),
                 aliases=[
                     build_alias(holder, data, parties, task.actor) for data, parties in aliases
                 ],
@@ -563,7 +608,7 @@ class Importer:
         existing_accounts = self._existing_accounts(
             [alias.account_id for line in built for alias in line.aliases]
         )
-        rows: dict[str, list[tuple]] = {table: [] for table in tables().fields}
+        rows: dict[str, list] = {table: [] for table in tables().fields}
         resumed: list[tuple[int, uuid.UUID, list[int]]] = []
         for result in results:
             self.counts.lines += 1
@@ -668,7 +713,7 @@ def _account_taken(line: int, index: int) -> Rejection:
     return Rejection.of(line, CRMError("CRM-0013", fields={f"aliases[{index}].accountId": ""}))
 
 
-def _extend(rows: dict[str, list[tuple]], more: dict[str, list[tuple]]) -> None:
+def _extend(rows: dict[str, list], more: dict[str, list]) -> None:
     for table, table_rows in more.items():
         rows[table].extend(table_rows)
 
@@ -690,8 +735,9 @@ def _chunks(records: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tupl
         yield chunk
 
 
-def write_rows(table: str, rows: list[tuple]) -> None:
-    """Insert prepared rows: `COPY` on PostgreSQL, one `executemany` elsewhere."""
+def write_rows(table: str, rows: list[bytes] | list[tuple]) -> None:
+    """Insert rows as `Tables.packed` made them: blocks of `COPY` text on PostgreSQL (sent
+    as one), tuples for one `executemany` elsewhere."""
     if not rows:
         return
     columns = [f.column for f in tables().fields[table]]
@@ -700,8 +746,7 @@ def write_rows(table: str, rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(b"".join(rows))
         else:
             marks = ", ".join(["%s"] * len(columns))
             sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"  # noqa: S608 (names quoted)

@@ -4,7 +4,7 @@ import datetime as dt
 import functools
 import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,17 +146,32 @@ def prep_save(field, value: Any, db) -> Any:
     Django's chain of `get_prep_value` / `to_python` / `adapt_*` calls returns the value
     as it is (or, for integers on psycopg 3, wrapped in its sized type). Anything else
     — an encrypted or JSON column, another type, `None` — goes through the field itself."""
-    shortcuts = field.__dict__.get("_crm_prep_shortcuts")
-    if shortcuts is None:
-        shortcuts = field.__dict__["_crm_prep_shortcuts"] = {}
-    shortcut = shortcuts.get(db.vendor, _DEFAULT)
-    if shortcut is _DEFAULT:
-        shortcut = shortcuts[db.vendor] = _prep_shortcut(field, db)
-    if shortcut is not None:
-        kind, adapt = shortcut
-        if type(value) is kind and (kind is not dt.datetime or value.tzinfo is not None):
-            return adapt(value)
-    return field.get_db_prep_save(value, db)
+    return save_preparer(field, db)(value, db)
+
+
+def save_preparer(field, db) -> Callable[[Any, Any], Any]:
+    """`prep_save` of `field` for `db`'s vendor as one function of (value, db), made once per
+    field and vendor: for loops that prepare the same column of many rows."""
+    preparers = field.__dict__.get("_crm_preparers")
+    if preparers is None:
+        preparers = field.__dict__["_crm_preparers"] = {}
+    preparer = preparers.get(db.vendor)
+    if preparer is None:
+        preparer = preparers[db.vendor] = _preparer(field, db)
+    return preparer
+
+
+def _preparer(field, db) -> Callable[[Any, Any], Any]:
+    slow = field.get_db_prep_save
+    shortcut = _prep_shortcut(field, db)
+    if shortcut is None:
+        return slow
+    kind, adapt = shortcut
+    if kind is dt.datetime:  # naive datetimes take the field's path (it warns, converts)
+        return lambda value, db: (
+            adapt(value) if type(value) is kind and value.tzinfo is not None else slow(value, db)
+        )
+    return lambda value, db: adapt(value) if type(value) is kind else slow(value, db)
 
 
 def _prep_shortcut(field, db) -> tuple[type, Any] | None:

@@ -126,6 +126,27 @@ def test_import_reads_back_through_the_api_exactly_as_posted(tmp_path, api, api_
         assert [a["id"] for a in api.get("/v1/aliases", query).json()["items"]] == [alias["id"]]
 
 
+def test_import_keeps_text_that_copy_would_misread(tmp_path, api):
+    """Backslashes, tabs, line breaks, a literal `\\N` and JSON escapes arrive as sent (on
+    PostgreSQL the rows travel as `COPY` text, where each of these means something else)."""
+    awkward = "a\\b\tc\nd\re \\N \\. \"q\" ç 🙂"
+    body = {
+        **FULL,
+        "externalId": "ext\\N\\t",
+        "addresses": {"primary": {**FULL["addresses"]["primary"], "line2": awkward}},
+        "metadata": {"note": awkward, "path": "C:\\dir\\N"},
+    }
+    status, out, _ = run_import(tmp_path, jsonl(body))
+    assert status == 0, out
+    assert "created 1 holders" in out
+    found = api.get("/v1/holders", {"external_id": body["externalId"]}).json()["items"]
+    assert len(found) == 1
+    stored = api.get(f"/v1/holders/{found[0]['id']}").json()
+    assert stored["externalId"] == body["externalId"]
+    assert stored["addresses"]["primary"]["line2"] == awkward
+    assert stored["metadata"] == body["metadata"]
+
+
 def test_import_stores_the_same_hashes_and_name_tokens_as_the_services(tmp_path, api_b):
     run_import(tmp_path, jsonl({**FULL, "aliases": [FULL_ALIAS]}))
     api_b.post("/v1/holders", FULL)
