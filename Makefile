@@ -39,10 +39,11 @@ fuzz: $(STAMP) ## Long schema fuzzing pass: schemathesis coverage phase + FUZZ_E
 HOLDERS ?= 10000
 BENCH_SECONDS ?= 10
 BENCH_SOAK ?= 60
+BENCH_ALONE ?= 3
 BENCH_JSON ?= artifacts/bench-$(HOLDERS).json
 bench: $(STAMP) ## Load HOLDERS (10000) through the importer, serve with gunicorn, measure every endpoint (PostgreSQL)
 	@mkdir -p $(dir $(BENCH_JSON))
-	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK) --json $(BENCH_JSON)
+	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK) --alone-seconds $(BENCH_ALONE) --json $(BENCH_JSON)
 
 lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
 	$(BIN)/ruff check .
