@@ -9,10 +9,19 @@ loop does. wrk would be faster but cannot vary ids and bodies per request withou
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
+
+
+def fresh_numbers(span: int = 10**6) -> Iterator[int]:
+    """Numbers for the documents and account ids a run creates, distinct from those of runs
+    started at another second (a database kept with --skip-load still holds them: a repeated
+    document is a 409, not a create). `n % span` counts from 0 within the run, for values
+    whose size should not change the work measured (a name's number: its index tokens)."""
+    start = int(time.time()) % 10**6 * span
+    return iter(range(start, start + span))
 
 
 @dataclass

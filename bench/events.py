@@ -111,11 +111,15 @@ def _serve(env: dict, port: int) -> subprocess.Popen:
 
 def _measure(name: str, env: dict, port: int, prefix: int, seconds: float, concurrency: int):
     headers = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
-    counter = iter(range(10**9))
+    counter = driver.fresh_numbers()
 
     def new_holder():
         n = next(counter)
-        body = {"type": "LEGAL_PERSON", "name": f"Events Co {n}", "document": f"{prefix}{n:013d}"}
+        body = {
+            "type": "LEGAL_PERSON",
+            "name": f"Events Co {n % 10**6}",
+            "document": f"{prefix}{n:013d}",
+        }
         return ("POST", "/v1/holders", headers, json.dumps(body).encode())
 
     server = _serve(env, port)

@@ -13,6 +13,8 @@
 3. Per endpoint, `--seconds` of load at `--concurrency` from this process (bench/driver.py):
    requests/s, p50, p99, errors; queries per request measured once in-process; throughput as
    a ratio of the floors; a `--soak-seconds` run at concurrency 32 sampling worker memory.
+   GET and create holder are then measured again against their floors in `--pair-rounds`
+   interleaved rounds: the median of those rounds' ratios is what their targets are judged on.
    Each list and search endpoint is also measured alone (`--alone-seconds` at concurrency 1):
    its service time, the p50 the 10k-vs-1M flatness target is judged on. Under load the
    admin pages saturate the two cores, and their p50 is then the queue (concurrency over
@@ -27,6 +29,7 @@ import json
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,7 +115,12 @@ def prepare(url: str, holders: int, env: dict) -> float:
 
 
 def sample_ids(url: str, count: int) -> list[str]:
-    query = f"SELECT id FROM holders_holder ORDER BY random() LIMIT {count}"
+    """Ids of live holders of the measured organization (a database kept by --skip-load also
+    holds the floor's and the events measurement's holders, in organizations of their own)."""
+    query = (
+        f"SELECT id FROM holders_holder WHERE organization_id = '{ORG}' AND deleted_at IS NULL "
+        f"ORDER BY random() LIMIT {count}"
+    )
     out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
     return out.stdout.split()
 
@@ -158,14 +166,14 @@ def endpoints(
     org = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
     pick = random.Random(7).randrange
     deep = deep_page(holders)
-    counter = iter(range(10**9))
+    counter = driver.fresh_numbers()
 
     def get(path):
         return lambda: ("GET", path() if callable(path) else path, org, b"")
 
     def new_holder():
         n = next(counter)
-        body = {"type": "LEGAL_PERSON", "name": f"Bench Co {n}", "document": f"9{n:013d}"}
+        body = {"type": "LEGAL_PERSON", "name": f"Bench Co {n % 10**6}", "document": f"9{n:013d}"}
         return ("POST", "/v1/holders", org, json.dumps(body).encode())
 
     def new_alias():
@@ -290,6 +298,49 @@ def rows(
     ]
 
 
+# The endpoints judged against a floor (CONTRACT §11 targets), with their floor.
+PAIRS = (("get holder", "floor: raw SELECT by pk"), ("create holder", "floor: raw INSERT"))
+
+
+def paired_ratios(measured, args: argparse.Namespace) -> dict[str, dict]:
+    """Each judged endpoint against its floor in `--pair-rounds` interleaved rounds (the
+    order reversed every other round), and the median of the rounds' ratios: on a shared
+    machine whose speed drifts by 10-20% within minutes, one floor run at the start and one
+    endpoint run later can disagree by more than the margin being judged."""
+    makes = {name: (make, ok) for name, make, ok in measured}
+    seconds = args.seconds / 2
+    out = {}
+    for endpoint, floor in PAIRS:
+        ratios = []
+        for round_number in range(args.pair_rounds):
+            order = (floor, endpoint) if round_number % 2 == 0 else (endpoint, floor)
+            rps = {}
+            for name in order:
+                make, ok = makes[name]
+                run = driver.run(
+                    name,
+                    "127.0.0.1",
+                    args.port,
+                    make,
+                    ok=ok,
+                    concurrency=args.concurrency,
+                    seconds=seconds,
+                )
+                rps[name] = run.rps
+            ratios.append(rps[endpoint] / rps[floor] if rps[floor] else 0.0)
+        median = statistics.median(ratios) if ratios else float("nan")
+        out[endpoint] = {
+            "floor": floor,
+            "round_ratios": [round(ratio, 3) for ratio in ratios],
+            "median": round(median, 3),
+        }
+        rounds = ", ".join(f"{ratio:.1%}" for ratio in ratios)
+        print(
+            f"{endpoint} / {floor}, {len(ratios)} interleaved rounds: {rounds}; median {median:.1%}"
+        )
+    return out
+
+
 def report(table: list[dict]) -> None:
     print()
     print(
@@ -332,6 +383,12 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=5499, help="its port (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=10.0, help="load per endpoint")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--pair-rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds of get/create holder against their floors (half --seconds each)",
+    )
     parser.add_argument(
         "--alone-seconds",
         type=float,
@@ -448,6 +505,7 @@ def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
         table = rows(results, queries_per_request(env, measured), alone)
         report(table)
         summary["endpoints"] = table
+        summary["paired"] = paired_ratios(measured, args)
         get_holder = next(make for name, make, _ in measured if name == "get holder")
         before = worker_memory(server.pid)
         soak = driver.run(

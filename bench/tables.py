@@ -29,6 +29,14 @@ def run_table(data: dict) -> str:
             f"{row['p99_ms']:.1f} | {row['errors']} | {queries} | {row['of_bare']:.1%} | "
             f"{row['of_floor']:.1%} |"
         )
+    paired = [
+        f"{endpoint} ÷ {pair['floor']}: "
+        + ", ".join(f"{ratio:.1%}" for ratio in pair["round_ratios"])
+        + f" (median **{pair['median']:.1%}**)"
+        for endpoint, pair in data.get("paired", {}).items()
+    ]
+    if paired:
+        lines += ["", "Against their floors in interleaved rounds: " + "; ".join(paired) + "."]
     if "events" in data:
         ev = data["events"]
         relay = "relay running" if ev["relay"] else "no broker"
