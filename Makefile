@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-browser fuzz lint fmt migrate superuser seed bench clean
+.PHONY: help run test test-browser fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ BENCH_JSON ?= artifacts/bench-$(HOLDERS).json
 bench: $(STAMP) ## Load HOLDERS (10000) through the importer, serve with gunicorn, measure every endpoint (PostgreSQL)
 	@mkdir -p $(dir $(BENCH_JSON))
 	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK) --alone-seconds $(BENCH_ALONE) --json $(BENCH_JSON)
+
+bench-flat: $(STAMP) ## After `make bench` at 10k and 1M: every list/search p50 alone, both sizes alternately (the flatness target)
+	@mkdir -p artifacts
+	$(BIN)/python -m bench.flat --rounds 5 --json artifacts/bench-flat.json
 
 lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
 	$(BIN)/ruff check .

@@ -7,12 +7,17 @@ loop does. wrk would be faster but cannot vary ids and bodies per request withou
 """
 
 import asyncio
+import http.client
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def fresh_numbers(span: int = 10**6) -> Iterator[int]:
@@ -94,6 +99,26 @@ async def _worker(host, port, make: Callable[[], Request], ok, result: Result, d
             reader = writer = None
     if writer is not None:
         writer.close()
+
+
+def serve(env: dict, port: int) -> subprocess.Popen:
+    """gunicorn as in production (`config/gunicorn.conf.py`) with `env`, on `port` of the
+    loopback, once `/health` answers."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env={**env, "SERVER_PORT": str(port)},
+    )
+    for _ in range(150):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
 
 
 def run(name, host, port, make, *, ok=(200,), concurrency=16, seconds=10.0) -> Result:

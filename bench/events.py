@@ -15,13 +15,11 @@ else the two shared cores were doing at the time. The backlog an outbox-only run
 drained (`relay_events --once`, not timed) before the next run. bench/run.py prints it.
 """
 
-import http.client
 import json
 import socket
 import statistics
 import subprocess
 import sys
-import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,24 +89,6 @@ def _broker_answers(url: str) -> bool:
     return True
 
 
-def _serve(env: dict, port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT,
-        env={**env, "SERVER_PORT": str(port)},
-    )
-    for _ in range(150):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            connection.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
 def _measure(name: str, env: dict, port: int, prefix: int, seconds: float, concurrency: int):
     headers = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
     counter = driver.fresh_numbers()
@@ -122,7 +102,7 @@ def _measure(name: str, env: dict, port: int, prefix: int, seconds: float, concu
         }
         return ("POST", "/v1/holders", headers, json.dumps(body).encode())
 
-    server = _serve(env, port)
+    server = driver.serve(env, port)
     try:
         driver.run(name, "127.0.0.1", port, new_holder, ok=(201,), concurrency=4, seconds=1)
         return driver.run(

@@ -298,6 +298,13 @@ def rows(
     ]
 
 
+def drive(args: argparse.Namespace, name: str, make, ok, *, concurrency: int, seconds: float):
+    """`driver.run` of one endpoint against the benchmark's gunicorn."""
+    return driver.run(
+        name, "127.0.0.1", args.port, make, ok=ok, concurrency=concurrency, seconds=seconds
+    )
+
+
 # The endpoints judged against a floor (CONTRACT §11 targets), with their floor.
 PAIRS = (("get holder", "floor: raw SELECT by pk"), ("create holder", "floor: raw INSERT"))
 
@@ -317,15 +324,7 @@ def paired_ratios(measured, args: argparse.Namespace) -> dict[str, dict]:
             rps = {}
             for name in order:
                 make, ok = makes[name]
-                run = driver.run(
-                    name,
-                    "127.0.0.1",
-                    args.port,
-                    make,
-                    ok=ok,
-                    concurrency=args.concurrency,
-                    seconds=seconds,
-                )
+                run = drive(args, name, make, ok, concurrency=args.concurrency, seconds=seconds)
                 rps[name] = run.rps
             ratios.append(rps[endpoint] / rps[floor] if rps[floor] else 0.0)
         median = statistics.median(ratios) if ratios else float("nan")
@@ -456,50 +455,22 @@ def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
         summary["load_seconds"] = round(prepare(args.database_url, args.holders, env), 1)
     ids = sample_ids(args.database_url, 2000)
     cursor = deep_cursor(args.database_url, deep_page(args.holders) * 10 - 10)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-    )
+    server = driver.serve(env, args.port)
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", args.port, timeout=2).request(
-                    "GET", "/health"
-                )
-                break
-            except OSError:
-                time.sleep(0.2)
         cookie = admin_session(args.port)
         measured = endpoints(args.holders, ids, cookie, cursor)
         results = []
         alone: dict[str, driver.Result] = {}
         for name, make, ok in measured:
-            driver.run(name, "127.0.0.1", args.port, make, ok=ok, concurrency=4, seconds=1)
-            result = driver.run(
-                name,
-                "127.0.0.1",
-                args.port,
-                make,
-                ok=ok,
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-            )
+            drive(args, name, make, ok, concurrency=4, seconds=1)  # warm-up
+            result = drive(args, name, make, ok, concurrency=args.concurrency, seconds=args.seconds)
             results.append(result)
             line = (
                 f"{name:40} {result.rps:8.0f} req/s  p50 {result.p50:7.1f} ms  "
                 f"p99 {result.p99:7.1f} ms  errors {result.errors}"
             )
             if is_list_or_search(name) and args.alone_seconds > 0:
-                alone[name] = driver.run(
-                    name,
-                    "127.0.0.1",
-                    args.port,
-                    make,
-                    ok=ok,
-                    concurrency=1,
-                    seconds=args.alone_seconds,
-                )
+                alone[name] = drive(args, name, make, ok, concurrency=1, seconds=args.alone_seconds)
                 line += f"  alone p50 {alone[name].p50:.1f} ms"
             print(line, flush=True)
         table = rows(results, queries_per_request(env, measured), alone)

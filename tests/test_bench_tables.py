@@ -32,3 +32,17 @@ def test_verdict_under_load_without_a_p50_alone():
     table = ratio_table(small, large)
     assert _verdicts(table) == {"list holders": "**no**"}  # create is neither list nor search
     assert "| – | – |" in table
+
+
+def test_flatness_takes_each_ratio_within_a_round_then_the_median():
+    from bench.flat import flatness
+
+    rounds = [
+        {10: {"list": 2.0}, 1000: {"list": 2.2}},  # 1.1
+        {10: {"list": 4.0}, 1000: {"list": 8.0}},  # 2.0: a slow moment for the large size
+        {10: {"list": 3.0}, 1000: {"list": 3.9}},  # 1.3
+    ]
+    [(name, pairs, ratio)] = flatness(rounds, 10, 1000)
+    assert name == "list"
+    assert pairs == [(2.0, 2.2), (4.0, 8.0), (3.0, 3.9)]
+    assert ratio == 1.3

@@ -129,7 +129,7 @@ def test_import_reads_back_through_the_api_exactly_as_posted(tmp_path, api, api_
 def test_import_keeps_text_that_copy_would_misread(tmp_path, api):
     """Backslashes, tabs, line breaks, a literal `\\N` and JSON escapes arrive as sent (on
     PostgreSQL the rows travel as `COPY` text, where each of these means something else)."""
-    awkward = "a\\b\tc\nd\re \\N \\. \"q\" ç 🙂"
+    awkward = 'a\\b\tc\nd\re \\N \\. "q" ç 🙂'
     body = {
         **FULL,
         "externalId": "ext\\N\\t",
