@@ -464,3 +464,32 @@ def test_import_malformed_aliases_refuse_the_line(tmp_path, aliases):
     assert status == 1
     assert re.search(r"^line 1: CRM-000[347] .*\(aliases", err, re.MULTILINE)
     assert Holder.objects.count() == 0
+
+
+def test_copy_text_forms_and_refusals():
+    """The COPY text of each kind of prepared value; a type it does not know is an error,
+    not a guess (a wrong guess would write a wrong value without complaint)."""
+    import datetime as dt
+    import decimal
+    import uuid
+
+    from psycopg import Binary
+    from psycopg.types.json import Jsonb
+    from psycopg.types.numeric import Int8
+
+    from aliases.importing import _copy_text
+
+    when = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    assert _copy_text(None) == "\\N"
+    assert _copy_text("\\N") == "\\\\N"
+    assert _copy_text("a\tb\nc\rd\\e") == "a\\tb\\nc\\rd\\\\e"
+    assert _copy_text(uuid.UUID(int=1)) == "0" * 31 + "1"
+    assert _copy_text(b"\x00\xff") == "\\\\x00ff"
+    assert _copy_text(Binary(b"\x01")) == "\\\\x01"
+    assert _copy_text(True) == "t"
+    assert _copy_text(Int8(-(2**63))) == str(-(2**63))
+    assert _copy_text(when) == "2026-11-30 08:00:00+00:00"
+    assert _copy_text(dt.date(2026, 11, 30)) == "2026-11-30"
+    assert _copy_text(Jsonb({"k": "a\tb"})) == '{"k": "a\\\\tb"}'
+    with pytest.raises(TypeError):
+        _copy_text(decimal.Decimal("1.5"))
