@@ -13,16 +13,16 @@ round). Each endpoint's ratio is taken within a round, and judged by the median 
 
 import argparse
 import json
-import os
 import statistics
 from pathlib import Path
 
 from bench import driver
 from bench.run import (
-    SECRETS,
     admin_session,
+    app_env,
     deep_cursor,
     deep_page,
+    drive,
     endpoints,
     own_server,
     sample_ids,
@@ -32,16 +32,7 @@ from bench.tables import FLAT_TARGET, is_list_or_search
 
 def alone_p50s(url: str, holders: int, port: int, seconds: float) -> dict[str, float]:
     """p50 (ms) of every list and search endpoint alone, gunicorn serving database `url`."""
-    env = {
-        **SECRETS,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "CRM_IGNORE_DOTENV": "true",
-        "DATABASE_URL": url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "SERVER_HOST": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = driver.serve({**os.environ, **env}, port)
+    server = driver.serve(app_env(url, port), port)
     try:
         ids = sample_ids(url, 2000)
         cursor = deep_cursor(url, deep_page(holders) * 10 - 10)
@@ -50,10 +41,8 @@ def alone_p50s(url: str, holders: int, port: int, seconds: float) -> dict[str, f
         for name, make, ok in measured:
             if not is_list_or_search(name):
                 continue
-            driver.run(name, "127.0.0.1", port, make, ok=ok, concurrency=1, seconds=1)
-            result = driver.run(
-                name, "127.0.0.1", port, make, ok=ok, concurrency=1, seconds=seconds
-            )
+            drive(port, name, make, ok, concurrency=1, seconds=1)  # warm-up
+            result = drive(port, name, make, ok, concurrency=1, seconds=seconds)
             if result.errors:
                 raise RuntimeError(f"{name}: {result.errors} errors at {holders:,} holders")
             p50s[name] = result.p50

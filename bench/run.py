@@ -298,10 +298,10 @@ def rows(
     ]
 
 
-def drive(args: argparse.Namespace, name: str, make, ok, *, concurrency: int, seconds: float):
-    """`driver.run` of one endpoint against the benchmark's gunicorn."""
+def drive(port: int, name: str, make, ok, *, concurrency: int, seconds: float):
+    """`driver.run` of one endpoint against the benchmark's gunicorn on `port`."""
     return driver.run(
-        name, "127.0.0.1", args.port, make, ok=ok, concurrency=concurrency, seconds=seconds
+        name, "127.0.0.1", port, make, ok=ok, concurrency=concurrency, seconds=seconds
     )
 
 
@@ -324,7 +324,9 @@ def paired_ratios(measured, args: argparse.Namespace) -> dict[str, dict]:
             rps = {}
             for name in order:
                 make, ok = makes[name]
-                run = drive(args, name, make, ok, concurrency=args.concurrency, seconds=seconds)
+                run = drive(
+                    args.port, name, make, ok, concurrency=args.concurrency, seconds=seconds
+                )
                 rps[name] = run.rps
             ratios.append(rps[endpoint] / rps[floor] if rps[floor] else 0.0)
         median = statistics.median(ratios) if ratios else float("nan")
@@ -433,19 +435,25 @@ def own_server(directory: Path, port: int) -> cluster.Cluster:
     return server
 
 
-def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
-
-    env = {
+def app_env(database_url: str, port: int) -> dict[str, str]:
+    """The environment the benchmark runs the app with: production settings plus the floors
+    (bench/settings.py), the benchmark's keys, `database_url`, gunicorn on `port`."""
+    return {
         **os.environ,
         **SECRETS,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "CRM_IGNORE_DOTENV": "true",
-        "DATABASE_URL": args.database_url,
+        "DATABASE_URL": database_url,
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": str(args.port),
+        "SERVER_PORT": str(port),
         "LOG_LEVEL": "WARNING",
     }
+
+
+def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
+
+    env = app_env(args.database_url, args.port)
     summary: dict = {
         "holders": args.holders,
         "concurrency": args.concurrency,
@@ -462,15 +470,19 @@ def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
         results = []
         alone: dict[str, driver.Result] = {}
         for name, make, ok in measured:
-            drive(args, name, make, ok, concurrency=4, seconds=1)  # warm-up
-            result = drive(args, name, make, ok, concurrency=args.concurrency, seconds=args.seconds)
+            drive(args.port, name, make, ok, concurrency=4, seconds=1)  # warm-up
+            result = drive(
+                args.port, name, make, ok, concurrency=args.concurrency, seconds=args.seconds
+            )
             results.append(result)
             line = (
                 f"{name:40} {result.rps:8.0f} req/s  p50 {result.p50:7.1f} ms  "
                 f"p99 {result.p99:7.1f} ms  errors {result.errors}"
             )
             if is_list_or_search(name) and args.alone_seconds > 0:
-                alone[name] = drive(args, name, make, ok, concurrency=1, seconds=args.alone_seconds)
+                alone[name] = drive(
+                    args.port, name, make, ok, concurrency=1, seconds=args.alone_seconds
+                )
                 line += f"  alone p50 {alone[name].p50:.1f} ms"
             print(line, flush=True)
         table = rows(results, queries_per_request(env, measured), alone)
@@ -479,11 +491,11 @@ def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
         summary["paired"] = paired_ratios(measured, args)
         get_holder = next(make for name, make, _ in measured if name == "get holder")
         before = worker_memory(server.pid)
-        soak = driver.run(
-            "soak: get holder",
-            "127.0.0.1",
+        soak = drive(
             args.port,
+            "soak: get holder",
             get_holder,
+            (200,),
             concurrency=32,
             seconds=args.soak_seconds,
         )
