@@ -12,6 +12,8 @@ from django.db import IntegrityError, connection, connections, models, router
 from django.db.models import Lookup, Model, UUIDField
 from django.db.models.fields import AutoFieldMixin
 
+from crm.postgresql.base import PreparedSQL
+
 
 def is_unique_violation(exc: IntegrityError, *, constraint: str, column: str) -> bool:
     """True when `exc` is the violation of `constraint` (PostgreSQL names it; SQLite names the
@@ -69,7 +71,9 @@ class Row:
         )
 
 
+@functools.cache
 def _written(model: type[Model]) -> tuple:
+    """The columns an insert writes (every concrete field but an auto id), once per model."""
     return tuple(
         field for field in model._meta.concrete_fields if not isinstance(field, AutoFieldMixin)
     )
@@ -83,7 +87,9 @@ def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
     keys are checked at commit: Django makes them deferrable), and a run of several rows is
     one array parameter per column (`SELECT * FROM unnest(...)`), so the statement's text and
     parameter count do not grow with the rows: psycopg keeps the parsed form of a short
-    statement with few parameters (under 4 KB and 50) and reparses any other on every call."""
+    statement with few parameters (under 4 KB and 50) and reparses any other on every call.
+    The statement is marked for preparing on the server (`crm.postgresql`'s
+    `prepared_writes`; other backends ignore the mark)."""
     db = connections[alias]
     quote = db.ops.quote_name
     inserts = []
@@ -98,10 +104,10 @@ def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
             rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
         inserts.append(f"INSERT INTO {table} ({names}) {rows}")
     *first, last = inserts
-    if not first:
-        return last
-    ctes = ", ".join(f"r{number} AS ({sql})" for number, sql in enumerate(first))
-    return f"WITH {ctes} {last}"
+    if first:
+        ctes = ", ".join(f"r{number} AS ({sql})" for number, sql in enumerate(first))
+        last = f"WITH {ctes} {last}"
+    return PreparedSQL(last)  # a fixed shape, run by every write of its kind
 
 
 def insert_rows(rows: Sequence[Row]) -> None:
@@ -126,11 +132,31 @@ def insert_rows(rows: Sequence[Row]) -> None:
                 values = [[prep_value(field, row.values, db) for field in fields] for row in run]
                 if postgresql and len(run) > 1:
                     groups.append((run[0].model, _MANY))
-                    params.extend(list(column) for column in zip(*values, strict=True))
+                    params.extend(array_param(column) for column in zip(*values, strict=True))
                 else:
                     groups.append((run[0].model, len(run)))
                     params.extend(value for row_values in values for value in row_values)
             cursor.execute(_insert_sql(alias, tuple(groups)), params)
+
+
+def array_param(values: Sequence[Any]) -> Any:
+    """One column of a run of rows as a PostgreSQL array parameter (the statement casts it
+    to the column's array type). Integers, UUIDs and strings go as the array's text form
+    (`{1,2}`, `{"a b","c\\"d"}`; `None` as `NULL`), which psycopg sends as it is; a list of
+    any other type (bytes, datetimes, JSON) is left to psycopg's list adaptation, which
+    inspects and dumps each element: the larger part of sending a create's index rows."""
+    items = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            items.append("NULL")
+        elif kind is uuid.UUID or (isinstance(value, int) and kind is not bool):
+            items.append(str(value))
+        elif kind is str:
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            return list(values)
+    return "{" + ",".join(items) + "}"
 
 
 def prep_value(field, values: dict[str, Any], db) -> Any:

@@ -100,6 +100,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     #   run before a persistent connection is reused. Past them: 503 CRM-0907.
     # - server_side_binding: values travel as bind parameters, never interpolated into the SQL
     #   text, so the server never logs them with a failed statement (CONTRACT §7).
+    # - prepared_writes (crm.postgresql): the services' fixed-shape INSERTs are prepared on the
+    #   server once per connection. Behind PgBouncer in transaction mode: PgBouncer 1.21+ with
+    #   max_prepared_statements, or DB_PREPARED_WRITES=false.
     # Set DB_STATEMENT_TIMEOUT_MS=0 (and DB_CLIENT_TIMEOUT_MS=0) for long maintenance runs, e.g.
     # a migration that builds an index on a large table.
     DATABASES["default"]["ENGINE"] = "crm.postgresql"
@@ -127,6 +130,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "health_check_timeout": env.int("DB_HEALTH_CHECK_TIMEOUT_MS", default=1000) / 1000,
         "health_check_idle_seconds": env.int("DB_HEALTH_CHECK_IDLE_MS", default=1000) / 1000,
         "server_side_binding": True,
+        "prepared_writes": env.bool("DB_PREPARED_WRITES", default=True),
     }.items():
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_name, _value)
     # Persistent, health-checked connections (3.4x throughput of per-request connections).

@@ -1,0 +1,73 @@
+"""The services' fixed-shape `INSERT`s are prepared on the PostgreSQL server and nothing else
+is (crm.postgresql, `prepared_writes`); the array parameters a run of rows travels as
+(`crm.db.array_param`) read back as the values they were made from."""
+
+import uuid
+
+import pytest
+from django.db import connection, transaction
+
+from crm.db import _insert_sql, array_param
+from crm.postgresql.base import PreparedSQL
+from holders.models import Holder, HolderNameToken
+from tests.conftest import ORG_A, OrgClient
+
+BODY = {"type": "NATURAL_PERSON", "name": "Joana Preparada Silva", "document": "52998224725"}
+
+AWKWARD = ["plain", 'a "quoted" word', "back\\slash", "a,b", "{braces}", "NULL", "", " sp ", "ção"]
+
+
+def test_array_text_forms():
+    ids = [uuid.UUID(int=1), uuid.UUID(int=2)]
+    assert array_param([1, -(2**63), 2**63 - 1]) == "{1,-9223372036854775808,9223372036854775807}"
+    assert array_param(ids) == "{" + ",".join(str(value) for value in ids) + "}"
+    assert array_param(['say "hi"', "c:\\dir", None]) == '{"say \\"hi\\"","c:\\\\dir",NULL}'
+    # Anything else is left to psycopg, as a list.
+    assert array_param([b"\x00", b"\x01"]) == [b"\x00", b"\x01"]
+    assert array_param([True, False]) == [True, False]
+
+
+@pytest.mark.django_db
+def test_array_params_read_back_as_their_values():
+    ids = [uuid.uuid4() for _ in range(3)]
+    numbers = [0, 7, -(2**63), 2**63 - 1]
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":  # arrays are PostgreSQL's; SQLite gets rows
+            assert _insert_sql("default", ((Holder, 1),)).startswith("INSERT")
+            return
+        cursor.execute(
+            "SELECT %s::text[], %s::bigint[], %s::uuid[], %s::text[]",
+            [array_param(AWKWARD), array_param(numbers), array_param(ids), array_param([None])],
+        )
+        assert cursor.fetchone() == (AWKWARD, numbers, ids, [None])
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_services_inserts_are_prepared_and_a_rollback_does_not_break_them():
+    api = OrgClient(ORG_A)
+    assert isinstance(_insert_sql("default", ((Holder, 1), (HolderNameToken, -1))), PreparedSQL)
+    created = api.post("/v1/holders", BODY)
+    assert created.status_code == 201
+    assert api.get(f"/v1/holders/{created.json()['id']}").status_code == 200
+    assert api.get("/v1/holders?limit=5").status_code == 200
+    if connection.vendor != "postgresql":  # no server-side statements on SQLite
+        assert Holder.objects.count() == 1
+        return
+    prepared = _prepared_statements()
+    assert len(prepared) == 1 and prepared[0].startswith("WITH")  # the create, nothing else
+    # A rollback makes psycopg drop the connection's prepared statements; the next create
+    # prepares its statement again.
+    with transaction.atomic():
+        Holder.objects.filter(pk=created.json()["id"]).update(external_id="rolled-back")
+        transaction.set_rollback(True)
+    assert _prepared_statements() == []
+    again = api.post("/v1/holders", {**BODY, "document": "11144477735"})
+    assert again.status_code == 201
+    assert Holder.objects.filter(external_id="rolled-back").count() == 0
+    assert [statement[:4] for statement in _prepared_statements()] == ["WITH"]
