@@ -33,8 +33,10 @@ def relax_commit() -> None:
 
 
 @UUIDField.register_lookup
+@models.BigIntegerField.register_lookup
 class AnyOf(Lookup):
-    """`id__any_of=[...]`: a list of ids as one array parameter on PostgreSQL
+    """`id__any_of=[...]` (UUID and big integer columns: ids, the outbox's `seq`): a list of
+    ids as one array parameter on PostgreSQL
     (`id = ANY(%s)`), not a thousand placeholders the driver parses for every query (psycopg
     caches only short statements: a 1,000-id `IN` cost ~4 ms per query to send); elsewhere the
     usual `IN (...)`."""

@@ -41,6 +41,8 @@ CONFIRM_TIMEOUT = 30.0
 
 
 def cloud_event(row: "OutboxEvent | PendingEvent") -> CloudEvent:
+    """The CloudEvent of an outbox row: its payload a dict (a model instance), or the JSON
+    text the relay claimed, which the SDK writes as the body unchanged."""
     return CloudEvent(
         {
             "id": str(row.event_id),

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from crm.db import relax_commit
@@ -65,14 +66,16 @@ class RelayStats:
 
 class PendingEvent(NamedTuple):
     """The columns of a claimed outbox row that publishing and marking read (a model
-    instance per row cost more than the claim's query)."""
+    instance per row cost more than the claim's query). `payload` is the JSON text as the
+    database returns it: it becomes the message body as it is, not decoded and encoded
+    again."""
 
     seq: int
     event_id: Any
     type: str
     aggregate_id: Any
     organization_id: Any
-    payload: Any
+    payload: str
     occurred_at: dt.datetime
     attempts: int
 
@@ -201,7 +204,10 @@ class Relay:
         )
         if lock:
             due = due.select_for_update(skip_locked=True)
-        rows = due.values_list(*PendingEvent._fields)[: self.options.batch_size]
+        columns = [
+            Cast(name, TextField()) if name == "payload" else name for name in PendingEvent._fields
+        ]
+        rows = due.values_list(*columns)[: self.options.batch_size]
         return [PendingEvent(*values) for values in rows]
 
     def _publish(
@@ -219,7 +225,7 @@ class Relay:
         sent = [row.seq for row, ok in zip(batch, confirms.outcomes, strict=True) if ok]
         refused = [row for row, ok in zip(batch, confirms.outcomes, strict=True) if ok is False]
         if sent:
-            OutboxEvent.objects.filter(seq__in=sent).update(sent_at=timezone.now())
+            OutboxEvent.objects.filter(seq__any_of=sent).update(sent_at=timezone.now())
             self.stats.published += len(sent)
             self.stats.batches += 1
             logger.info("published %d event(s)", len(sent))
