@@ -101,7 +101,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # - server_side_binding: values travel as bind parameters, never interpolated into the SQL
     #   text, so the server never logs them with a failed statement (CONTRACT §7).
     # - prepared_writes (crm.postgresql): the services' fixed-shape INSERTs are prepared on the
-    #   server once per connection. Behind PgBouncer in transaction mode: PgBouncer 1.21+ with
+    #   server once per connection. Behind PgBouncer in transaction mode: PgBouncer 1.22+ with
     #   max_prepared_statements, or DB_PREPARED_WRITES=false.
     # Set DB_STATEMENT_TIMEOUT_MS=0 (and DB_CLIENT_TIMEOUT_MS=0) for long maintenance runs, e.g.
     # a migration that builds an index on a large table.
