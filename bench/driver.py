@@ -8,6 +8,7 @@ loop does. wrk would be faster but cannot vary ids and bodies per request withou
 
 import asyncio
 import http.client
+import json
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,25 @@ def fresh_numbers(span: int = 10**6) -> Iterator[int]:
     whose size should not change the work measured (a name's number: its index tokens)."""
     start = int(time.time()) % 10**6 * span
     return iter(range(start, start + span))
+
+
+def holder_creator(organization: str, label: str, document_prefix: str) -> Callable[[], Request]:
+    """Requests for `POST /v1/holders`, each a new legal person of `organization`: the
+    document never repeats (`fresh_numbers` after `document_prefix`), the name is `label` and a
+    number whose size does not grow with the run."""
+    headers = {"X-Organization-Id": organization, "Content-Type": "application/json"}
+    counter = fresh_numbers()
+
+    def make() -> Request:
+        n = next(counter)
+        body = {
+            "type": "LEGAL_PERSON",
+            "name": f"{label} {n % 10**6}",
+            "document": f"{document_prefix}{n:013d}",
+        }
+        return ("POST", "/v1/holders", headers, json.dumps(body).encode())
+
+    return make
 
 
 @dataclass

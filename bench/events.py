@@ -15,7 +15,6 @@ else the two shared cores were doing at the time. The backlog an outbox-only run
 drained (`relay_events --once`, not timed) before the next run. bench/run.py prints it.
 """
 
-import json
 import socket
 import statistics
 import subprocess
@@ -90,17 +89,7 @@ def _broker_answers(url: str) -> bool:
 
 
 def _measure(name: str, env: dict, port: int, prefix: int, seconds: float, concurrency: int):
-    headers = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
-    counter = driver.fresh_numbers()
-
-    def new_holder():
-        n = next(counter)
-        body = {
-            "type": "LEGAL_PERSON",
-            "name": f"Events Co {n % 10**6}",
-            "document": f"{prefix}{n:013d}",
-        }
-        return ("POST", "/v1/holders", headers, json.dumps(body).encode())
+    new_holder = driver.holder_creator(ORG, "Events Co", str(prefix))
 
     server = driver.serve(env, port)
     try:

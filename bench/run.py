@@ -171,11 +171,6 @@ def endpoints(
     def get(path):
         return lambda: ("GET", path() if callable(path) else path, org, b"")
 
-    def new_holder():
-        n = next(counter)
-        body = {"type": "LEGAL_PERSON", "name": f"Bench Co {n % 10**6}", "document": f"9{n:013d}"}
-        return ("POST", "/v1/holders", org, json.dumps(body).encode())
-
     def new_alias():
         n = next(counter)
         body = {"ledgerId": "l", "accountId": f"BENCH-{n}-{uuid.uuid4().hex[:8]}"}
@@ -199,7 +194,7 @@ def endpoints(
         ("floor: raw SELECT by pk", get(lambda: f"/floor/select/{ids[pick(len(ids))]}"), (200,)),
         ("floor: raw INSERT", lambda: ("POST", "/floor/insert", org, b""), (201,)),
         ("get holder", get(lambda: f"/v1/holders/{ids[pick(len(ids))]}"), (200,)),
-        ("create holder", new_holder, (201,)),
+        ("create holder", driver.holder_creator(ORG, "Bench Co", "9"), (201,)),
         ("patch holder", patch_holder, (200,)),
         ("list holders page 1", get("/v1/holders?limit=10"), (200,)),
         ("list holders page 1, limit 100", get("/v1/holders?limit=100"), (200,)),

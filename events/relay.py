@@ -80,6 +80,12 @@ class PendingEvent(NamedTuple):
     attempts: int
 
 
+# What the claim selects, in `PendingEvent`'s order: the payload as the stored JSON text.
+_CLAIMED_COLUMNS = [
+    Cast(name, TextField()) if name == "payload" else name for name in PendingEvent._fields
+]
+
+
 def backoff(attempt: int, ceiling: float) -> float:
     """0.5 s, 1 s, 2 s, ... up to `ceiling`."""
     return min(ceiling, 0.5 * 2 ** max(0, attempt - 1))
@@ -204,10 +210,7 @@ class Relay:
         )
         if lock:
             due = due.select_for_update(skip_locked=True)
-        columns = [
-            Cast(name, TextField()) if name == "payload" else name for name in PendingEvent._fields
-        ]
-        rows = due.values_list(*columns)[: self.options.batch_size]
+        rows = due.values_list(*_CLAIMED_COLUMNS)[: self.options.batch_size]
         return [PendingEvent(*values) for values in rows]
 
     def _publish(
