@@ -8,10 +8,11 @@ extension the organization id; the routing key is the `type` (`studio.lerian.hol
 
 Publisher confirms are pipelined: a batch is written at once and its confirms awaited together
 (`Publisher.publish`), each row's outcome kept apart, so the relay marks sent exactly the rows
-the broker confirmed.
+the broker confirmed. The batch's frames reach the socket as one write (`BatchingConnection`).
 """
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,34 @@ def message(row: "OutboxEvent | PendingEvent") -> tuple[str, pika.BasicPropertie
     return event.get_type(), properties, binary.application_data
 
 
+class BatchingConnection(pika.SelectConnection):
+    """pika's `SelectConnection`, whose frames can be held back while a batch is published
+    and handed to the socket together when it ends (`batching`). pika gives its transport
+    each frame on its own (method, header and body: three per message) and the transport
+    sends each with a system call of its own, which the broker then reads one by one: ~180
+    small writes for a batch of 60 events, where one does. `_adapter_emit_data` is the hook
+    pika's connection leaves its adapters for writing."""
+
+    _held: list[bytes] | None = None
+
+    def _adapter_emit_data(self, data: bytes) -> None:
+        if self._held is None:
+            super()._adapter_emit_data(data)
+        else:
+            self._held.append(data)
+
+    @contextlib.contextmanager
+    def batching(self) -> Iterator[None]:
+        """Hold every frame written inside the block; write them as one when it ends."""
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                super()._adapter_emit_data(b"".join(held))
+
+
 @dataclass
 class Confirms:
     """What the broker answered for a published batch: per row, in order, `True` (confirmed),
@@ -104,7 +133,7 @@ class Publisher:
         self._unconfirmed: dict[int, int] = {}  # delivery tag -> index in the batch
         self._outcomes: list[bool | None] = []
         self._until: Callable[[], bool] = lambda: True
-        self.connection = pika.SelectConnection(
+        self.connection = BatchingConnection(
             parameters,
             on_open_callback=self._on_open,
             on_open_error_callback=self._on_failure,
@@ -156,11 +185,12 @@ class Publisher:
             raise self.failure
         self._outcomes = [None] * len(rows)
         self._unconfirmed = {}
-        for index, row in enumerate(rows):
-            routing_key, properties, body = message(row)
-            self.channel.basic_publish(self.exchange, routing_key, body, properties)
-            self._published += 1
-            self._unconfirmed[self._published] = index
+        with self.connection.batching():
+            for index, row in enumerate(rows):
+                routing_key, properties, body = message(row)
+                self.channel.basic_publish(self.exchange, routing_key, body, properties)
+                self._published += 1
+                self._unconfirmed[self._published] = index
         self._run(lambda: not self._unconfirmed or self.failure is not None, self.timeout)
         failure = self.failure
         if self._unconfirmed and failure is None:  # no answer in time: give the connection up

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from aliases.importing import Importer, sample_bodies
 from events import relay as relay_module
-from events.broker import Confirms
+from events.broker import Confirms, Publisher
 from events.models import OutboxEvent
 from events.relay import Relay, RelayOptions
 from tests.conftest import ORG_A, OrgClient
@@ -486,6 +486,27 @@ def test_a_batch_refused_in_part_by_the_broker_marks_only_what_it_confirmed(even
         channel.queue_delete(name)
         channel.exchange_delete(name)
         broker.close()
+
+
+def test_a_batch_reaches_the_socket_as_one_write_and_every_message_arrives(events_on, queue, db):
+    """The publisher hands the transport a whole batch at once (`BatchingConnection`), not
+    three frames per message; the broker still receives and confirms each message whole."""
+    for _ in range(5):
+        HolderFactory()
+    rows = Relay(options(queue))._claim(lock=False)
+    publisher = Publisher(BROKER_URL, queue.exchange)
+    writes = []
+    transport = publisher.connection._transport
+    real_write = transport.write
+    transport.write = lambda data: (writes.append(data), real_write(data))[1]
+    try:
+        confirms = publisher.publish(rows)
+        batch_writes = len(writes)
+    finally:
+        publisher.close()
+    assert confirms.outcomes == [True] * 5
+    assert batch_writes == 1
+    assert [m.event_id for m in queue.drain()] == [str(row.event_id) for row in rows]
 
 
 def call_command_update(holder) -> None:
