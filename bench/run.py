@@ -419,7 +419,10 @@ def own_server(directory: Path, port: int) -> cluster.Cluster:
     if bindir is None:
         raise SystemExit("no PostgreSQL server programs (initdb); give --database-url instead")
     server = cluster.Cluster(
-        bindir, directory=directory, port=port, settings=cluster.production_settings()
+        bindir,
+        directory=directory,
+        port=port,
+        settings=cluster.production_settings(lz4=cluster.built_with_lz4(bindir)),
     )
     if not server.initialised:
         server.initdb()
