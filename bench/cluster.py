@@ -47,8 +47,8 @@ def production_settings(memory_bytes: int | None = None, *, lz4: bool = False) -
     Full-page images are compressed with LZ4 where the server was built with it (`lz4`,
     `built_with_lz4`), else with the default pglz: at 1M holders a create writes ~3 full-page
     images after a checkpoint (its index entries land on pages nothing else touched since),
-    and compressing them with pglz took 0.25-0.3 ms of the server's ~1 ms per create on this
-    machine, with LZ4 a small part of that (docs/performance.md)."""
+    and the server's CPU per create was 0.95-1.0 ms with pglz, 0.65-0.73 ms with LZ4, on the
+    same database after a `CHECKPOINT` (docs/performance.md)."""
     memory = memory_bytes or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     mib = memory // 2**20
     return {
