@@ -17,6 +17,13 @@ def test_a_24_gib_machine_gets_a_quarter_as_shared_buffers():
     assert settings["wal_compression"] == "on"  # pglz: every server has it
 
 
+def test_large_machines_are_capped_and_durability_keeps_its_defaults():
+    settings = production_settings(256 * GIB)
+    assert settings["shared_buffers"] == "8192MB"
+    assert settings["maintenance_work_mem"] == "2048MB"
+    assert not {"fsync", "synchronous_commit", "full_page_writes"} & settings.keys()
+
+
 def test_full_page_images_are_compressed_with_lz4_where_the_server_has_it():
     assert production_settings(24 * GIB, lz4=True)["wal_compression"] == "lz4"
 

@@ -498,7 +498,12 @@ def test_a_batch_reaches_the_socket_as_one_write_and_every_message_arrives(event
     writes = []
     transport = publisher.connection._transport
     real_write = transport.write
-    transport.write = lambda data: (writes.append(data), real_write(data))[1]
+
+    def counted_write(data: bytes) -> None:
+        writes.append(data)
+        real_write(data)
+
+    transport.write = counted_write
     try:
         confirms = publisher.publish(rows)
         batch_writes = len(writes)
