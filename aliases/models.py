@@ -219,6 +219,9 @@ class RelatedParty(models.Model):
 class AliasMetadataPair(MetadataPair):
     """An alias's metadata pair in the pair index (`crm.metadata_index`)."""
 
+    # One row per (record, pair); the key's index is also the one erasure and updates find
+    # rows by (instead of the foreign key's own).
+    pk = models.CompositePrimaryKey("alias", "pair_hash")
     alias = models.ForeignKey(
         AliasAccount,
         on_delete=models.CASCADE,
@@ -227,13 +230,6 @@ class AliasMetadataPair(MetadataPair):
     )
 
     class Meta:
-        # One row per (record, pair); also the index erasure and updates find rows by
-        # (instead of the foreign key's own).
-        constraints = [
-            models.UniqueConstraint(
-                fields=["alias", "pair_hash"], name="alias_metadata_pair_unique"
-            ),
-        ]
         indexes = [
             models.Index(
                 fields=["organization_id", "pair_hash", "alias"], name="alias_metadata_pair_idx"

@@ -278,7 +278,9 @@ class HolderNameToken(models.Model):
     Maintained by `holders.services` on create and update; erased with the holder (CASCADE:
     the tokens are derived from the holder and must not outlive it)."""
 
-    # No index of its own: the unique (holder, token_hash) index serves lookups by holder.
+    # Keyed by (holder, token): the key's index serves lookups by holder; no surrogate id,
+    # whose index would be one more entry to write per token (`crm.migration_ops`).
+    pk = models.CompositePrimaryKey("holder", "token_hash")
     holder = models.ForeignKey(
         "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens", db_index=False
     )
@@ -287,11 +289,6 @@ class HolderNameToken(models.Model):
 
     class Meta:
         ordering = ["holder", "token_hash"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["holder", "token_hash"], name="holder_name_token_unique"
-            ),
-        ]
         indexes = [
             # Covering, in holder order: a search reads the newest holders of a token from
             # the index alone and stops (`crm.admin.searching`).
@@ -308,6 +305,9 @@ class HolderNameToken(models.Model):
 class HolderMetadataPair(MetadataPair):
     """A holder's metadata pair in the pair index (`crm.metadata_index`)."""
 
+    # One row per (record, pair); the key's index is also the one erasure and updates find
+    # rows by (instead of the foreign key's own).
+    pk = models.CompositePrimaryKey("holder", "pair_hash")
     holder = models.ForeignKey(
         "holders.Holder",
         on_delete=models.CASCADE,
@@ -316,13 +316,6 @@ class HolderMetadataPair(MetadataPair):
     )
 
     class Meta:
-        # One row per (record, pair); also the index erasure and updates find rows by
-        # (instead of the foreign key's own).
-        constraints = [
-            models.UniqueConstraint(
-                fields=["holder", "pair_hash"], name="holder_metadata_pair_unique"
-            ),
-        ]
         indexes = [
             models.Index(
                 fields=["organization_id", "pair_hash", "holder"], name="holder_metadata_pair_idx"
