@@ -18,6 +18,7 @@ from crm.serializers import (
     MetadataField,
     StrictSerializer,
     optional_string,
+    representation,
     required_string,
 )
 from holders.models import HolderType
@@ -122,7 +123,9 @@ class AliasSerializer(serializers.Serializer):
             body["type"] = alias.type
         body["ledgerId"] = alias.ledger_id
         body["accountId"] = alias.account_id
-        parties = [RelatedPartySerializer(party).data for party in alias.related_parties.all()]
+        parties = [
+            representation(RelatedPartySerializer, party) for party in alias.related_parties.all()
+        ]
         optional = {
             "bankingDetails": _in_order(
                 prune_empty(join(alias.banking_details, alias.banking_details_private)),

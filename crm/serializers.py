@@ -3,8 +3,8 @@ reference's date formats, flat metadata, unknown keys refused. Each field raises
 with a code of its own; `crm.errors.translate_errors` turns them into the one CRM error the
 reference would return (ref §3.3's order)."""
 
-import copy
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -324,6 +324,19 @@ class MetadataField(serializers.Field):
         return value
 
 
+def representation(serializer_class: type[serializers.Serializer], instance: Any) -> Any:
+    """`serializer_class(instance).data` for a response serializer whose `to_representation`
+    builds the body from the instance alone (no context, no instance state): one instance per
+    class serves every request. Building a serializer walks its class hierarchy for error
+    messages — more than building a holder's body."""
+    return _shared(serializer_class).to_representation(instance)
+
+
+@functools.cache
+def _shared(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    return serializer_class()
+
+
 def _metadata_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -339,8 +352,11 @@ def unbound_copy(field: serializers.Field) -> serializers.Field:
     what a copy changes is its own: the binding (`field_name`, `parent`, `source`, `label`,
     set again by `bind`), its validator list (copied), a nested serializer's `fields` (built
     per copy, from copies), and a list's or dict's `child` (copied and bound to the copy).
-    The declared fields themselves are never bound or used."""
-    clone = copy.copy(field)
+    The declared fields themselves are never bound or used. The copy is `copy.copy`'s without
+    its detour through `__reduce_ex__` and DRF's `Field.__new__` (whose `_args`/`_kwargs` the
+    attributes copied from `field` replace): a quarter of its cost, nine fields per body."""
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
     clone.field_name = None
     clone.parent = None
     clone.source = field._kwargs.get("source")
@@ -367,7 +383,7 @@ class StrictSerializer(serializers.Serializer):
     response_serializer_class: type[serializers.Serializer]
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return self.response_serializer_class(instance).data
+        return representation(self.response_serializer_class, instance)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = {name: unbound_copy(field) for name, field in self._declared_fields.items()}

@@ -1,6 +1,6 @@
 """`crm.db.prep_save`'s shortcut prepares every value exactly as the field's own
 `get_db_prep_save` does (same value, same type), for every column of every model, on the
-database the suite runs on."""
+database the suite runs on; `prepared_columns` gives a run of rows' values column by column."""
 
 import datetime as dt
 import uuid
@@ -9,8 +9,9 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from crm.db import _prep_shortcut, prep_save
+from crm.db import Row, _prep_shortcut, _written, prep_save, prepared_columns
 from crm.encryption import EncryptedJSONField, EncryptedTextField
+from holders.models import Holder, HolderNameToken
 
 SAMPLES = [
     "a word",
@@ -69,3 +70,29 @@ def test_encrypted_and_json_columns_take_the_fields_own_preparation():
     ]
     assert len(encrypted) > 10
     assert all(_prep_shortcut(field, connection) is None for field in encrypted)
+
+
+def test_prepared_columns_are_a_runs_values_column_by_column_with_defaults_for_the_rest():
+    holder, organization = uuid.uuid4(), uuid.uuid4()
+    tokens = [
+        Row(
+            HolderNameToken, {"holder_id": holder, "organization_id": organization, "token_hash": t}
+        )
+        for t in (3, -(2**63))
+    ]
+    assert prepared_columns(tokens, connection) == [
+        [prep_save(field, row.values[field.attname], connection) for row in tokens]
+        for field in _written(HolderNameToken)
+    ]
+    holders = [Row(Holder, {"organization_id": organization, "type": "LEGAL_PERSON"})] * 2
+    columns = dict(
+        zip(
+            [field.attname for field in _written(Holder)],
+            prepared_columns(holders, connection),
+            strict=True,
+        )
+    )
+    assert columns["type"] == ["LEGAL_PERSON", "LEGAL_PERSON"]
+    assert columns["external_id"] == [None, None]  # left out: the field's default
+    first, second = columns["id"]  # a default made per row, as `Model()` makes it
+    assert first != second

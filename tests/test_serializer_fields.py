@@ -103,3 +103,39 @@ def test_two_serializers_share_no_field_nor_validator_list(serializer_class):
             assert child.parent is field
     declared = serializer_class._declared_fields.values()
     assert all(field.parent is None for field in declared)  # never bound, never used
+
+
+def test_a_shared_response_serializer_gives_the_body_a_serializer_of_its_own_gives(api):
+    """`crm.serializers.representation`: one response serializer per class answers for every
+    instance, with the body `Serializer(instance).data` gives."""
+    from aliases.models import AliasAccount, RelatedParty
+    from aliases.serializers import AliasSerializer, RelatedPartySerializer
+    from crm.serializers import representation
+    from holders.models import Holder
+    from holders.serializers import HolderSerializer
+
+    holder = api.post(
+        "/v1/holders",
+        {
+            "type": "NATURAL_PERSON",
+            "name": "Ana Souza",
+            "document": "12345678900",
+            "externalId": "ext-1",
+            "contact": {"primaryEmail": "ana@example.com"},
+            "naturalPerson": {"motherName": "Maria"},
+            "metadata": {"segment": "retail"},
+        },
+    ).json()
+    party = {"document": "98765432100", "name": "Bia", "role": "PRIMARY_HOLDER"}
+    party["startDate"] = "2025-01-02"
+    alias = api.post(
+        f"/v1/holders/{holder['id']}/aliases",
+        {"ledgerId": "l1", "accountId": "a1", "relatedParties": [party]},
+    ).json()
+    for serializer_class, instance in (
+        (HolderSerializer, Holder.objects.get(pk=holder["id"])),
+        (AliasSerializer, AliasAccount.objects.get(pk=alias["id"])),
+        (RelatedPartySerializer, RelatedParty.objects.get(alias_id=alias["id"])),
+    ):
+        assert representation(serializer_class, instance) == serializer_class(instance).data
+    assert representation(HolderSerializer, Holder.objects.get(pk=holder["id"])) == holder
