@@ -24,6 +24,7 @@
 
 import argparse
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -424,6 +425,7 @@ def own_server(directory: Path, port: int) -> cluster.Cluster:
         port=port,
         settings=cluster.production_settings(lz4=cluster.built_with_lz4(bindir)),
     )
+    hold_server(server.dir)
     if not server.initialised:
         server.initdb()
     server.halt("fast")  # a server a killed run left behind
@@ -431,6 +433,33 @@ def own_server(directory: Path, port: int) -> cluster.Cluster:
     settings = ", ".join(f"{name}={value}" for name, value in server.settings.items())
     print(f"PostgreSQL: the benchmark's own server on port {port} ({settings})", flush=True)
     return server
+
+
+_held_locks: list = []  # open for the life of the process: closing one releases its lock
+
+
+def hold_server(directory: Path) -> None:
+    """Keep the benchmark's server to this process, or exit saying which process has it.
+    Every `make bench*` command restarts the server (fresh settings, no server a killed run
+    left behind), so a second one started meanwhile would cut the first short, its requests
+    failing mid-measurement. An exclusive `flock` on `bench.lock` beside the server's files,
+    released when the process ends however it ends."""
+    lock = (directory / "bench.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise SystemExit(
+            f"another benchmark (pid {holder}) is using the server in {directory}:"
+            " wait for it to finish"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    _held_locks.append(lock)
 
 
 def app_env(database_url: str, port: int) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """The benchmark's own PostgreSQL server is sized for the machine as a dedicated server would
 be (bench/cluster.py), whatever the machine's memory."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 from bench.cluster import built_with_lz4, production_settings
@@ -42,3 +44,30 @@ def test_lz4_support_is_read_from_the_servers_build(tmp_path):
     assert built_with_lz4(with_lz4)
     assert not built_with_lz4(without)
     assert not built_with_lz4(tmp_path / "missing")  # no pg_config: the default compression
+
+
+def test_a_second_benchmark_is_refused_while_one_holds_the_server(tmp_path):
+    """`bench.run.hold_server`: every `make bench*` restarts the benchmark's server, so a
+    second command must not start while a first one runs; once the first ends, it may."""
+    root = Path(__file__).resolve().parent.parent
+    hold = (
+        "import sys; from pathlib import Path; from bench.run import hold_server;"
+        " hold_server(Path(sys.argv[1])); print('held', flush=True); sys.stdin.read()"
+    )
+    command = [sys.executable, "-c", hold, str(tmp_path)]
+    first = subprocess.Popen(
+        command, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout.readline().strip() == "held"
+        second = subprocess.run(
+            command, cwd=root, input="", capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode == 1
+        assert f"another benchmark (pid {first.pid}) is using the server" in second.stderr
+    finally:
+        first.stdin.close()
+        first.wait(timeout=60)
+    third = subprocess.run(command, cwd=root, input="", capture_output=True, text=True, timeout=60)
+    assert third.returncode == 0
+    assert third.stdout.strip() == "held"
