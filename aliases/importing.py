@@ -350,21 +350,18 @@ class Tables:
             [column(getattr(obj, name)) for name, _, column in self.columns[obj._meta.db_table]]
         )
 
-    def values_row(self, model: type[models.Model], **values: Any) -> bytes | tuple:
-        """`row(model(**values))` without building the instance (fields' defaults apply):
-        for the small derived rows (name tokens, audit entries), where `__init__` would
-        cost more than the row."""
+    def values_row(self, row: Row) -> bytes | tuple:
+        """`row(model(**values))` without building the instance (`Row.value`: fields'
+        defaults apply): for the small derived rows (name tokens, audit entries), where
+        `__init__` would cost more than the row."""
         return self._line(
-            [
-                column(values[name] if name in values else f.get_default())
-                for name, f, column in self.columns[model._meta.db_table]
-            ]
+            [column(row.value(f)) for _, f, column in self.columns[row.model._meta.db_table]]
         )
 
     def derived_rows(self, rows: list[Row]) -> list[bytes | tuple]:
         """`values_row` of each row a model builds for its derived tables (name tokens,
         metadata pairs), so the importer writes exactly what the services write."""
-        return [self.values_row(row.model, **row.values) for row in rows]
+        return [self.values_row(row) for row in rows]
 
     def packed(self, rows: dict[str, list]) -> dict[str, list]:
         """One record's rows, by table, as they travel to the parent: on PostgreSQL each
@@ -444,7 +441,7 @@ def audit_row(obj: models.Model, fields: list[str], actor: tuple[str, str]) -> t
         changed_fields=fields,
         actor=audit.Actor(*actor),
     )
-    return tables().values_row(AuditEntry, **values)
+    return tables().values_row(Row(AuditEntry, values))
 
 
 def event_rows(obj: models.Model, parties: list[RelatedParty] | None = None) -> list:

@@ -65,6 +65,11 @@ class Row:
     model: type[Model]
     values: dict[str, Any]
 
+    def value(self, field) -> Any:
+        """What `field` writes for this row: its given value, or the field's default."""
+        name = field.attname
+        return self.values[name] if name in self.values else field.get_default()
+
     @classmethod
     def of_new(cls, obj: Model) -> "Row":
         """The row of a new, unsaved instance (each value as `save()` would write it)."""
@@ -162,19 +167,13 @@ def array_param(values: Sequence[Any]) -> Any:
 
 def prepared_columns(run: Sequence[Row], db) -> list[list[Any]]:
     """The values a run of rows of one model writes, column by column (`_written` order):
-    each row's value by attribute name, or the field's default when left out, prepared as
-    `save()` prepares it (encrypted, adapted) for `db`. One preparer per column
-    (`save_preparer`), not a lookup per value: a create writes ~50 values."""
+    each `Row.value`, prepared as `save()` prepares it (encrypted, adapted) for `db`. One
+    preparer per column (`save_preparer`), not a lookup per value: a create writes ~50
+    values."""
     columns = []
     for field in _written(run[0].model):
         prepare = save_preparer(field, db)
-        name = field.attname
-        columns.append(
-            [
-                prepare(row.values[name] if name in row.values else field.get_default(), db)
-                for row in run
-            ]
-        )
+        columns.append([prepare(row.value(field), db) for row in run])
     return columns
 
 

@@ -142,10 +142,11 @@ class Cluster(cluster.Cluster):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def migrate(env: dict[str, str]) -> None:
-    """`manage.py migrate` for a server's database, in a process of its own."""
+def migrate(env: dict[str, str], *target: str) -> None:
+    """`manage.py migrate` for a server's database, in a process of its own (to `target`,
+    e.g. `"holders", "0010"`, when given)."""
     done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
+        [sys.executable, "manage.py", "migrate", *target, "--noinput"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -7,15 +7,14 @@ server of DATABASE_URL)."""
 import contextlib
 import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import servers
+
 ORG = "0196a3f4-1c2b-7cde-8f00-00000000c0de"
 HOLDER = "0196a3f4-1c2b-7cde-8f00-0000000000a1"
 ALIAS = "0196a3f4-1c2b-7cde-8f00-0000000000b1"
@@ -83,8 +82,7 @@ def scratch_database(tmp_path: Path):
 
 def migrate(url: str, *target: str) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": url}
-    command = [sys.executable, "manage.py", "migrate", *target, "--no-input", "-v", "0"]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
+    servers.migrate(env, *target)
 
 
 def key_columns(db, table: str) -> list[str]:
