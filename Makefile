@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 .env:
-	$(PYTHON) crm/devkeys.py > .env
+	$(PYTHON) crm/crypto/devkeys.py > .env
 	@echo "Generated development keys in .env (git-ignored; keep it to read your data again)."
 
 run: $(STAMP) .env ## Serve on 127.0.0.1:4003 with SQLite (creates .venv, .env keys, migrates)

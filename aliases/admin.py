@@ -1,4 +1,4 @@
-"""Alias account back-office (CONTRACT §8), and the aliases on the holder page.
+"""Alias account back-office (docs/api.md §8), and the aliases on the holder page.
 
 Search by alias or holder id, account id, ledger id, banking account / IBAN, holder document,
 participant or related-party document (the last four through their search hashes); filters by
@@ -51,10 +51,10 @@ from crm.admin.lists import (
 )
 from crm.admin.registry import RegistryAdmin, adopt
 from crm.admin.searching import newest, organization_arms, term_hashes
-from crm.errors import CRMError
+from crm.api.errors import CRMError
+from crm.api.serializers import validate_input
+from crm.crypto.search import canonical
 from crm.ids import parse_uuid
-from crm.search import canonical
-from crm.serializers import validate_input
 from holders.admin import HolderAdmin
 from holders.models import Holder, HolderType
 

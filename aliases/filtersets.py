@@ -1,4 +1,5 @@
-"""Alias list filters (ref §2.5, CONTRACT §3): every one of them honoured and index-backed.
+"""Alias list filters (docs/api.md §3.2, docs/api.md §3): every one of them honoured and
+index-backed.
 
 Plaintext filters match columns; encrypted values match their search hashes; related-party
 filters match any party of the alias (a subquery on the party table, so no duplicate rows).
@@ -15,8 +16,8 @@ from aliases.models import (
     AliasAccount,
     RelatedParty,
 )
-from crm.filters import RegistryFilterSet, SearchHashFilter
-from crm.search import lookup_hashes
+from crm.api.filters import RegistryFilterSet, SearchHashFilter
+from crm.crypto.search import lookup_hashes
 
 
 class AliasFilterSet(RegistryFilterSet):

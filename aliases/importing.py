@@ -66,14 +66,14 @@ from aliases.services import (
     validate_related_parties,
 )
 from crm import audit, lifecycle
-from crm.db import Row, relax_commit, save_preparer
-from crm.errors import CRMError
-from crm.metadata_index import metadata_pair_rows
+from crm.api.errors import CRMError
+from crm.api.nested import set_path
+from crm.api.parsers import parse_json_object
+from crm.api.serializers import validate_input
+from crm.crypto.metadata_index import metadata_pair_rows
+from crm.crypto.search import lookup_hashes
+from crm.db.rows import Row, relax_commit, save_preparer
 from crm.models import AuditEntry
-from crm.nested import set_path
-from crm.parsers import parse_json_object
-from crm.search import lookup_hashes
-from crm.serializers import validate_input
 from events import outbox
 from events.models import OutboxEvent
 from holders.models import DOCUMENT_FIELD, Holder, HolderMetadataPair, HolderNameToken

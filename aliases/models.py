@@ -1,10 +1,10 @@
 """AliasAccount: the link from one Holder to one ledger account, with banking, regulatory and
-related-party data (ref §4.2, §4.7-§4.9).
+related-party data (docs/api.md §4.2, §4.7-§4.9).
 
-Storage choices (CONTRACT §4, §7):
+Storage choices (docs/api.md §4, §7):
 * `document` and `type` are copied from the holder at creation; the document is encrypted and
   searchable through `document_hash`.
-* `bankingDetails` is two columns (see `crm.nested`): the plaintext JSON (branch, type, dates,
+* `bankingDetails` is two columns (see `crm.api.nested`): the plaintext JSON (branch, type, dates,
   country, bank) and an encrypted JSON with `account` and `iban`. `banking_branch` repeats the
   branch as a plain indexed column for the `banking_details_branch` filter; account and iban are
   searchable through their hash columns only.
@@ -19,12 +19,12 @@ unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.encryption import EncryptedJSONField, EncryptedTextField
+from crm.api.nested import Path
+from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
+from crm.crypto.metadata_index import MetadataPair
+from crm.crypto.search import search_hash
 from crm.ids import uuid7
-from crm.metadata_index import MetadataPair
 from crm.models import DELETED, LIVE, RegistryModel
-from crm.nested import Path
-from crm.search import search_hash
 
 BANKING_DETAILS_PRIVATE: list[Path] = [("account",), ("iban",)]
 
@@ -217,7 +217,7 @@ class RelatedParty(models.Model):
 
 
 class AliasMetadataPair(MetadataPair):
-    """An alias's metadata pair in the pair index (`crm.metadata_index`)."""
+    """An alias's metadata pair in the pair index (`crm.crypto.metadata_index`)."""
 
     # One row per (record, pair); the key's index is also the one erasure and updates find
     # rows by (instead of the foreign key's own).

@@ -11,7 +11,7 @@ from django.db.models import Prefetch
 
 from aliases.filtersets import AliasFilterSet
 from aliases.models import AliasAccount, RelatedParty
-from crm.filters import apply_filters
+from crm.api.filters import apply_filters
 from crm.models import SoftDeleteQuerySet, one_or_error
 
 

@@ -1,8 +1,9 @@
-"""Alias wire format (ref §4.2, §4.7-§4.9, §4.12): strict input serializers for POST and PATCH,
+"""Alias wire format (docs/api.md §4.2, §4.4, §4.5): strict input serializers for POST and PATCH,
 and the response serializer.
 
-Related parties are only *decoded* here (types, dates, unknown keys: ref §3.3); their business
-rules (CRM-0025..0029, in ref §4.9 order) run in `services.validate_related_parties`.
+Related parties are only *decoded* here (types, dates, unknown keys: docs/api.md §4.7); their
+business rules (CRM-0025..0029, in docs/api.md §4.4 order) run in
+`services.validate_related_parties`.
 """
 
 from typing import Any
@@ -11,9 +12,9 @@ from django.conf import settings
 from rest_framework import serializers
 
 from aliases.models import AliasAccount, RelatedParty
-from crm.merge_patch import prune_empty
-from crm.nested import join
-from crm.serializers import (
+from crm.api.merge_patch import prune_empty
+from crm.api.nested import join
+from crm.api.serializers import (
     ApiDateField,
     MetadataField,
     StrictSerializer,
@@ -55,8 +56,8 @@ class RelatedPartyInputSerializer(StrictSerializer):
 
 
 def related_parties_field() -> serializers.ListField:
-    # A null element decodes to None; the service answers it with CRM-0025 (ref §4.9). The cap
-    # per request is the cap per alias; the service checks the total after an append.
+    # A null element decodes to None; the service answers it with CRM-0025 (docs/api.md §4.4).
+    # The cap per request is the cap per alias; the service checks the total after an append.
     return serializers.ListField(
         child=RelatedPartyInputSerializer(allow_null=True),
         required=False,
@@ -140,7 +141,7 @@ class AliasSerializer(serializers.Serializer):
 
 
 class AliasCreateSerializer(StrictSerializer):
-    """`CreateAliasRequest`: ledgerId and accountId required (free strings, ref §4.2)."""
+    """`CreateAliasRequest`: ledgerId and accountId required (free strings, docs/api.md §4.2)."""
 
     response_serializer_class = AliasSerializer
 

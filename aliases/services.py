@@ -22,13 +22,13 @@ from aliases.models import (
 )
 from aliases.selectors import alias_get
 from crm import lifecycle
-from crm.db import insert_rows
-from crm.errors import CRMError
-from crm.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.metadata_index import metadata_pair_rows, sync_metadata_pairs
+from crm.api.errors import CRMError
+from crm.api.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.api.nested import join, split
+from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
+from crm.crypto.search import search_hash
+from crm.db.rows import insert_rows
 from crm.models import ERASURE_COLUMNS, AuditEntry
-from crm.nested import join, split
-from crm.search import search_hash
 from holders.models import Holder
 from holders.selectors import holder_get
 from holders.services import FOR_ERASURE
@@ -40,7 +40,7 @@ MERGED_STATE = ("bankingDetails", "regulatoryFields", "metadata")
 
 
 def validate_related_parties(parties: list[dict[str, Any] | None] | None) -> list[dict[str, Any]]:
-    """Ref §4.9, per party in the order document -> name -> role -> startDate -> endDate; the
+    """docs/api.md §4.4, per party in the order document -> name -> role -> startDate -> endDate; the
     first failure is raised. A null element is an invalid role (CRM-0025). Dates arrive as
     `YYYY-MM-DD` (decoded by the serializer)."""
     for index, party in enumerate(parties or []):
@@ -144,9 +144,9 @@ def alias_build(*, holder: Holder, data: dict[str, Any]) -> AliasAccount:
 def alias_create(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, data: dict[str, Any]
 ) -> AliasAccount:
-    """Link a live holder to a ledger account. Related parties are validated first (ref §4.9),
-    then the holder is locked (a concurrent holder delete waits) and must be live (404
-    CRM-0006); the alias copies its document and type."""
+    """Link a live holder to a ledger account. Related parties are validated first
+    (docs/api.md §4.4), then the holder is locked (a concurrent holder delete waits) and must be
+    live (404 CRM-0006); the alias copies its document and type."""
     parties = validate_related_parties(data.get("relatedParties"))
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = alias_build(holder=holder, data=data)

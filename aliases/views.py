@@ -1,4 +1,4 @@
-"""Alias endpoints A1-A6 (ref §2.2): A1-A5 under `/v1/holders/{holder_id}/aliases`, the list
+"""Alias endpoints A1-A6 (docs/api.md §3): A1-A5 under `/v1/holders/{holder_id}/aliases`, the list
 A6 at `/v1/aliases`. Reads through `aliases.selectors`, writes through `aliases.services`."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -10,8 +10,8 @@ from aliases import selectors, services
 from aliases.filtersets import AliasFilterSet
 from aliases.models import RelatedPartyRole
 from aliases.serializers import AliasCreateSerializer, AliasSerializer, AliasUpdateSerializer
-from crm import openapi
-from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
+from crm.api import openapi
+from crm.api.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 
 HOLDER_ID = openapi.path_uuid("holder_id")
 ALIAS_ID = openapi.path_uuid("alias_id")
@@ -180,7 +180,7 @@ class HolderAliasViewSet(
     ),
 )
 class AliasViewSet(mixins.ListModelMixin, AliasViewSetBase):
-    """A6: the organization's aliases, filtered (every filter of CONTRACT §3) and paged."""
+    """A6: the organization's aliases, filtered (every filter of docs/api.md §3) and paged."""
 
     def get_queryset(self):
         return selectors.alias_list(

@@ -1,5 +1,5 @@
 """`python -m bench.admin_times`: server time of every admin page type on the benchmark's
-database (run after `make bench HOLDERS=1000000`; CONTRACT §8: under 100 ms at 1M holders).
+database (run after `make bench HOLDERS=1000000`; docs/api.md §8: under 100 ms at 1M holders).
 
 In-process (Django's test client, production settings of bench/settings.py, the bench
 database): the time from request to response inside Django, without the network and the load

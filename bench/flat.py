@@ -1,4 +1,4 @@
-"""`python -m bench.flat`: the flatness target (CONTRACT §11: every list and search p50 at
+"""`python -m bench.flat`: the flatness target (docs/api.md §11: every list and search p50 at
 1,000,000 holders ≤ 1.5x its p50 at 10,000) judged in one time window.
 
 `make bench` measures the two sizes in two runs half an hour apart; on this shared machine,

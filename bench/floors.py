@@ -19,8 +19,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from crm.db.postgresql.base import PreparedSQL
 from crm.ids import uuid7
-from crm.postgresql.base import PreparedSQL
 from holders.models import Holder
 
 FLOOR_ORGANIZATION = uuid.UUID("0196a3f4-1c2b-7cde-8f00-00000000f100")
@@ -44,7 +44,7 @@ def raw_select(request, holder_id: uuid.UUID):
     return JsonResponse({"id": str(row[0]), "type": row[1], "externalId": row[2]})
 
 
-# Prepared on the server as the services' own INSERTs are (crm.postgresql, prepared_writes),
+# Prepared on the server as the services' own INSERTs are (crm.db.postgresql, prepared_writes),
 # so that the floor does its database work no less efficiently than the endpoint.
 INSERT_SQL = PreparedSQL(
     "INSERT INTO holders_holder (id, organization_id, created_at, updated_at, type, "

@@ -155,7 +155,7 @@ def deep_cursor(url: str, depth_rows: int) -> str:
         f"ORDER BY id OFFSET {max(depth_rows, 1) - 1} LIMIT 1"
     )
     out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
-    raw = {"id": out.stdout.strip(), "points_next": True}  # crm.pagination.encode_cursor
+    raw = {"id": out.stdout.strip(), "points_next": True}  # crm.api.pagination.encode_cursor
     payload = json.dumps(raw, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
@@ -301,7 +301,7 @@ def drive(port: int, name: str, make, ok, *, concurrency: int, seconds: float):
     )
 
 
-# The endpoints judged against a floor (CONTRACT §11 targets), with their floor.
+# The endpoints judged against a floor (docs/api.md §11 targets), with their floor.
 PAIRS = (("get holder", "floor: raw SELECT by pk"), ("create holder", "floor: raw INSERT"))
 
 

@@ -1,6 +1,6 @@
 """`python -m bench.tables SMALL.json LARGE.json`: the figures of two `bench.run --json` results
 as Markdown tables for docs/performance.md (each run's table, then p50 at the large size over
-p50 at the small size per list and search endpoint, the CONTRACT §11 flatness target, alone
+p50 at the small size per list and search endpoint, the docs/api.md §11 flatness target, alone
 and under load)."""
 
 import json

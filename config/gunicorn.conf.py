@@ -50,7 +50,7 @@ limit_request_field_size = 8190
 
 # Logs: no access log of gunicorn's own. It prints the query string (`?document=...`), which
 # carries personal data; the application logs one line per request instead (route template,
-# status, duration, request id, organization: crm.middleware.RequestIdMiddleware).
+# status, duration, request id, organization: crm.api.middleware.RequestIdMiddleware).
 accesslog = None
 errorlog = "-"
 

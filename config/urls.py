@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from crm import views as crm_views
 from crm.admin.dashboard import dashboard_view
+from crm.api import views as crm_views
 
 public = {"authentication_classes": [], "permission_classes": []}
 
@@ -27,7 +27,7 @@ urlpatterns = [
     path("v1/", include("config.api_router")),
 ]
 
-handler400 = "crm.views.bad_request"
-handler403 = "crm.views.forbidden"
-handler404 = "crm.views.route_not_found"
-handler500 = "crm.views.server_error"
+handler400 = "crm.api.views.bad_request"
+handler403 = "crm.api.views.forbidden"
+handler404 = "crm.api.views.route_not_found"
+handler500 = "crm.api.views.server_error"

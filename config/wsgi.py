@@ -10,12 +10,12 @@ application = get_wsgi_application()
 
 # Keys that cannot read this database's data stop the start here (gunicorn and runserver)
 # with a message saying which key, instead of serving a 500 on every read.
-from crm.keycheck import refuse_to_start_with_wrong_keys  # noqa: E402
+from crm.crypto.keycheck import refuse_to_start_with_wrong_keys  # noqa: E402
 
 refuse_to_start_with_wrong_keys()
 
 # Access Manager mode: say in the log whether it answers (as lib-auth does at boot). Never
 # blocks the start beyond PLUGIN_AUTH_TIMEOUT_SECONDS; a failure only logs, requests fail closed.
-from crm.checks import probe_access_manager  # noqa: E402
+from crm.access.checks import probe_access_manager  # noqa: E402
 
 probe_access_manager()

@@ -9,14 +9,14 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from crm import (
-            checks,  # registers the access-control system checks
-            db,  # noqa: F401  (registers the `any_of` lookup)
+        from crm import lifecycle
+        from crm.access import checks  # registers the access-control system checks
+        from crm.api import (
             idempotency,
-            keycheck,
-            lifecycle,
             openapi,  # noqa: F401  (registers the OpenAPI auth extension)
         )
+        from crm.crypto import keycheck
+        from crm.db import rows  # noqa: F401  (registers the `any_of` lookup)
 
         checks.log_mode()
 
@@ -24,7 +24,7 @@ class CrmConfig(AppConfig):
 
         from django.db.models.signals import post_migrate
 
-        from crm.statistics import analyze_after_migrate
+        from crm.db.statistics import analyze_after_migrate
 
         # Fresh planner statistics after every migrate (index-backed filters need them).
         post_migrate.connect(analyze_after_migrate, sender=self, dispatch_uid="crm-analyze")

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from crm.db import Row, insert_rows
-from crm.middleware import request_id_var
+from crm.api.middleware import request_id_var
+from crm.db.rows import Row, insert_rows
 from crm.models import AuditEntry
 
 __all__ = [
@@ -107,7 +107,7 @@ def entry_values(
 
 
 def entry_row(action: str, **entry: Any) -> Row:
-    """One entry as a row to insert (`crm.db.insert_rows`), e.g. together with the rows the
+    """One entry as a row to insert (`crm.db.rows.insert_rows`), e.g. together with the rows the
     same write appends elsewhere; `entry` as `entry_values` takes it."""
     return Row(AuditEntry, entry_values(action, **entry))
 

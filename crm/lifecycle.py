@@ -39,8 +39,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from crm import audit
-from crm.db import Row, insert_rows, is_unique_violation
-from crm.errors import CRMError
+from crm.api.errors import CRMError
+from crm.db.rows import Row, insert_rows, is_unique_violation
 from crm.models import RegistryModel
 
 # --- The registry of kinds -----------------------------------------------------------------------

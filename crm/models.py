@@ -16,7 +16,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.encryption import EncryptedTextField
+from crm.crypto.encryption import EncryptedTextField
 from crm.ids import uuid7
 
 # The soft-delete condition, spelled once: querysets, constraints and partial indexes use these.
@@ -118,7 +118,7 @@ def one_or_error(
     The read of every GET, PATCH and DELETE by id: its SQL is compiled once per shape and
     connection (`_compile_read`) and reused with the new ids, because building and compiling the
     same query through the ORM was a third of a GET's time."""
-    from crm.errors import CRMError
+    from crm.api.errors import CRMError
 
     if for_update:
         alias = router.db_for_write(model)
@@ -233,9 +233,9 @@ class AuditEntry(models.Model):
 
 
 class ApiToken(models.Model):
-    """An integration's credential (CONTRACT §10): the organizations it may touch and the
+    """An integration's credential (docs/api.md §10): the organizations it may touch and the
     `resource:action` pairs it may use, until `expires_at` (none: until deactivated). Only a
-    SHA-256 of the secret is stored; `last_used_at` is kept to the minute (`crm.auth`)."""
+    SHA-256 of the secret is stored; `last_used_at` is kept to the minute (`crm.access.auth`)."""
 
     RESOURCES = ("holders", "aliases")
     ACTIONS = ("get", "post", "patch", "delete")
@@ -275,11 +275,11 @@ class ApiToken(models.Model):
         return f"{resource}:{action}" in set(self.permissions)
 
 
-# --- Idempotency records (crm/idempotency.py) ---------------------------------------------------
+# --- Idempotency records (crm/api/idempotency.py) -------------------------------------------------
 
 
 class IdempotencyRecord(models.Model):
-    """One `Idempotency-Key` of one organization and what it answered (`crm.idempotency`).
+    """One `Idempotency-Key` of one organization and what it answered (`crm.api.idempotency`).
 
     The raw key is never stored, only a SHA-256 of organization + key; the response body is
     encrypted (it is a holder or alias with personal data). `object_kind`/`object_id` name the
@@ -321,7 +321,7 @@ class IdempotencyRecord(models.Model):
 class KeyCheck(models.Model):
     """One row: a known plaintext encrypted with the encryption key and a search hash of a
     known value, written by the migration that creates the table and rewritten by key rotation
-    like any other row. `crm.keycheck` compares the configured keys with it, so a well-formed
+    like any other row. `crm.crypto.keycheck` compares the configured keys with it, so a well-formed
     but wrong key stops the start instead of turning every read into a 500."""
 
     SINGLETON = 1
@@ -338,8 +338,8 @@ class KeyCheck(models.Model):
         return "encryption and hash key check"
 
     def recompute_search_hashes(self) -> list[str]:
-        """Hash-key rotation (`crm.rotation`): the check hash under the current key."""
-        from crm.keycheck import check_hash
+        """Hash-key rotation (`crm.crypto.rotation`): the check hash under the current key."""
+        from crm.crypto.keycheck import check_hash
 
         new = check_hash()
         if new == self.hash:

@@ -1,4 +1,4 @@
-"""The event catalogue: keys, payloads and CloudEvents attributes (reference §11 for the seven
+"""The event catalogue: keys, payloads and CloudEvents attributes (docs/api.md §7.5 for the seven
 events Midaz CRM v3.8 emits; `restored` and `erased` are ours, for behaviour the reference
 lacks). docs/events.md is the consumer's view of the same.
 
@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from crm.serializers import timestamp
+from crm.api.serializers import timestamp
 
 SOURCE = "lerian.midaz.crm"  # the reference's ce-source
 TYPE_PREFIX = "studio.lerian."  # ce-type = prefix + key

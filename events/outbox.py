@@ -7,7 +7,7 @@ bulk importer adds `created_event` rows to its own batches. With `EVENTS_ENABLED
 is written.
 
 The append is on the path of every API write, so `on_change` returns its rows and the
-lifecycle core inserts them with the write's audit entry (`crm.db.insert_rows`: one statement
+lifecycle core inserts them with the write's audit entry (`crm.db.rows.insert_rows`: one statement
 on PostgreSQL, no model instance, nothing read back). `seq` still comes from the table's
 sequence at insert time, so the ordering guarantee of `OutboxEvent` is unchanged.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from crm.db import Row
+from crm.db.rows import Row
 from crm.lifecycle import Change, Kind
 from crm.models import AuditEntry
 from events import catalogue
@@ -117,7 +117,7 @@ def on_change(change: Change) -> list[Row]:
 
 
 def _event_row(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> Row:
-    """The outbox row of one event about `obj`, for `crm.db.insert_rows`."""
+    """The outbox row of one event about `obj`, for `crm.db.rows.insert_rows`."""
     return Row(
         OutboxEvent,
         event_values(

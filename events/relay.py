@@ -33,7 +33,7 @@ from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from crm.db import relax_commit
+from crm.db.rows import relax_commit
 from events.broker import UNAVAILABLE, Publisher
 from events.models import PENDING, OutboxEvent
 

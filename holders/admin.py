@@ -1,4 +1,4 @@
-"""Holder back-office (CONTRACT §8).
+"""Holder back-office (docs/api.md §8).
 
 List with masked documents; search by document (any formatting, through the search hash),
 e-mail and mobile phone (their search hashes), external id, holder id and words of the name or
@@ -27,8 +27,8 @@ from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
+from crm.crypto.search import canonical, canonical_email, canonical_phone
 from crm.ids import parse_uuid
-from crm.search import canonical, canonical_email, canonical_phone
 from holders import selectors, services
 from holders.models import (
     DOCUMENT_FIELD,

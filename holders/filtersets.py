@@ -1,8 +1,9 @@
-"""Holder list filters (ref §2.5): external_id, document (by search hash), metadata.<key>."""
+"""Holder list filters (docs/api.md §3.2): external_id, document (by search hash),
+metadata.<key>."""
 
 import django_filters
 
-from crm.filters import RegistryFilterSet, SearchHashFilter
+from crm.api.filters import RegistryFilterSet, SearchHashFilter
 from holders.models import DOCUMENT_FIELD, Holder
 
 

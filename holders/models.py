@@ -1,11 +1,11 @@
 """Holder: the natural or legal person behind ledger accounts, keyed by a tax document.
 
-Storage choices (CONTRACT §4, §7):
+Storage choices (docs/api.md §4, §7):
 * `name`, `document` and the whole `contact` object are personal data: encrypted columns.
-* `addresses` is plaintext (ref §9.1) and stored as one JSON column in the wire shape.
+* `addresses` is plaintext (docs/api.md §7.1) and stored as one JSON column in the wire shape.
 * `naturalPerson` and `legalPerson` mix plaintext and personal fields, so each is two columns:
   the plaintext JSON, and an encrypted JSON with only `motherName`/`fatherName`, resp.
-  `representative.name/document/email` (see `crm.nested`). Nested objects are JSON rather
+  `representative.name/document/email` (see `crm.api.nested`). Nested objects are JSON rather
   than tables because they are always read and written whole with their holder, never queried.
 * `document_hash` is the document's search hash: the only way to look a document up, and the
   column of the "one live holder per document per organization" constraint.
@@ -27,11 +27,11 @@ from collections.abc import Iterable
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.db import Row, insert_rows
-from crm.encryption import EncryptedJSONField, EncryptedTextField
-from crm.metadata_index import MetadataPair
+from crm.api.nested import Path
+from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
+from crm.crypto.metadata_index import MetadataPair
+from crm.db.rows import Row, insert_rows
 from crm.models import DELETED, LIVE, RegistryModel
-from crm.nested import Path
 
 NATURAL_PERSON_PRIVATE: list[Path] = [("motherName",), ("fatherName",)]
 LEGAL_PERSON_PRIVATE: list[Path] = [
@@ -94,7 +94,7 @@ def name_token(digest: str) -> int:
 def name_token_hashes(organization_id, name: str) -> set[int]:
     """The name word index of a name (current hash key): the `name_token` of the search hash
     of every `stored_terms` pair of its words. Used by the model and the bulk importer."""
-    from crm.search import search_hash
+    from crm.crypto.search import search_hash
 
     return {
         name_token(search_hash(organization_id, field, value))
@@ -105,7 +105,7 @@ def name_token_hashes(organization_id, name: str) -> set[int]:
 
 def contact_hashes(organization_id, contact: dict | None) -> dict[str, str | None]:
     """`email_hash` / `phone_hash` of a contact object (None where the value is absent)."""
-    from crm.search import canonical_email, canonical_phone, search_hash
+    from crm.crypto.search import canonical_email, canonical_phone, search_hash
 
     contact = contact or {}
     email = contact.get("primaryEmail") or ""
@@ -205,7 +205,7 @@ class Holder(RegistryModel):
     def display_name(self) -> str:
         """How staff recognise the holder on admin pages: name and masked document
         ("Maria Silva · ***.***.789-00"). Personal data: for pages, never for logs."""
-        from crm.masking import mask_document
+        from crm.crypto.masking import mask_document
 
         return f"{self.name} · {mask_document(self.document)}"
 
@@ -257,7 +257,7 @@ class Holder(RegistryModel):
         """Recompute every search hash with the current hash key (key rotation); returns the
         names of the hash columns that changed. The name word index (its own table) is
         rewritten here and reported as "name_tokens"; the other names need saving."""
-        from crm.search import search_hash
+        from crm.crypto.search import search_hash
 
         changed = []
         new = search_hash(self.organization_id, DOCUMENT_FIELD, self.document)
@@ -279,7 +279,7 @@ class HolderNameToken(models.Model):
     the tokens are derived from the holder and must not outlive it)."""
 
     # Keyed by (holder, token): the key's index serves lookups by holder; no surrogate id,
-    # whose index would be one more entry to write per token (`crm.migration_ops`).
+    # whose index would be one more entry to write per token (`crm.db.migration_ops`).
     pk = models.CompositePrimaryKey("holder", "token_hash")
     holder = models.ForeignKey(
         "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens", db_index=False
@@ -303,7 +303,7 @@ class HolderNameToken(models.Model):
 
 
 class HolderMetadataPair(MetadataPair):
-    """A holder's metadata pair in the pair index (`crm.metadata_index`)."""
+    """A holder's metadata pair in the pair index (`crm.crypto.metadata_index`)."""
 
     # One row per (record, pair); the key's index is also the one erasure and updates find
     # rows by (instead of the foreign key's own).

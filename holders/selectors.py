@@ -1,4 +1,4 @@
-"""Holder reads: one organization's holders, by id or filtered (CONTRACT §2, §3).
+"""Holder reads: one organization's holders, by id or filtered (docs/api.md §2, §3).
 
 Every read is scoped to the organization, so another organization's holder is simply not
 found (404 CRM-0006), never forbidden.
@@ -7,9 +7,9 @@ found (404 CRM-0006), never forbidden.
 import uuid
 from typing import Any
 
-from crm.filters import apply_filters
+from crm.api.filters import apply_filters
+from crm.crypto.search import lookup_hashes
 from crm.models import SoftDeleteQuerySet, one_or_error
-from crm.search import lookup_hashes
 from holders.filtersets import HolderFilterSet
 from holders.models import DOCUMENT_FIELD, Holder
 

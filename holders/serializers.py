@@ -1,13 +1,13 @@
-"""Holder wire format (ref §4.1, §4.3-§4.6, §4.12): strict input serializers for POST and
+"""Holder wire format (docs/api.md §4.1, §4.3-§4.6, §4.12): strict input serializers for POST and
 PATCH, and the response serializer."""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from crm.merge_patch import prune_empty
-from crm.nested import join
-from crm.serializers import (
+from crm.api.merge_patch import prune_empty
+from crm.api.nested import join
+from crm.api.serializers import (
     ApiDateField,
     CountryField,
     EmailField,

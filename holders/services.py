@@ -13,12 +13,12 @@ from typing import Any
 from django.db import transaction
 
 from crm import lifecycle
-from crm.errors import CRMError
-from crm.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.metadata_index import metadata_pair_rows, sync_metadata_pairs
+from crm.api.errors import CRMError
+from crm.api.merge_patch import changed_paths, merge_patch, prune_empty
+from crm.api.nested import join, split
+from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
+from crm.crypto.search import lookup_hashes, search_hash
 from crm.models import ERASURE_COLUMNS, AuditEntry
-from crm.nested import join, split
-from crm.search import lookup_hashes, search_hash
 from holders.models import (
     DOCUMENT_FIELD,
     LEGAL_PERSON_PRIVATE,

@@ -1,11 +1,11 @@
-"""Holder endpoints H1-H5 (ref §2.1): reads through `holders.selectors`, writes through
+"""Holder endpoints H1-H5 (docs/api.md §3): reads through `holders.selectors`, writes through
 `holders.services`."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from crm import openapi
-from crm.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
+from crm.api import openapi
+from crm.api.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 from holders import selectors, services
 from holders.filtersets import HolderFilterSet
 from holders.serializers import HolderCreateSerializer, HolderSerializer, HolderUpdateSerializer

@@ -1,4 +1,4 @@
-"""The ready-made staff roles (CONTRACT §8, issue 11 item 6), as groups.
+"""The ready-made staff roles (docs/api.md §8, issue 11 item 6), as groups.
 
 Each role adds to the one before it:
 

@@ -1,4 +1,4 @@
-"""Access Manager mode (CONTRACT §10, reference §2.6) against a real HTTP server: the fake
+"""Access Manager mode (docs/api.md §10, docs/api.md §10) against a real HTTP server: the fake
 Access Manager of tests/fake_access_manager.py on a loopback port.
 
 Every `/v1` endpoint by {no token, bad token, denied, allowed, Access Manager down} ->
@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import cache
 
-from crm import access_manager
+from crm.access import access_manager
 from crm.audit import Actor
 from crm.models import AuditEntry
 from tests.conftest import ORG_A, ORG_B
@@ -508,10 +508,10 @@ def test_an_outage_logs_one_warning_not_one_per_request(api, am_mode, caplog, mo
     monkeypatch.setattr(access_manager, "_unwarned", 0)
     am_mode.stop()
 
-    with caplog.at_level("WARNING", logger="crm.access_manager"):
+    with caplog.at_level("WARNING", logger="crm.access.access_manager"):
         for _ in range(5):
             assert api.get("/v1/holders", **bearer(user_token())).status_code == 503
 
-    assert [r.getMessage() for r in caplog.records if r.name == "crm.access_manager"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "crm.access.access_manager"] == [
         "access manager gave no decision: unreachable (ConnectError)"
     ]

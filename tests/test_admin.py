@@ -1,5 +1,5 @@
 """Back-office (Django admin) behaviour: lists, search, filters, forms through the services,
-deletion rules, permissions and the audit history (CONTRACT §8)."""
+deletion rules, permissions and the audit history (docs/api.md §8)."""
 
 import re
 import uuid
@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from crm.admin import mask_document
+from crm.crypto.search import search_hash
 from crm.models import ApiToken, AuditEntry
-from crm.search import search_hash
 from holders.models import (
     NAME_PREFIX_FIELD,
     NAME_WORD_FIELD,
@@ -428,7 +428,7 @@ def test_api_token_secret_is_shown_once(admin_client):
     assert token.organizations == [str(ORG_A)]
     assert token.permissions == ["holders:get", "holders:post"]
     assert secret not in admin_client.get(reverse("admin:crm_apitoken_changelist")).text
-    from crm.auth import hash_token
+    from crm.access.auth import hash_token
 
     assert token.key_hash == hash_token(secret)
 

@@ -138,7 +138,7 @@ def test_admin_403_for_a_clerk_opening_hard_delete_is_an_html_admin_page(client,
 
 
 def test_admin_500_is_an_html_page_and_the_api_keeps_json(rf):
-    from crm.views import route_not_found, server_error
+    from crm.api.views import route_not_found, server_error
 
     response = server_error(rf.get("/admin/holders/holder/"))
     assert response.status_code == 500

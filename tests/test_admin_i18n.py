@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 
-from crm.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
+from crm.api.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
 
 CATALOG = pathlib.Path(__file__).resolve().parents[1] / "locale" / "pt_BR" / "LC_MESSAGES"
 

@@ -16,8 +16,8 @@ from aliases.models import AliasAccount
 from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import present_organizations
 from crm.admin.searching import SEARCH_LIMIT
+from crm.db.sqlite.base import DatabaseWrapper as SQLiteWrapper
 from crm.models import AuditEntry
-from crm.sqlite.base import DatabaseWrapper as SQLiteWrapper
 from holders.models import Holder
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import AliasFactory, HolderFactory
@@ -141,7 +141,7 @@ def test_changelist_says_more_than_when_counting_stopped(boss_client, registry, 
 
 
 def test_sqlite_connections_analyse_what_they_used_as_they_close(db, tmp_path):
-    """`crm.sqlite` runs `PRAGMA optimize` on close: a table queried through an index that
+    """`crm.db.sqlite` runs `PRAGMA optimize` on close: a table queried through an index that
     has no statistics gets them."""
     path = tmp_path / "optimize.sqlite3"
     raw = sqlite3.connect(path)
@@ -155,7 +155,7 @@ def test_sqlite_connections_analyse_what_they_used_as_they_close(db, tmp_path):
     wrapper = SQLiteWrapper(
         {
             "NAME": str(path),
-            "ENGINE": "crm.sqlite",
+            "ENGINE": "crm.db.sqlite",
             "OPTIONS": {},
             "TIME_ZONE": None,
             "CONN_MAX_AGE": 0,
@@ -181,7 +181,7 @@ def test_sqlite_connections_analyse_what_they_used_as_they_close(db, tmp_path):
 
 
 def test_any_of_finds_exactly_the_listed_ids(db):
-    """`id__any_of` (crm.db.AnyOf): one array parameter on PostgreSQL, `IN (...)` elsewhere."""
+    """`id__any_of` (crm.db.rows.AnyOf): one array parameter on PostgreSQL, `IN (...)` elsewhere."""
     holders = [HolderFactory(organization_id=ORG_A) for _ in range(3)]
     wanted = [holders[0].pk, holders[2].pk]
     assert set(Holder.all_objects.filter(id__any_of=wanted).values_list("id", flat=True)) == set(

@@ -307,7 +307,7 @@ def test_alias_create_with_non_uuid_holder_id_is_crm_0005(api):
 
 
 def test_alias_create_closing_date_in_the_past_is_accepted(api, holder):
-    """CRM-0023 applies to updates only (ref §4.7)."""
+    """CRM-0023 applies to updates only (docs/api.md §4.4)."""
     payload = alias_payload(bankingDetails={"closingDate": "2000-01-01"})
 
     response = api.post(aliases_url(holder.id), payload)
@@ -316,7 +316,7 @@ def test_alias_create_closing_date_in_the_past_is_accepted(api, holder):
     assert response.json()["bankingDetails"] == {"closingDate": "2000-01-01"}
 
 
-# --- related-party validation (ref §4.9) ----------------------------------------------------
+# --- related-party validation (docs/api.md §4.4) --------------------------------------------------
 
 VALID_PARTY = {"document": "1", "name": "N", "role": "PRIMARY_HOLDER", "startDate": "2024-01-01"}
 

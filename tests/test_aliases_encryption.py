@@ -1,4 +1,4 @@
-"""Alias personal data at rest (CONTRACT §7, ref §9.1): a raw SELECT of the alias and
+"""Alias personal data at rest (docs/api.md §7, docs/api.md §7.1): a raw SELECT of the alias and
 related-party rows shows none of document, account, iban, participant document or
 related-party document in plaintext; the API returns them decrypted; hashes are field-scoped."""
 
@@ -73,7 +73,7 @@ def test_raw_select_of_alias_row_shows_no_personal_data(stored_alias):
     raw = _raw_rows(AliasAccount, "id", stored_alias["id"])
 
     _assert_no_secret(raw)
-    assert "plain-account-id" in raw  # plaintext fields stay readable (ref §9.1)
+    assert "plain-account-id" in raw  # plaintext fields stay readable (docs/api.md §7.1)
     assert "7788" in raw
     assert "plain-bank" in raw
 

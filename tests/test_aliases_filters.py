@@ -1,4 +1,4 @@
-"""`GET /v1/aliases`: one short test per filter (CONTRACT §3), pagination, include_deleted,
+"""`GET /v1/aliases`: one short test per filter (docs/api.md §3), pagination, include_deleted,
 sort_order, and a query-count ceiling (no N+1 over related parties)."""
 
 import pytest

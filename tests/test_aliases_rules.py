@@ -1,4 +1,4 @@
-"""Alias uniqueness and deletion rules (CONTRACT §5, ref §7): live accountId unique per
+"""Alias uniqueness and deletion rules (docs/api.md §5, docs/api.md §5): live accountId unique per
 organization (a database constraint, so concurrent POSTs give one 201), holder deletes refused
 while live aliases exist, erasure of soft-deleted aliases with their holder, restore."""
 
@@ -10,7 +10,7 @@ from django.db import connection
 
 from aliases import services
 from aliases.models import AliasAccount, RelatedParty
-from crm.errors import CRMError
+from crm.api.errors import CRMError
 from crm.models import AuditEntry
 from holders.models import Holder
 from tests.conftest import ORG_A, ORG_B, OrgClient

@@ -1,4 +1,4 @@
-"""Tenant isolation of every alias route (CONTRACT §2): organization B gets 404 for A's
+"""Tenant isolation of every alias route (docs/api.md §2): organization B gets 404 for A's
 holders, aliases and related parties, changes nothing, and never sees A's aliases in lists."""
 
 import pytest

@@ -1,12 +1,12 @@
-"""API tokens (CONTRACT §10): off by default; when on, 401 CRM-0901 without valid credentials,
+"""API tokens (docs/api.md §10): off by default; when on, 401 CRM-0901 without valid credentials,
 403 CRM-0902 for a resource/action the token lacks, and another organization's data is 404."""
 
 import datetime as dt
 
 import pytest
 
-from crm.auth import issue_token
-from crm.errors import CATALOGUE
+from crm.access.auth import issue_token
+from crm.api.errors import CATALOGUE
 from crm.models import ApiToken
 from tests.factories import HolderFactory, holder_payload
 
@@ -186,7 +186,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(api, auth_on, org_a, monkeyp
     assert ApiToken.objects.get().last_used_at == first  # the same minute: no write
 
     later = timezone.now() + dt.timedelta(minutes=2)
-    monkeypatch.setattr("crm.auth.timezone.now", lambda: later)
+    monkeypatch.setattr("crm.access.auth.timezone.now", lambda: later)
     api.get("/v1/holders", HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     assert ApiToken.objects.get().last_used_at == later

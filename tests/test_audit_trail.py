@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.forms.models import model_to_dict
 
 from aliases.models import AliasAccount
+from crm.access.auth import issue_token
 from crm.audit import Actor, acting_as
-from crm.auth import issue_token
 from crm.models import ApiToken, AuditEntry
 from holders.models import Holder
 from holders.services import holder_restore

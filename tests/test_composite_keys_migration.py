@@ -1,4 +1,4 @@
-"""Migrations holders 0011 and aliases 0007 (`crm.migration_ops.composite_primary_key`): a
+"""Migrations holders 0011 and aliases 0007 (`crm.db.migration_ops.composite_primary_key`): a
 database with name tokens and metadata pairs keyed by a surrogate `id` comes out of
 `manage.py migrate` with every row kept and the tables keyed by (record, hash) — on the
 database the suite runs on (a scratch SQLite file, or a scratch database on the PostgreSQL

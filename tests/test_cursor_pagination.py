@@ -1,4 +1,5 @@
-"""Keyset (cursor) pages, opt-in with `cursor` (CONTRACT §11 deep pages, ref §2.5 field names):
+"""Keyset (cursor) pages, opt-in with `cursor` (docs/api.md §11 deep pages, docs/api.md §3.2 field
+names):
 walks forward and back under filters and include_deleted, stability under inserts, bad cursors,
 and a constant number of queries. Offset pages stay exactly as they were."""
 

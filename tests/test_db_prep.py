@@ -1,4 +1,4 @@
-"""`crm.db.prep_save`'s shortcut prepares every value exactly as the field's own
+"""`crm.db.rows.prep_save`'s shortcut prepares every value exactly as the field's own
 `get_db_prep_save` does (same value, same type), for every column of every model, on the
 database the suite runs on; `prepared_columns` gives a run of rows' values column by column."""
 
@@ -9,8 +9,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from crm.db import Row, _prep_shortcut, _written, prep_save, prepared_columns
-from crm.encryption import EncryptedJSONField, EncryptedTextField
+from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
+from crm.db.rows import Row, _prep_shortcut, _written, prep_save, prepared_columns
 from holders.models import Holder, HolderNameToken
 
 SAMPLES = [

@@ -1,4 +1,4 @@
-"""`crm.encryption.SealedBox` writes and reads django-cryptography's `FernetBytes` format
+"""`crm.crypto.encryption.SealedBox` writes and reads django-cryptography's `FernetBytes` format
 byte for byte: values written before this class existed stay readable, and the library can
 read what we write (so the format is not ours to break)."""
 
@@ -8,7 +8,7 @@ import pytest
 from django_cryptography.core.signing import FernetSigner
 from django_cryptography.utils.crypto import FernetBytes
 
-from crm.encryption import SealedBox
+from crm.crypto.encryption import SealedBox
 
 CIPHER_KEY = bytes(range(32))
 SIGNER_KEY = bytes(range(32, 64))

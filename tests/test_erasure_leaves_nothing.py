@@ -1,4 +1,4 @@
-"""An erasure leaves nothing behind but the erasure record (CONTRACT §5, §7; issue 12 item 5).
+"""An erasure leaves nothing behind but the erasure record (docs/api.md §5, §7; issue 12 item 5).
 
 A holder is given every kind of trace the service can write about it: API creates and updates
 with `Idempotency-Key`s, an alias with related parties, a removed party, admin edits (admin log

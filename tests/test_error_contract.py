@@ -1,4 +1,4 @@
-"""Every error leaves in the contract's shape `{code, title, message, fields?}` (CONTRACT §6):
+"""Every error leaves in the contract's shape `{code, title, message, fields?}` (docs/api.md §6):
 unknown routes, 405, 413, unhandled exceptions, an unreachable database."""
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError
 
-from crm.errors import CATALOGUE, CRMError
+from crm.api.errors import CATALOGUE, CRMError
 from tests.conftest import ORG_A as ORG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,7 +225,7 @@ def test_unknown_route_is_json_404_with_debug_on(settings, client, path):
 def test_csrf_refusal_on_an_api_path_is_json(settings):
     """A view that is not CSRF-exempt refusing a POST (a future plain Django view on an API
     path) still answers in the error shape."""
-    from crm.middleware import ErrorContractMiddleware
+    from crm.api.middleware import ErrorContractMiddleware
 
     def refuse(request):
         from django.views.csrf import csrf_failure

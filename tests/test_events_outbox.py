@@ -1,5 +1,5 @@
 """Change events, outbox side: every write of every path (API, admin, commands, bulk import)
-appends exactly its event, with the reference §11 payload and nothing personal, in the
+appends exactly its event, with docs/api.md §7.5 payload and nothing personal, in the
 write's own transaction; nothing with EVENTS_ENABLED off (docs/events.md)."""
 
 import datetime as dt

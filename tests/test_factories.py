@@ -3,8 +3,8 @@
 import pytest
 
 from aliases.models import AliasAccount, RelatedParty
+from crm.crypto.search import search_hash
 from crm.models import AuditEntry
-from crm.search import search_hash
 from holders.models import DOCUMENT_FIELD, Holder, HolderNameToken
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import AliasFactory, HolderFactory

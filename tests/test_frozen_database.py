@@ -1,4 +1,4 @@
-"""A frozen database (alive, accepting connections, never answering) fails fast (CONTRACT §6).
+"""A frozen database (alive, accepting connections, never answering) fails fast (docs/api.md §6).
 
 The test starts a PostgreSQL cluster of its own (initdb in a temporary directory, a free port;
 as the `postgres` user when run as root), serves the application from it with gunicorn and the
@@ -195,13 +195,13 @@ def test_client_timeout_ends_a_wait_the_server_does_not(django_db_blocker):
     import environ
     from django.db import OperationalError, connections
 
-    from crm.errors import to_crm_error
-    from crm.postgresql.base import UNRESPONSIVE_BACKOFF_SECONDS, DatabaseWrapper
+    from crm.api.errors import to_crm_error
+    from crm.db.postgresql.base import UNRESPONSIVE_BACKOFF_SECONDS, DatabaseWrapper
 
     url = os.environ.get("CRM_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/postgres")
     database = environ.Env.db_url_config(url)
     database.update(
-        ENGINE="crm.postgresql",
+        ENGINE="crm.db.postgresql",
         OPTIONS={"client_timeout": 0.5, "options": "-c statement_timeout=0"},
     )
     settings_dict = connections.configure_settings({"default": database})["default"]

@@ -1,4 +1,4 @@
-"""No input a client can send produces a 500 (CONTRACT §6): every field of full holder and
+"""No input a client can send produces a 500 (docs/api.md §6): every field of full holder and
 alias bodies is replaced, one at a time, by each garbage value, on create and on PATCH."""
 
 import copy

@@ -1,12 +1,12 @@
 """The persistent connection's health check (`SELECT 1` before a request reuses it) is skipped
 while the server answered on the connection less than `health_check_idle_seconds` ago, and runs
-for a connection idle longer (crm.postgresql). Runs against the local PostgreSQL server in both
+for a connection idle longer (crm.db.postgresql). Runs against the local PostgreSQL server in both
 legs of the suite: the backend is built here, whatever the suite's own database is."""
 
 import pytest
 from django.db import connections
 
-from crm.postgresql.base import DatabaseWrapper
+from crm.db.postgresql.base import DatabaseWrapper
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def wrapper(django_db_blocker):
         {
             "default": {"ENGINE": "django.db.backends.dummy"},
             "pg": {
-                "ENGINE": "crm.postgresql",
+                "ENGINE": "crm.db.postgresql",
                 "NAME": "postgres",
                 "USER": "root",
                 "HOST": "127.0.0.1",

@@ -1,5 +1,5 @@
 """Concurrent duplicate POSTs: the database constraint decides — one 201, the rest 409
-CRM-0010, never a 500 and never two live rows (CONTRACT §5)."""
+CRM-0010, never a 500 and never two live rows (docs/api.md §5)."""
 
 import threading
 

@@ -1,10 +1,10 @@
-"""Personal data at rest (CONTRACT §7): a raw SELECT shows no plaintext; search hashes are
+"""Personal data at rest (docs/api.md §7): a raw SELECT shows no plaintext; search hashes are
 canonical, organization-scoped and field-scoped; keys are not derived from SECRET_KEY."""
 
 import pytest
 from django.db import connection
 
-from crm.search import canonical, lookup_hashes, search_hash
+from crm.crypto.search import canonical, lookup_hashes, search_hash
 from holders.models import Holder
 
 SECRETS = {
@@ -79,7 +79,7 @@ def test_raw_select_shows_no_personal_data_in_plaintext(stored_holder):
     for label, secret in SECRETS.items():
         assert secret not in raw, label
         assert secret.encode().hex() not in raw, label
-    assert "Plain Trade Name" in raw  # plaintext fields stay readable (ref §9.1)
+    assert "Plain Trade Name" in raw  # plaintext fields stay readable (docs/api.md §7.1)
     assert "Female" in raw
 
 

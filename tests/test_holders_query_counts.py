@@ -1,4 +1,4 @@
-"""Constant query counts whatever the page size (CONTRACT §11): no N+1 on list or detail."""
+"""Constant query counts whatever the page size (docs/api.md §11): no N+1 on list or detail."""
 
 import pytest
 

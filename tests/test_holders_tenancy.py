@@ -1,4 +1,4 @@
-"""Tenant isolation, the product's most important security property (CONTRACT §2): another
+"""Tenant isolation, the product's most important security property (docs/api.md §2): another
 organization's holder is invisible — 404 on read, update and delete, absent from every list and
 filter — and the organization header is mandatory and validated."""
 

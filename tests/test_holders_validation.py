@@ -1,5 +1,5 @@
 """Holder body validation: every error code the holder endpoints return, in the reference's
-order (ref §3.3), with the stricter rules of CONTRACT §4."""
+order (docs/api.md §4.7), with the stricter rules of docs/api.md §4."""
 
 import uuid
 
@@ -262,8 +262,8 @@ def test_holder_create_with_a_blank_body_is_crm_0004(api, body):
 def test_parser_refuses_a_body_over_the_limit_even_without_a_content_length(settings):
     """The middleware refuses a declared oversized body (413 CRM-0905); the parser reads at
     most one byte more than the limit, so an undeclared one is refused the same."""
-    from crm.errors import CRMError
-    from crm.parsers import parse_json_object
+    from crm.api.errors import CRMError
+    from crm.api.parsers import parse_json_object
 
     settings.MAX_REQUEST_BODY_BYTES = 10
     with pytest.raises(CRMError) as excinfo:

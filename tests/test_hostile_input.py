@@ -110,9 +110,9 @@ def test_unknown_key_with_a_lone_surrogate_is_echoed_safely(api):
 
 
 def test_admin_path_shares_the_validation(db):
-    """The admin validates with the same serializers (crm.serializers.validate_input)."""
-    from crm.errors import CRMError
-    from crm.serializers import validate_input
+    """The admin validates with the same serializers (crm.api.serializers.validate_input)."""
+    from crm.api.errors import CRMError
+    from crm.api.serializers import validate_input
     from holders.serializers import HolderCreateSerializer
 
     with pytest.raises(CRMError) as excinfo:

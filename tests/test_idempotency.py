@@ -1,5 +1,5 @@
-"""Retries are safe (CONTRACT §6): `Idempotency-Key` / `X-Idempotency` on POST and PATCH run a
-request once per organization and key (`crm/idempotency.py`)."""
+"""Retries are safe (docs/api.md §6): `Idempotency-Key` / `X-Idempotency` on POST and PATCH run a
+request once per organization and key (`crm/api/idempotency.py`)."""
 
 import datetime as dt
 import json
@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from aliases.models import RelatedParty
-from crm import idempotency
+from crm.api import idempotency
 from crm.models import IdempotencyRecord
 from holders import services as holder_services
 from holders.models import Holder

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from aliases import importing
 from aliases.models import AliasAccount, RelatedParty
-from crm import statistics
+from crm.db import statistics
 from crm.models import AuditEntry
 from holders.models import Holder, HolderNameToken
 from tests.conftest import ORG_A, ORG_B

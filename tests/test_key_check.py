@@ -1,4 +1,4 @@
-"""A well-formed but wrong key is detected (crm.keycheck): start-up refuses with a message
+"""A well-formed but wrong key is detected (crm.crypto.keycheck): start-up refuses with a message
 naming the key, instead of a 500 on every read."""
 
 import os
@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from crm import keycheck
+from crm.crypto import keycheck
 from crm.models import KeyCheck
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ def test_wsgi_start_with_a_wrong_key_exits_with_the_message(tmp_path):
 
 
 def test_readyz_reports_wrong_keys(client, settings, monkeypatch):
-    monkeypatch.setattr("crm.views._keys_verified", False)
+    monkeypatch.setattr("crm.api.views._keys_verified", False)
     settings.LCRYPTO_ENCRYPT_SECRET_KEY = OTHER_KEY
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -95,7 +95,7 @@ def test_readyz_reports_wrong_keys(client, settings, monkeypatch):
 
 
 def test_readyz_reports_good_keys(client, monkeypatch):
-    monkeypatch.setattr("crm.views._keys_verified", False)
+    monkeypatch.setattr("crm.api.views._keys_verified", False)
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": {"status": "up"}, "keys": {"status": "up"}}
@@ -107,9 +107,9 @@ def test_readyz_asks_the_keys_again_on_a_new_connection_after_an_outage(client, 
     probe's own is fresh: the key check drops it and asks once more (no false "keys down")."""
     from django.db import OperationalError
 
-    from crm import keycheck
+    from crm.crypto import keycheck
 
-    monkeypatch.setattr("crm.views._keys_verified", False)
+    monkeypatch.setattr("crm.api.views._keys_verified", False)
     real, calls = keycheck.key_state, []
 
     def broken_once():

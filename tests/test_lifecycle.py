@@ -11,7 +11,7 @@ from django.db import transaction
 from aliases.models import AliasAccount, RelatedParty
 from aliases.services import alias_soft_delete
 from crm import lifecycle
-from crm.errors import CRMError
+from crm.api.errors import CRMError
 from crm.models import AuditEntry
 from holders.models import Holder, HolderNameToken
 from tests.conftest import ORG_A, ORG_B

@@ -1,4 +1,4 @@
-"""No personal data in any log line (CONTRACT §7): not in our request line, not in Django's own
+"""No personal data in any log line (docs/api.md §7): not in our request line, not in Django's own
 loggers, not in the servers' access or error logs.
 
 1. In-process: a representative run of the API and the admin (creates with a distinctive name,

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.transaction import TransactionManagementError
 
 from aliases.models import AliasAccount
-from crm.errors import CRMError
+from crm.api.errors import CRMError
 from crm.models import one_or_error
 from holders.models import Holder
 from holders.services import holder_soft_delete

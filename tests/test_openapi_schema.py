@@ -12,7 +12,7 @@ from drf_spectacular.validation import validate_schema
 from schemathesis.core.result import Err
 
 from aliases.models import RelatedPartyRole
-from crm.errors import CATALOGUE
+from crm.api.errors import CATALOGUE
 from holders.models import HolderType
 
 ERROR_REF = "#/components/schemas/Error"

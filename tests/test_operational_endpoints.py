@@ -37,7 +37,7 @@ class _DownConnection:
 
 
 def test_readyz_is_503_when_the_database_fails(client, monkeypatch):
-    monkeypatch.setattr("crm.views.connection", _DownConnection())
+    monkeypatch.setattr("crm.api.views.connection", _DownConnection())
 
     response = client.get("/readyz")
 

@@ -1,4 +1,4 @@
-"""List parameters (ref §2.5): page, limit, sort_order, and their error codes."""
+"""List parameters (docs/api.md §3.2): page, limit, sort_order, and their error codes."""
 
 import pytest
 

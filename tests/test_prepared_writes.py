@@ -1,14 +1,14 @@
 """The services' fixed-shape `INSERT`s are prepared on the PostgreSQL server and nothing else
-is (crm.postgresql, `prepared_writes`); the array parameters a run of rows travels as
-(`crm.db.array_param`) read back as the values they were made from."""
+is (crm.db.postgresql, `prepared_writes`); the array parameters a run of rows travels as
+(`crm.db.rows.array_param`) read back as the values they were made from."""
 
 import uuid
 
 import pytest
 from django.db import connection, transaction
 
-from crm.db import _insert_sql, array_param
-from crm.postgresql.base import PreparedSQL
+from crm.db.postgresql.base import PreparedSQL
+from crm.db.rows import _insert_sql, array_param
 from holders.models import Holder, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
 

@@ -1,4 +1,4 @@
-"""Production hardening (CONTRACT §10): `check --deploy` is clean with the README's production
+"""Production hardening (docs/api.md §10): `check --deploy` is clean with the README's production
 settings; a loud warning when production runs with auth off; admin login lockout; CORS closed
 by default; security headers on every response, API errors included."""
 
@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from crm import checks
+from crm.access import checks
 from tests.servers import ROOT
 
 

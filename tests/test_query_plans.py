@@ -1,4 +1,4 @@
-"""Every list filter, lookup and admin search is index-backed (CONTRACT §11, issue 10 item 4).
+"""Every list filter, lookup and admin search is index-backed (docs/api.md §11, issue 10 item 4).
 
 The tables are filled with tens of thousands of rows (bulk, then `ANALYZE`, as the post-migrate
 hook and the runbook do), so the planner prefers indexes where they exist; then every query the
@@ -35,11 +35,11 @@ from aliases.models import (
 )
 from aliases.selectors import alias_list, alias_queryset
 from crm.admin.searching import SEARCH_LIMIT, Arm
+from crm.api.pagination import PagePagination, encode_cursor
+from crm.crypto.metadata_index import metadata_pair_values
+from crm.crypto.search import canonical_email, canonical_phone, search_hash
+from crm.db.statistics import refresh_statistics
 from crm.ids import uuid7
-from crm.metadata_index import metadata_pair_values
-from crm.pagination import PagePagination, encode_cursor
-from crm.search import canonical_email, canonical_phone, search_hash
-from crm.statistics import refresh_statistics
 from holders.models import (
     DOCUMENT_FIELD,
     EMAIL_FIELD,

@@ -1,4 +1,4 @@
-"""Read replicas (crm/replicas.py): the registry's GET reads on a hot standby, writes and
+"""Read replicas (crm/db/replicas.py): the registry's GET reads on a hot standby, writes and
 read-your-writes on the primary, a lagging or dead standby never served from.
 
 The first test runs against a REAL streaming replica that it starts on this machine: a primary
@@ -33,7 +33,7 @@ from django.test import RequestFactory, override_settings
 from django.urls import resolve
 
 from aliases.models import AliasAccount
-from crm import replicas
+from crm.db import replicas
 from crm.models import ApiToken, AuditEntry
 from holders.models import Holder
 from tests.servers import (
@@ -232,7 +232,7 @@ def test_without_replicas_nothing_changes(settings):
     assert set(settings.DATABASES) == {"default"}
     assert settings.DATABASE_REPLICA_ALIASES == []
     assert settings.DATABASE_ROUTERS == []
-    assert "crm.replicas.ReplicaMiddleware" not in settings.MIDDLEWARE
+    assert "crm.db.replicas.ReplicaMiddleware" not in settings.MIDDLEWARE
     assert router.db_for_read(Holder) == "default"
 
 
@@ -265,9 +265,9 @@ def test_replica_urls_become_databases_with_the_primarys_options():
     assert built == {
         "aliases": ["default", "replica1", "replica2"],
         "replicas": ["replica1", "replica2"],
-        "routers": ["crm.replicas.ReplicaRouter"],
-        "last_middleware": "crm.replicas.ReplicaMiddleware",
-        "engines": ["crm.postgresql"] * 3,
+        "routers": ["crm.db.replicas.ReplicaRouter"],
+        "last_middleware": "crm.db.replicas.ReplicaMiddleware",
+        "engines": ["crm.db.postgresql"] * 3,
         "hosts": ["db-primary", "db-r1", "db-r2"],
         "same_options": True,
         "binding": True,
@@ -281,7 +281,7 @@ def test_replica_urls_become_databases_with_the_primarys_options():
 
 with_replica = override_settings(
     DATABASE_REPLICA_ALIASES=["replica1"],
-    DATABASE_ROUTERS=["crm.replicas.ReplicaRouter"],
+    DATABASE_ROUTERS=["crm.db.replicas.ReplicaRouter"],
     DATABASE_REPLICA_MAX_LAG_SECONDS=2.0,
     DATABASE_REPLICA_CHECK_SECONDS=60.0,
     DATABASE_REPLICA_STICKY_SECONDS=0.3,
@@ -425,14 +425,14 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(replica_settings, dja
     url = os.environ.get("CRM_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/postgres")
     dead = f"postgres://root@127.0.0.1:{free_port()}/postgres"
     databases = {
-        name: {**environ.Env.db_url_config(address), "ENGINE": "crm.postgresql"}
+        name: {**environ.Env.db_url_config(address), "ENGINE": "crm.db.postgresql"}
         for name, address in (("not_a_standby", url), ("dead", dead))
     }
     for settings_dict in databases.values():
         settings_dict["OPTIONS"] = {"connect_timeout": 2}
     configured = connections.configure_settings({"default": {}, **databases})
     del configured["default"]
-    from crm.postgresql.base import DatabaseWrapper
+    from crm.db.postgresql.base import DatabaseWrapper
 
     for name, settings_dict in configured.items():
         wrapper = DatabaseWrapper(settings_dict, name)

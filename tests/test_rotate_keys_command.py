@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.db import models
 from django.db.models import ExpressionWrapper, F
 
-from crm.encryption import keyring
+from crm.crypto.encryption import keyring
+from crm.crypto.rotation import encrypted_fields
+from crm.crypto.search import search_hash
 from crm.models import AuditEntry
-from crm.rotation import encrypted_fields
-from crm.search import search_hash
 from holders.models import NAME_PREFIX_FIELD, Holder, HolderNameToken, name_token
 from holders.services import DOCUMENT_FIELD
 from tests.conftest import ORG_A

@@ -1,4 +1,4 @@
-"""`crm.serializers.unbound_copy`: each request serializer gets its own fields without DRF's
+"""`crm.api.serializers.unbound_copy`: each request serializer gets its own fields without DRF's
 `deepcopy` of the declared ones. The copies must behave exactly as deep copies do, and share
 nothing a request could change (binding, validator lists, nested fields, list children)."""
 
@@ -8,9 +8,9 @@ import pytest
 from rest_framework import serializers
 
 from aliases.serializers import AliasCreateSerializer
-from crm import serializers as crm_serializers
-from crm.errors import CRMError
-from crm.serializers import validate_input
+from crm.api import serializers as crm_serializers
+from crm.api.errors import CRMError
+from crm.api.serializers import validate_input
 from holders.serializers import HolderCreateSerializer
 
 HOLDER_BODIES = [
@@ -106,11 +106,11 @@ def test_two_serializers_share_no_field_nor_validator_list(serializer_class):
 
 
 def test_a_shared_response_serializer_gives_the_body_a_serializer_of_its_own_gives(api):
-    """`crm.serializers.representation`: one response serializer per class answers for every
+    """`crm.api.serializers.representation`: one response serializer per class answers for every
     instance, with the body `Serializer(instance).data` gives."""
     from aliases.models import AliasAccount, RelatedParty
     from aliases.serializers import AliasSerializer, RelatedPartySerializer
-    from crm.serializers import representation
+    from crm.api.serializers import representation
     from holders.models import Holder
     from holders.serializers import HolderSerializer
 

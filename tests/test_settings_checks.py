@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from crm.settings_checks import check_required_secrets
+from crm.access.settings_checks import check_required_secrets
 
 GOOD = {
     "SECRET_KEY": "s" * 50,

@@ -1,4 +1,4 @@
-"""Index-backed, flat list filters at a million aliases (issue 10, CONTRACT §11).
+"""Index-backed, flat list filters at a million aliases (issue 10, docs/api.md §11).
 
 * Equality filters get (organization, value, id) indexes: a filtered page is read in id order
   from the index, whatever the number of matches, and a keyset cursor is an index bound. They

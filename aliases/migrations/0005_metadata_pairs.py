@@ -1,4 +1,4 @@
-"""The metadata pair index (`crm.metadata_index`): flat `metadata.<k>=<v>` filters. Replaces
+"""The metadata pair index (`crm.crypto.metadata_index`): flat `metadata.<k>=<v>` filters. Replaces
 the GIN index on the organization-scoped metadata, which returned every match unordered (cost
 in proportion to the matches) and which every write had to maintain. On a large table run it
 with DB_STATEMENT_TIMEOUT_MS=0 DB_CLIENT_TIMEOUT_MS=0."""
@@ -6,7 +6,7 @@ with DB_STATEMENT_TIMEOUT_MS=0 DB_CLIENT_TIMEOUT_MS=0."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-from crm.migration_ops import backfill_metadata_pairs, postgres_only_sql
+from crm.db.migration_ops import backfill_metadata_pairs, postgres_only_sql
 
 
 class Migration(migrations.Migration):

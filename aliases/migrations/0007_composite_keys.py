@@ -1,9 +1,9 @@
 """The metadata-pair table keyed by (alias, pair) instead of a surrogate `id`
-(`crm.migration_ops.composite_primary_key`, as holders' 0011)."""
+(`crm.db.migration_ops.composite_primary_key`, as holders' 0011)."""
 
 from django.db import migrations
 
-from crm.migration_ops import composite_primary_key
+from crm.db.migration_ops import composite_primary_key
 
 
 class Migration(migrations.Migration):

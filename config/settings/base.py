@@ -24,7 +24,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # An admin page for a refused admin form; the API's JSON error elsewhere.
-CSRF_FAILURE_VIEW = "crm.views.csrf_failure"
+CSRF_FAILURE_VIEW = "crm.api.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -47,9 +47,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "crm.middleware.SecurityHeadersMiddleware",  # outermost: on every response, errors too
-    "crm.middleware.RequestIdMiddleware",
-    "crm.middleware.ErrorContractMiddleware",
+    "crm.api.middleware.SecurityHeadersMiddleware",  # outermost: on every response, errors too
+    "crm.api.middleware.RequestIdMiddleware",
+    "crm.api.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,24 +88,24 @@ TEMPLATES = [
 # SQLite file by default (embedded, zero set-up); PostgreSQL 15+ in production via DATABASE_URL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast when the database is down *or frozen* (CONTRACT §6): every wait is bounded.
+    # Fail fast when the database is down *or frozen* (docs/api.md §6): every wait is bounded.
     # - connect_timeout: a new connection (the only bound libpq enforces on a frozen server).
     # - statement_timeout / lock_timeout: the server ends slow statements and lock waits itself;
     #   idle_in_transaction_session_timeout frees the locks of a client that vanished mid-way.
     # - keepalives + tcp_user_timeout: the kernel drops connections to a host that stopped
     #   acknowledging (network partition, dead host); they cannot detect a frozen server, whose
     #   kernel still acknowledges everything.
-    # - client_timeout (crm.postgresql): the client's own bound on every wait for the server,
+    # - client_timeout (crm.db.postgresql): the client's own bound on every wait for the server,
     #   the one that ends a query on a frozen server; health_check_timeout bounds the SELECT 1
     #   run before a persistent connection is reused. Past them: 503 CRM-0907.
     # - server_side_binding: values travel as bind parameters, never interpolated into the SQL
-    #   text, so the server never logs them with a failed statement (CONTRACT §7).
-    # - prepared_writes (crm.postgresql): the services' fixed-shape INSERTs are prepared on the
+    #   text, so the server never logs them with a failed statement (docs/api.md §7).
+    # - prepared_writes (crm.db.postgresql): the services' fixed-shape INSERTs are prepared on the
     #   server once per connection. Behind PgBouncer in transaction mode: PgBouncer 1.22+ with
     #   max_prepared_statements, or DB_PREPARED_WRITES=false.
     # Set DB_STATEMENT_TIMEOUT_MS=0 (and DB_CLIENT_TIMEOUT_MS=0) for long maintenance runs, e.g.
     # a migration that builds an index on a large table.
-    DATABASES["default"]["ENGINE"] = "crm.postgresql"
+    DATABASES["default"]["ENGINE"] = "crm.db.postgresql"
     DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
     DB_CLIENT_TIMEOUT_MS = env.int(
         "DB_CLIENT_TIMEOUT_MS",
@@ -138,8 +138,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite: `PRAGMA optimize` as each connection closes keeps the planner's statistics fresh
-    # (crm/sqlite/base.py); Django itself never analyses.
-    DATABASES["default"]["ENGINE"] = "crm.sqlite"
+    # (crm/db/sqlite/base.py); Django itself never analyses.
+    DATABASES["default"]["ENGINE"] = "crm.db.sqlite"
     # SQLite: writers queue behind one another (IMMEDIATE transactions + busy timeout) instead
     # of failing with "database is locked" under concurrent requests.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -150,7 +150,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Hot standbys of the primary (comma-separated URLs): the registry's GET reads go to one of them
 # while its replay lag is within DATABASE_REPLICA_MAX_LAG_SECONDS; writes, reads inside a
 # transaction and reads by a caller that wrote in the last DATABASE_REPLICA_STICKY_SECONDS stay
-# on the primary (crm/replicas.py, docs/scaling.md). None configured: one database, as before.
+# on the primary (crm/db/replicas.py, docs/scaling.md). None configured: one database, as before.
 DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=2.0)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1.0)
@@ -161,7 +161,7 @@ DATABASE_REPLICA_STICKY_SECONDS = env.float(
 DATABASE_REPLICA_ALIASES: list[str] = []
 for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
     _replica = environ.Env.db_url_config(_url)
-    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]  # crm.postgresql: the same bounds
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]  # crm.db.postgresql: the same bounds
     _replica["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})}
     for _name in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
         if _name in DATABASES["default"]:
@@ -170,8 +170,8 @@ for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
     DATABASES[f"replica{_number}"] = _replica
     DATABASE_REPLICA_ALIASES.append(f"replica{_number}")
 if DATABASE_REPLICA_ALIASES:
-    DATABASE_ROUTERS = ["crm.replicas.ReplicaRouter"]
-    MIDDLEWARE = [*MIDDLEWARE, "crm.replicas.ReplicaMiddleware"]
+    DATABASE_ROUTERS = ["crm.db.replicas.ReplicaRouter"]
+    MIDDLEWARE = [*MIDDLEWARE, "crm.db.replicas.ReplicaMiddleware"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -205,7 +205,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # --- Request limits -----------------------------------------------------------------------------
-# Bodies over 1 MiB are refused with 413 CRM-0905 (CONTRACT §4).
+# Bodies over 1 MiB are refused with 413 CRM-0905 (docs/api.md §4).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 MAX_PAGINATION_LIMIT = env.int("MAX_PAGINATION_LIMIT", default=100)
@@ -215,14 +215,14 @@ MAX_RELATED_PARTIES = env.int("MAX_RELATED_PARTIES", default=100)
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="")
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-# --- Encryption at rest and search hashes (CONTRACT §7) ----------------------------------------
+# --- Encryption at rest and search hashes (docs/api.md §7) ----------------------------------------
 # Hex keys, never derived from SECRET_KEY. Previous keys stay readable during a rotation.
 LCRYPTO_ENCRYPT_SECRET_KEY = env.str("LCRYPTO_ENCRYPT_SECRET_KEY", default="")
 LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS", default=[])
 LCRYPTO_HASH_SECRET_KEY = env.str("LCRYPTO_HASH_SECRET_KEY", default="")
 LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_HASH_SECRET_KEYS", default=[])
 
-# --- Access control (CONTRACT §10; crm/auth.py, crm/access_manager.py) -------------------------
+# --- Access control (docs/api.md §10; crm/access/auth.py, crm/access/access_manager.py) -----------
 # Off; our own API tokens (enabled, no address); or the Lerian Access Manager (enabled + address).
 PLUGIN_AUTH_ENABLED = env.bool("PLUGIN_AUTH_ENABLED", default=False)
 PLUGIN_AUTH_ADDRESS = env.str("PLUGIN_AUTH_ADDRESS", default="")
@@ -278,7 +278,7 @@ CORS_URLS_REGEX = r"^/(v1|health|version|readyz)(/.*)?$"
 # --- Security headers and HTTPS (behind a TLS-terminating proxy in production) ----------------
 # Every response (API, admin, static) carries nosniff, X-Frame-Options: DENY, a strict
 # Referrer-Policy and Cross-Origin-Opener-Policy (SecurityMiddleware), and the API's JSON a
-# restrictive Content-Security-Policy (crm.middleware.SecurityHeadersMiddleware). The README's
+# restrictive Content-Security-Policy (crm.api.middleware.SecurityHeadersMiddleware). The README's
 # production variables turn on HTTPS redirects, secure cookies and HSTS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -299,21 +299,21 @@ X_FRAME_OPTIONS = "DENY"
 # --- Django REST framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["crm.parsers.StrictJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "crm.parsers.JSONOnlyNegotiation",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["crm.auth.ApiTokenAuthentication"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "crm.api.parsers.JSONOnlyNegotiation",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["crm.access.auth.ApiTokenAuthentication"],
     # In this order: the organization, malformed path ids (400), then the token's rights.
     "DEFAULT_PERMISSION_CLASSES": [
-        "crm.tenancy.OrganizationHeader",
-        "crm.tenancy.UUIDPathParameters",
-        "crm.auth.HasResourcePermission",
+        "crm.api.tenancy.OrganizationHeader",
+        "crm.api.tenancy.UUIDPathParameters",
+        "crm.access.auth.HasResourcePermission",
     ],
     "DEFAULT_FILTER_BACKENDS": [],
-    "DEFAULT_PAGINATION_CLASS": "crm.pagination.PagePagination",
-    "EXCEPTION_HANDLER": "crm.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.PagePagination",
+    "EXCEPTION_HANDLER": "crm.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.OrganizationRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.OrganizationRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -328,9 +328,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
-        "crm.openapi.complete_document",
+        "crm.api.openapi.complete_document",
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "crm.openapi.strip_optional_trailing_slash",
+        "crm.api.openapi.strip_optional_trailing_slash",
     ],
     "TAGS": [
         {"name": "Holders", "description": "Natural and legal persons, keyed by a document."},
@@ -340,7 +340,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per event to stdout, request id attached, never personal data ----------
-# The access log is crm.middleware.RequestIdMiddleware's line (method, route template, status,
+# The access log is crm.api.middleware.RequestIdMiddleware's line (method, route template, status,
 # duration, organization); the servers' own access logs print the query string, which carries
 # documents: gunicorn's is off (config/gunicorn.conf.py) and so is runserver's (`django.server`).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
@@ -348,8 +348,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "crm.middleware.RequestIdLogFilter"},
-        "route_only": {"()": "crm.middleware.RequestIdMiddleware.RouteOnlyFilter"},
+        "request_id": {"()": "crm.api.middleware.RequestIdLogFilter"},
+        "route_only": {"()": "crm.api.middleware.RequestIdMiddleware.RouteOnlyFilter"},
     },
     "formatters": {
         "line": {
@@ -384,7 +384,7 @@ LOGGING = {
     },
 }
 
-# --- Idempotency (CONTRACT §6 "Retries are safe"; crm/idempotency.py) ----------------------------
+# --- Idempotency (docs/api.md §6 "Retries are safe"; crm/api/idempotency.py) ----------------------
 # How long an Idempotency-Key is remembered (a retry after that runs as a new request), and how
 # long a request still running may hold its key before a retry takes it over (a crashed worker).
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
@@ -400,6 +400,6 @@ EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="")
 EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="crm.events")
 EVENTS_RETENTION_HOURS = env.float("EVENTS_RETENTION_HOURS", default=168.0)
 
-from crm.settings_checks import check_required_secrets  # noqa: E402
+from crm.access.settings_checks import check_required_secrets  # noqa: E402
 
 check_required_secrets(globals())

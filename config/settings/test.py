@@ -12,7 +12,7 @@ os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
 from config.settings.base import *  # noqa: F403
 
-if DATABASES["default"]["ENGINE"] == "crm.sqlite":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "crm.db.sqlite":  # noqa: F405
     # A file (not :memory:) so threads in concurrency tests share one database and queue on
     # its lock, like gunicorn workers would. One file per process: parallel runs never collide.
     DATABASES["default"]["TEST"] = {  # noqa: F405

@@ -1,4 +1,4 @@
-"""Changelist counts that never cost a scan of the table (CONTRACT §8, §11; issue 11 item 1).
+"""Changelist counts that never cost a scan of the table (docs/api.md §8, §11; issue 11 item 1).
 
 Django's changelist counts the filtered selection with `SELECT COUNT(*)` on every page: at a
 million holders that reads every live row of an index for each click. `EstimatedCountPaginator`

@@ -1,6 +1,6 @@
 """Error pages of the back-office: a 403, 404 or 500 inside `/admin/` is an HTML page in the
 admin's look (staff are people in a browser), while everything else keeps the API's JSON
-error shape (`crm.views`)."""
+error shape (`crm.api.views`)."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""CSV export of a changelist selection (CONTRACT §8, issue 11 item 6).
+"""CSV export of a changelist selection (docs/api.md §8, issue 11 item 6).
 
 * **Bounded memory**: rows are read with `QuerySet.iterator(chunk_size=CHUNK_ROWS)` (a
   server-side cursor on PostgreSQL), decrypted and written one chunk at a time into a
@@ -18,10 +18,10 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from crm.api.nested import Path, get_path
 from crm.audit import entry_values
 from crm.ids import parse_uuid
 from crm.models import AuditEntry
-from crm.nested import Path, get_path
 
 CHUNK_ROWS = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -22,10 +22,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from crm.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
-from crm.errors import CRMError
-from crm.nested import Path, get_path, set_path
-from crm.serializers import (
+from crm.api.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
+from crm.api.errors import CRMError
+from crm.api.nested import Path, get_path, set_path
+from crm.api.serializers import (
     ApiDateField,
     CountryField,
     EmailField,

@@ -11,8 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
+from crm.crypto.masking import mask_document  # noqa: F401  (re-exported for the admins)
 from crm.ids import parse_uuid
-from crm.masking import mask_document  # noqa: F401  (re-exported for the admins)
 from crm.models import organization_labels
 
 

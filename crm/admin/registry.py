@@ -50,8 +50,8 @@ from crm.admin.lists import (
     short_id,
     state_badge,
 )
+from crm.api.errors import CRMError
 from crm.audit import giving_reason
-from crm.errors import CRMError
 from crm.ids import parse_uuid
 from crm.models import AuditEntry, organization_labels
 

@@ -1,4 +1,4 @@
-"""The admin search box at any table size (CONTRACT §8: every admin page under 100 ms at a
+"""The admin search box at any table size (docs/api.md §8: every admin page under 100 ms at a
 million holders).
 
 A search is a set of *arms*, one per kind of match (external id, document hash, name tokens,
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from crm.search import lookup_hashes
+from crm.crypto.search import lookup_hashes
 
 # Matches of one kind a search looks at (the newest).
 SEARCH_LIMIT = 1000
@@ -53,7 +53,7 @@ class Arm:
 
 def term_hashes(organizations: list[uuid.UUID], field: str, value: str, **form) -> list[str]:
     """The search hashes of `value` for `field` in each of `organizations` (current and
-    previous hash keys: `crm.search.lookup_hashes`); hashes include the organization."""
+    previous hash keys: `crm.crypto.search.lookup_hashes`); hashes include the organization."""
     return [h for org in organizations for h in lookup_hashes(org, field, value, **form)]
 
 

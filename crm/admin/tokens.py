@@ -1,4 +1,4 @@
-"""Integration credentials (CONTRACT §10) in the admin: the secret is shown once."""
+"""Integration credentials (docs/api.md §10) in the admin: the secret is shown once."""
 
 import uuid
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
 
-from crm.auth import issue_token
+from crm.access.auth import issue_token
 from crm.models import ApiToken
 
 PERMISSION_CHOICES = [

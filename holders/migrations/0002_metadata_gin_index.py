@@ -3,7 +3,7 @@ index-backed at a million holders. PostgreSQL only."""
 
 from django.db import migrations
 
-from crm.migration_ops import postgres_only_sql
+from crm.db.migration_ops import postgres_only_sql
 
 
 class Migration(migrations.Migration):

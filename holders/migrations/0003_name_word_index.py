@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from crm.search import search_hash
+    from crm.crypto.search import search_hash
     from holders.models import NAME_WORD_FIELD, name_words
 
     Holder = apps.get_model("holders", "Holder")

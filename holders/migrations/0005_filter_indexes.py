@@ -1,4 +1,4 @@
-"""Index-backed, flat list filters at a million holders (issue 10, CONTRACT §11).
+"""Index-backed, flat list filters at a million holders (issue 10, docs/api.md §11).
 
 * Equality filters get (organization, value, id) indexes: a filtered page is read in id order
   from the index, whatever the number of matches, and a keyset cursor is an index bound. They
@@ -6,7 +6,7 @@
 * PostgreSQL: `metadata.<k>=<v>` filters are served by a GIN index on the *organization-scoped*
   metadata, `crm_scoped_metadata(metadata, organization_id)` = the metadata with the key ""
   set to the organization id (a key no filter can name: `metadata.=v` is refused). A filter
-  asks `crm_scoped_metadata(...) @> {k: v, ..., "": o}` (`crm.filters`), so:
+  asks `crm_scoped_metadata(...) @> {k: v, ..., "": o}` (`crm.api.filters`), so:
   - the index returns only the organization's matches (not every organization's), and
   - ANALYZE keeps statistics on the index expression (target 1000), so the planner sees how
     often a value occurs *in that organization* (and keys together), and picks the GIN index

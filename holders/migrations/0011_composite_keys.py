@@ -1,10 +1,10 @@
 """The name-token and metadata-pair tables keyed by (holder, token) and (holder, pair) instead
-of a surrogate `id` (`crm.migration_ops.composite_primary_key`): a create writes ~8-20 such
+of a surrogate `id` (`crm.db.migration_ops.composite_primary_key`): a create writes ~8-20 such
 rows, and each row's `id` index entry was written and never read."""
 
 from django.db import migrations
 
-from crm.migration_ops import composite_primary_key
+from crm.db.migration_ops import composite_primary_key
 
 
 class Migration(migrations.Migration):

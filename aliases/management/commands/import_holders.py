@@ -11,8 +11,8 @@ from textwrap import fill
 from django.core.management.base import BaseCommand, CommandError
 
 from aliases import importing
-from crm import statistics
 from crm.audit import Actor, acting_as, current_actor
+from crm.db import statistics
 
 ALIAS_COLUMNS = [*importing.ALIAS_COLUMNS, "aliasMetadata.<key>"]
 HELP = f"""\

@@ -204,7 +204,7 @@ class Command(DocumentedCommand):
         selector = options["selector"]
         reason = options["reason"].strip()
         if options["yes"] and not reason and selector != "purge":
-            # CONTRACT §9 lets operators erase with --yes alone (scripts rely on it): the
+            # docs/api.md §9 lets operators erase with --yes alone (scripts rely on it): the
             # erasure goes ahead, and the missing legal basis is said out loud.
             self.stderr.write(
                 self.style.WARNING(

@@ -1,0 +1,455 @@
+"""The error contract: every error leaves as `{code, title, message, fields?}` (docs/api.md §6).
+
+`CRMError` is the one exception the code raises for a client-visible error; `exception_handler`
+(DRF) and `crm.api.middleware.ErrorContractMiddleware` (everything outside DRF) turn exceptions into
+that body. Messages never carry personal data: they name fields, never echo values.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.exceptions import ErrorDetail
+
+logger = logging.getLogger("crm.api.errors")
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    code: str
+    status: int
+    title: str
+    message: str
+
+
+def _spec(code: str, status: int, title: str, message: str) -> ErrorSpec:
+    return ErrorSpec(code, status, title, message)
+
+
+# The catalogue: docs/api.md §6.2 (CRM-0001..0029) plus our own codes, which live in a range of
+# their own, CRM-09NN (docs/api.md §6), because Midaz v4 gives CRM-0030..0041 other meanings. The
+# numbers CRM-0030..0036 that this service used before are retired, never reused.
+CATALOGUE: dict[str, ErrorSpec] = {
+    spec.code: spec
+    for spec in (
+        _spec(
+            "CRM-0001",
+            400,
+            "Invalid Metadata Nesting",
+            "Metadata values must be strings, numbers or booleans; nested objects are not allowed.",
+        ),
+        _spec(
+            "CRM-0002",
+            400,
+            "Metadata Key Length Exceeded",
+            "A metadata key exceeds the maximum length of 100 characters.",
+        ),
+        _spec(
+            "CRM-0003",
+            400,
+            "Missing Fields in Request",
+            "Your request is missing one or more required fields. Please refer to the "
+            "documentation to ensure all necessary fields are included in your request.",
+        ),
+        _spec(
+            "CRM-0004",
+            400,
+            "Unmarshalling error",
+            "The request body could not be read: invalid JSON or a field of the wrong type.",
+        ),
+        _spec("CRM-0005", 400, "Invalid Path Parameter", "A path parameter is not a valid UUID."),
+        _spec(
+            "CRM-0006",
+            404,
+            "Holder ID Not Found",
+            "The provided holder ID does not exist in our records. Please verify the holder "
+            "ID and try again.",
+        ),
+        _spec(
+            "CRM-0007",
+            400,
+            "Unexpected Fields in the Request",
+            "The request body contains fields that are unknown or cannot be changed. Please "
+            "remove them and try again.",
+        ),
+        _spec(
+            "CRM-0008",
+            404,
+            "Alias ID Not Found",
+            "The provided alias ID does not exist in our records. Please verify the alias ID "
+            "and try again.",
+        ),
+        _spec(
+            "CRM-0009",
+            400,
+            "Pagination Limit Exceeded",
+            "The pagination limit exceeds the maximum allowed.",
+        ),
+        _spec(
+            "CRM-0010",
+            409,
+            "Document Association Error",
+            "A holder with this document already exists in this organization.",
+        ),
+        _spec(
+            "CRM-0011",
+            400,
+            "Invalid Sort Order",
+            "The sort_order parameter must be 'asc' or 'desc'.",
+        ),
+        _spec(
+            "CRM-0012",
+            400,
+            "Metadata Value Length Exceeded",
+            "A metadata value exceeds the maximum length of 2000 characters.",
+        ),
+        _spec(
+            "CRM-0013",
+            409,
+            "Account Already Associated",
+            "This account is already associated with a live alias in this organization.",
+        ),
+        _spec(
+            "CRM-0014",
+            500,
+            "Internal Server Error",
+            "The server encountered an unexpected error. Please try again later or contact "
+            "support.",
+        ),
+        _spec(
+            "CRM-0015",
+            400,
+            "Bad Request",
+            "The request contains invalid values. Please check the listed fields.",
+        ),
+        _spec(
+            "CRM-0016", 400, "Invalid Query Parameter", "A query parameter has an invalid value."
+        ),
+        _spec(
+            "CRM-0017",
+            400,
+            "Unable to Delete Holder",
+            "The holder still has live alias accounts. Delete them before deleting the holder.",
+        ),
+        _spec(
+            "CRM-0018",
+            400,
+            "Missing Headers in Request",
+            "The X-Organization-Id header is required.",
+        ),
+        _spec(
+            "CRM-0019",
+            400,
+            "Invalid Metadata Query Format",
+            "The metadata query parameter has an invalid format.",
+        ),
+        _spec(
+            "CRM-0020",
+            400,
+            "Invalid Metadata Query Key",
+            "The metadata query parameter has an invalid key.",
+        ),
+        _spec(
+            "CRM-0021",
+            400,
+            "Invalid Metadata Query Operator",
+            "The metadata query parameter must not contain an operator.",
+        ),
+        _spec(
+            "CRM-0022",
+            400,
+            "Invalid Header Value",
+            "The X-Organization-Id header must be a valid UUID.",
+        ),
+        _spec(
+            "CRM-0023",
+            400,
+            "Alias Closing Date Before Creation Date",
+            "bankingDetails.closingDate cannot be earlier than the alias creation date.",
+        ),
+        _spec(
+            "CRM-0024",
+            404,
+            "Related Party Not Found",
+            "The provided related party ID does not exist on this alias.",
+        ),
+        _spec(
+            "CRM-0025",
+            400,
+            "Invalid Related Party Role",
+            "relatedParties[].role must be one of PRIMARY_HOLDER, LEGAL_REPRESENTATIVE, "
+            "RESPONSIBLE_PARTY.",
+        ),
+        _spec(
+            "CRM-0026",
+            400,
+            "Related Party Document Required",
+            "relatedParties[].document is required.",
+        ),
+        _spec("CRM-0027", 400, "Related Party Name Required", "relatedParties[].name is required."),
+        _spec(
+            "CRM-0028",
+            400,
+            "Related Party Start Date Required",
+            "relatedParties[].startDate is required.",
+        ),
+        _spec(
+            "CRM-0029",
+            400,
+            "Related Party End Date Invalid",
+            "relatedParties[].endDate cannot be earlier than startDate.",
+        ),
+        _spec("CRM-0901", 401, "Unauthorized", "Missing or invalid credentials."),
+        _spec("CRM-0902", 403, "Forbidden", "These credentials do not allow this operation."),
+        _spec("CRM-0903", 404, "Route Not Found", "No route matches this method and path."),
+        _spec("CRM-0904", 405, "Method Not Allowed", "This method is not allowed on this route."),
+        _spec(
+            "CRM-0905",
+            413,
+            "Request Entity Too Large",
+            "The request body exceeds the maximum allowed size.",
+        ),
+        _spec("CRM-0906", 429, "Too Many Requests", "Too many requests. Please retry later."),
+        _spec(
+            "CRM-0907",
+            503,
+            "Service Unavailable",
+            "The database is unavailable. Please retry later.",
+        ),
+        _spec(
+            "CRM-0908",
+            503,
+            "Authorization Service Unavailable",
+            "The authorization service is unavailable. Please retry later.",
+        ),
+        _spec(
+            "CRM-0909",
+            422,
+            "Idempotency Key Reused",
+            "This Idempotency-Key was already used with a different request body.",
+        ),
+        _spec(
+            "CRM-0910",
+            409,
+            "Request In Progress",
+            "A request with this Idempotency-Key is still in progress. Retry later.",
+        ),
+    )
+}
+
+
+class CRMError(Exception):
+    """A client-visible error from the catalogue, optionally with a message and `fields`."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.spec = CATALOGUE[code]
+        self.message = message or self.spec.message
+        self.fields = fields
+        self.headers = headers or {}
+        super().__init__(f"{code}: {self.message}")
+
+    @property
+    def code(self) -> str:
+        return self.spec.code
+
+    @property
+    def status(self) -> int:
+        return self.spec.status
+
+    def body(self) -> dict[str, Any]:
+        """The response body. Field names can be a client's own keys (an unknown field): they
+        are made printable and bounded, so no input can make the error itself unwritable."""
+        payload: dict[str, Any] = {
+            "code": self.spec.code,
+            "title": self.spec.title,
+            "message": safe_text(self.message, 1000),
+        }
+        if self.fields:
+            payload["fields"] = {
+                safe_text(name, 200): safe_text(message, 500)
+                for name, message in self.fields.items()
+            }
+        return payload
+
+
+def safe_text(text: str, limit: int) -> str:
+    """`text` as valid UTF-8 (a lone surrogate becomes `\\udfff`), at most `limit` chars."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_response(error: CRMError) -> JsonResponse:
+    """A plain Django JSON response in the error shape (usable outside DRF)."""
+    response = JsonResponse(error.body(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection-level failures (server down, pool exhausted, SQLite locked) -> 503.
+
+    SQLite also reports SQL mistakes as OperationalError; those stay 500s so bugs are not
+    disguised as outages.
+    """
+    if isinstance(exc, InterfaceError) or _is_pool_timeout(exc):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("sqlite3"):
+        return any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE)
+    return True
+
+
+def to_crm_error(exc: BaseException) -> CRMError | None:
+    """Map a known exception to a CRMError; None means "unexpected" (a 500)."""
+    if isinstance(exc, CRMError):
+        return exc
+    if isinstance(exc, RequestDataTooBig):
+        return CRMError("CRM-0905")
+    if is_database_unavailable(exc):
+        return CRMError("CRM-0907", headers={"Retry-After": "5"})
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        return CRMError("CRM-0901")
+    if isinstance(exc, drf_exceptions.PermissionDenied | PermissionDenied):
+        return CRMError("CRM-0902")
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return CRMError("CRM-0904")
+    if isinstance(exc, drf_exceptions.Throttled):  # DRF's handler sets Retry-After
+        return CRMError("CRM-0906")
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return CRMError(
+            "CRM-0004", "The request body must be JSON (Content-Type: application/json)."
+        )
+    if isinstance(exc, drf_exceptions.ParseError):
+        return CRMError("CRM-0004")
+    if isinstance(exc, Http404 | drf_exceptions.NotFound):
+        return CRMError("CRM-0903")
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return translate_errors(exc.detail)
+    if isinstance(exc, drf_exceptions.APIException) and exc.status_code == 413:
+        return CRMError("CRM-0905")
+    return None
+
+
+def _is_pool_timeout(exc: BaseException) -> bool:
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover - psycopg[pool] is a dependency
+        return False
+    return isinstance(exc, PoolTimeout)
+
+
+# DRF error code -> CRM code, in docs/api.md §4.7 priority order.
+_CODE_PRIORITY: list[tuple[str, frozenset[str]]] = [
+    ("CRM-0004", frozenset({"invalid_type", "invalid_date", "not_a_list", "out_of_range"})),
+    ("CRM-0007", frozenset({"unexpected"})),
+    ("CRM-0015", frozenset({"nul", "invalid_text"})),
+    ("CRM-0003", frozenset({"required", "blank", "null"})),
+    ("CRM-0001", frozenset({"metadata_nesting"})),
+    ("CRM-0002", frozenset({"metadata_key_length"})),
+    ("CRM-0012", frozenset({"metadata_value_length"})),
+]
+
+
+def _walk(detail: Any, path: str = "") -> list[tuple[str, ErrorDetail]]:
+    found: list[tuple[str, ErrorDetail]] = []
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            child = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            found.extend(_walk(value, child))
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            if isinstance(item, Mapping | list):
+                found.extend(_walk(item, f"{path}.{index}" if path else str(index)))
+            else:
+                found.extend(_walk(item, path))
+    else:
+        found.append((path, detail))
+    return found
+
+
+def _message(code: str, path: str, detail: ErrorDetail) -> str:
+    if code == "CRM-0003":
+        return f"{path} is a required field"
+    if code == "CRM-0007":
+        return f"{path} is not an allowed field"
+    return str(detail)
+
+
+def translate_errors(errors: Any) -> CRMError:
+    """Turn a DRF error tree (`serializer.errors`) into the single CRM error the reference
+    would return, following docs/api.md §4.7's order (first failing step wins):
+
+    1. wrong JSON type or unparseable date        -> CRM-0004
+    2. unknown or immutable field                  -> CRM-0007 (`fields` lists them)
+    3. NUL byte in a string                        -> CRM-0015
+    4. required field missing / empty / null       -> CRM-0003 (`fields` lists them)
+       metadata: nested value / key / value length -> CRM-0001 / CRM-0002 / CRM-0012
+       any other rule (length, enum, country, ...) -> CRM-0015 (`fields` lists them)
+    """
+    found = _walk(errors)
+    for crm_code, drf_codes in _CODE_PRIORITY:
+        matching = [(path, d) for path, d in found if getattr(d, "code", None) in drf_codes]
+        if matching:
+            return _with_fields(crm_code, matching)
+    return _with_fields("CRM-0015", found)
+
+
+def _with_fields(crm_code: str, matching: list[tuple[str, ErrorDetail]]) -> CRMError:
+    fields: dict[str, str] = {}
+    for path, detail in matching:
+        fields.setdefault(path or "body", _message(crm_code, path or "body", detail))
+    if crm_code in {"CRM-0001", "CRM-0002", "CRM-0012"}:
+        # Metadata errors carry one message naming the key, like the reference.
+        return CRMError(crm_code, next(iter(fields.values())))
+    if crm_code == "CRM-0004":
+        return CRMError(crm_code, "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
+    return CRMError(crm_code, fields=fields)
+
+
+def internal_error() -> CRMError:
+    return CRMError("CRM-0014")
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]):
+    """DRF exception handler. It wraps DRF's own (which rolls the transaction back and sets
+    `WWW-Authenticate` on a 401 and `Retry-After` on a 429) and replaces the body with the
+    contract's error shape; anything unexpected is a 500 CRM-0014 without details."""
+    # Imported here: rest_framework.views reads the DRF settings, which import this module.
+    from rest_framework.response import Response
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
+
+    response = drf_exception_handler(exc, context)
+    error = to_crm_error(exc)
+    if error is None:
+        if isinstance(exc, DatabaseError):
+            logger.error("database error: %s", type(exc).__name__)
+        else:
+            logger.exception("unhandled exception in API view: %s", type(exc).__name__)
+        error = internal_error()
+    if response is None:
+        set_rollback()
+        response = Response(status=error.status)
+    response.data = error.body()
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

@@ -1,0 +1,342 @@
+"""Idempotent writes: `Idempotency-Key` on `POST` and `PATCH` under `/v1` (docs/api.md §6).
+
+The IETF draft `draft-ietf-httpapi-idempotency-key-header`; Midaz v4's `X-Idempotency` is the
+same header (both sent must agree). One home: `IdempotentViewMixin`, a base of
+`crm.api.viewsets.RegistryViewSet`, whose `initial()` ends with `claim_idempotency_key()` — after
+authentication, the organization, path ids, token rights, throttling and the body check, so
+a request refused by those burns no key. Without a key, or on other methods, nothing changes.
+
+1. **Key**: 1-255 printable ASCII characters, else 400 CRM-0022 "Invalid Header Value" with
+   `fields` (the contract's code for a malformed header, as for `X-Organization-Id`). Only a
+   SHA-256 of organization + key is stored, never the key.
+2. **Claim**: an in-progress `IdempotencyRecord` is INSERTed under the unique constraint
+   (organization, key hash) in its own transaction, committed before the action runs, so a
+   concurrent duplicate sees it at once (this relies on `ATOMIC_REQUESTS` being off: inside a
+   request-wide transaction a duplicate would wait for the first to finish, then replay). If
+   the insert loses:
+   * the key was used for another request (fingerprint: SHA-256 of method + path + the
+     canonical JSON of the parsed body, so whitespace and key order do not matter)
+     -> 422 CRM-0909;
+   * it is still in progress -> 409 CRM-0910 (with `Retry-After`; nobody waits);
+   * it is completed -> **replay**: the stored status and body, `Idempotent-Replayed: true`
+     (and Midaz's `X-Idempotency-Replayed: true`). Fresh answers say `false`.
+   A record older than `IDEMPOTENCY_TTL_SECONDS` (24 h) is expired: the key is new again. An
+   in-progress record older than `IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS` belongs to a worker
+   that died; a retry takes it over.
+3. **Execute**: the action runs in one transaction that also completes the record (status,
+   encrypted body, the record it is about), so a write and its record commit together or not
+   at all. Completing only a record still ours and in progress: if a retry took it over
+   meanwhile, the write is rolled back (409 CRM-0910), so a request never runs twice.
+4. **Errors**: a 4xx the action answers (validation 400, 404, 409 CRM-0010, ...) is a final
+   answer: it is stored and replayed like a success (the draft allows it; the same request
+   would get the same answer), so a corrected body needs a new key (same key -> 422). A 5xx
+   (500, 503) is not stored: the reservation is deleted and a retry runs again. Errors before
+   the claim (credentials, headers, throttling, unparseable JSON) and this module's own 409/422
+   store nothing.
+5. **Expiry and purge**: expired rows are treated as absent and purged opportunistically:
+   every new claim deletes up to `PURGE_BATCH` expired rows (an index range on `created_at`),
+   so the table holds about one TTL of keys. `purge_expired()` deletes them all at once.
+6. **Personal data**: the stored body is encrypted (`EncryptedTextField`, rotated by
+   `rotate_encryption_keys` like every encrypted column); `erase_records`, registered with
+   `crm.lifecycle.on_erase` in `CrmConfig.ready()`, deletes the records about erased holders
+   and aliases (an alias is erased with its holder), so a hard delete leaves none behind and
+   the same key then runs anew.
+
+Mechanics: DRF view sets bind `self.post`/`self.patch` to the action per request, and
+`claim_idempotency_key` rebinds that handler to the replay or to `_run_claimed` (the action
+plus the completion); `finalize_response` stores a 4xx the action raised or releases after a
+5xx, and `dispatch` releases the key should an exception escape DRF altogether.
+"""
+
+import functools
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm import lifecycle
+from crm.api.errors import CRMError
+from crm.ids import parse_uuid
+from crm.models import IdempotencyRecord
+
+logger = logging.getLogger("crm.api.idempotency")
+
+KEY_HEADERS = ("Idempotency-Key", "X-Idempotency")  # the draft's name first, then Midaz v4's
+REPLAYED_HEADERS = ("Idempotent-Replayed", "X-Idempotency-Replayed")
+METHODS = frozenset({"POST", "PATCH"})
+MAX_KEY_LENGTH = 255
+PURGE_BATCH = 100
+_CLAIM_ATTEMPTS = 3
+IN_PROGRESS = IdempotencyRecord.State.IN_PROGRESS
+COMPLETED = IdempotencyRecord.State.COMPLETED
+
+
+def ttl() -> timedelta:
+    return timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS)
+
+
+def in_progress_timeout() -> timedelta:
+    return timedelta(seconds=settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS)
+
+
+# --- The request's key and fingerprint ---------------------------------------------------------
+
+
+def request_key(request: Request) -> str | None:
+    """The key sent in `Idempotency-Key` or `X-Idempotency` (None when neither is sent)."""
+    sent = {name: request.headers.get(name) for name in KEY_HEADERS}
+    sent = {name: value for name, value in sent.items() if value is not None}
+    if not sent:
+        return None
+    if len(set(sent.values())) > 1:
+        raise CRMError(
+            "CRM-0022",
+            "Idempotency-Key and X-Idempotency carry different keys; send one key.",
+            fields={name: "differs from the other idempotency header" for name in sent},
+        )
+    name, key = next(iter(sent.items()))
+    if not (0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()):
+        raise CRMError(
+            "CRM-0022",
+            f"The {name} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+            fields={name: f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"},
+        )
+    return key
+
+
+def key_hash(organization_id: uuid.UUID, key: str) -> str:
+    return hashlib.sha256(f"{organization_id}\n{key}".encode()).hexdigest()
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """SHA-256 of method + path (trailing slash and letter case ignored, as the router does for
+    UUIDs) + the canonical JSON of the parsed body (sorted keys, no whitespace)."""
+    canonical = json.dumps(
+        {"method": method.upper(), "path": path.rstrip("/").lower(), "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+# --- Claim, complete, release ------------------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    """A reservation this request holds; `done` once completed, released or taken over."""
+
+    record_id: uuid.UUID
+    done: bool = False
+    stored: bool = False
+
+    def _ours(self):
+        return IdempotencyRecord.objects.filter(pk=self.record_id, state=IN_PROGRESS)
+
+    def complete(self, status: int, body: str, subject: tuple[str, uuid.UUID | None]) -> bool:
+        """Store the answer; False when the reservation is no longer ours (taken over)."""
+        kind, object_id = subject
+        updated = self._ours().update(
+            state=COMPLETED,
+            status_code=status,
+            response_body=body,
+            object_kind=kind,
+            object_id=object_id,
+        )
+        self.done = True
+        self.stored = updated == 1
+        return self.stored
+
+    def release(self) -> None:
+        """Delete the reservation so that a retry runs (never fails the response)."""
+        self.done = True
+        try:
+            self._ours().delete()
+        except DatabaseError:
+            logger.warning(
+                "could not release idempotency record %s; it is taken over after %ss",
+                self.record_id,
+                settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS,
+            )
+
+
+def _taken_over(existing: IdempotencyRecord) -> bool:
+    """Delete `existing` when it is expired, or in progress for too long (its worker died).
+    True when the claim should be tried again (whoever deleted it)."""
+    now = timezone.now()
+    if existing.created_at < now - ttl():
+        IdempotencyRecord.objects.filter(pk=existing.pk, created_at__lt=now - ttl()).delete()
+        return True
+    if existing.state == IN_PROGRESS and existing.created_at < now - in_progress_timeout():
+        IdempotencyRecord.objects.filter(pk=existing.pk, state=IN_PROGRESS).delete()
+        return True
+    return False
+
+
+def claim(organization_id: uuid.UUID, key: str, request_fingerprint: str):
+    """Reserve `key` for this request: a `Claim` (run it) or the completed record (replay it).
+    422 CRM-0909 when the key belongs to another request, 409 CRM-0910 while it runs."""
+    hashed = key_hash(organization_id, key)
+    for _ in range(_CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    organization_id=organization_id,
+                    key_hash=hashed,
+                    fingerprint=request_fingerprint,
+                )
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(
+                organization_id=organization_id, key_hash=hashed
+            ).first()
+            if existing is None or _taken_over(existing):
+                continue  # released or expired meanwhile: claim again
+            if existing.fingerprint != request_fingerprint:
+                raise CRMError("CRM-0909") from None
+            if existing.state == IN_PROGRESS:
+                raise CRMError("CRM-0910", headers={"Retry-After": "1"}) from None
+            return existing
+        _purge_quietly()
+        return Claim(record.pk)
+    raise CRMError("CRM-0910", headers={"Retry-After": "1"})
+
+
+def _purge_quietly() -> None:
+    """The opportunistic purge of a new claim: a failure must not orphan the claim."""
+    try:
+        with transaction.atomic():
+            purge_expired(batch=PURGE_BATCH)
+    except DatabaseError:
+        logger.warning("could not purge expired idempotency records")
+
+
+def purge_expired(*, batch: int | None = None) -> int:
+    """Delete expired records (all, or the oldest `batch`); returns how many."""
+    expired = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - ttl())
+    if batch is not None:
+        ids = list(expired.order_by("created_at").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return 0
+        expired = IdempotencyRecord.objects.filter(pk__in=ids)
+    return expired.delete()[0]
+
+
+def erase_records(kind: lifecycle.Kind, ids_by_organization: dict[uuid.UUID, list]) -> None:
+    """`crm.lifecycle.on_erase` hook: erase the records about erased holders/aliases."""
+    for organization_id, ids in ids_by_organization.items():
+        for start in range(0, len(ids), 500):
+            IdempotencyRecord.objects.filter(
+                organization_id=organization_id,
+                object_kind=kind.name,
+                object_id__in=ids[start : start + 500],
+            ).delete()
+
+
+# --- The view set side -------------------------------------------------------------------------
+
+
+def _body_text(response: Response) -> str:
+    return JSONRenderer().render(response.data).decode("utf-8")
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    data = json.loads(record.response_body) if record.response_body else None
+    return Response(data, status=record.status_code)
+
+
+class IdempotentViewMixin:
+    """Base of `RegistryViewSet`: runs POST/PATCH with an idempotency key once (see above)."""
+
+    _idempotency: Claim | IdempotencyRecord | None = None
+
+    def claim_idempotency_key(self, request: Request) -> None:
+        """Called last in `initial()`: claim the key, or swap the action for the replay."""
+        if request.method not in METHODS or self.action is None:
+            return
+        key = request_key(request)
+        if key is None:
+            return
+        outcome = claim(
+            request.organization_id, key, fingerprint(request.method, request.path, request.data)
+        )
+        self._idempotency = outcome
+        method = request.method.lower()
+        if isinstance(outcome, Claim):
+            setattr(self, method, functools.partial(self._run_claimed, getattr(self, method)))
+        else:
+            setattr(self, method, lambda *args, **kwargs: _replay(outcome))
+
+    def _run_claimed(self, action, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The action and the completion of its record, in one transaction."""
+        claimed = self._idempotency
+        try:
+            with transaction.atomic():
+                response = action(request, *args, **kwargs)
+                if response.status_code < 500 and not claimed.complete(
+                    response.status_code, _body_text(response), self._subject(response)
+                ):
+                    raise CRMError(
+                        "CRM-0910",
+                        "A retry took this Idempotency-Key over; this request was rolled back.",
+                        headers={"Retry-After": "1"},
+                    )
+        except Exception:
+            if claimed.stored:  # the completion rolled back with the write: still ours
+                claimed.done = claimed.stored = False
+            raise
+        return response
+
+    def _subject(self, response: Response) -> tuple[str, uuid.UUID | None]:
+        """The record a response is about (erased with it): the `id` in the body, else the
+        path's own id (e.g. a PATCH refused with 400), else the parent's id in the path (an
+        alias create under a holder refused with 400 is about that holder, and goes with it)."""
+        own = next((k for k in lifecycle.kinds() if k.plural == self.resource), None)
+        if own is None:
+            return "", None
+        data = response.data
+        object_id = parse_uuid(data.get("id")) if isinstance(data, dict) else None
+        path_ids = getattr(self.request, "path_ids", {})
+        if object_id is None:
+            object_id = path_ids.get(self.lookup_url_kwarg or "")
+        if object_id is None and own.parent and path_ids.get(f"{own.parent}_id"):
+            return own.parent, path_ids[f"{own.parent}_id"]
+        return own.name, object_id
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = self._idempotency
+        if isinstance(state, Claim) and not state.done:
+            # The action raised: store a final 4xx answer, release after a 5xx.
+            if response.status_code < 500 and isinstance(response, Response):
+                try:
+                    state.complete(
+                        response.status_code, _body_text(response), self._subject(response)
+                    )
+                except DatabaseError:
+                    state.release()
+            else:
+                state.release()
+        if isinstance(state, IdempotencyRecord) or (isinstance(state, Claim) and state.stored):
+            replayed = "true" if isinstance(state, IdempotencyRecord) else "false"
+            for name in REPLAYED_HEADERS:
+                response[name] = replayed
+        return response
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:  # an exception escaped DRF: never leave the key reserved
+            if isinstance(self._idempotency, Claim) and not self._idempotency.done:
+                self._idempotency.release()

@@ -1,0 +1,205 @@
+"""Request-level plumbing: `X-Request-Id`, one access-log line per request, and the error
+contract for everything that happens outside DRF views (unknown routes, 405, 413, 500s raised by
+middleware, an unreachable database)."""
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from crm.api.errors import CRMError, error_response, internal_error, to_crm_error
+
+logger = logging.getLogger("crm.request")
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+MAX_REQUEST_ID_LENGTH = 128
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Attach the current request id to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def _clean_request_id(value: str | None) -> str:
+    """Accept a client id only if it is short printable ASCII (no log injection)."""
+    if value and len(value) <= MAX_REQUEST_ID_LENGTH and value.isascii() and value.isprintable():
+        return value
+    return str(uuid.uuid4())
+
+
+class RequestIdMiddleware:
+    """Echo `X-Request-Id` (generated when absent) and log one line per request: the access log
+    (gunicorn's and runserver's own are off, see `config/gunicorn.conf.py` and `LOGGING`).
+
+    The line carries the method, the route *template* (`/v1/holders/{id}`, never the path as
+    sent nor the query string, which carry documents), the status, the duration and the
+    organization; the request id is added by `RequestIdLogFilter`. Nothing a client typed is
+    copied into it verbatim: an unknown method, route or a malformed organization header is
+    logged as a placeholder.
+    """
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+    # `(?P<id>[^/]+)` (DRF routers) and `<path:object_id>` (path()) -> `{id}`, `{object_id}`
+    ROUTE_PARAMETER = re.compile(r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = _clean_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            logger.info(
+                "%s %s %s %.1fms org=%s",
+                request.method if request.method in self.METHODS else "OTHER",
+                self.route_template(request),
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                self.organization(request),
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    @classmethod
+    def route_template(cls, request: HttpRequest) -> str:
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.route is None:
+            return "<unmatched>"
+        route = cls.ROUTE_PARAMETER.sub(
+            lambda m: "{" + (m.group(1) or m.group(2)) + "}", match.route
+        )
+        return "/" + route.replace("/?$", "").replace("^", "").replace("$", "")
+
+    class RouteOnlyFilter(logging.Filter):
+        """For `django.request`, which logs 4xx/5xx as "Not Found: <path>": the route template
+        instead of the path as the client sent it (which may hold anything it typed)."""
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            request = getattr(record, "request", None)
+            if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
+                sent = {request.path, request.path_info, request.get_full_path()}
+                route = RequestIdMiddleware.route_template(request)
+                record.args = tuple(route if arg in sent else arg for arg in record.args)
+            return True
+
+    @staticmethod
+    def organization(request: HttpRequest) -> str:
+        value = request.headers.get("X-Organization-Id")
+        if not value:
+            return "-"
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            return "<invalid>"
+
+
+# Status of an error page rendered outside our views -> the code it is answered with.
+NON_JSON_ERROR_CODES = {
+    400: "CRM-0015",
+    401: "CRM-0901",
+    403: "CRM-0902",
+    404: "CRM-0903",
+    405: "CRM-0904",
+    413: "CRM-0905",
+    429: "CRM-0906",
+    503: "CRM-0907",
+}
+
+
+def is_api_path(path: str) -> bool:
+    """Everything but the admin (an HTML application) and static files speaks JSON errors."""
+    return not (path.startswith("/admin/") or path.startswith(f"/{settings.STATIC_URL}"))
+
+
+class ErrorContractMiddleware:
+    """Refuse oversized bodies early and turn any stray exception or non-JSON error into the
+    contract's error body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_path(request.path):
+            declared = request.META.get("CONTENT_LENGTH") or "0"
+            try:
+                too_big = int(declared) > settings.MAX_REQUEST_BODY_BYTES
+            except ValueError:
+                too_big = False
+            if too_big:
+                return error_response(CRMError("CRM-0905"))
+        response = self.get_response(request)
+        if (
+            is_api_path(request.path)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return self.as_error_contract(response)
+        return response
+
+    @staticmethod
+    def as_error_contract(response: HttpResponse) -> HttpResponse:
+        """Any error page Django (or a library) rendered as HTML or text on an API path —
+        `DEBUG`'s technical 404, a CSRF or host refusal, a 405 from `require_GET` — becomes the
+        contract's JSON for its status, keeping `Allow` and `Retry-After`."""
+        code = NON_JSON_ERROR_CODES.get(response.status_code, "CRM-0014")
+        replaced = error_response(CRMError(code))
+        for header in ("Allow", "Retry-After"):
+            if response.has_header(header):
+                replaced[header] = response[header]
+        return replaced
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path):
+            error = to_crm_error(exception)
+            if error is not None and error.code == "CRM-0907":
+                return error_response(error)
+            return None
+        error = to_crm_error(exception)
+        if error is None:
+            logger.exception("unhandled exception: %s", type(exception).__name__)
+            error = internal_error()
+        return error_response(error)
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every response, including those that never reach Django's own
+    `SecurityMiddleware` (an early 413, an error page replaced by `ErrorContractMiddleware`).
+
+    Everywhere: `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy`
+    and `Cross-Origin-Opener-Policy`. API answers (everything but the admin, static files and
+    Swagger UI) also get `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`
+    (JSON is never a document to render) and `Cache-Control: no-store` (they carry personal
+    data no shared cache may keep). Headers a view set itself are kept.
+    """
+
+    API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+        response.headers.setdefault(
+            "Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+        )
+        if is_api_path(request.path) and not request.path.startswith("/swagger"):
+            response.headers.setdefault("Content-Security-Policy", self.API_CSP)
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

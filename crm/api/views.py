@@ -1,0 +1,175 @@
+"""Public operational endpoints (`/health`, `/version`, `/readyz`) and the error views for
+what Django answers itself (unknown routes, a refused host, a 500): the API's JSON error shape,
+except inside `/admin/`, where staff get an HTML page in the admin's look."""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.utils import load_backend
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from crm.access import access_manager
+from crm.admin.errors import admin_error_page, is_admin_path
+from crm.api.errors import CRMError, error_response, internal_error
+from crm.crypto import keycheck
+
+logger = logging.getLogger("crm.api.views")
+
+
+@csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Never touches the database, nor does any middleware on
+    its path (sessions, messages and the user are lazy; nothing here reads them), so it answers
+    while the database is down or frozen (tests/test_frozen_database.py)."""
+    return HttpResponse("healthy", content_type="text/plain")
+
+
+@csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
+@require_GET
+def version(request: HttpRequest) -> JsonResponse:
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return JsonResponse({"version": settings.VERSION, "requestDate": now})
+
+
+# The readiness probe's own bounds: libpq's shortest connect timeout (2 s), then 1 s for the
+# answer. A frozen database is reported down in about 2 s.
+READINESS_CONNECT_TIMEOUT_SECONDS = 2
+READINESS_QUERY_TIMEOUT_SECONDS = 1
+
+
+def _probe_database(then: Callable[[Any], Any] | None = None) -> Any:
+    """`SELECT 1` on a connection of its own, opened and closed here with the tight bounds
+    above; never the request thread's persistent connection, whose health check and reconnect
+    follow the (longer) application bounds. `then(cursor)` runs on the same connection (the
+    outbox backlog) and its result is returned."""
+    settings_dict = {**connection.settings_dict, "OPTIONS": {**connection.settings_dict["OPTIONS"]}}
+    if connection.vendor == "postgresql":
+        settings_dict["OPTIONS"]["connect_timeout"] = READINESS_CONNECT_TIMEOUT_SECONDS
+        settings_dict["OPTIONS"]["client_timeout"] = READINESS_QUERY_TIMEOUT_SECONDS
+    probe = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, connection.alias)
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            return then(cursor) if then else None
+    finally:
+        probe.close()
+
+
+_keys_verified = False
+
+
+def _keys_read_the_data() -> bool:
+    """The configured keys read the key check row (`crm.crypto.keycheck`): asked until it once
+    succeeds (keys do not change while a process runs), so a healthy service pays nothing."""
+    global _keys_verified
+    for attempt in (1, 2):
+        if _keys_verified:
+            break
+        try:
+            _keys_verified = keycheck.key_state().ok
+        except Exception as exc:  # the database went away since the probe: not ready
+            logger.warning("key check failed: %s", type(exc).__name__)
+            # This thread's connection may be one an outage broke while the probe's own
+            # connection is fresh: drop it and ask once more on a new one.
+            connection.close()
+            if attempt == 2:
+                return False
+    return _keys_verified
+
+
+def _outbox_backlog(cursor) -> dict:
+    """The change events waiting for the relay (`events.backlog`): detail only, never a
+    reason to be unready (a broker outage must not take the API down)."""
+    from events.backlog import backlog
+
+    try:
+        found = backlog(cursor)
+    except Exception as exc:  # e.g. the outbox table not migrated yet
+        logger.warning("outbox backlog unavailable: %s", type(exc).__name__)
+        return {"status": "unknown"}
+    return {
+        "status": "up",
+        "pending": found.pending,
+        "oldestPendingAgeSeconds": round(found.oldest_pending_age_seconds, 3),
+    }
+
+
+@csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise, within about 2 s
+    whatever the database does (down, refusing, or frozen: see `_probe_database`). `auth` says
+    which access-control mode is in force (no secret); the Access Manager is not probed, so
+    its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service."""
+    checks: dict[str, dict] = {}
+    try:
+        backlog = _probe_database(_outbox_backlog if settings.EVENTS_ENABLED else None)
+        checks["database"] = {"status": "up"}
+        if backlog is not None:
+            checks["events"] = backlog
+        status = 200
+    except Exception as exc:  # any failure means "not ready"
+        logger.warning("readiness check failed: %s", type(exc).__name__)
+        checks["database"] = {"status": "down"}
+        status = 503
+    if status == 200:
+        keys_ok = _keys_read_the_data()
+        checks["keys"] = {"status": "up" if keys_ok else "down"}
+        status = 200 if keys_ok else 503
+    return JsonResponse(
+        {
+            "status": "healthy" if status == 200 else "unhealthy",
+            "checks": checks,
+            "auth": access_manager.describe(),
+            "version": settings.VERSION,
+        },
+        status=status,
+    )
+
+
+def route_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 404)
+    return error_response(CRMError("CRM-0903"))
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django-level 400s (e.g. a disallowed Host header) in the error shape."""
+    if is_admin_path(request):
+        return admin_error_page(request, 400)
+    return error_response(CRMError("CRM-0015", "The request could not be accepted."))
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 403)
+    return error_response(CRMError("CRM-0902"))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_admin_path(request):
+        return admin_error_page(request, 500)
+    return error_response(internal_error())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (expired session or page, cookies off): an admin page for staff;
+    elsewhere Django's answer, which `ErrorContractMiddleware` turns into the JSON error."""
+    if is_admin_path(request):
+        return admin_error_page(
+            request,
+            403,
+            "The form expired or your browser did not send its security cookie. Go back, "
+            "reload the page and try again.",
+        )
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)

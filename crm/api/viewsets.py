@@ -1,0 +1,86 @@
+"""`RegistryViewSet`, the base of every `/v1` view set (DRF generic views and mixins).
+
+What a request goes through before a view set's action runs, each in its DRF hook:
+authentication (`crm.access.auth`), then the permission chain `crm.api.tenancy.OrganizationHeader`
+(resolves `request.organization_id`), `crm.api.tenancy.UUIDPathParameters` (`request.path_ids`),
+`crm.access.auth.HasResourcePermission`, then throttling. Bodies are parsed by
+`crm.api.parsers.StrictJSONParser`; a write without a body is CRM-0004 like invalid JSON.
+
+A concrete view set declares its serializers, `not_found_code` and `resource`, reads through
+its app's selectors (`get_queryset`, `get_object`) and writes through its app's services in
+`perform_create` / `perform_update` / `perform_destroy`.
+
+`POST`/`PATCH` with an `Idempotency-Key` run once per organization and key: the last step of
+`initial()` claims the key (`crm.api.idempotency.IdempotentViewMixin`, which documents the rules).
+"""
+
+import uuid
+from typing import Any
+
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.api.errors import CRMError
+from crm.api.idempotency import IdempotentViewMixin
+from crm.audit import Actor, set_actor
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query flag (`include_deleted`, `hard_delete`): only `true` (any case) is
+    true, as in the reference."""
+    return (request.query_params.get(name) or "").lower() == "true"
+
+
+class RegistryViewSet(IdempotentViewMixin, viewsets.GenericViewSet):
+    """Shared plumbing; the actions come from the mixins below."""
+
+    resource: str = ""  # token permission resource: "holders" | "aliases"
+    not_found_code: str = ""  # 404 code of this resource (also for other organizations)
+    lookup_value_regex = "[^/]+"  # malformed ids reach UUIDPathParameters (400, not 404)
+    input_serializer_classes: dict[str, type] = {}  # action -> strict input serializer
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        set_actor(Actor.from_api_request(request))
+        if request.method in BODY_METHODS and request.stream is None:  # DRF skips parsers
+            raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
+        self.claim_idempotency_key(request)
+
+    def get_serializer_class(self):
+        return self.input_serializer_classes.get(self.action, self.serializer_class)
+
+    @property
+    def organization_id(self) -> uuid.UUID:
+        return self.request.organization_id
+
+    def path_id(self, name: str) -> uuid.UUID:
+        return self.request.path_ids[name]
+
+    def include_deleted(self) -> bool:
+        return query_flag(self.request, "include_deleted")
+
+
+class MergePatchMixin:
+    """`PATCH` as a JSON merge patch. Unlike DRF's `UpdateModelMixin` the body is validated
+    before anything is loaded (a bad body is a 400 even for an unknown id, as in the
+    reference); `perform_update(serializer)` applies `validated_data` through the service and
+    sets `serializer.instance`."""
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(serializer.data)
+
+
+class DestroyMixin:
+    """`DELETE` (`hard_delete=true` erases). Unlike DRF's `DestroyModelMixin` nothing is
+    loaded here: `perform_destroy(hard=...)` leaves it to the services, which lock the row
+    without decrypting it, so erasure works even on rows no key can read."""
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.perform_destroy(hard=query_flag(request, "hard_delete"))
+        return Response(status=status.HTTP_204_NO_CONTENT)

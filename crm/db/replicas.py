@@ -1,0 +1,296 @@
+"""Read replicas: the registry's reads on a PostgreSQL hot standby, everything else on the primary.
+
+Configured by `DATABASE_REPLICA_URLS` (config/settings/base.py, "Read replicas"): each URL
+becomes a `DATABASES` entry `replica1`, `replica2`, … with the primary's OPTIONS (timeouts,
+server-side binding), plus `ReplicaRouter` and `ReplicaMiddleware`. With no replica configured
+neither is installed and everything runs on `default` exactly as before. See docs/scaling.md.
+
+What goes to a replica: reads of the registry's own tables (holders, aliases, audit entries)
+made while serving a `GET`/`HEAD` of `/v1/…` or of an admin changelist, when
+
+- the caller has not written recently (read-your-writes): a `POST`/`PUT`/`PATCH`/`DELETE` by an
+  organization (`X-Organization-Id`), or by a staff user in the admin, sends that
+  organization's / user's reads to the primary for `DATABASE_REPLICA_STICKY_SECONDS` (default:
+  the lag tolerance plus the check interval, so a replica inside the tolerance has replayed the
+  write by then). The marks live in Django's cache: use a shared `CACHE_URL` (Redis, database)
+  when several processes serve the API, or a worker only sees its own marks;
+- the replica's replay lag is within `DATABASE_REPLICA_MAX_LAG_SECONDS`, measured on the
+  replica itself (`now() - pg_last_xact_replay_timestamp()`, 0 when it has replayed all it
+  received) at most every `DATABASE_REPLICA_CHECK_SECONDS` per process. An unreachable replica,
+  or one that is no longer in recovery (promoted: a split brain is not a read source), counts
+  as over the tolerance;
+- the read is not inside a transaction on the primary (`atomic()`: the services' reads before a
+  write) and is not `select_for_update()` (Django routes it as a write).
+
+If a replica read fails anyway (the replica died between two checks), the middleware marks that
+replica down and serves the same `GET` once more from the primary: a client never sees it.
+
+Everything else — writes, sessions, users, tokens, idempotency keys, content types, migrations
+(`allow_migrate`: the primary only) — uses `default`. Relations between objects of any two
+aliases are allowed: they are copies of one cluster.
+"""
+
+import contextlib
+import contextvars
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger("crm.db.replicas")
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REPLICA_APP_LABELS = frozenset({"holders", "aliases"})
+REPLICA_MODEL_LABELS = frozenset({"crm.auditentry"})
+MARK_PREFIX = "crm:replicas:wrote:"
+
+# The replica's replay lag in seconds, 0 when it has replayed everything it received (an idle
+# primary sends no new transactions, so `pg_last_xact_replay_timestamp()` alone would grow).
+LAG_SQL = (
+    "SELECT pg_is_in_recovery(), CASE"
+    " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+)
+
+
+def replica_aliases() -> list[str]:
+    return list(getattr(settings, "DATABASE_REPLICA_ALIASES", ()))
+
+
+def _max_lag() -> float:
+    return float(getattr(settings, "DATABASE_REPLICA_MAX_LAG_SECONDS", 2.0))
+
+
+def _check_interval() -> float:
+    return float(getattr(settings, "DATABASE_REPLICA_CHECK_SECONDS", 1.0))
+
+
+def _sticky_seconds() -> float:
+    default = _max_lag() + _check_interval()
+    return float(getattr(settings, "DATABASE_REPLICA_STICKY_SECONDS", None) or default)
+
+
+# --- Where this request's reads go -------------------------------------------------------------
+
+
+@dataclass
+class ReadState:
+    alias: str | None = None  # the replica chosen for this request; None: the primary
+    used: set[str] = field(default_factory=set)  # replicas a query was actually sent to
+    retry: bool = False  # the request is served again, from the primary
+
+
+_state: contextvars.ContextVar[ReadState | None] = contextvars.ContextVar(
+    "crm_replica_reads", default=None
+)
+
+
+@contextlib.contextmanager
+def reading_from(alias: str | None) -> Iterator[ReadState]:
+    """Route the registry's reads inside the block to `alias` (None: the primary). The
+    middleware uses it per request; scripts and tests may too."""
+    state = ReadState(alias)
+    token = _state.set(state)
+    try:
+        yield state
+    finally:
+        _state.reset(token)
+
+
+def replica_eligible(model) -> bool:
+    meta = model._meta
+    return meta.app_label in REPLICA_APP_LABELS or meta.label_lower in REPLICA_MODEL_LABELS
+
+
+class ReplicaRouter:
+    def db_for_read(self, model, **hints):
+        state = _state.get()
+        if state is None or state.alias is None or not replica_eligible(model):
+            return DEFAULT_DB_ALIAS
+        if connections[DEFAULT_DB_ALIAS].in_atomic_block:  # reads that precede a write
+            return DEFAULT_DB_ALIAS
+        state.used.add(state.alias)
+        return state.alias
+
+    def db_for_write(self, model, **hints):
+        return DEFAULT_DB_ALIAS  # also select_for_update() and get_or_create()
+
+    def allow_relation(self, obj1, obj2, **hints):
+        same_cluster = {DEFAULT_DB_ALIAS, *replica_aliases()}
+        if obj1._state.db in same_cluster and obj2._state.db in same_cluster:
+            return True
+        return None
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == DEFAULT_DB_ALIAS
+
+
+# --- Replica health: replay lag, reachability (cached per process) -----------------------------
+
+
+@dataclass
+class Health:
+    checked_at: float
+    lag: float | None  # None: unreachable, not a standby, or unknown
+
+
+_health: dict[str, Health] = {}
+_health_lock = threading.Lock()
+
+
+def measure_lag(alias: str) -> float | None:
+    """The replica's replay lag in seconds, or None when it cannot serve reads. Never raises."""
+    connection = connections[alias]
+    try:
+        if connection.vendor != "postgresql":
+            return 0.0  # only PostgreSQL streams; anything else is a test's copy of default
+        connection.ensure_connection()  # bounded by connect_timeout
+        raw = connection.connection
+        bound = getattr(connection, "health_check_timeout", None)
+        deadline = raw.deadline(bound) if bound and hasattr(raw, "deadline") else None
+        with deadline or contextlib.nullcontext(), connection.cursor() as cursor:
+            cursor.execute(LAG_SQL)
+            in_recovery, lag = cursor.fetchone()
+    except Exception as exc:  # a check never fails a request
+        logger.warning("replica %s unreachable, reading from the primary: %s", alias, type(exc))
+        with contextlib.suppress(Exception):
+            connection.close()
+        return None
+    if not in_recovery:
+        logger.warning("replica %s is not in recovery (promoted?), not reading from it", alias)
+        return None
+    return float(lag) if lag is not None else None
+
+
+def replica_lag(alias: str) -> float | None:
+    """`measure_lag`, at most once per `DATABASE_REPLICA_CHECK_SECONDS` per process."""
+    now = time.monotonic()
+    with _health_lock:
+        known = _health.get(alias)
+        if known is not None and now - known.checked_at < _check_interval():
+            return known.lag
+        # Others keep using the previous answer while this thread measures.
+        _health[alias] = Health(now, known.lag if known else None)
+    lag = measure_lag(alias)
+    with _health_lock:
+        _health[alias] = Health(time.monotonic(), lag)
+    return lag
+
+
+def mark_down(alias: str) -> None:
+    with _health_lock:
+        _health[alias] = Health(time.monotonic(), None)
+
+
+def forget_health() -> None:
+    with _health_lock:
+        _health.clear()
+
+
+def choose_replica() -> str | None:
+    """A replica within the lag tolerance (randomly among several), or None."""
+    candidates = replica_aliases()
+    random.shuffle(candidates)
+    for alias in candidates:
+        lag = replica_lag(alias)
+        if lag is not None and lag <= _max_lag():
+            return alias
+    return None
+
+
+# --- Read-your-writes marks --------------------------------------------------------------------
+
+
+def _writer_keys(request: HttpRequest) -> list[str]:
+    keys = []
+    value = request.headers.get("X-Organization-Id")
+    if value:
+        with contextlib.suppress(ValueError):
+            keys.append(f"{MARK_PREFIX}org:{uuid.UUID(value)}")
+    if request.path.startswith("/admin/"):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            keys.append(f"{MARK_PREFIX}user:{user.pk}")
+    return keys
+
+
+def remember_write(request: HttpRequest) -> None:
+    keys = _writer_keys(request)
+    if not keys:
+        return
+    sticky = _sticky_seconds()
+    try:
+        cache.set_many(dict.fromkeys(keys, time.time()), timeout=int(sticky) + 2)
+    except Exception:
+        logger.warning("could not record a write for read-your-writes", exc_info=True)
+
+
+def wrote_recently(request: HttpRequest) -> bool:
+    keys = _writer_keys(request)
+    if not keys:
+        return False
+    try:
+        marks = cache.get_many(keys)
+    except Exception:  # unknown: the primary is always right
+        return True
+    now = time.time()
+    return any(now - stamp < _sticky_seconds() for stamp in marks.values())
+
+
+class ReplicaMiddleware:
+    """Chooses where a request's reads go (see the module docstring). Last in MIDDLEWARE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+        if replica_aliases() and backend.endswith("LocMemCache"):
+            logger.warning(
+                "read replicas with a per-process cache (CACHE_URL): read-your-writes only "
+                "holds within one worker; set CACHE_URL to a shared cache"
+            )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in WRITE_METHODS:
+            try:
+                return self.get_response(request)
+            finally:
+                remember_write(request)
+        if request.method not in READ_METHODS:
+            return self.get_response(request)  # OPTIONS: neither a read nor a write
+        with reading_from(None) as state:
+            response = self.get_response(request)
+            if response.status_code >= 500 and state.used:
+                # A replica failed mid-request (down since its last check): once more, primary.
+                for alias in state.used:
+                    mark_down(alias)
+                logger.warning("a replica read failed; serving the request from the primary")
+                state.alias = None
+                state.used.clear()
+                state.retry = True
+                response = self.get_response(request)
+            return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        state = _state.get()
+        if state is None or state.retry or request.method not in READ_METHODS:
+            return None  # a write, or the retry of a failed replica read
+        if self.serves_from_replica(request) and not wrote_recently(request):
+            state.alias = choose_replica()
+        return None
+
+    @staticmethod
+    def serves_from_replica(request: HttpRequest) -> bool:
+        if request.path.startswith("/v1/"):
+            return True
+        match = getattr(request, "resolver_match", None)
+        url_name = getattr(match, "url_name", None) or ""
+        return request.path.startswith("/admin/") and url_name.endswith("_changelist")

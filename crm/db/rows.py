@@ -1,0 +1,252 @@
+"""Database helpers shared by the services."""
+
+import datetime as dt
+import functools
+import itertools
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, connections, models, router
+from django.db.models import Lookup, Model, UUIDField
+from django.db.models.fields import AutoFieldMixin
+
+from crm.db.postgresql.base import PreparedSQL
+
+
+def is_unique_violation(exc: IntegrityError, *, constraint: str, column: str) -> bool:
+    """True when `exc` is the violation of `constraint` (PostgreSQL names it; SQLite names the
+    columns instead)."""
+    text = str(exc)
+    return constraint in text or (f".{column}" in text and "UNIQUE" in text.upper())
+
+
+def relax_commit() -> None:
+    """PostgreSQL: the current transaction's commit does not wait for its WAL flush. Only for
+    work that is safe to lose or repeat after a crash (a batch a rerun restores, a relay batch
+    whose events go again with the same ids): never for an API write. A crash can lose such a
+    transaction whole, never a part of it, and the saving is a disk flush per transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+@UUIDField.register_lookup
+@models.BigIntegerField.register_lookup
+class AnyOf(Lookup):
+    """`id__any_of=[...]` (UUID and big integer columns: ids, the outbox's `seq`): a list of
+    ids as one array parameter on PostgreSQL
+    (`id = ANY(%s)`), not a thousand placeholders the driver parses for every query (psycopg
+    caches only short statements: a 1,000-id `IN` cost ~4 ms per query to send); elsewhere the
+    usual `IN (...)`."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
+        if not values:
+            return "0 = 1", lhs_params
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row to insert without going through a model instance's `save()`: its model and
+    column values by attribute name (`holder_id`, not `holder`); a field left out gets its
+    Python default, as `Model()` would give it; an auto field is left to the database."""
+
+    model: type[Model]
+    values: dict[str, Any]
+
+    def value(self, field) -> Any:
+        """What `field` writes for this row: its given value, or the field's default."""
+        name = field.attname
+        return self.values[name] if name in self.values else field.get_default()
+
+    @classmethod
+    def of_new(cls, obj: Model) -> "Row":
+        """The row of a new, unsaved instance (each value as `save()` would write it)."""
+        return cls(
+            type(obj), {field.attname: field.pre_save(obj, True) for field in _written(type(obj))}
+        )
+
+
+@functools.cache
+def _written(model: type[Model]) -> tuple:
+    """The columns an insert writes (every concrete field but an auto id), once per model."""
+    return tuple(
+        field for field in model._meta.concrete_fields if not isinstance(field, AutoFieldMixin)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
+    """One statement inserting `count` rows into each `model` of `groups` on database
+    `alias`. On PostgreSQL the first inserts are data-modifying CTEs (`WITH r0 AS (INSERT
+    ...) INSERT ...`), which PostgreSQL runs whole whatever the outer statement reads (foreign
+    keys are checked at commit: Django makes them deferrable), and a run of several rows is
+    one array parameter per column (`SELECT * FROM unnest(...)`), so the statement's text and
+    parameter count do not grow with the rows: psycopg keeps the parsed form of a short
+    statement with few parameters (under 4 KB and 50) and reparses any other on every call.
+    The statement is marked for preparing on the server (`crm.db.postgresql`'s
+    `prepared_writes`; other backends ignore the mark)."""
+    db = connections[alias]
+    quote = db.ops.quote_name
+    inserts = []
+    for model, count in groups:
+        fields = _written(model)
+        names = ", ".join(quote(field.column) for field in fields)
+        table = quote(model._meta.db_table)
+        if count == _MANY:
+            arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+            rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+        else:
+            rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
+        inserts.append(f"INSERT INTO {table} ({names}) {rows}")
+    *first, last = inserts
+    if first:
+        ctes = ", ".join(f"r{number} AS ({sql})" for number, sql in enumerate(first))
+        last = f"WITH {ctes} {last}"
+    return PreparedSQL(last)  # a fixed shape, run by every write of its kind
+
+
+def insert_rows(rows: Sequence[Row]) -> None:
+    """Insert `rows` (each value through its field's `get_db_prep_save`, as `save()` does):
+    consecutive rows of one model as one `INSERT`, and all of them in one round trip on
+    PostgreSQL (one statement per model run elsewhere). For the rows a write appends beside
+    its record — its search index entries, its audit entry, its change event: no instance,
+    no `RETURNING`, nothing read back."""
+    if not rows:
+        return
+    alias = router.db_for_write(rows[0].model)
+    db = connections[alias]
+    postgresql = db.vendor == "postgresql"
+    runs = [list(run) for _model, run in itertools.groupby(rows, key=lambda row: row.model)]
+    statements = [runs] if postgresql else [[run] for run in runs]
+    with db.cursor() as cursor:
+        for statement in statements:
+            params: list = []
+            groups = []
+            for run in statement:
+                columns = prepared_columns(run, db)
+                if postgresql and len(run) > 1:
+                    groups.append((run[0].model, _MANY))
+                    params.extend(array_param(column) for column in columns)
+                else:
+                    groups.append((run[0].model, len(run)))
+                    params.extend(value for row in zip(*columns, strict=True) for value in row)
+            cursor.execute(_insert_sql(alias, tuple(groups)), params)
+
+
+def array_param(values: Sequence[Any]) -> Any:
+    """One column of a run of rows as a PostgreSQL array parameter (the statement casts it
+    to the column's array type). Integers, UUIDs and strings go as the array's text form
+    (`{1,2}`, `{"a b","c\\"d"}`; `None` as `NULL`), which psycopg sends as it is; a list of
+    any other type (bytes, datetimes, JSON) is left to psycopg's list adaptation, which
+    inspects and dumps each element: the larger part of sending a create's index rows."""
+    items = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            items.append("NULL")
+        elif kind is uuid.UUID or (isinstance(value, int) and kind is not bool):
+            items.append(str(value))
+        elif kind is str:
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            return list(values)
+    return "{" + ",".join(items) + "}"
+
+
+def prepared_columns(run: Sequence[Row], db) -> list[list[Any]]:
+    """The values a run of rows of one model writes, column by column (`_written` order):
+    each `Row.value`, prepared as `save()` prepares it (encrypted, adapted) for `db`. One
+    preparer per column (`save_preparer`), not a lookup per value: a create writes ~50
+    values."""
+    columns = []
+    for field in _written(run[0].model):
+        prepare = save_preparer(field, db)
+        columns.append([prepare(row.value(field), db) for row in run])
+    return columns
+
+
+def prep_save(field, value: Any, db) -> Any:
+    """`field.get_db_prep_save(value, db)`, with a shortcut for the plain cases that make most
+    of a write's values (an id, a string, an integer, an aware datetime on PostgreSQL), where
+    Django's chain of `get_prep_value` / `to_python` / `adapt_*` calls returns the value
+    as it is (or, for integers on psycopg 3, wrapped in its sized type). Anything else
+    — an encrypted or JSON column, another type, `None` — goes through the field itself."""
+    return save_preparer(field, db)(value, db)
+
+
+def save_preparer(field, db) -> Callable[[Any, Any], Any]:
+    """`prep_save` of `field` for `db`'s vendor as one function of (value, db), made once per
+    field and vendor: for loops that prepare the same column of many rows."""
+    preparers = field.__dict__.get("_crm_preparers")
+    if preparers is None:
+        preparers = field.__dict__["_crm_preparers"] = {}
+    preparer = preparers.get(db.vendor)
+    if preparer is None:
+        preparer = preparers[db.vendor] = _preparer(field, db)
+    return preparer
+
+
+def _preparer(field, db) -> Callable[[Any, Any], Any]:
+    slow = field.get_db_prep_save
+    shortcut = _prep_shortcut(field, db)
+    if shortcut is None:
+        return slow
+    kind, adapt = shortcut
+    if kind is dt.datetime:  # naive datetimes take the field's path (it warns, converts)
+        return lambda value, db: (
+            adapt(value) if type(value) is kind and value.tzinfo is not None else slow(value, db)
+        )
+    return lambda value, db: adapt(value) if type(value) is kind else slow(value, db)
+
+
+def _prep_shortcut(field, db) -> tuple[type, Any] | None:
+    """(the value type the shortcut applies to, what it does to it) for `field` on `db`, or
+    None where the field's own preparation must run. Exact field classes only: a subclass
+    (an encrypted field) may prepare differently."""
+    kind = type(field)
+    if kind is models.ForeignKey:
+        return _prep_shortcut(field.target_field, db)
+    if kind in (models.CharField, models.TextField):
+        return str, _same
+    if kind is models.UUIDField:
+        return uuid.UUID, _same if db.features.has_native_uuid_field else _hex
+    if kind in _INTEGER_FIELDS:
+        sized = getattr(db.ops, "integerfield_type_map", {}).get(field.get_internal_type())
+        return int, sized or _same
+    if kind is models.DateTimeField and db.vendor == "postgresql":
+        return dt.datetime, _same  # the PostgreSQL backend passes aware datetimes as they are
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
+
+
+_INTEGER_FIELDS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+)
+
+
+# A run of several rows, written as one array per column (PostgreSQL).
+_MANY = -1

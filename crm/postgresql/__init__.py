@@ -1,2 +1,0 @@
-"""Django's PostgreSQL backend with a client-side deadline on every wait for the server
-(`ENGINE = "crm.postgresql"`; see `base.py`)."""
