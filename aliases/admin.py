@@ -7,8 +7,8 @@ metadata (fields derived from the API serializers, written by `aliases.services`
 parties are listed read-only with a remove box, and new ones are added in a second inline
 (parties are appended or removed, never edited in place, as in the API).
 
-This module also gives the holder admin its "Alias accounts" inline and lets the holder search
-find holders by alias id or account id (`HolderAdmin.add_inline` / `add_search`).
+It also holds what the holder page shows of a holder's accounts (`AliasInline`,
+`holder_aliases_link`, `holders_by_alias`); `registry.admin` puts them on the holder admin.
 """
 
 import uuid
@@ -55,7 +55,7 @@ from crm.api.errors import CRMError
 from crm.api.serializers import validate_input
 from crm.crypto.search import canonical
 from crm.ids import parse_uuid
-from holders.admin import HolderAdmin
+from events import outbox
 from holders.models import Holder, HolderType
 
 ADD_IDENTITY = (
@@ -239,6 +239,7 @@ class AliasAccountAdmin(RegistryAdmin):
     form = AliasForm
     kind_name = services.OBJECT_TYPE
     hard_delete_permission = "aliases.hard_delete_aliasaccount"
+    announce_erasure = staticmethod(outbox.erasure_events)
     inlines = (RelatedPartyInline, NewRelatedPartyInline)
     # The alias's type has no model choices: a fixed list, not a DISTINCT over every alias.
     list_filter = (
@@ -531,7 +532,3 @@ def holder_aliases_link(holder) -> dict[str, Any]:
         "inlines_more_url": f"{url}?{urlencode({'q': str(holder.pk), 'state': 'all'})}",
         "inlines_more_label": _("All alias accounts of this holder"),
     }
-
-
-HolderAdmin.add_inline(AliasInline, more=holder_aliases_link)
-HolderAdmin.add_search(holders_by_alias)

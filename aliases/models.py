@@ -75,6 +75,11 @@ class AliasAccount(RegistryModel):
 
     # `crm.lifecycle.save_unique` turns a violation of this constraint into its 409.
     unique_error_codes = {ACCOUNT_UNIQUE_CONSTRAINT: "CRM-0013"}
+    # How the lifecycle core names the kind (`crm.lifecycle.kinds`); its parent, the holder,
+    # is read from the foreign key above.
+    record_kind = "alias"
+    record_kind_plural = "aliases"
+    erasure_details = ("account_id", "ledger_id")  # plaintext columns an erasure plan shows
 
     class Meta:
         ordering = ["id"]
@@ -174,6 +179,10 @@ class RelatedParty(models.Model):
     """A person linked to an alias (holder, legal representative, responsible party; CCS
     "TpVinc"). Created with the alias or appended by PATCH, removed one by one (A5) or all at
     once (`"relatedParties": null`); never edited in place. Erased with its alias."""
+
+    # Listed, with its role, on an erasure plan (`crm.lifecycle.kinds`).
+    erasure_label = "Related party"
+    erasure_columns = ("role",)
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # CASCADE: a party exists only inside its alias; erasing the alias erases its parties.

@@ -29,6 +29,7 @@ from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.crypto.search import search_hash
 from crm.db.rows import insert_rows
 from crm.models import ERASURE_COLUMNS, AuditEntry
+from events import outbox
 from holders.models import Holder
 from holders.selectors import holder_get
 from holders.services import FOR_ERASURE
@@ -40,8 +41,8 @@ MERGED_STATE = ("bankingDetails", "regulatoryFields", "metadata")
 
 
 def validate_related_parties(parties: list[dict[str, Any] | None] | None) -> list[dict[str, Any]]:
-    """docs/api.md §4.4, per party in the order document -> name -> role -> startDate -> endDate; the
-    first failure is raised. A null element is an invalid role (CRM-0025). Dates arrive as
+    """docs/api.md §4.4, per party in the order document -> name -> role -> startDate -> endDate;
+    the first failure is raised. A null element is an invalid role (CRM-0025). Dates arrive as
     `YYYY-MM-DD` (decoded by the serializer)."""
     for index, party in enumerate(parties or []):
         where = f"relatedParties[{index}]"
@@ -153,7 +154,12 @@ def alias_create(
     lifecycle.save_unique(alias, force_insert=True)
     insert_rows(metadata_pair_rows(alias))
     _add_related_parties(alias, parties)
-    lifecycle.record(alias, AuditEntry.Action.CREATE, alias_created_fields(alias, parties))
+    lifecycle.record(
+        alias,
+        AuditEntry.Action.CREATE,
+        alias_created_fields(alias, parties),
+        announce=outbox.change_rows,
+    )
     return alias
 
 
@@ -220,7 +226,13 @@ def alias_update(
         columns = lifecycle.save_changes(alias, stored, touch=True)
         if "metadata" in columns:
             sync_metadata_pairs(alias)
-        lifecycle.record(alias, AuditEntry.Action.UPDATE, changed, removed_part_ids=removed)
+        lifecycle.record(
+            alias,
+            AuditEntry.Action.UPDATE,
+            changed,
+            removed_part_ids=removed,
+            announce=outbox.change_rows,
+        )
     return alias
 
 
@@ -254,7 +266,11 @@ def related_party_remove(
     alias.updated_at = timezone.now()
     alias.save(update_fields=["updated_at"])
     lifecycle.record(
-        alias, AuditEntry.Action.UPDATE, [PARTIES_REMOVED], removed_part_ids=(related_party_id,)
+        alias,
+        AuditEntry.Action.UPDATE,
+        [PARTIES_REMOVED],
+        removed_part_ids=(related_party_id,),
+        announce=outbox.change_rows,
     )
     return alias
 
@@ -267,7 +283,7 @@ def alias_soft_delete(
     alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
-    lifecycle.soft_delete(alias)
+    lifecycle.soft_delete(alias, announce=outbox.change_rows)
     return alias
 
 
@@ -280,7 +296,8 @@ def alias_restore(
     id meanwhile."""
     holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
-    lifecycle.restore(alias := alias_get(**ids, include_deleted=True, for_update=True))
+    alias = alias_get(**ids, include_deleted=True, for_update=True)
+    lifecycle.restore(alias, announce=outbox.change_rows)
     return alias
 
 
@@ -293,4 +310,4 @@ def alias_hard_delete(
     records erased per kind."""
     ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
     alias = alias_get(**ids, **FOR_ERASURE, columns=(*ERASURE_COLUMNS, "holder_id"))
-    return lifecycle.erase_record(alias)
+    return lifecycle.erase_record(alias, announce=outbox.erasure_events)

@@ -8,7 +8,7 @@ services; `Model.delete()` is deliberately not overridden.
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connections, models, router
 from django.db.models import Q
@@ -167,6 +167,13 @@ class RegistryModel(models.Model):
     objects = LiveManager()
     all_objects = AllRowsManager()
 
+    # Declared by each concrete kind and read by `crm.lifecycle.kinds`: the name on audit
+    # entries and change events ("holder"), the command line's selector ("holders"), and the
+    # plaintext columns an erasure plan shows.
+    record_kind: ClassVar[str]
+    record_kind_plural: ClassVar[str]
+    erasure_details: ClassVar[tuple[str, ...]] = ()
+
     class Meta:
         abstract = True
         ordering = ["id"]
@@ -237,7 +244,6 @@ class ApiToken(models.Model):
     `resource:action` pairs it may use, until `expires_at` (none: until deactivated). Only a
     SHA-256 of the secret is stored; `last_used_at` is kept to the minute (`crm.access.auth`)."""
 
-    RESOURCES = ("holders", "aliases")
     ACTIONS = ("get", "post", "patch", "delete")
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)

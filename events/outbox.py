@@ -1,15 +1,16 @@
 """Appending change events to the outbox, in the transaction of the change.
 
-The lifecycle core calls `on_change` after each audited write (create, update, soft delete,
-restore, related-party removal: API, admin and commands alike) and `before_erase` inside
-each erasure (hard deletes, `manage.py hard_delete`, retention and organization purges); the
-bulk importer adds `created_event` rows to its own batches. With `EVENTS_ENABLED` off nothing
-is written.
+Every write names its events where it is made: the domain services pass `change_rows` as the
+`announce` argument of the lifecycle core's writes (create, update, soft delete, restore,
+related-party removal: API, admin and commands alike), and every erasure passes
+`erasure_events` (hard deletes from the API and the admin, `manage.py hard_delete`, retention
+and organization purges); the bulk importer adds `created_event` rows to its own batches. With
+`EVENTS_ENABLED` off nothing is written.
 
-The append is on the path of every API write, so `on_change` returns its rows and the
-lifecycle core inserts them with the write's audit entry (`crm.db.rows.insert_rows`: one statement
-on PostgreSQL, no model instance, nothing read back). `seq` still comes from the table's
-sequence at insert time, so the ordering guarantee of `OutboxEvent` is unchanged.
+The append is on the path of every API write, so `change_rows` returns its rows and the
+lifecycle core inserts them with the write's audit entry (`crm.db.rows.insert_rows`: one
+statement on PostgreSQL, no model instance, nothing read back). `seq` still comes from the
+table's sequence at insert time, so the ordering guarantee of `OutboxEvent` is unchanged.
 """
 
 import datetime as dt
@@ -84,9 +85,9 @@ def _row(of: Kind, obj: Any) -> dict[str, Any]:
     return row
 
 
-def on_change(change: Change) -> list[Row]:
-    """`crm.lifecycle.on_change` hook: the outbox rows of one audited write (none with events
-    off), which the lifecycle core inserts with the write's audit entry."""
+def change_rows(change: Change) -> list[Row]:
+    """A write's `announce` function (`crm.lifecycle.writes`): the outbox rows of one audited
+    write (none with events off), which the lifecycle core inserts with its audit entry."""
     if not enabled():
         return []
     of, obj = change.kind, change.obj
@@ -131,11 +132,12 @@ def _event_row(key: str, of: Kind, obj: Any, payload: dict[str, Any]) -> Row:
     )
 
 
-def before_erase(of: Kind, ids: list[uuid.UUID]) -> None:
-    """`crm.lifecycle.before_erase` hook: one event per erased record (`<kind>.deleted` with
-    `deletionType: "hard"` for a live one, `<kind>.erased` for a soft-deleted one), read from
-    plaintext columns only. The record's already-sent events go too: an erasure leaves
-    nothing of a record but the fact that it was erased (pending ones are still delivered)."""
+def erasure_events(of: Kind, ids: list[uuid.UUID]) -> None:
+    """An erasure's `announce` function (`crm.lifecycle.erasure`): one event per erased record
+    (`<kind>.deleted` with `deletionType: "hard"` for a live one, `<kind>.erased` for a
+    soft-deleted one), read from plaintext columns only. The record's already-sent events go
+    too: an erasure leaves nothing of a record but the fact that it was erased (pending ones
+    are still delivered)."""
     OutboxEvent.objects.filter(aggregate_id__in=ids, sent_at__isnull=False).delete()
     if not enabled():
         return

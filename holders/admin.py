@@ -2,14 +2,13 @@
 
 List with masked documents; search by document (any formatting, through the search hash),
 e-mail and mobile phone (their search hashes), external id, holder id and words of the name or
-their beginnings from 3 letters (the name word index), plus what other apps
-contribute (aliases: alias id, account id); filters by type, organization and state. The
-change form is grouped in sections with plain fields for every nested object, derived from the
-API serializers; it writes through `holders.services`. Deletion is `RegistryAdmin`'s.
+their beginnings from 3 letters (the name word index), plus the `extra_searches` a subclass
+adds; filters by type, organization and state. The change form is grouped in sections with
+plain fields for every nested object, derived from the API serializers; it writes through
+`holders.services`. Deletion is `RegistryAdmin`'s.
 
-`aliases` hangs its records off the holder page without this app importing it: it calls
-`HolderAdmin.add_inline(...)` and `HolderAdmin.add_search(...)` (the dependency runs
-`aliases` -> `holders`, never back).
+`HolderAdmin` is registered by `registry.admin`, which adds the holder's alias accounts (an
+inline and a search by alias or account id): this app does not know aliases.
 """
 
 import re
@@ -29,6 +28,7 @@ from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
 from crm.crypto.search import canonical, canonical_email, canonical_phone
 from crm.ids import parse_uuid
+from events import outbox
 from holders import selectors, services
 from holders.models import (
     DOCUMENT_FIELD,
@@ -156,14 +156,14 @@ HolderForm = wire_form("HolderForm", HolderFormBase, HolderCreateSerializer, WIR
 HolderSearch = Callable[[list[uuid.UUID], str], QuerySet | None]
 
 
-@admin.register(Holder)
 class HolderAdmin(RegistryAdmin):
     form = HolderForm
     kind_name = services.OBJECT_TYPE
     hard_delete_permission = "holders.hard_delete_holder"
     inlines: ClassVar[list] = []
     inlines_near_top = True  # the alias accounts right under the identity section
-    extra_searches: ClassVar[list[HolderSearch]] = []
+    extra_searches: ClassVar[list[HolderSearch]] = []  # more arms of holder ids
+    announce_erasure = staticmethod(outbox.erasure_events)
     list_display = (
         "record_id",
         "masked_document",
@@ -188,29 +188,6 @@ class HolderAdmin(RegistryAdmin):
         "updated_at",
         "deleted_at",
     )
-
-    more_link: ClassVar[Callable[[Holder], dict[str, Any]] | None] = None
-
-    @classmethod
-    def add_inline(
-        cls,
-        inline: type[admin.options.InlineModelAdmin],
-        more: Callable[[Holder], dict[str, Any]] | None = None,
-    ) -> None:
-        """Show another app's records on the holder page (change page only); `more(holder)`
-        gives the link to all of them when the inline shows only the first ones (see
-        `RegistryAdmin.inlines_more`)."""
-        cls.inlines = [*cls.inlines, inline]
-        if more is not None:
-            cls.more_link = staticmethod(more)
-
-    def inlines_more(self, holder: Holder) -> dict[str, Any]:
-        return self.more_link(holder) if self.more_link else {}
-
-    @classmethod
-    def add_search(cls, search: HolderSearch) -> None:
-        """Let the holder search also find holders by another app's values."""
-        cls.extra_searches = [*cls.extra_searches, search]
 
     # --- list --------------------------------------------------------------------------------
 

@@ -149,6 +149,11 @@ class Holder(RegistryModel):
 
     # `crm.lifecycle.save_unique` turns a violation of these constraints into their 409.
     unique_error_codes = {"holder_document_unique_live": "CRM-0010"}
+    # How the lifecycle core names the kind (`crm.lifecycle.kinds`): audit entries, change
+    # events and idempotency records say "holder"; `manage.py hard_delete holders …`.
+    record_kind = "holder"
+    record_kind_plural = "holders"
+    erasure_details = ("type",)  # plaintext columns an erasure plan shows
 
     class Meta:
         ordering = ["id"]

@@ -19,6 +19,7 @@ from crm.api.nested import join, split
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.crypto.search import lookup_hashes, search_hash
 from crm.models import ERASURE_COLUMNS, AuditEntry
+from events import outbox
 from holders.models import (
     DOCUMENT_FIELD,
     LEGAL_PERSON_PRIVATE,
@@ -115,6 +116,7 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
         holder,
         holder_created_fields(holder),
         rows=[*holder.name_token_rows(), *metadata_pair_rows(holder)],
+        announce=outbox.change_rows,
     )
     return holder
 
@@ -143,7 +145,7 @@ def holder_update(
         holder.sync_name_tokens()
     if "metadata" in columns:
         sync_metadata_pairs(holder)
-    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed)
+    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed, announce=outbox.change_rows)
     return holder
 
 
@@ -153,7 +155,7 @@ def holder_soft_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> H
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     if lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
-    lifecycle.soft_delete(holder)
+    lifecycle.soft_delete(holder, announce=outbox.change_rows)
     return holder
 
 
@@ -170,7 +172,7 @@ def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holde
         _refuse_document_under_previous_hash_keys(
             organization_id=organization_id, document=holder.document, exclude_id=holder.id
         )
-    lifecycle.restore(holder)
+    lifecycle.restore(holder, announce=outbox.change_rows)
     return holder
 
 
@@ -186,4 +188,4 @@ def holder_hard_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> d
     )
     if lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
-    return lifecycle.erase_record(holder)
+    return lifecycle.erase_record(holder, announce=outbox.erasure_events)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import cache
 
 from crm.access import access_manager
-from crm.audit import Actor
+from crm.lifecycle.audit import Actor
 from crm.models import AuditEntry
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import AliasFactory, HolderFactory, alias_payload, holder_payload

@@ -18,7 +18,7 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from crm.admin import export
-from crm.audit import Actor, acting_as
+from crm.lifecycle.audit import Actor, acting_as
 from crm.models import AuditEntry
 from holders.models import Holder
 from holders.services import holder_soft_delete

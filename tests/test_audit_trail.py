@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 
 from aliases.models import AliasAccount
 from crm.access.auth import issue_token
-from crm.audit import Actor, acting_as
+from crm.lifecycle.audit import Actor, acting_as
 from crm.models import ApiToken, AuditEntry
 from holders.models import Holder
 from holders.services import holder_restore

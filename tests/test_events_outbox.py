@@ -15,14 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from aliases.importing import Importer
 from aliases.models import AliasAccount
 from aliases.services import alias_create, alias_soft_delete
 from crm import lifecycle
-from events import broker, catalogue
+from events import broker, catalogue, outbox
 from events.models import OutboxEvent
 from holders.models import Holder
 from holders.services import holder_soft_delete
+from registry.importing import Importer
 from tests.conftest import ORG_A
 from tests.factories import AliasFactory, HolderFactory
 
@@ -369,7 +369,7 @@ def test_retention_purge_appends_erased_events(events_on, db):
     holder = HolderFactory()
     holder_soft_delete(organization_id=ORG_A, holder_id=holder.pk)
     purge = lifecycle.retention_purge(timezone.now() + dt.timedelta(seconds=1))
-    lifecycle.run_purge(purge, batch_size=10)
+    lifecycle.run_purge(purge, batch_size=10, announce=outbox.erasure_events)
     assert keys()[-1] == "holder.erased"
 
 

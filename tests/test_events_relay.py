@@ -25,11 +25,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from aliases.importing import Importer, sample_bodies
 from events import relay as relay_module
 from events.broker import Confirms, Publisher
 from events.models import OutboxEvent
 from events.relay import Relay, RelayOptions
+from registry.importing import Importer, sample_bodies
 from tests.conftest import ORG_A, OrgClient
 from tests.factories import AliasFactory, HolderFactory
 from tests.servers import ROOT, free_port

@@ -11,11 +11,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from aliases import importing
 from aliases.models import AliasAccount, RelatedParty
 from crm.db import statistics
 from crm.models import AuditEntry
 from holders.models import Holder, HolderNameToken
+from registry import importing
 from tests.conftest import ORG_A, ORG_B
 
 pytestmark = pytest.mark.django_db
@@ -477,7 +477,7 @@ def test_copy_text_forms_and_refusals():
     from psycopg.types.json import Jsonb
     from psycopg.types.numeric import Int8
 
-    from aliases.importing import _copy_text
+    from registry.importing import _copy_text
 
     when = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
     assert _copy_text(None) == "\\N"

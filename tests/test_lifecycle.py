@@ -12,7 +12,7 @@ from aliases.models import AliasAccount, RelatedParty
 from aliases.services import alias_soft_delete
 from crm import lifecycle
 from crm.api.errors import CRMError
-from crm.models import AuditEntry
+from crm.models import AuditEntry, IdempotencyRecord
 from holders.models import Holder, HolderNameToken
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import AliasFactory, HolderFactory
@@ -59,7 +59,7 @@ def test_plan_refuses_unknown_ids_and_other_organizations():
         lifecycle.plan_erasure("holder", [holder.id], organization_id=ORG_A)
 
 
-def test_erase_removes_rows_parts_admin_log_and_history_and_calls_the_hooks(monkeypatch):
+def test_erase_removes_rows_parts_admin_log_and_history_and_announces_each_kind():
     holder = HolderFactory()
     alias = AliasFactory(holder=holder, relatedParties=[PARTY])
     other = HolderFactory()
@@ -71,10 +71,24 @@ def test_erase_removes_rows_parts_admin_log_and_history_and_calls_the_hooks(monk
             action_flag=ADDITION,
             user_id=_staff_user_id(),
         )
+    replays = [
+        IdempotencyRecord.objects.create(
+            organization_id=record.organization_id,
+            key_hash=f"{n:064x}",
+            fingerprint="f" * 64,
+            object_kind=kind,
+            object_id=record.id,
+        )
+        for n, (kind, record) in enumerate(
+            [("holder", holder), ("alias", alias), ("holder", other)]
+        )
+    ]
     calls = []
-    monkeypatch.setattr(lifecycle, "_erase_hooks", [lambda kind, ids: calls.append((kind, ids))])
 
-    erased = lifecycle.erase(lifecycle.plan_erasure("holder", [holder.id]))
+    def announce(kind, ids):  # called while the kind's rows are still there
+        calls.append((kind.name, ids, kind.model.all_objects.filter(id__in=ids).count()))
+
+    erased = lifecycle.erase(lifecycle.plan_erasure("holder", [holder.id]), announce=announce)
 
     assert erased == {"holder": 1, "alias": 1}
     assert not Holder.all_objects.filter(id=holder.id).exists()
@@ -86,10 +100,9 @@ def test_erase_removes_rows_parts_admin_log_and_history_and_calls_the_hooks(monk
         (e.object_type, e.action)
         for e in AuditEntry.objects.filter(object_id__in=[holder.id, alias.id])
     ] == [("holder", "hard_delete"), ("alias", "hard_delete")]
-    assert [(kind.name, ids) for kind, ids in calls] == [
-        ("alias", {ORG_A: [alias.id]}),
-        ("holder", {ORG_A: [holder.id]}),
-    ]
+    assert calls == [("alias", [alias.id], 1), ("holder", [holder.id], 1)]
+    # The stored answers about the erased records go with them; the other holder's stay.
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [replays[2].pk]
 
 
 def test_erase_of_a_record_gone_meanwhile_erases_nothing():

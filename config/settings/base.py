@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "crm",
     "holders.apps.HoldersConfig",
     "aliases.apps.AliasesConfig",
+    "registry",
     "events",
     "staff.apps.StaffConfig",
 ]
@@ -62,7 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "crm.audit.AuditActorMiddleware",
+    "crm.lifecycle.audit.AuditActorMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 

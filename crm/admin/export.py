@@ -19,8 +19,8 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from crm.api.nested import Path, get_path
-from crm.audit import entry_values
 from crm.ids import parse_uuid
+from crm.lifecycle.audit import entry_values
 from crm.models import AuditEntry
 
 CHUNK_ROWS = 500

@@ -7,20 +7,24 @@
 * **Deletion**: Django's stock delete is off (it would bypass CRM-0017 and the erasure
   rules). Soft delete and restore call the services; hard delete shows the lifecycle core's
   erasure plan on a confirmation page (the same plan `manage.py hard_delete` prints) and then
-  erases exactly that selection through `crm.lifecycle.erase`.
+  erases exactly that selection through `crm.lifecycle.erase`, announcing it with the
+  subclass's `announce_erasure` (the change events). Both load the selected rows with
+  `ERASURE_COLUMNS` only, so a record no configured key can read is still erased (a masked
+  document that cannot be decrypted is left off the confirmation page).
 * **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
 * **Permissions** beyond Django's add/change/view, one per step (`<step>_<model>` in the
   models' `Meta.permissions`, given to the ready-made roles by `staff`): `soft_delete`
   (soft delete and restore), `export` (CSV download, `crm.admin.export`) and `hard_delete`.
 * A save that changes nothing records nothing (neither an audit entry nor a Django log entry).
 * **Reasons**: a hard delete asks for a reason (legal basis), a soft delete accepts one; it is
-  kept on the audit entry (`crm.audit.giving_reason`).
+  kept on the audit entry (`crm.lifecycle.audit.giving_reason`).
 * **Documents** are masked on the change page; "Show full document" asks the `document` view,
   which records a `view_document` audit entry before answering.
 * **Names**: pages name a record as staff know it (`display_name`: name and masked document);
   `__str__`, which Django's log entries and messages to logs use, stays free of personal data.
 """
 
+import contextlib
 from functools import partial
 from typing import Any
 
@@ -51,9 +55,10 @@ from crm.admin.lists import (
     state_badge,
 )
 from crm.api.errors import CRMError
-from crm.audit import giving_reason
+from crm.crypto.encryption import DecryptionError
 from crm.ids import parse_uuid
-from crm.models import AuditEntry, organization_labels
+from crm.lifecycle.audit import giving_reason
+from crm.models import ERASURE_COLUMNS, AuditEntry, organization_labels
 
 SAVE_BUTTONS = ("show_save", "show_save_and_continue", "show_save_and_add_another")
 
@@ -74,8 +79,12 @@ def adopt(target, source) -> None:
 
 class RegistryAdmin(admin.ModelAdmin):
     """Subclasses implement `service_create(form)`, `service_update(obj, payload)`,
-    `service_soft_delete(obj)` and `service_restore(obj)`, and may add to an erasure plan's
+    `service_soft_delete(obj)` and `service_restore(obj)`, name the erasure's change events
+    with `announce_erasure` (`events.outbox.erasure_events`), and may add to an erasure plan's
     details with `erasure_details(obj)`."""
+
+    # What an erasure from this admin announces (`crm.lifecycle.erase`'s `announce`); required.
+    announce_erasure: lifecycle.AnnounceErasure
 
     kind_name = ""  # the lifecycle kind ("holder", "alias")
     hard_delete_permission = ""  # "app_label.codename"
@@ -431,7 +440,7 @@ class RegistryAdmin(admin.ModelAdmin):
         try:
             plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
             with giving_reason(reason):
-                erased = lifecycle.erase(plan)
+                erased = lifecycle.erase(plan, announce=type(self).announce_erasure)
         except lifecycle.ErasureError as error:
             message = gettext("Nothing was erased: %(reason)s") % {"reason": error}
             self.message_user(request, message, messages.ERROR)
@@ -492,7 +501,7 @@ class RegistryAdmin(admin.ModelAdmin):
         permissions=["hard_delete"],
     )
     def hard_delete_selected(self, request, queryset):
-        objects = list(queryset)
+        objects = list(queryset.only(*ERASURE_COLUMNS))  # readable under a lost key too
         reason = request.POST.get("reason", "").strip()
         if request.POST.get("post") == "yes" and reason:
             erased = self._erase(request, objects, reason)
@@ -517,7 +526,8 @@ class RegistryAdmin(admin.ModelAdmin):
     def hard_delete_view(self, request, object_id):
         if not self.has_hard_delete_permission(request):
             raise PermissionDenied
-        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        # Plaintext columns only: erasure must work where no configured key reads the row.
+        obj = get_object_or_404(self.model.all_objects.only(*ERASURE_COLUMNS), pk=object_id)
         reason = request.POST.get("reason", "").strip()
         if request.method == "POST" and request.POST.get("post") == "yes" and reason:
             if self._erase(request, [obj], reason):
@@ -551,7 +561,9 @@ class RegistryAdmin(admin.ModelAdmin):
                 f"{name.replace('_', ' ')} {value}" for name, value in record.details.items()
             ]
             if record.id in selected:
-                details = [*self.erasure_details(selected[record.id]), *details]
+                # A lost key: the masked document is left off, the plan is shown all the same.
+                with contextlib.suppress(DecryptionError):
+                    details = [*self.erasure_details(selected[record.id]), *details]
             rows.append(
                 {
                     "label": record.label,

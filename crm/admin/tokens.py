@@ -9,14 +9,19 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
 
+from crm import lifecycle
 from crm.access.auth import issue_token
 from crm.models import ApiToken
 
-PERMISSION_CHOICES = [
-    (f"{resource}:{action}", f"{resource}: {action}")
-    for resource in ApiToken.RESOURCES
-    for action in ApiToken.ACTIONS
-]
+
+def permission_choices() -> list[tuple[str, str]]:
+    """Every `resource:action` pair: each kind's plural (`crm.lifecycle.kinds`) with each
+    action."""
+    return [
+        (f"{of.plural}:{action}", f"{of.plural}: {action}")
+        for of in lifecycle.kinds()
+        for action in ApiToken.ACTIONS
+    ]
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -26,7 +31,7 @@ class ApiTokenForm(forms.ModelForm):
         help_text="Organization UUIDs, one per line (ignored when “all organizations” is on).",
     )
     permissions = forms.MultipleChoiceField(
-        required=False, choices=PERMISSION_CHOICES, widget=forms.CheckboxSelectMultiple
+        required=False, choices=permission_choices, widget=forms.CheckboxSelectMultiple
     )
 
     class Meta:

@@ -37,10 +37,10 @@ a request refused by those burns no key. Without a key, or on other methods, not
    every new claim deletes up to `PURGE_BATCH` expired rows (an index range on `created_at`),
    so the table holds about one TTL of keys. `purge_expired()` deletes them all at once.
 6. **Personal data**: the stored body is encrypted (`EncryptedTextField`, rotated by
-   `rotate_encryption_keys` like every encrypted column); `erase_records`, registered with
-   `crm.lifecycle.on_erase` in `CrmConfig.ready()`, deletes the records about erased holders
-   and aliases (an alias is erased with its holder), so a hard delete leaves none behind and
-   the same key then runs anew.
+   `rotate_encryption_keys` like every encrypted column); every erasure
+   (`crm.lifecycle.erasure`) deletes the records about the holders and aliases it erases (an
+   alias is erased with its holder), so a hard delete leaves none behind and the same key
+   then runs anew.
 
 Mechanics: DRF view sets bind `self.post`/`self.patch` to the action per request, and
 `claim_idempotency_key` rebinds that handler to the replay or to `_run_claimed` (the action
@@ -231,17 +231,6 @@ def purge_expired(*, batch: int | None = None) -> int:
             return 0
         expired = IdempotencyRecord.objects.filter(pk__in=ids)
     return expired.delete()[0]
-
-
-def erase_records(kind: lifecycle.Kind, ids_by_organization: dict[uuid.UUID, list]) -> None:
-    """`crm.lifecycle.on_erase` hook: erase the records about erased holders/aliases."""
-    for organization_id, ids in ids_by_organization.items():
-        for start in range(0, len(ids), 500):
-            IdempotencyRecord.objects.filter(
-                organization_id=organization_id,
-                object_kind=kind.name,
-                object_id__in=ids[start : start + 500],
-            ).delete()
 
 
 # --- The view set side -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from crm.api.errors import CRMError
 from crm.api.idempotency import IdempotentViewMixin
-from crm.audit import Actor, set_actor
+from crm.lifecycle.audit import Actor, set_actor
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 

@@ -22,8 +22,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import ExpressionWrapper, F, Value
 from django_cryptography.fields import EncryptedMixin
 
-from crm import audit
 from crm.crypto.encryption import DecryptionError, keyring
+from crm.lifecycle import audit
 
 ENCRYPTION = "encryption"
 HASHES = "hashes"

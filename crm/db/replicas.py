@@ -32,6 +32,7 @@ aliases are allowed: they are copies of one cluster.
 
 import contextlib
 import contextvars
+import functools
 import logging
 import random
 import threading
@@ -49,8 +50,6 @@ logger = logging.getLogger("crm.db.replicas")
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-REPLICA_APP_LABELS = frozenset({"holders", "aliases"})
-REPLICA_MODEL_LABELS = frozenset({"crm.auditentry"})
 MARK_PREFIX = "crm:replicas:wrote:"
 
 # The replica's replay lag in seconds, 0 when it has replayed everything it received (an idle
@@ -106,9 +105,18 @@ def reading_from(alias: str | None) -> Iterator[ReadState]:
         _state.reset(token)
 
 
+@functools.cache
+def _eligible_models() -> frozenset:
+    """The registry's kinds and their parts (`crm.lifecycle.kinds`, imported here because the
+    lifecycle core itself uses `crm.db`), and the audit trail the admin lists."""
+    from crm.lifecycle.kinds import registry_models
+    from crm.models import AuditEntry
+
+    return frozenset([*registry_models(), AuditEntry])
+
+
 def replica_eligible(model) -> bool:
-    meta = model._meta
-    return meta.app_label in REPLICA_APP_LABELS or meta.label_lower in REPLICA_MODEL_LABELS
+    return model in _eligible_models()
 
 
 class ReplicaRouter:

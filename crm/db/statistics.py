@@ -15,22 +15,22 @@ from django.db import DatabaseError, connections
 
 logger = logging.getLogger(__name__)
 
-REGISTRY_TABLES = (
-    "holders_holder",
-    "holders_holdernametoken",
-    "aliases_aliasaccount",
-    "aliases_relatedparty",
-    "holders_holdermetadatapair",
-    "aliases_aliasmetadatapair",
-)
+
+def registry_tables() -> list[str]:
+    """The tables of every registry kind and its parts, read from the models
+    (`crm.lifecycle.kinds`; imported here because the lifecycle core itself uses `crm.db`)."""
+    from crm.lifecycle.kinds import registry_models
+
+    return [model._meta.db_table for model in registry_models()]
 
 
-def refresh_statistics(using: str = "default", tables: tuple[str, ...] = REGISTRY_TABLES) -> list:
-    """ANALYZE the registry tables that exist on `using` (SQLite: then `PRAGMA optimize`);
-    returns the tables analysed. Takes a second or two at a million rows (ANALYZE samples)."""
+def refresh_statistics(using: str = "default", tables: list[str] | None = None) -> list:
+    """ANALYZE the registry tables (or `tables`) that exist on `using` (SQLite: then `PRAGMA
+    optimize`); returns the tables analysed. Takes a second or two at a million rows (ANALYZE
+    samples)."""
     connection = connections[using]
     existing = set(connection.introspection.table_names())
-    analysed = [table for table in tables if table in existing]
+    analysed = [table for table in (tables or registry_tables()) if table in existing]
     if not analysed:
         return []
     with connection.cursor() as cursor:

@@ -4,8 +4,8 @@ import argparse
 
 from django.core.management.base import CommandError
 
-from crm.audit import Actor, acting_as
 from crm.crypto import rotation
+from crm.lifecycle.audit import Actor, acting_as
 from crm.management.base import DocumentedCommand
 
 EPILOG = """\

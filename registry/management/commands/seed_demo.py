@@ -17,7 +17,8 @@ from faker import Faker
 from aliases.models import RelatedPartyRole
 from aliases.services import alias_create, alias_soft_delete
 from crm import lifecycle
-from crm.audit import Actor, acting_as
+from crm.lifecycle.audit import Actor, acting_as
+from events import outbox
 from holders.models import Holder
 from holders.services import holder_create, holder_soft_delete
 
@@ -76,7 +77,11 @@ class Command(BaseCommand):
                 )
 
     def _erase(self, organization: uuid.UUID) -> None:
-        lifecycle.run_purge(lifecycle.organization_purge(organization), batch_size=1000)
+        lifecycle.run_purge(
+            lifecycle.organization_purge(organization),
+            batch_size=1000,
+            announce=outbox.erasure_events,
+        )
 
     @transaction.atomic
     def _seed(self, fake: Faker, organization: uuid.UUID, count: int) -> tuple[int, int]:

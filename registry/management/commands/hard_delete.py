@@ -11,8 +11,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from crm import lifecycle
-from crm.audit import Actor, acting_as, giving_reason
+from crm.lifecycle.audit import Actor, acting_as, giving_reason
 from crm.management.base import DocumentedCommand, HelpFormatter
+from events import outbox
 
 DESCRIPTION = """\
 Erase customer data for good (right to erasure, retention purges). Soft-deleted and live
@@ -231,7 +232,7 @@ class Command(DocumentedCommand):
         if not options["yes"]:
             self._dry_run_footer(plan.counts())
             return
-        erased = lifecycle.erase(plan)
+        erased = lifecycle.erase(plan, announce=outbox.erasure_events)
         self.stdout.write(self.style.SUCCESS(f"Erased {self._totals(erased)} in one transaction."))
 
     def _plan_table(self, plan: lifecycle.ErasurePlan) -> None:
@@ -283,7 +284,10 @@ class Command(DocumentedCommand):
             return
         with giving_reason(options["reason"].strip() or f"Retention purge: {purge.description}"):
             result = lifecycle.run_purge(
-                purge, batch_size=options["batch_size"], progress=self._progress
+                purge,
+                batch_size=options["batch_size"],
+                progress=self._progress,
+                announce=outbox.erasure_events,
             )
         self.stdout.write(
             self.style.SUCCESS(f"Erased {self._totals(result.erased)} in {result.batch} batch(es).")

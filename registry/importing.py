@@ -65,7 +65,7 @@ from aliases.services import (
     related_parties_build,
     validate_related_parties,
 )
-from crm import audit, lifecycle
+from crm import lifecycle
 from crm.api.errors import CRMError
 from crm.api.nested import set_path
 from crm.api.parsers import parse_json_object
@@ -73,6 +73,7 @@ from crm.api.serializers import validate_input
 from crm.crypto.metadata_index import metadata_pair_rows
 from crm.crypto.search import lookup_hashes
 from crm.db.rows import Row, relax_commit, save_preparer
+from crm.lifecycle import audit
 from crm.models import AuditEntry
 from events import outbox
 from events.models import OutboxEvent

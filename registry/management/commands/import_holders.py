@@ -1,5 +1,5 @@
 """`python manage.py import_holders --organization ORG FILE`: bulk-load holders and their alias
-accounts (onboarding a bank's existing customers). The logic lives in `aliases.importing`."""
+accounts (onboarding a bank's existing customers). The logic lives in `registry.importing`."""
 
 import json
 import os
@@ -10,9 +10,9 @@ from textwrap import fill
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aliases import importing
-from crm.audit import Actor, acting_as, current_actor
 from crm.db import statistics
+from crm.lifecycle.audit import Actor, acting_as, current_actor
+from registry import importing
 
 ALIAS_COLUMNS = [*importing.ALIAS_COLUMNS, "aliasMetadata.<key>"]
 HELP = f"""\

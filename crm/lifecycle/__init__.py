@@ -1,0 +1,87 @@
+"""The lifecycle core: how a registry record is written, soft-deleted, restored and erased.
+
+* `kinds` — the kinds of record (holders, alias accounts, …) read from the models' declarations;
+* `writes` — unique saves, creates, changes, soft delete and restore, each with its audit entry;
+* `erasure` — erasure plans, erasing them with every derived row, purges in batches;
+* `audit` — the audit trail (who did what to which record; field names, never values).
+
+This module gathers their public names, so callers write `lifecycle.soft_delete(...)`. What a
+call writes besides the record and its audit entry is named at the call: the change events
+come from the `announce` argument (`events.outbox`), nothing is added behind the caller's back.
+
+May import: `crm.models`, `crm.db`, `crm.api.errors`. Never a domain app or `events`.
+"""
+
+from crm.lifecycle.erasure import (
+    AnnounceErasure,
+    ErasureError,
+    ErasurePlan,
+    OrganizationCount,
+    PlannedRecord,
+    Purge,
+    PurgeProgress,
+    count_purge,
+    erase,
+    erase_record,
+    organization_purge,
+    plan_erasure,
+    retention_purge,
+    run_purge,
+)
+from crm.lifecycle.kinds import (
+    Kind,
+    Part,
+    children,
+    kind,
+    kind_by_plural,
+    kind_of,
+    kinds,
+    registry_models,
+)
+from crm.lifecycle.writes import (
+    Announce,
+    Change,
+    create,
+    has_live_children,
+    record,
+    restore,
+    save_changes,
+    save_unique,
+    soft_delete,
+    stored_values,
+)
+
+__all__ = [
+    "Announce",
+    "AnnounceErasure",
+    "Change",
+    "ErasureError",
+    "ErasurePlan",
+    "Kind",
+    "OrganizationCount",
+    "Part",
+    "PlannedRecord",
+    "Purge",
+    "PurgeProgress",
+    "children",
+    "count_purge",
+    "create",
+    "erase",
+    "erase_record",
+    "has_live_children",
+    "kind",
+    "kind_by_plural",
+    "kind_of",
+    "kinds",
+    "organization_purge",
+    "plan_erasure",
+    "record",
+    "registry_models",
+    "restore",
+    "retention_purge",
+    "run_purge",
+    "save_changes",
+    "save_unique",
+    "soft_delete",
+    "stored_values",
+]

@@ -1,0 +1,184 @@
+"""Writes of registry records: unique saves, creates, changes, soft delete, restore, audit.
+
+Every write path (API, admin, commands, import) ends here, so each rule is written once:
+
+* `save_unique(obj)` saves and maps the violation of one of the model's named unique
+  constraints to its 409 code (`Model.unique_error_codes`), so concurrent writers cannot both
+  win and nobody checks-then-inserts; `create(obj, ...)` inserts a new record with its derived
+  rows and audit entry in one statement, with the same 409s.
+* `soft_delete(obj)` / `restore(obj)` stamp or clear `deleted_at` and record the audit entry.
+* `record(obj, action, fields)` writes the audit entry of a write (field names, never values).
+
+Change events are the caller's to ask for: each write takes `announce`, a function that returns
+the rows to append with the audit entry in the same statement (the domain services pass
+`events.outbox.change_rows`); without it nothing but the audit entry is written.
+"""
+
+import contextlib
+import copy
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from crm.api.errors import CRMError
+from crm.db.rows import Row, insert_rows, is_unique_violation
+from crm.lifecycle import audit
+from crm.lifecycle.kinds import Kind, children, kind_of
+from crm.models import RegistryModel
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited write to a record, as a write's `announce` function sees it: its kind, the
+    audit action, the record as just written, the ids of the parts (related parties) the write
+    removed, and the names of the fields it changed."""
+
+    kind: Kind
+    action: str
+    obj: RegistryModel
+    removed_part_ids: tuple[uuid.UUID, ...] = ()
+    changed_fields: tuple[str, ...] = ()
+
+
+# What a write's `announce` function is: the rows (outbox events) a change appends.
+Announce = Callable[[Change], Iterable[Row]]
+
+
+@contextlib.contextmanager
+def _unique_errors(obj: RegistryModel) -> Iterator[None]:
+    """The violation of a named unique constraint listed in the model's `unique_error_codes`
+    ({constraint name: CRM code}) raised inside becomes that 409."""
+    codes: dict[str, str] = getattr(type(obj), "unique_error_codes", {})
+    try:
+        yield
+    except IntegrityError as exc:
+        for constraint in obj._meta.constraints:
+            code = codes.get(constraint.name)
+            if code and is_unique_violation(
+                exc, constraint=constraint.name, column=constraint.fields[-1]
+            ):
+                raise CRMError(code) from exc
+        raise
+
+
+def save_unique(obj: RegistryModel, **save_kwargs) -> None:
+    """Save `obj`; a unique violation is the model's 409 (`_unique_errors`). The database
+    decides, so of two concurrent writers exactly one wins."""
+    # No savepoint: a violation aborts the caller's transaction anyway (the CRMError leaves
+    # it), and a SAVEPOINT/RELEASE pair is two round trips on every write.
+    with _unique_errors(obj), transaction.atomic(savepoint=False):
+        obj.save(**save_kwargs)
+
+
+def create(
+    obj: RegistryModel,
+    changed_fields: Iterable[str],
+    *,
+    rows: Iterable[Row] = (),
+    announce: Announce | None = None,
+) -> None:
+    """Insert a new record, the rows derived from it (`rows`: its search index entries), its
+    audit entry and the change hooks' rows; a unique violation is the model's 409, as with
+    `save_unique`. On PostgreSQL that is one statement, atomic by itself: outside a
+    transaction it is sent alone, without a BEGIN/COMMIT pair (a create was five round trips
+    and is one). Elsewhere, or inside the caller's transaction, it runs in an atomic block of
+    its own (a savepoint there), so a refused create leaves the caller's transaction usable."""
+    alias = router.db_for_write(type(obj))
+    connection = connections[alias]
+    one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with (
+        _unique_errors(obj),
+        contextlib.nullcontext() if one_statement else transaction.atomic(using=alias),
+    ):
+        record(
+            obj,
+            audit.AuditEntry.Action.CREATE,
+            changed_fields,
+            rows=[Row.of_new(obj), *rows],
+            announce=announce,
+        )
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+def stored_values(obj: RegistryModel) -> dict[str, Any]:
+    """A copy of every concrete field's value, taken before a change (see `save_changes`)."""
+    return {
+        field.attname: copy.deepcopy(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+    }
+
+
+def save_changes(obj: RegistryModel, before: dict[str, Any], *, touch: bool = False) -> list[str]:
+    """Write only the columns whose value differs from `before` (`stored_values`), with a new
+    `updated_at`; write nothing and keep `updated_at` when nothing differs, unless `touch`
+    (the record changed through its parts, e.g. an alias's related parties: `updated_at`
+    alone). An update that rewrote every column would re-encrypt and re-send all of them.
+    Returns the changed attribute names."""
+    changed = [name for name, value in before.items() if getattr(obj, name) != value]
+    if changed or touch:
+        obj.updated_at = timezone.now()
+        save_unique(obj, update_fields=[*changed, "updated_at"])
+    return changed
+
+
+def has_live_children(obj: RegistryModel) -> bool:
+    """True while a live record of a child kind belongs to `obj` (a holder's live aliases)."""
+    return any(
+        child.model.objects.filter(**{child.parent_fk: obj.pk}).exists()
+        for child in children(kind_of(type(obj)))
+    )
+
+
+def soft_delete(obj: RegistryModel, *, announce: Announce | None = None) -> None:
+    """Stamp `deleted_at` (and `updated_at`) on a locked live row and audit it. The caller has
+    checked its own preconditions (e.g. CRM-0017)."""
+    obj.deleted_at = obj.updated_at = timezone.now()
+    obj.save(update_fields=["deleted_at", "updated_at"])
+    record(obj, audit.AuditEntry.Action.SOFT_DELETE, ["deletedAt"], announce=announce)
+
+
+def restore(obj: RegistryModel, *, announce: Announce | None = None) -> None:
+    """Clear `deleted_at` of a locked row and audit it; a unique value taken meanwhile by a
+    live row is the model's 409 (`save_unique`). A live row is left as it is."""
+    if not obj.is_deleted:
+        return
+    obj.deleted_at = None
+    obj.updated_at = timezone.now()
+    save_unique(obj, update_fields=["deleted_at", "updated_at"])
+    record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"], announce=announce)
+
+
+def record(
+    obj: RegistryModel,
+    action: str,
+    changed_fields: Iterable[str],
+    *,
+    removed_part_ids: Iterable[uuid.UUID] = (),
+    rows: Iterable[Row] = (),
+    announce: Announce | None = None,
+) -> None:
+    """The audit entry of a write to `obj`: its kind, id and organization, the acting user
+    or token, and the names (never the values) of the fields that changed, written with the
+    rows `announce(change)` returns (the change events), in the same transaction and
+    statement. `removed_part_ids` names the parts (related parties) the write removed; `rows`
+    are written first, in the same statement (`create`)."""
+    of = kind_of(type(obj))
+    changed_fields = tuple(changed_fields)
+    rows = [
+        *rows,
+        audit.entry_row(
+            action,
+            object_type=of.name,
+            object_id=obj.pk,
+            organization_id=obj.organization_id,
+            changed_fields=changed_fields,
+        ),
+    ]
+    if announce is not None:
+        rows.extend(announce(Change(of, action, obj, tuple(removed_part_ids), changed_fields)))
+    insert_rows(rows)
