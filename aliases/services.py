@@ -27,7 +27,7 @@ from crm.api.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.api.nested import join, split
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.crypto.search import search_hash
-from crm.db.rows import insert_rows
+from crm.db.rows import Row
 from crm.models import ERASURE_COLUMNS, AuditEntry
 from events import outbox
 from holders.models import Holder
@@ -95,14 +95,19 @@ def _add_related_parties(
     """Append parties with fresh server ids (a client-sent `id` is ignored) to an alias that
     has `existing` ones; an alias carries at most `MAX_RELATED_PARTIES` (400 CRM-0015 naming
     `relatedParties` beyond)."""
+    _refuse_too_many_parties(existing + len(parties))
+    RelatedParty.objects.bulk_create(related_parties_build(alias, parties))
+
+
+def _refuse_too_many_parties(count: int) -> None:
+    """An alias carries at most `MAX_RELATED_PARTIES` (400 CRM-0015 naming `relatedParties`)."""
     cap = settings.MAX_RELATED_PARTIES
-    if existing + len(parties) > cap:
+    if count > cap:
         raise CRMError(
             "CRM-0015",
             f"An alias account carries at most {cap} related parties.",
             fields={"relatedParties": f"at most {cap} related parties per alias account"},
         )
-    RelatedParty.objects.bulk_create(related_parties_build(alias, parties))
 
 
 def related_parties_build(alias: AliasAccount, parties: list[dict[str, Any]]) -> list[RelatedParty]:
@@ -151,22 +156,23 @@ def alias_create(
     parties = validate_related_parties(data.get("relatedParties"))
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = alias_build(holder=holder, data=data)
-    lifecycle.save_unique(alias, force_insert=True)
-    insert_rows(metadata_pair_rows(alias))
-    _add_related_parties(alias, parties)
-    lifecycle.record(
-        alias,
-        AuditEntry.Action.CREATE,
-        alias_created_fields(alias, parties),
-        announce=outbox.change_rows,
-    )
+    _refuse_too_many_parties(len(parties))
+    lifecycle.create(alias, alias_creation_rows(alias, related_parties_build(alias, parties)))
     return alias
 
 
-def alias_created_fields(alias: AliasAccount, parties: list[dict[str, Any]]) -> list[str]:
-    """The field names the audit entry of a created alias lists (API, admin, bulk import)."""
-    return [*alias_state(alias), "ledgerId", "accountId", "document", "type"] + (
-        ["relatedParties"] if parties else []
+def alias_creation_rows(alias: AliasAccount, parties: list[RelatedParty]) -> list[Row]:
+    """Every row the creation of a built alias writes (`crm.lifecycle.creation_rows`): the
+    alias, its metadata pair index entries, its related parties (built by
+    `related_parties_build`), its audit entry (the field names of the body) and its
+    `alias.created` event. The API, the admin and the bulk importer write exactly these."""
+    fields = [*alias_state(alias), "ledgerId", "accountId", "document", "type"]
+    return lifecycle.creation_rows(
+        alias,
+        fields + (["relatedParties"] if parties else []),
+        rows=[*metadata_pair_rows(alias), *(Row.of_new(party) for party in parties)],
+        parts=parties,
+        announce=outbox.change_rows,
     )
 
 

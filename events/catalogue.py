@@ -35,8 +35,9 @@ def ce_type(key: str) -> str:
     return TYPE_PREFIX + key
 
 
-def holder_state(holder: Any) -> dict[str, Any]:
-    """`holder.created` / `holder.updated` / `holder.restored`: 6 fields."""
+def holder_state(holder: Any, parts: Any = None) -> dict[str, Any]:
+    """`holder.created` / `holder.updated` / `holder.restored`: 6 fields (`parts` unused: a
+    holder's event names none)."""
     return {
         "id": str(holder.id),
         "organizationId": str(holder.organization_id),

@@ -4,8 +4,8 @@ Every write names its events where it is made: the domain services pass `change_
 `announce` argument of the lifecycle core's writes (create, update, soft delete, restore,
 related-party removal: API, admin and commands alike), and every erasure passes
 `erasure_events` (hard deletes from the API and the admin, `manage.py hard_delete`, retention
-and organization purges); the bulk importer adds `created_event` rows to its own batches. With
-`EVENTS_ENABLED` off nothing is written.
+and organization purges); the bulk importer writes the same rows
+(`crm.lifecycle.creation_rows`). With `EVENTS_ENABLED` off nothing is written.
 
 The append is on the path of every API write, so `change_rows` returns its rows and the
 lifecycle core inserts them with the write's audit entry (`crm.db.rows.insert_rows`: one
@@ -63,21 +63,6 @@ def event(key: str, **values: Any) -> OutboxEvent:
     return OutboxEvent(**event_values(key, **values))
 
 
-def created_event(
-    obj: Any, kind: str, parties: list[tuple[uuid.UUID, str]] | None = None
-) -> OutboxEvent:
-    """The `<kind>.created` row of a record just built (the bulk importer's rows)."""
-    state = catalogue.alias_state(obj, parties) if kind == "alias" else catalogue.STATES[kind](obj)
-    return event(
-        f"{kind}.created",
-        kind=kind,
-        aggregate_id=obj.pk,
-        organization_id=obj.organization_id,
-        payload=state,
-        occurred_at=obj.created_at,
-    )
-
-
 def _row(of: Kind, obj: Any) -> dict[str, Any]:
     row = {"id": obj.pk, "organization_id": obj.organization_id}
     if of.parent_fk:
@@ -110,7 +95,8 @@ def change_rows(change: Change) -> list[Row]:
     elif change.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
         verb = {Action.CREATE: "created", Action.UPDATE: "updated", Action.RESTORE: "restored"}
         key = f"{of.name}.{verb[change.action]}"
-        payload = catalogue.STATES[of.name](obj)
+        parts = None if change.parts is None else [(p.id, p.role) for p in change.parts]
+        payload = catalogue.STATES[of.name](obj, parts)
     else:
         return rows
     rows.append(_event_row(key, of, obj, payload))

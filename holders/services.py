@@ -18,6 +18,7 @@ from crm.api.merge_patch import changed_paths, merge_patch, prune_empty
 from crm.api.nested import join, split
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.crypto.search import lookup_hashes, search_hash
+from crm.db.rows import Row
 from crm.models import ERASURE_COLUMNS, AuditEntry
 from events import outbox
 from holders.models import (
@@ -112,18 +113,21 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
     _refuse_document_under_previous_hash_keys(
         organization_id=organization_id, document=data["document"]
     )
-    lifecycle.create(
-        holder,
-        holder_created_fields(holder),
-        rows=[*holder.name_token_rows(), *metadata_pair_rows(holder)],
-        announce=outbox.change_rows,
-    )
+    lifecycle.create(holder, holder_creation_rows(holder))
     return holder
 
 
-def holder_created_fields(holder: Holder) -> list[str]:
-    """The field names the audit entry of a created holder lists (API, admin, bulk import)."""
-    return [key for key in holder_state(holder) if key in MUTABLE_STATE] + ["type", "document"]
+def holder_creation_rows(holder: Holder) -> list[Row]:
+    """Every row the creation of a built holder writes (`crm.lifecycle.creation_rows`): the
+    holder, its name word and metadata pair index entries, its audit entry (the field names
+    of the body) and its `holder.created` event. The API, the admin and the bulk importer
+    write exactly these."""
+    return lifecycle.creation_rows(
+        holder,
+        [key for key in holder_state(holder) if key in MUTABLE_STATE] + ["type", "document"],
+        rows=[*holder.name_token_rows(), *metadata_pair_rows(holder)],
+        announce=outbox.change_rows,
+    )
 
 
 @transaction.atomic

@@ -5,14 +5,14 @@ One input line is one `POST /v1/holders` body, optionally with an `"aliases"` li
 all or nothing: if the holder or any of its aliases is refused, nothing of the line is written
 and the line is reported (line number, CRM code, field *names*; never a value).
 
-Rules are the API's, not a copy of them: bodies go through `validate_input` with the API
-serializers and `validate_related_parties`; rows are built by `holder_build`, `alias_build` and
-`related_parties_build`, and audited with the field lists of `holder_create`/`alias_create`;
-with events on, each created record's `<kind>.created` outbox row goes in the same batch
-(`events.outbox`).
-Only the writing differs: the rows are prepared by each field's own `get_db_prep_save` (the
-encryption happens there, as in `save()`), so they are the same bytes a `save()` would write,
-and are written in batches (`COPY` on PostgreSQL, `executemany` elsewhere).
+One write path: bodies go through `validate_input` with the API serializers and
+`validate_related_parties`; records are built by `holder_build`, `alias_build` and
+`related_parties_build`, and the rows written are exactly those `holder_create` and
+`alias_create` write, as `holder_creation_rows` / `alias_creation_rows` describe them (the
+record, its search index entries and parts, its audit entry, its change event): a rule added
+there holds here. Only the writing differs: each row's values are prepared by the fields' own
+`get_db_prep_save` (the encryption happens there, as in `save()`) in the workers, and written
+in batches (`COPY` on PostgreSQL, `executemany` elsewhere).
 
 Pipeline: the parent reads the input in chunks and hands them to worker processes (parsing,
 validation, encryption and hashing are CPU-bound: one worker per core); results come back in
@@ -40,11 +40,12 @@ import re
 import sys
 import time
 import uuid
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -57,29 +58,24 @@ from django.db import (
 from psycopg import Binary
 from psycopg.types.json import Jsonb
 
-from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty
+from aliases.models import AliasAccount
 from aliases.serializers import AliasCreateSerializer
 from aliases.services import (
     alias_build,
-    alias_created_fields,
+    alias_creation_rows,
     related_parties_build,
     validate_related_parties,
 )
-from crm import lifecycle
 from crm.api.errors import CRMError
 from crm.api.nested import set_path
 from crm.api.parsers import parse_json_object
 from crm.api.serializers import validate_input
-from crm.crypto.metadata_index import metadata_pair_rows
 from crm.crypto.search import lookup_hashes
 from crm.db.rows import Row, relax_commit, save_preparer
 from crm.lifecycle import audit
-from crm.models import AuditEntry
-from events import outbox
-from events.models import OutboxEvent
-from holders.models import DOCUMENT_FIELD, Holder, HolderMetadataPair, HolderNameToken
+from holders.models import DOCUMENT_FIELD, Holder
 from holders.serializers import HolderCreateSerializer
-from holders.services import holder_build, holder_created_fields
+from holders.services import holder_build, holder_creation_rows
 
 FORMATS = ("jsonl", "csv")
 
@@ -311,34 +307,27 @@ class Tables:
 
     A row leaves a worker as what the parent writes as it is: on PostgreSQL one line of
     `COPY … FROM STDIN` text (`_copy_text`), so the parent neither unpickles values
-    nor formats them (both were most of its time); elsewhere a tuple for `executemany`."""
-
-    MODELS = (
-        Holder,
-        HolderNameToken,
-        HolderMetadataPair,
-        AliasAccount,
-        AliasMetadataPair,
-        RelatedParty,
-        AuditEntry,
-        OutboxEvent,
-    )
+    nor formats them (both were most of its time); elsewhere a tuple for `executemany`.
+    The tables are those of the rows the services' `*_creation_rows` describe, learnt as they
+    come (parent and workers see the same models)."""
 
     def __init__(self) -> None:
-        self.fields = {
-            model._meta.db_table: [
-                f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)
-            ]
-            for model in self.MODELS
-        }
+        self.fields: dict[str, list] = {}
+        # Per table, per column: (field, value -> what the row holds).
+        self.columns: dict[str, list] = {}
         # The wrapper itself, not the `connection` proxy (a thread-local lookup per access).
-        self.connection = db = connections[DEFAULT_DB_ALIAS]
-        self.copy = db.vendor == "postgresql"
-        # Per table, per column: (attribute, field, value -> what the row holds).
-        self.columns = {
-            table: [(f.attname, f, self._column(save_preparer(f, db))) for f in fields]
-            for table, fields in self.fields.items()
-        }
+        self.connection = connections[DEFAULT_DB_ALIAS]
+        self.copy = self.connection.vendor == "postgresql"
+
+    def learn(self, model: type[models.Model]) -> str:
+        """The table of `model`, its columns prepared once."""
+        table = model._meta.db_table
+        if table not in self.columns:
+            fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+            db = self.connection
+            self.fields[table] = fields
+            self.columns[table] = [(f, self._column(save_preparer(f, db))) for f in fields]
+        return table
 
     def _column(self, prepare: Callable[[Any, Any], Any]) -> Callable[[Any], Any]:
         db = self.connection
@@ -346,31 +335,23 @@ class Tables:
             return lambda value: _copy_text(prepare(value, db))
         return lambda value: _plain(prepare(value, db))
 
-    def row(self, obj: models.Model) -> bytes | tuple:
-        return self._line(
-            [column(getattr(obj, name)) for name, _, column in self.columns[obj._meta.db_table]]
-        )
-
-    def values_row(self, row: Row) -> bytes | tuple:
-        """`row(model(**values))` without building the instance (`Row.value`: fields'
-        defaults apply): for the small derived rows (name tokens, audit entries), where
-        `__init__` would cost more than the row."""
-        return self._line(
-            [column(row.value(f)) for _, f, column in self.columns[row.model._meta.db_table]]
-        )
-
-    def derived_rows(self, rows: list[Row]) -> list[bytes | tuple]:
-        """`values_row` of each row a model builds for its derived tables (name tokens,
-        metadata pairs), so the importer writes exactly what the services write."""
-        return [self.values_row(row) for row in rows]
+    def rows_by_model(self, rows: list[Row]) -> dict[str, list]:
+        """The rows a service describes (`holder_creation_rows`, ...), by model label, each
+        as one `COPY` line or tuple, packed for the trip to the parent (`packed`)."""
+        by_model: dict[str, list] = {}
+        for row in rows:
+            table = self.learn(row.model)
+            by_model.setdefault(row.model._meta.label_lower, []).append(
+                self._line([column(row.value(f)) for f, column in self.columns[table]])
+            )
+        return self.packed(by_model)
 
     def packed(self, rows: dict[str, list]) -> dict[str, list]:
-        """One record's rows, by table, as they travel to the parent: on PostgreSQL each
-        table's lines as one block of `COPY` text (fewer objects to pickle and unpickle);
-        tables without rows left out."""
+        """One record's rows, by model, as they travel to the parent: on PostgreSQL each
+        model's lines as one block of `COPY` text (fewer objects to pickle and unpickle)."""
         if self.copy:
-            return {table: [b"".join(lines)] for table, lines in rows.items() if lines}
-        return {table: lines for table, lines in rows.items() if lines}
+            return {label: [b"".join(lines)] for label, lines in rows.items() if lines}
+        return rows
 
     def _line(self, cells: list[Any]) -> bytes | tuple:
         if self.copy:
@@ -432,51 +413,21 @@ class Task:
     offset: int = 0  # input bytes read up to the end of this chunk
 
 
-def audit_row(obj: models.Model, fields: list[str], actor: tuple[str, str]) -> tuple:
-    """The `create` entry `lifecycle.record` writes for `obj` (field names, never values)."""
-    values = audit.entry_values(
-        AuditEntry.Action.CREATE,
-        object_type=lifecycle.kind_of(type(obj)).name,
-        object_id=obj.pk,
-        organization_id=obj.organization_id,
-        changed_fields=fields,
-        actor=audit.Actor(*actor),
-    )
-    return tables().values_row(Row(AuditEntry, values))
-
-
-def event_rows(obj: models.Model, parties: list[RelatedParty] | None = None) -> list:
-    """The `<kind>.created` outbox row `lifecycle.record` would append for `obj` (none while
-    events are off): written in the same batch transaction as the record."""
-    if not outbox.enabled():
-        return []
-    kind = lifecycle.kind_of(type(obj)).name
-    pairs = None if parties is None else [(party.id, party.role) for party in parties]
-    return [tables().row(outbox.created_event(obj, kind, pairs))]
-
-
-def build_alias(holder: Holder, data: dict[str, Any], parties: list, actor) -> BuiltAlias:
-    table = tables()
+def build_alias(holder: Holder, data: dict[str, Any], parties: list) -> BuiltAlias:
+    """An alias of a valid line as the rows `alias_create` writes (`alias_creation_rows`)."""
     alias = alias_build(holder=holder, data=data)
-    built_parties = related_parties_build(alias, parties)
-    return BuiltAlias(
-        account_id=alias.account_id,
-        rows=table.packed(
-            {
-                AliasAccount._meta.db_table: [table.row(alias)],
-                AliasMetadataPair._meta.db_table: table.derived_rows(metadata_pair_rows(alias)),
-                RelatedParty._meta.db_table: [table.row(party) for party in built_parties],
-                AuditEntry._meta.db_table: [
-                    audit_row(alias, alias_created_fields(alias, parties), actor)
-                ],
-                OutboxEvent._meta.db_table: event_rows(alias, built_parties),
-            }
-        ),
-    )
+    rows = alias_creation_rows(alias, related_parties_build(alias, parties))
+    return BuiltAlias(account_id=alias.account_id, rows=tables().rows_by_model(rows))
 
 
 def process(task: Task) -> list[BuiltLine | Rejection]:
-    """Validate and build one chunk of lines (runs in a worker process)."""
+    """Validate and build one chunk of lines (runs in a worker process), the audit entries
+    naming the importing actor."""
+    with audit.acting_as(audit.Actor(*task.actor)):
+        return _process(task)
+
+
+def _process(task: Task) -> list[BuiltLine | Rejection]:
     table = tables()
     previous_hash_keys = bool(settings.LCRYPTO_PREVIOUS_HASH_SECRET_KEYS)
     out: list[BuiltLine | Rejection] = []
@@ -494,27 +445,12 @@ def process(task: Task) -> list[BuiltLine | Rejection]:
         hashes = [holder.document_hash]
         if previous_hash_keys:
             hashes = lookup_hashes(task.organization_id, DOCUMENT_FIELD, holder.document)
-        tokens = table.derived_rows(holder.name_token_rows())
         out.append(
             BuiltLine(
                 line=line,
                 document_hashes=hashes,
-                rows=table.packed(
-                    {
-                        Holder._meta.db_table: [table.row(holder)],
-                        HolderNameToken._meta.db_table: tokens,
-                        HolderMetadataPair._meta.db_table: table.derived_rows(
-                            metadata_pair_rows(holder)
-                        ),
-                        AuditEntry._meta.db_table: [
-                            audit_row(holder, holder_created_fields(holder), task.actor)
-                        ],
-                        OutboxEvent._meta.db_table: event_rows(holder),
-                    }
-                ),
-                aliases=[
-                    build_alias(holder, data, parties, task.actor) for data, parties in aliases
-                ],
+                rows=table.rows_by_model(holder_creation_rows(holder)),
+                aliases=[build_alias(holder, data, parties) for data, parties in aliases],
             )
         )
     return out
@@ -606,7 +542,7 @@ class Importer:
         existing_accounts = self._existing_accounts(
             [alias.account_id for line in built for alias in line.aliases]
         )
-        rows: dict[str, list] = {table: [] for table in tables().fields}
+        rows: dict[str, list] = defaultdict(list)
         resumed: list[tuple[int, uuid.UUID, list[int]]] = []
         for result in results:
             self.counts.lines += 1
@@ -635,8 +571,8 @@ class Importer:
             try:
                 with transaction.atomic():
                     relax_commit()
-                    for table, table_rows in rows.items():
-                        write_rows(table, table_rows)
+                    for label, model_rows in rows.items():
+                        write_rows(label, model_rows)
             except IntegrityError as exc:
                 # Someone else (the API) took a document or account id of this batch since
                 # it was checked: the batch is rolled back; a new run resumes from here.
@@ -676,11 +612,15 @@ class Importer:
         the stored holder, whose document and type they copy, as `alias_create` does."""
         payloads = dict(task.records)
         holders = Holder.objects.in_bulk([holder_id for _, holder_id, _ in resumed])
+        with audit.acting_as(audit.Actor(*self.actor)):
+            self._build_aliases(task.fmt, payloads, holders, resumed, rows)
+
+    def _build_aliases(self, fmt, payloads, holders, resumed, rows) -> None:
         for line, holder_id, indexes in resumed:
-            _, aliases = validated_line(parse_body(task.fmt, payloads[line]))
+            _, aliases = validated_line(parse_body(fmt, payloads[line]))
             for index in indexes:
                 data, parties = aliases[index]
-                _extend(rows, build_alias(holders[holder_id], data, parties, self.actor).rows)
+                _extend(rows, build_alias(holders[holder_id], data, parties).rows)
 
     def _existing_holders(self, hashes: list[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
@@ -733,11 +673,12 @@ def _chunks(records: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tupl
         yield chunk
 
 
-def write_rows(table: str, rows: list[bytes] | list[tuple]) -> None:
-    """Insert rows as `Tables.packed` made them: blocks of `COPY` text on PostgreSQL (sent
-    as one), tuples for one `executemany` elsewhere."""
+def write_rows(label: str, rows: list[bytes] | list[tuple]) -> None:
+    """Insert the rows of one model (by label) as `Tables.packed` made them: blocks of `COPY`
+    text on PostgreSQL (sent as one), tuples for one `executemany` elsewhere."""
     if not rows:
         return
+    table = tables().learn(apps.get_model(label))
     columns = [f.column for f in tables().fields[table]]
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty
 from crm.models import AuditEntry
 from holders.models import Holder, HolderMetadataPair, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
@@ -48,3 +49,36 @@ def test_a_refused_create_writes_nothing_and_the_connection_goes_on(api):
     assert (HolderNameToken.objects.count(), HolderMetadataPair.objects.count()) == counts
     assert AuditEntry.objects.filter(action="create").count() == 1
     assert api.post("/v1/holders", {**BODY, "document": "11144477735"}).status_code == 201
+
+
+def test_an_alias_create_writes_all_its_rows_in_one_insert(api):
+    """The alias, its related parties, its metadata pairs and its audit entry are one
+    statement on PostgreSQL, one per table elsewhere (`alias_creation_rows`, the rows the
+    importer writes too), and nothing else writes."""
+    holder_id = api.post("/v1/holders", BODY).json()["id"]
+    party = {"document": "11144477735", "name": "Rep", "role": "LEGAL_REPRESENTATIVE"}
+    body = {
+        "ledgerId": "ledger-1",
+        "accountId": "account-1",
+        "metadata": {"channel": "branch"},
+        "relatedParties": [{**party, "startDate": "2024-01-01"}],
+    }
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(f"/v1/holders/{holder_id}/aliases", body)
+    assert response.status_code == 201, response.content
+    writes = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith(("INSERT", "WITH", "UPDATE", "DELETE"))
+    ]
+    # alias, metadata pair, related party, audit entry
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 4)
+    alias = AliasAccount.objects.get()
+    assert RelatedParty.objects.filter(alias=alias).count() == 1
+    assert AliasMetadataPair.objects.filter(alias=alias).count() == 1
+    entry = AuditEntry.objects.get(object_id=alias.id, action="create")
+    assert "relatedParties" in entry.changed_fields
+    # A second alias with the same account id is refused and writes nothing.
+    assert api.post(f"/v1/holders/{holder_id}/aliases", body).json()["code"] == "CRM-0013"
+    assert RelatedParty.objects.count() == 1
+    assert AuditEntry.objects.filter(object_type="alias").count() == 1

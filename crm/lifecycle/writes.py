@@ -7,6 +7,7 @@ Every write path (API, admin, commands, import) ends here, so each rule is writt
   win and nobody checks-then-inserts; `create(obj, ...)` inserts a new record with its derived
   rows and audit entry in one statement, with the same 409s.
 * `soft_delete(obj)` / `restore(obj)` stamp or clear `deleted_at` and record the audit entry.
+* `creation_rows(obj, ...)` describes every row a create writes; `create` writes them.
 * `record(obj, action, fields)` writes the audit entry of a write (field names, never values).
 
 Change events are the caller's to ask for: each write takes `announce`, a function that returns
@@ -17,7 +18,7 @@ the rows to append with the audit entry in the same statement (the domain servic
 import contextlib
 import copy
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ class Change:
     obj: RegistryModel
     removed_part_ids: tuple[uuid.UUID, ...] = ()
     changed_fields: tuple[str, ...] = ()
+    parts: Sequence[Any] | None = None  # the parts as just built (a create), when given
 
 
 # What a write's `announce` function is: the rows (outbox events) a change appends.
@@ -74,16 +76,31 @@ def save_unique(obj: RegistryModel, **save_kwargs) -> None:
         obj.save(**save_kwargs)
 
 
-def create(
+def creation_rows(
     obj: RegistryModel,
     changed_fields: Iterable[str],
     *,
     rows: Iterable[Row] = (),
+    parts: Sequence[Any] | None = None,
     announce: Announce | None = None,
-) -> None:
-    """Insert a new record, the rows derived from it (`rows`: its search index entries), its
-    audit entry and the change hooks' rows; a unique violation is the model's 409, as with
-    `save_unique`. On PostgreSQL that is one statement, atomic by itself: outside a
+) -> list[Row]:
+    """Every row the creation of `obj` writes, in order: the record, the rows derived from it
+    (`rows`: its search index entries, its parts), its audit entry and the change events
+    `announce` returns (`parts`: the parts as just built, for events that name them). The
+    one description of a create, written by `create` (the API and the admin) and by the bulk
+    importer alike, so a rule added here holds for both."""
+    return [
+        Row.of_new(obj),
+        *rows,
+        *_record_rows(
+            obj, audit.AuditEntry.Action.CREATE, changed_fields, parts=parts, announce=announce
+        ),
+    ]
+
+
+def create(obj: RegistryModel, rows: Sequence[Row]) -> None:
+    """Insert a new record with its `creation_rows`; a unique violation is the model's 409, as
+    with `save_unique`. On PostgreSQL that is one statement, atomic by itself: outside a
     transaction it is sent alone, without a BEGIN/COMMIT pair (a create was five round trips
     and is one). Elsewhere, or inside the caller's transaction, it runs in an atomic block of
     its own (a savepoint there), so a refused create leaves the caller's transaction usable."""
@@ -94,13 +111,7 @@ def create(
         _unique_errors(obj),
         contextlib.nullcontext() if one_statement else transaction.atomic(using=alias),
     ):
-        record(
-            obj,
-            audit.AuditEntry.Action.CREATE,
-            changed_fields,
-            rows=[Row.of_new(obj), *rows],
-            announce=announce,
-        )
+        insert_rows(rows)
     obj._state.adding = False
     obj._state.db = alias
 
@@ -159,26 +170,42 @@ def record(
     changed_fields: Iterable[str],
     *,
     removed_part_ids: Iterable[uuid.UUID] = (),
-    rows: Iterable[Row] = (),
     announce: Announce | None = None,
 ) -> None:
-    """The audit entry of a write to `obj`: its kind, id and organization, the acting user
-    or token, and the names (never the values) of the fields that changed, written with the
-    rows `announce(change)` returns (the change events), in the same transaction and
-    statement. `removed_part_ids` names the parts (related parties) the write removed; `rows`
-    are written first, in the same statement (`create`)."""
+    """Write the audit entry of a write to `obj` with the change events `announce` returns,
+    in one statement (`_record_rows`)."""
+    insert_rows(
+        _record_rows(
+            obj, action, changed_fields, removed_part_ids=removed_part_ids, announce=announce
+        )
+    )
+
+
+def _record_rows(
+    obj: RegistryModel,
+    action: str,
+    changed_fields: Iterable[str],
+    *,
+    removed_part_ids: Iterable[uuid.UUID] = (),
+    parts: Sequence[Any] | None = None,
+    announce: Announce | None = None,
+) -> list[Row]:
+    """The audit entry of a write to `obj` (its kind, id and organization, the acting user or
+    token, the names — never the values — of the fields that changed) and the rows
+    `announce(change)` returns (the change events). `removed_part_ids` names the parts
+    (related parties) the write removed."""
     of = kind_of(type(obj))
     changed_fields = tuple(changed_fields)
     rows = [
-        *rows,
         audit.entry_row(
             action,
             object_type=of.name,
             object_id=obj.pk,
             organization_id=obj.organization_id,
             changed_fields=changed_fields,
-        ),
+        )
     ]
     if announce is not None:
-        rows.extend(announce(Change(of, action, obj, tuple(removed_part_ids), changed_fields)))
-    insert_rows(rows)
+        change = Change(of, action, obj, tuple(removed_part_ids), changed_fields, parts)
+        rows.extend(announce(change))
+    return rows
