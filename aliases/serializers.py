@@ -11,11 +11,12 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from aliases.models import AliasAccount, RelatedParty
+from aliases.models import AliasAccount, RelatedParty, RelatedPartyRole
 from crm.api.merge_patch import prune_empty
 from crm.api.nested import join
 from crm.api.serializers import (
     ApiDateField,
+    EnumField,
     MetadataField,
     StrictSerializer,
     optional_string,
@@ -44,13 +45,20 @@ class RegulatoryFieldsSerializer(StrictSerializer):
     participantDocument = optional_string()
 
 
+def role_field(**kwargs: Any) -> EnumField:
+    """A related party's role: any string is decoded, so that the service answers an unknown
+    role with CRM-0025 in the documented order (docs/api.md §4.4); the OpenAPI document lists
+    the valid roles."""
+    return EnumField(tuple(RelatedPartyRole.values), checked=False, **kwargs)
+
+
 class RelatedPartyInputSerializer(StrictSerializer):
     """One related party as sent. `id` is accepted and ignored (the server assigns one)."""
 
     id = optional_string(36)
     document = optional_string()
     name = optional_string()
-    role = optional_string(32)
+    role = role_field(required=False, max_length=32)
     startDate = ApiDateField()
     endDate = ApiDateField()
 
@@ -73,7 +81,7 @@ class RelatedPartySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     document = serializers.CharField()
     name = serializers.CharField()
-    role = serializers.CharField()
+    role = role_field()
     startDate = serializers.DateField()
     endDate = serializers.DateField(required=False)
 

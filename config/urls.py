@@ -7,13 +7,15 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from crm.admin.dashboard import dashboard_view
 from crm.api import views as crm_views
+from events import backlog
 
 public = {"authentication_classes": [], "permission_classes": []}
 
 urlpatterns = [
     path("health", crm_views.health, name="health"),
     path("version", crm_views.version, name="version"),
-    path("readyz", crm_views.readyz, name="readyz"),
+    # The change events' backlog is a detail of readiness (`events.backlog.readiness`).
+    path("readyz", crm_views.readyz, {"details": {"events": backlog.readiness}}, name="readyz"),
     path("swagger", RedirectView.as_view(url="/swagger/index.html", permanent=True)),
     path("swagger/doc.json", SpectacularJSONAPIView.as_view(**public), name="openapi-schema"),
     path(

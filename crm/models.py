@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.crypto.encryption import EncryptedTextField
+from crm.crypto.keycheck import KeyCheck  # noqa: F401 (the key check's table: its home)
 from crm.ids import uuid7
 
 # The soft-delete condition, spelled once: querysets, constraints and partial indexes use these.
@@ -322,36 +323,6 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency key {self.key_hash[:12]}… ({self.state})"
-
-
-class KeyCheck(models.Model):
-    """One row: a known plaintext encrypted with the encryption key and a search hash of a
-    known value, written by the migration that creates the table and rewritten by key rotation
-    like any other row. `crm.crypto.keycheck` compares the configured keys with it, so a well-formed
-    but wrong key stops the start instead of turning every read into a 500."""
-
-    SINGLETON = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
-    value = EncryptedTextField()
-    hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return "encryption and hash key check"
-
-    def recompute_search_hashes(self) -> list[str]:
-        """Hash-key rotation (`crm.crypto.rotation`): the check hash under the current key."""
-        from crm.crypto.keycheck import check_hash
-
-        new = check_hash()
-        if new == self.hash:
-            return []
-        self.hash = new
-        return ["hash"]
 
 
 class Organization(models.Model):

@@ -1,14 +1,19 @@
 """The outbox backlog: how many events wait for the relay and since when (the admin's block
-and `/readyz`). One indexed query (the partial index on pending rows)."""
+and `/readyz`, where config/urls.py hands `readiness` to the kernel's probe). One indexed
+query (the partial index on pending rows)."""
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from events.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
 
 SQL = (
     f"SELECT COUNT(*), MIN(created_at) FROM {OutboxEvent._meta.db_table} "  # noqa: S608
@@ -41,3 +46,21 @@ def backlog(cursor=None) -> Backlog:
     if oldest is not None and timezone.is_naive(oldest):
         oldest = timezone.make_aware(oldest, dt.UTC)
     return Backlog(int(pending or 0), oldest)
+
+
+def readiness(cursor) -> dict | None:
+    """The `/readyz` section of the change events (None while they are off), read on the
+    probe's own connection: detail only, never a reason to be unready (a broker outage must
+    not take the API down)."""
+    if not settings.EVENTS_ENABLED:
+        return None
+    try:
+        found = backlog(cursor)
+    except Exception as exc:  # e.g. the outbox table not migrated yet
+        logger.warning("outbox backlog unavailable: %s", type(exc).__name__)
+        return {"status": "unknown"}
+    return {
+        "status": "up",
+        "pending": found.pending,
+        "oldestPendingAgeSeconds": round(found.oldest_pending_age_seconds, 3),
+    }

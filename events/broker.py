@@ -14,7 +14,6 @@ the broker confirmed. The batch's frames reach the socket as one write (`Batchin
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pika
 import pika.channel
@@ -24,10 +23,7 @@ from cloudevents.core.bindings import amqp
 from cloudevents.core.v1.event import CloudEvent
 
 from events import catalogue
-from events.models import OutboxEvent
-
-if TYPE_CHECKING:
-    from events.relay import PendingEvent
+from events.models import OutboxEvent, PendingEvent
 
 # What losing the broker (or never reaching it) looks like to pika.
 UNAVAILABLE = (
@@ -41,7 +37,7 @@ UNAVAILABLE = (
 CONFIRM_TIMEOUT = 30.0
 
 
-def cloud_event(row: "OutboxEvent | PendingEvent") -> CloudEvent:
+def cloud_event(row: OutboxEvent | PendingEvent) -> CloudEvent:
     """The CloudEvent of an outbox row: its payload a dict (a model instance), or the JSON
     text the relay claimed, which the SDK writes as the body unchanged."""
     return CloudEvent(
@@ -58,7 +54,7 @@ def cloud_event(row: "OutboxEvent | PendingEvent") -> CloudEvent:
     )
 
 
-def message(row: "OutboxEvent | PendingEvent") -> tuple[str, pika.BasicProperties, bytes]:
+def message(row: OutboxEvent | PendingEvent) -> tuple[str, pika.BasicProperties, bytes]:
     """(routing key, properties, body) of one outbox row (a model instance or the relay's
     claimed columns)."""
     event = cloud_event(row)

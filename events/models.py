@@ -2,6 +2,9 @@
 change itself (so no committed change lacks its event and no event outlives a rolled-back
 change), published later by the relay and kept for a retention period once sent."""
 
+import datetime as dt
+from typing import Any, NamedTuple
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -48,3 +51,19 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.aggregate_id} ({'sent' if self.sent_at else 'pending'})"
+
+
+class PendingEvent(NamedTuple):
+    """The columns of a claimed outbox row that publishing and marking read (a model
+    instance per row cost more than the claim's query). `payload` is the JSON text as the
+    database returns it: it becomes the message body as it is, not decoded and encoded
+    again."""
+
+    seq: int
+    event_id: Any
+    type: str
+    aggregate_id: Any
+    organization_id: Any
+    payload: str
+    occurred_at: dt.datetime
+    attempts: int

@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, TextField
@@ -35,7 +34,7 @@ from django.utils import timezone
 
 from crm.db.rows import relax_commit
 from events.broker import UNAVAILABLE, Publisher
-from events.models import PENDING, OutboxEvent
+from events.models import PENDING, OutboxEvent, PendingEvent
 
 logger = logging.getLogger("events.relay")
 
@@ -62,22 +61,6 @@ class RelayStats:
     batches: int = 0
     broker_failures: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-class PendingEvent(NamedTuple):
-    """The columns of a claimed outbox row that publishing and marking read (a model
-    instance per row cost more than the claim's query). `payload` is the JSON text as the
-    database returns it: it becomes the message body as it is, not decoded and encoded
-    again."""
-
-    seq: int
-    event_id: Any
-    type: str
-    aggregate_id: Any
-    organization_id: Any
-    payload: str
-    occurred_at: dt.datetime
-    attempts: int
 
 
 # What the claim selects, in `PendingEvent`'s order: the payload as the stored JSON text.

@@ -22,7 +22,6 @@ label at generation time.
 
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
@@ -349,11 +348,6 @@ def _shared_errors() -> dict[str, dict]:
     return shared
 
 
-def _role_choices() -> list[str]:
-    field = apps.get_model("aliases", "RelatedParty")._meta.get_field("role")
-    return [value for value, _label in field.choices]
-
-
 def _metadata_schema(*, patch: bool) -> dict:
     value = {
         "description": "A string (at most "
@@ -401,7 +395,6 @@ def _input_date_schema(*, optional: bool) -> dict:
 
 
 def _complete_components(schemas: dict[str, dict]) -> None:
-    roles = _role_choices()
     for name, component in schemas.items():
         properties = component.get("properties", {})
         if name.endswith("Request"):
@@ -409,8 +402,6 @@ def _complete_components(schemas: dict[str, dict]) -> None:
             component["additionalProperties"] = False
             if "metadata" in properties:
                 properties["metadata"] = _metadata_schema(patch=name.startswith("Patched"))
-        if "role" in properties and name.startswith("RelatedParty"):
-            properties["role"] = {"type": "string", "enum": roles}
         for schema in properties.values():
             # One enum component per value set, whether it came from a ChoiceField (which
             # tags it with its labels) or an EnumField (which has none).

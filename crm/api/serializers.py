@@ -152,18 +152,26 @@ def required_string(max_length: int = DEFAULT_MAX_LENGTH, **kwargs: Any) -> Stri
 
 class EnumField(StrictCharField):
     """A string restricted to fixed values (CRM-0015 otherwise). `labels` name the values for
-    people (the admin's dropdown)."""
+    people (the admin's dropdown). With `checked=False` any string is decoded and the service
+    refuses other values with a code of its own (a related party's role: CRM-0025, in the
+    documented order); the OpenAPI document lists the values either way."""
 
     def __init__(
-        self, choices: tuple[str, ...], labels: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        choices: tuple[str, ...],
+        labels: dict[str, Any] | None = None,
+        *,
+        checked: bool = True,
+        **kwargs: Any,
     ) -> None:
         self.allowed = choices
         self.labels = labels
+        self.checked = checked
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if value not in self.allowed:
+        if self.checked and value not in self.allowed:
             raise ValidationError(
                 ErrorDetail(f"must be one of {', '.join(self.allowed)}", code="invalid_choice")
             )

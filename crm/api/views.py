@@ -85,36 +85,28 @@ def _keys_read_the_data() -> bool:
     return _keys_verified
 
 
-def _outbox_backlog(cursor) -> dict:
-    """The change events waiting for the relay (`events.backlog`): detail only, never a
-    reason to be unready (a broker outage must not take the API down)."""
-    from events.backlog import backlog
-
-    try:
-        found = backlog(cursor)
-    except Exception as exc:  # e.g. the outbox table not migrated yet
-        logger.warning("outbox backlog unavailable: %s", type(exc).__name__)
-        return {"status": "unknown"}
-    return {
-        "status": "up",
-        "pending": found.pending,
-        "oldestPendingAgeSeconds": round(found.oldest_pending_age_seconds, 3),
-    }
-
-
 @csrf_exempt  # a POST is a 405 like any wrong method, not a CSRF refusal
 @require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
+def readyz(
+    request: HttpRequest, details: dict[str, Callable[[Any], dict | None]] | None = None
+) -> JsonResponse:
     """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise, within about 2 s
     whatever the database does (down, refusing, or frozen: see `_probe_database`). `auth` says
     which access-control mode is in force (no secret); the Access Manager is not probed, so
-    its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service."""
+    its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service.
+    `details` ({name: check(cursor)}, given by the URL configuration) add sections read on the
+    probe's connection, e.g. the change events' backlog; a check returning None is left out,
+    and none of them can make the service unready."""
+
+    def read_details(cursor) -> dict[str, dict]:
+        found = {name: check(cursor) for name, check in (details or {}).items()}
+        return {name: section for name, section in found.items() if section is not None}
+
     checks: dict[str, dict] = {}
     try:
-        backlog = _probe_database(_outbox_backlog if settings.EVENTS_ENABLED else None)
+        sections = _probe_database(read_details)
         checks["database"] = {"status": "up"}
-        if backlog is not None:
-            checks["events"] = backlog
+        checks.update(sections)
         status = 200
     except Exception as exc:  # any failure means "not ready"
         logger.warning("readiness check failed: %s", type(exc).__name__)

@@ -16,9 +16,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError
+from django.db import DatabaseError, models
+from django.utils import timezone
 
-from crm.crypto.encryption import DecryptionError
+from crm.crypto.encryption import DecryptionError, EncryptedTextField
 from crm.crypto.search import lookup_hashes, search_hash
 
 logger = logging.getLogger("crm.crypto.keycheck")
@@ -31,6 +32,34 @@ HASH_FIELD = "crm.key-check"
 def check_hash() -> str:
     """The key check's search hash under the current hash key."""
     return search_hash(HASH_SCOPE, HASH_FIELD, PLAINTEXT)
+
+
+class KeyCheck(models.Model):
+    """One row: a known plaintext encrypted with the encryption key and a search hash of a
+    known value, written by the migration that creates the table and rewritten by key rotation
+    like any other row. `key_state` compares the configured keys with it, so a well-formed but
+    wrong key stops the start instead of turning every read into a 500."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    value = EncryptedTextField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return "encryption and hash key check"
+
+    def recompute_search_hashes(self) -> list[str]:
+        """Hash-key rotation (`crm.crypto.rotation`): the check hash under the current key."""
+        new = check_hash()
+        if new == self.hash:
+            return []
+        self.hash = new
+        return ["hash"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +77,6 @@ def key_state() -> KeyState:
     """Compare the configured keys with the stored check row (one read by primary key).
     Raises `DatabaseError` when the database cannot be asked. The row is written by the
     migration that created its table; without it there is nothing to compare (logged)."""
-    from crm.models import KeyCheck
-
     try:
         check = KeyCheck.objects.filter(pk=KeyCheck.SINGLETON).first()
     except DecryptionError:
@@ -95,8 +122,6 @@ def ensure_key_check(using: str = "default", **kwargs) -> None:
     """`post_migrate`: write the check when its table exists but holds no row (a database
     flushed with `manage.py flush`, or by a test). The migration writes it the first time."""
     from django.db import connections
-
-    from crm.models import KeyCheck
 
     if KeyCheck._meta.db_table not in connections[using].introspection.table_names():
         return
