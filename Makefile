@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-browser fuzz lint fmt migrate superuser seed bench bench-flat clean
+.PHONY: help system run test test-browser fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,10 +26,13 @@ run: $(STAMP) .env ## Serve on 127.0.0.1:4003 with SQLite (creates .venv, .env k
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(STAMP) ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
+system: ## Install/start what the tests use: Chromium, PostgreSQL, RabbitMQ (.ci/system-packages)
+	@.ci/system-packages
+
+test: $(STAMP) system ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
 	$(BIN)/pytest -q -n 2
 
-test-browser: $(STAMP) ## Run only the admin browser tests (headless Chromium)
+test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium)
 	$(BIN)/pytest -q -m browser
 
 FUZZ_EXAMPLES ?= 500
