@@ -4,10 +4,10 @@ related-party data (docs/api.md §4.2, §4.7-§4.9).
 Storage choices (docs/api.md §4, §7):
 * `document` and `type` are copied from the holder at creation; the document is encrypted and
   searchable through `document_hash`.
-* `bankingDetails` is two columns (see `crm.api.nested`): the plaintext JSON (branch, type, dates,
-  country, bank) and an encrypted JSON with `account` and `iban`. `banking_branch` repeats the
-  branch as a plain indexed column for the `banking_details_branch` filter; account and iban are
-  searchable through their hash columns only.
+* `bankingDetails` is two columns (see `crm.api.documents`): the plaintext JSON (branch, type,
+  dates, country, bank) and an encrypted JSON with `account` and `iban`. `banking_branch`
+  repeats the branch as a plain indexed column for the `banking_details_branch` filter; account
+  and iban are searchable through their hash columns only.
 * `regulatoryFields` has one field, `participantDocument`: an encrypted column plus its hash.
 * Related parties are rows of `RelatedParty` (not a JSON array) so the `related_party_document`
   and `related_party_role` filters are index-backed and removing a party removes its hash.
@@ -19,7 +19,7 @@ unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.api.nested import Path
+from crm.api.documents import Path
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.metadata_index import MetadataPair
 from crm.crypto.search import search_hash

@@ -12,8 +12,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from aliases.models import AliasAccount, RelatedParty, RelatedPartyRole
-from crm.api.merge_patch import prune_empty
-from crm.api.nested import join
+from crm.api.documents import join, prune_empty
 from crm.api.serializers import (
     ApiDateField,
     EnumField,

@@ -22,9 +22,8 @@ from aliases.models import (
 )
 from aliases.selectors import alias_get
 from crm import lifecycle
+from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
 from crm.api.errors import CRMError
-from crm.api.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.api.nested import join, split
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.crypto.search import search_hash
 from crm.db.rows import Row

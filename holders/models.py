@@ -5,7 +5,7 @@ Storage choices (docs/api.md §4, §7):
 * `addresses` is plaintext (docs/api.md §7.1) and stored as one JSON column in the wire shape.
 * `naturalPerson` and `legalPerson` mix plaintext and personal fields, so each is two columns:
   the plaintext JSON, and an encrypted JSON with only `motherName`/`fatherName`, resp.
-  `representative.name/document/email` (see `crm.api.nested`). Nested objects are JSON rather
+  `representative.name/document/email` (see `crm.api.documents`). Nested objects are JSON rather
   than tables because they are always read and written whole with their holder, never queried.
 * `document_hash` is the document's search hash: the only way to look a document up, and the
   column of the "one live holder per document per organization" constraint.
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.api.nested import Path
+from crm.api.documents import Path
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.metadata_index import MetadataPair
 from crm.db.rows import Row, insert_rows
@@ -93,14 +93,16 @@ def name_token(digest: str) -> int:
 
 def name_token_hashes(organization_id, name: str) -> set[int]:
     """The name word index of a name (current hash key): the `name_token` of the search hash
-    of every `stored_terms` pair of its words. Used by the model and the bulk importer."""
+    of every `stored_terms` pair of its words (`name_token`'s rule, inline: one step for
+    all the words)."""
     from crm.crypto.search import search_hash
 
-    return {
-        name_token(search_hash(organization_id, field, value))
+    digests = [
+        search_hash(organization_id, field, value)
         for word in name_words(name)
         for field, value in stored_terms(word)
-    }
+    ]
+    return {int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True) for digest in digests}
 
 
 def contact_hashes(organization_id, contact: dict | None) -> dict[str, str | None]:

@@ -5,8 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from crm.api.merge_patch import prune_empty
-from crm.api.nested import join
+from crm.api.documents import join, prune_empty
 from crm.api.serializers import (
     ApiDateField,
     CountryField,

@@ -13,9 +13,8 @@ from typing import Any
 from django.db import transaction
 
 from crm import lifecycle
+from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
 from crm.api.errors import CRMError
-from crm.api.merge_patch import changed_paths, merge_patch, prune_empty
-from crm.api.nested import join, split
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
 from crm.crypto.search import lookup_hashes, search_hash
 from crm.db.rows import Row

@@ -66,8 +66,8 @@ from aliases.services import (
     related_parties_build,
     validate_related_parties,
 )
+from crm.api.documents import set_path
 from crm.api.errors import CRMError
-from crm.api.nested import set_path
 from crm.api.parsers import parse_json_object
 from crm.api.serializers import validate_input
 from crm.crypto.search import lookup_hashes

@@ -18,7 +18,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from crm.api.nested import Path, get_path
+from crm.api.documents import Path, get_path
 from crm.ids import parse_uuid
 from crm.lifecycle.audit import entry_values
 from crm.models import AuditEntry

@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from crm.api.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
+from crm.api.documents import Path, get_path, set_path
 from crm.api.errors import CRMError
-from crm.api.nested import Path, get_path, set_path
 from crm.api.serializers import (
     ApiDateField,
     CountryField,
