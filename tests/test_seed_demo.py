@@ -5,10 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from aliases.management.commands.seed_demo import DEMO_ORGANIZATIONS
 from aliases.models import AliasAccount, RelatedParty
 from crm.models import AuditEntry
 from holders.models import Holder, HolderNameToken
+from registry.management.commands.seed_demo import DEMO_ORGANIZATIONS
 
 
 def seed(*args) -> str:
