@@ -9,6 +9,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
+from aliases.models import AliasAccount
 from crm.admin import mask_document
 from crm.crypto.search import search_hash
 from crm.models import ApiToken, AuditEntry
@@ -353,6 +354,31 @@ def test_hard_delete_confirmation_page_lists_records_then_erases(admin_client, h
     entries = AuditEntry.objects.filter(object_id=holder.pk)
     assert [entry.action for entry in entries] == ["hard_delete"]
     assert entries[0].actor == "admin"
+
+
+def test_admin_hard_delete_works_on_a_row_no_configured_key_decrypts(
+    admin_client, holder, settings
+):
+    """The admin erases through the same path as the API: a record whose key is lost (nothing
+    configured decrypts it) is shown on the confirmation page and erased, with its aliases."""
+    from tests.factories import AliasFactory
+
+    alias = AliasFactory(holder=holder)
+    settings.LCRYPTO_ENCRYPT_SECRET_KEY = "ab" * 32  # the key that wrote the rows is gone
+    settings.LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = []
+    url = reverse("admin:holders_holder_hard_delete", args=[holder.pk])
+
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert str(holder.pk) in page.text and str(alias.pk) in page.text
+    response = admin_client.post(url, {"post": "yes", "reason": "LGPD Art. 18 VI"})
+
+    assert response.status_code == 302
+    assert not Holder.all_objects.filter(pk=holder.pk).exists()
+    assert not AliasAccount.all_objects.filter(pk=alias.pk).exists()
+    assert [entry.action for entry in AuditEntry.objects.filter(object_id=holder.pk)] == [
+        "hard_delete"
+    ]
 
 
 def test_hard_delete_action_shows_confirmation_first(admin_client, holder):
