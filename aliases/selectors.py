@@ -1,17 +1,15 @@
-"""Alias reads: one organization's alias accounts, by id (under their holder) or filtered.
+"""Alias reads: one organization's alias accounts, by id (under their holder) or all of them
+(the list endpoint filters them with `aliases.filtersets.AliasFilterSet`).
 
 Every read is scoped to the organization; an alias of another organization, or under
 another holder than the path names, is simply not found (404 CRM-0008).
 """
 
 import uuid
-from typing import Any
 
 from django.db.models import Prefetch
 
-from aliases.filtersets import AliasFilterSet
 from aliases.models import AliasAccount, RelatedParty
-from crm.api.filters import apply_filters
 from crm.models import SoftDeleteQuerySet, one_or_error
 
 
@@ -53,18 +51,11 @@ def alias_get(
     )
 
 
-def alias_list(
-    *, organization_id: uuid.UUID, filters: Any, include_deleted: bool = False
-) -> SoftDeleteQuerySet:
-    """The organization's aliases matching the list filters (`AliasFilterSet`), with their
-    related parties prefetched; bad filter values are 400 CRM-0016."""
+def alias_list(*, organization_id: uuid.UUID, include_deleted: bool = False) -> SoftDeleteQuerySet:
+    """The organization's aliases as a list page shows them, related parties prefetched; the
+    list endpoint filters it with `AliasFilterSet` (the view set's `filterset_class`)."""
     return with_related_parties(
-        apply_filters(
-            AliasFilterSet,
-            filters,
-            alias_queryset(organization_id=organization_id, include_deleted=include_deleted),
-            organization_id=organization_id,
-        )
+        alias_queryset(organization_id=organization_id, include_deleted=include_deleted)
     )
 
 

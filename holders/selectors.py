@@ -1,23 +1,22 @@
-"""Holder reads: one organization's holders, by id or filtered (docs/api.md §2, §3).
+"""Holder reads (docs/api.md §2, §3): one organization's holders, by id or all of them (the list
+endpoint filters them with `holders.filtersets.HolderFilterSet`).
 
 Every read is scoped to the organization, so another organization's holder is simply not
 found (404 CRM-0006), never forbidden.
 """
 
 import uuid
-from typing import Any
 
-from crm.api.filters import apply_filters
 from crm.crypto.search import lookup_hashes
 from crm.models import SoftDeleteQuerySet, one_or_error
-from holders.filtersets import HolderFilterSet
 from holders.models import DOCUMENT_FIELD, Holder
 
 
 def holder_queryset(
     *, organization_id: uuid.UUID, include_deleted: bool = False
 ) -> SoftDeleteQuerySet:
-    """The organization's holders: live ones, or all with `include_deleted`."""
+    """The organization's holders: live ones, or all with `include_deleted`. The list endpoint
+    pages it after `HolderFilterSet` (the view set's `filterset_class`)."""
     return Holder.all_objects.for_organization(organization_id).with_deleted(include_deleted)
 
 
@@ -39,19 +38,6 @@ def holder_get(
         columns=columns,
         organization_id=organization_id,
         id=holder_id,
-    )
-
-
-def holder_list(
-    *, organization_id: uuid.UUID, filters: Any, include_deleted: bool = False
-) -> SoftDeleteQuerySet:
-    """The organization's holders matching the list filters (`HolderFilterSet`); bad filter
-    values are 400 CRM-0016."""
-    return apply_filters(
-        HolderFilterSet,
-        filters,
-        holder_queryset(organization_id=organization_id, include_deleted=include_deleted),
-        organization_id=organization_id,
     )
 
 

@@ -1,90 +1,16 @@
-"""Holder endpoints H1-H5 (docs/api.md §3): reads through `holders.selectors`, writes through
-`holders.services`."""
+"""Holder endpoints H1-H5 (docs/api.md §3): reads through `holders.selectors`, list filters in
+`holders.filtersets`, writes through `holders.services`; the OpenAPI text is `holders.schema`."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from crm.api import openapi
 from crm.api.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
 from holders import selectors, services
 from holders.filtersets import HolderFilterSet
+from holders.schema import holder_schema
 from holders.serializers import HolderCreateSerializer, HolderSerializer, HolderUpdateSerializer
 
-HOLDER_ID = openapi.path_uuid("id")
-HOLDER_NOT_FOUND = ("CRM-0006",)
 
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List holders",
-        description="The organization's holders, a page at a time, oldest first (or "
-        "`sort_order=desc`). Filters combine with AND; `document` matches any formatting "
-        "(`123.456.789-00` = `12345678900`).\n\n" + openapi.METADATA_FILTER_DESCRIPTION,
-        tags=["Holders"],
-        parameters=[
-            *openapi.COMMON_HEADERS,
-            openapi.INCLUDE_DELETED,
-            *openapi.filter_parameters(HolderFilterSet),
-            openapi.METADATA_FILTER,
-        ],
-        responses={
-            200: HolderSerializer(many=True),
-            **openapi.error_responses(bad_request=openapi.LIST_CODES),
-        },
-    ),
-    create=extend_schema(
-        summary="Create a holder",
-        description="`document` is unique per organization among live holders (409 "
-        "CRM-0010), in any formatting.",
-        tags=["Holders"],
-        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS],
-        responses={
-            201: HolderSerializer,
-            **openapi.error_responses(
-                bad_request=openapi.BODY_CODES, conflict=("CRM-0010",), body=True
-            ),
-        },
-    ),
-    retrieve=extend_schema(
-        summary="Get a holder",
-        tags=["Holders"],
-        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, openapi.INCLUDE_DELETED],
-        responses={
-            200: HolderSerializer,
-            **openapi.error_responses(bad_request=openapi.PATH_CODES, not_found=HOLDER_NOT_FOUND),
-        },
-    ),
-    partial_update=extend_schema(
-        summary="Update a holder (JSON merge patch)",
-        description="RFC 7396: nested objects merge, `null` removes, metadata merges per key. "
-        "`type` and `document` are immutable (CRM-0007); `name` cannot be removed (CRM-0003). "
-        "The body is validated before the holder is looked up.",
-        tags=["Holders"],
-        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS, HOLDER_ID],
-        responses={
-            200: HolderSerializer,
-            **openapi.error_responses(
-                bad_request=(*openapi.PATH_CODES, *openapi.BODY_CODES),
-                not_found=HOLDER_NOT_FOUND,
-                body=True,
-            ),
-        },
-    ),
-    destroy=extend_schema(
-        summary="Delete a holder (soft by default)",
-        description="A holder with live alias accounts cannot be deleted, soft or hard (400 "
-        "CRM-0017). `hard_delete=true` erases it (also when soft-deleted) with its "
-        "soft-deleted aliases.",
-        tags=["Holders"],
-        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, openapi.HARD_DELETE],
-        responses={
-            204: None,
-            **openapi.error_responses(
-                bad_request=(*openapi.PATH_CODES, "CRM-0017"), not_found=HOLDER_NOT_FOUND
-            ),
-        },
-    ),
-)
+@holder_schema
 class HolderViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -101,12 +27,11 @@ class HolderViewSet(
         "create": HolderCreateSerializer,
         "partial_update": HolderUpdateSerializer,
     }
+    filterset_class = HolderFilterSet
 
     def get_queryset(self):
-        return selectors.holder_list(
-            organization_id=self.organization_id,
-            filters=self.request.query_params,
-            include_deleted=self.include_deleted(),
+        return selectors.holder_queryset(
+            organization_id=self.organization_id, include_deleted=self.include_deleted()
         )
 
     def get_object(self):

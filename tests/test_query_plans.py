@@ -21,6 +21,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.test import RequestFactory
 
+from aliases.filtersets import AliasFilterSet
 from aliases.models import (
     BANKING_ACCOUNT_FIELD,
     BANKING_IBAN_FIELD,
@@ -35,11 +36,13 @@ from aliases.models import (
 )
 from aliases.selectors import alias_list, alias_queryset
 from crm.admin.searching import SEARCH_LIMIT, Arm
+from crm.api.filters import apply_filters
 from crm.api.pagination import PagePagination, encode_cursor
 from crm.crypto.metadata_index import metadata_pair_values
 from crm.crypto.search import canonical_email, canonical_phone, search_hash
 from crm.db.statistics import refresh_statistics
 from crm.ids import uuid7
+from holders.filtersets import HolderFilterSet
 from holders.models import (
     DOCUMENT_FIELD,
     EMAIL_FIELD,
@@ -50,7 +53,7 @@ from holders.models import (
     HolderNameToken,
     name_token,
 )
-from holders.selectors import holder_list, holder_queryset
+from holders.selectors import holder_queryset
 
 ORG = uuid.UUID("0196a3f4-1c2b-7cde-8f00-0000000000c1")
 OTHER_ORG = uuid.UUID("0196a3f4-1c2b-7cde-8f00-0000000000c2")
@@ -321,7 +324,7 @@ def _load_postgresql(holders: int, *, target: int) -> dict:
 
 def query(filters: dict | None, page_params: dict) -> QueryDict:
     """One request's query string: filters and page parameters together, as the API passes
-    `request.query_params` to both the list selector and the pagination."""
+    `request.query_params` to both the FilterSet and the pagination."""
     params = QueryDict(mutable=True)
     params.update({"limit": str(PAGE), **(filters or {})})
     params.update({k: str(v) for k, v in page_params.items()})
@@ -334,13 +337,17 @@ def page(queryset, **params):
 
 def holders(filters: dict | None = None, include_deleted=False, **page_params):
     params = query(filters, page_params)
-    qs = holder_list(organization_id=ORG, filters=params, include_deleted=include_deleted)
+    # What the list endpoint runs: the view set's queryset through its `filterset_class`
+    # (`crm.api.filters.RegistryFilterBackend` calls `apply_filters`).
+    base = holder_queryset(organization_id=ORG, include_deleted=include_deleted)
+    qs = apply_filters(HolderFilterSet, params, base, organization_id=ORG)
     return PagePagination().page_queryset(qs, params)
 
 
 def aliases(filters: dict | None = None, include_deleted=False, **page_params):
     params = query(filters, page_params)
-    qs = alias_list(organization_id=ORG, filters=params, include_deleted=include_deleted)
+    base = alias_list(organization_id=ORG, include_deleted=include_deleted)
+    qs = apply_filters(AliasFilterSet, params, base, organization_id=ORG)
     return PagePagination().page_queryset(qs, params)
 
 

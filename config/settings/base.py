@@ -309,7 +309,7 @@ REST_FRAMEWORK = {
         "crm.api.tenancy.UUIDPathParameters",
         "crm.access.auth.HasResourcePermission",
     ],
-    "DEFAULT_FILTER_BACKENDS": [],
+    "DEFAULT_FILTER_BACKENDS": ["crm.api.filters.RegistryFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.PagePagination",
     "EXCEPTION_HANDLER": "crm.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -3,13 +3,16 @@
 * `SearchHashFilter`: equality on an encrypted value through its search hash (index-backed).
 * `RegistryFilterSet`: adds any number of `metadata.<key>=<value>` filters (AND), each a join
   to the metadata pair index (`crm.crypto.metadata_index`): flat whatever the value's frequency.
-* `apply_filters`: what the list selectors call; refuses NUL bytes and oversized values and
-  reports bad values as 400 CRM-0016.
+* `apply_filters`: runs a FilterSet over one request's query parameters; refuses NUL bytes and
+  oversized values and reports bad values as 400 CRM-0016.
+* `RegistryFilterBackend`: the DRF filter backend of every `/v1` list. A view set declares
+  `filterset_class`; `ListModelMixin.list` calls `filter_queryset`, which runs `apply_filters`.
 """
 
 from typing import Any
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 
 from crm.api.errors import CRMError
 from crm.api.pagination import request_keyset
@@ -87,3 +90,20 @@ def apply_filters(
         names = ", ".join(fields)
         raise CRMError("CRM-0016", f"Invalid query parameter(s): {names}.", fields=fields)
     return filterset.qs
+
+
+class RegistryFilterBackend(DjangoFilterBackend):
+    """django-filter's DRF backend with the registry's rules: the view set's `filterset_class`
+    gets the request's organization (search hashes are per organization) and its errors are
+    400 CRM-0016 (`apply_filters`), never DRF's validation error."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        return apply_filters(
+            filterset_class,
+            request.query_params,
+            queryset,
+            organization_id=request.organization_id,
+        )

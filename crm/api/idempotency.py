@@ -3,8 +3,9 @@
 The IETF draft `draft-ietf-httpapi-idempotency-key-header`; Midaz v4's `X-Idempotency` is the
 same header (both sent must agree). One home: `IdempotentViewMixin`, a base of
 `crm.api.viewsets.RegistryViewSet`, whose `initial()` ends with `claim_idempotency_key()` — after
-authentication, the organization, path ids, token rights, throttling and the body check, so
-a request refused by those burns no key. Without a key, or on other methods, nothing changes.
+the method check (a method the route does not serve is a 405 before any of this), the body size,
+authentication, the organization, path ids, token rights, throttling and the body check, so a
+request refused by those burns no key. Without a key, or on other methods, nothing changes.
 
 1. **Key**: 1-255 printable ASCII characters, else 400 CRM-0022 "Invalid Header Value" with
    `fields` (the contract's code for a malformed header, as for `X-Organization-Id`). Only a

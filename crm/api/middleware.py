@@ -126,21 +126,16 @@ def is_api_path(path: str) -> bool:
 
 
 class ErrorContractMiddleware:
-    """Refuse oversized bodies early and turn any stray exception or non-JSON error into the
-    contract's error body."""
+    """Turn any stray exception or non-JSON error into the contract's error body.
+
+    Oversized bodies are refused by `crm.api.viewsets.RegistryViewSet` (the only views that read
+    one), after the route and the method: a path no route serves is a 404 and a method it does
+    not serve a 405, whatever the body (docs/api.md §3.1)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_path(request.path):
-            declared = request.META.get("CONTENT_LENGTH") or "0"
-            try:
-                too_big = int(declared) > settings.MAX_REQUEST_BODY_BYTES
-            except ValueError:
-                too_big = False
-            if too_big:
-                return error_response(CRMError("CRM-0905"))
         response = self.get_response(request)
         if (
             is_api_path(request.path)
@@ -177,7 +172,7 @@ class ErrorContractMiddleware:
 
 class SecurityHeadersMiddleware:
     """Security headers on every response, including those that never reach Django's own
-    `SecurityMiddleware` (an early 413, an error page replaced by `ErrorContractMiddleware`).
+    `SecurityMiddleware` (an error page replaced by `ErrorContractMiddleware`).
 
     Everywhere: `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy`
     and `Cross-Origin-Opener-Policy`. API answers (everything but the admin, static files and

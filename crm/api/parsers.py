@@ -35,6 +35,18 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def refuse_declared_oversized_body(meta) -> None:
+    """413 CRM-0905 when `Content-Length` declares more than `MAX_REQUEST_BODY_BYTES`, before a
+    byte of the body is read. An undeclared or understated size is bounded by the parser,
+    which reads at most one byte more than the limit."""
+    try:
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if declared > settings.MAX_REQUEST_BODY_BYTES:
+        raise CRMError("CRM-0905")
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """Decode a request body into a dict or raise the contract's error."""
     if len(raw) > settings.MAX_REQUEST_BODY_BYTES:

@@ -1,14 +1,19 @@
 """`RegistryViewSet`, the base of every `/v1` view set (DRF generic views and mixins).
 
-What a request goes through before a view set's action runs, each in its DRF hook:
-authentication (`crm.access.auth`), then the permission chain `crm.api.tenancy.OrganizationHeader`
-(resolves `request.organization_id`), `crm.api.tenancy.UUIDPathParameters` (`request.path_ids`),
-`crm.access.auth.HasResourcePermission`, then throttling. Bodies are parsed by
-`crm.api.parsers.StrictJSONParser`; a write without a body is CRM-0004 like invalid JSON.
+What a request goes through before a view set's action runs (docs/api.md §10 lists the order):
+first the method: one the route does not serve is 405 CRM-0904 whatever else the request
+carries (body, headers, credentials), then a body declared over the size limit is 413 CRM-0905.
+Then DRF's hooks: authentication (`crm.access.auth`), the permission chain
+`crm.api.tenancy.OrganizationHeader` (resolves `request.organization_id`),
+`crm.api.tenancy.UUIDPathParameters` (`request.path_ids`), `crm.access.auth.HasResourcePermission`,
+then throttling. Bodies are parsed by `crm.api.parsers.StrictJSONParser`; a write without a body
+is CRM-0004 like invalid JSON.
 
-A concrete view set declares its serializers, `not_found_code` and `resource`, reads through
-its app's selectors (`get_queryset`, `get_object`) and writes through its app's services in
-`perform_create` / `perform_update` / `perform_destroy`.
+A concrete view set declares its serializers, `filterset_class` (lists, run by
+`crm.api.filters.RegistryFilterBackend`), `not_found_code` and `resource`, reads through its
+app's selectors (`get_queryset`, `get_object`) and writes through its app's services in
+`perform_create` / `perform_update` / `perform_destroy`. Its OpenAPI text is its app's
+`schema.py`.
 
 `POST`/`PATCH` with an `Idempotency-Key` run once per organization and key: the last step of
 `initial()` claims the key (`crm.api.idempotency.IdempotentViewMixin`, which documents the rules).
@@ -23,6 +28,7 @@ from rest_framework.response import Response
 
 from crm.api.errors import CRMError
 from crm.api.idempotency import IdempotentViewMixin
+from crm.api.parsers import refuse_declared_oversized_body
 from crm.lifecycle.audit import Actor, set_actor
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -43,11 +49,23 @@ class RegistryViewSet(IdempotentViewMixin, viewsets.GenericViewSet):
     input_serializer_classes: dict[str, type] = {}  # action -> strict input serializer
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # The method first (docs/api.md §3.1): DRF's `dispatch()` checks it only after all of
+        # `initial()`, where a PUT without a body was a 400 CRM-0004, without an organization a
+        # 400 CRM-0018, and with a large body a 413.
+        if not self.serves(request.method):
+            self.http_method_not_allowed(request)
+        refuse_declared_oversized_body(request.META)
         super().initial(request, *args, **kwargs)
         set_actor(Actor.from_api_request(request))
         if request.method in BODY_METHODS and request.stream is None:  # DRF skips parsers
             raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
         self.claim_idempotency_key(request)
+
+    def serves(self, method: str) -> bool:
+        """The route has a handler for `method`, as DRF's `dispatch()` decides it (a view set
+        binds one per routed method, plus HEAD with GET, and OPTIONS)."""
+        name = method.lower()
+        return name in self.http_method_names and hasattr(self, name)
 
     def get_serializer_class(self):
         return self.input_serializer_classes.get(self.action, self.serializer_class)
