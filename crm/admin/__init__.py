@@ -10,6 +10,9 @@ admins are made of, and the admins of the kernel's own models.
   services, deletion through the lifecycle core, the audit trail as history.
 * `audit`, `tokens`, `organizations` — the audit trail (read-only), API tokens and
   organization labels.
+
+May import: the rest of the kernel. Never a domain app: a kind's admin subclasses
+`RegistryAdmin` in its own app, and names its erasure's change events (`announce_erasure`).
 """
 
 from crm.admin import audit, organizations, site, tokens  # noqa: F401  (registers the kernel's admins)
