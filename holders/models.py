@@ -97,11 +97,8 @@ def name_token_hashes(organization_id, name: str) -> set[int]:
     all the words)."""
     from crm.crypto.search import search_hash
 
-    digests = [
-        search_hash(organization_id, field, value)
-        for word in name_words(name)
-        for field, value in stored_terms(word)
-    ]
+    terms = [term for word in name_words(name) for term in stored_terms(word)]
+    digests = [search_hash(organization_id, field, value) for field, value in terms]
     return {int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True) for digest in digests}
 
 
