@@ -357,29 +357,39 @@ def unbound_copy(field: serializers.Field) -> serializers.Field:
     """A fresh, unbound copy of a declared field, for one serializer instance.
 
     DRF's own `get_fields` deep-copies the declared fields, and a field's `__deepcopy__` runs
-    its `__init__` again with deep-copied arguments: more than half of validating a body (a
-    holder: 237 µs, 108 of them building its top-level fields). A shallow copy is enough when
-    what a copy changes is its own: the binding (`field_name`, `parent`, `source`, `label`,
-    set again by `bind`), its validator list (copied), a nested serializer's `fields` (built
-    per copy, from copies), and a list's or dict's `child` (copied and bound to the copy).
-    The declared fields themselves are never bound or used. The copy is `copy.copy`'s without
-    its detour through `__reduce_ex__` and DRF's `Field.__new__` (whose `_args`/`_kwargs` the
-    attributes copied from `field` replace): a quarter of its cost, nine fields per body."""
+    its `__init__` again with deep-copied arguments: more than half of validating a body
+    (docs/internals.md has the figures). A shallow copy is enough when what a copy changes is
+    its own: the binding (`field_name`, `parent`, and the `source`, `label` and `source_attrs`
+    that `bind` derives from the field name, derived again when the copy is bound), its
+    validator list (copied), a nested serializer's `fields` (built per copy, from copies), and
+    a list's or dict's `child` (copied and bound to the copy). The copy is `copy.copy`'s
+    without its detour through `__reduce_ex__` and DRF's `Field.__new__`: a quarter of its
+    cost, nine fields per body. Public attributes only; `tests/test_serializer_fields.py`
+    checks the copies against DRF's deep copies and `tests/test_private_apis.py` that `bind`
+    still sets nothing else."""
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
     clone.field_name = None
     clone.parent = None
-    clone.source = field._kwargs.get("source")
-    clone.label = field._kwargs.get("label")
+    bound_as = field.field_name
+    if bound_as is not None:  # a list's child, bound by its parent's `__init__`
+        if field.source == bound_as:  # `bind` refuses an explicit source equal to the name
+            clone.source = None
+        if field.label == bound_as.replace("_", " ").capitalize():
+            clone.label = None  # `bind` derives the same label again
     clone.__dict__.pop("source_attrs", None)
     clone.__dict__.pop("fields", None)
-    if "_validators" in field.__dict__:
-        clone._validators = list(field._validators)
+    clone.validators = list(field.validators)
     child = getattr(field, "child", None)
     if child is not None:
         clone.child = unbound_copy(child)
         clone.child.bind(field_name="", parent=clone)
     return clone
+
+
+# Per serializer class: its declared fields as DRF's `get_fields` copies them, never bound (the
+# originals `unbound_copy` copies for each instance).
+_declared: dict[type, dict[str, serializers.Field]] = {}
 
 
 class StrictSerializer(serializers.Serializer):
@@ -396,7 +406,10 @@ class StrictSerializer(serializers.Serializer):
         return representation(self.response_serializer_class, instance)
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields = {name: unbound_copy(field) for name, field in self._declared_fields.items()}
+        declared = _declared.get(type(self))
+        if declared is None:  # DRF's own: unbound deep copies of the declared fields, once
+            declared = _declared[type(self)] = super().get_fields()
+        fields = {name: unbound_copy(field) for name, field in declared.items()}
         if isinstance(self.root, StrictSerializer):
             # The root refuses lone surrogates anywhere in the body (`json_value_problems`,
             # one pass in C); DRF's per-character check on every text field repeats it.
