@@ -22,7 +22,7 @@ ANALYSIS_LIMIT = 400
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    # `close()`, the public method, not the private `_close()` it calls: an in-memory database
+    # `close()`, the public method, not the private one it calls: an in-memory database
     # is never closed (Django ignores the request) and a connection already closed inside a
     # transaction refuses the pragmas (suppressed), so both see the same closes.
     def close(self) -> None:
