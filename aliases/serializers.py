@@ -37,7 +37,7 @@ class BankingDetailsSerializer(StrictSerializer):
     bankId = optional_string()
 
 
-BANKING_DETAILS_ORDER = tuple(BankingDetailsSerializer._declared_fields)
+BANKING_DETAILS_ORDER = tuple(BankingDetailsSerializer().fields)
 
 
 class RegulatoryFieldsSerializer(StrictSerializer):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.crypto.encryption import EncryptedTextField
 from crm.crypto.keycheck import KeyCheck  # noqa: F401 (the key check's table: its home)
+from crm.db.internals import CompiledRead, compile_read
 from crm.ids import uuid7
 
 # The soft-delete condition, spelled once: querysets, constraints and partial indexes use these.
@@ -43,28 +44,18 @@ class SoftDeleteQuerySet(models.QuerySet):
 
 @dataclass(frozen=True)
 class _CompiledRead:
-    """One single-row read compiled to SQL for one connection: which id fills each
-    parameter, and how a row becomes a model instance (the column order and converters the
-    ORM's own iterator uses)."""
+    """One single-row read compiled to SQL for one connection (`crm.db.internals.compile_read`)
+    and which id fills each of its parameters."""
 
-    model: type[models.Model]
-    sql: str
+    compiled: CompiledRead
     slots: tuple[tuple[str, models.Field], ...]  # (id name, its field) per parameter
-    init_names: tuple[str, ...]
-    converters: tuple[tuple[int, list, Any], ...]
 
     def fetch(self, connection, ids: dict[str, uuid.UUID]) -> "RegistryModel | None":
         params = [field.get_db_prep_value(ids[name], connection) for name, field in self.slots]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.compiled.sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return None
-        values = list(row[: len(self.init_names)])
-        for position, functions, expression in self.converters:
-            for convert in functions:
-                values[position] = convert(values[position], expression, connection)
-        return self.model.from_db(connection.alias, self.init_names, values)
+        return None if row is None else self.compiled.instance(connection, row)
 
 
 def _compile_read(
@@ -80,24 +71,16 @@ def _compile_read(
         queryset = queryset.select_for_update()
     if columns:
         queryset = queryset.only(*columns)
-    compiler = queryset.order_by("pk")[:1].query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
+    compiled = compile_read(connection, queryset.order_by("pk")[:1])
     slot_of = {
         model._meta.get_field(name).get_db_prep_value(value, connection): name
         for name, value in placeholders.items()
     }
-    fields = compiler.klass_info["select_fields"]
-    selected = [column for column, _sql, _alias in compiler.select[fields[0] : fields[-1] + 1]]
-    converters = compiler.get_converters(selected)
     return _CompiledRead(
-        model=model,
-        sql=sql,
+        compiled=compiled,
         # a parameter that is not one of the ids fails here (KeyError), never at a request
-        slots=tuple((slot_of[param], model._meta.get_field(slot_of[param])) for param in params),
-        init_names=tuple(column.target.attname for column in selected),
-        converters=tuple(
-            (position, functions, expression)
-            for position, (functions, expression) in converters.items()
+        slots=tuple(
+            (slot_of[param], model._meta.get_field(slot_of[param])) for param in compiled.params
         ),
     )
 

@@ -74,7 +74,11 @@ class BatchingConnection(pika.SelectConnection):
     each frame on its own (method, header and body: three per message) and the transport
     sends each with a system call of its own, which the broker then reads one by one: ~180
     small writes for a batch of 60 events, where one does. `_adapter_emit_data` is the hook
-    pika's connection leaves its adapters for writing."""
+    pika's connection leaves its adapters for writing: a private pika API, with no public
+    way to hand the transport a batch (docs/internals.md). Gain measured draining 30,000
+    events: relay system CPU 0.025 → 0.010 ms per event, RabbitMQ's 0.043 → 0.025 ms
+    (docs/performance.md). `tests/test_private_apis.py` fails when pika renames or stops
+    calling it."""
 
     _held: list[bytes] | None = None
 

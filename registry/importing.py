@@ -462,11 +462,6 @@ def _worker_init() -> None:
 
     if not apps.ready:  # "spawn" start method: a fresh interpreter
         django.setup()
-    # Forked workers inherit the parent's UUIDv7 state: start afresh so that two workers
-    # never continue the same millisecond's sequence.
-    from crm import ids
-
-    ids._last_ms = 0
     # A chunk allocates many short-lived objects and keeps none: move what exists now (Django,
     # the field trees) out of the collector's way and collect the young generation less often.
     gc.freeze()

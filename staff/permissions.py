@@ -8,6 +8,7 @@ registered in the admin site, minus add/change/delete where that model's admin r
 whatever the user's rights (asked with a user who has every permission).
 """
 
+from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
@@ -51,7 +52,10 @@ def _refused(model_admin) -> list[str]:
 def offered_permissions(site) -> QuerySet[Permission]:
     """Permissions of the models registered in `site` that its admins honour."""
     condition = Q(pk__in=[])
-    for model, model_admin in site._registry.items():
+    for model in apps.get_models():
+        if not site.is_registered(model):
+            continue
+        model_admin = site.get_model_admin(model)
         content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
         refused = [f"{action}_{model._meta.model_name}" for action in _refused(model_admin)]
         condition |= Q(content_type=content_type) & ~Q(codename__in=refused)

@@ -164,7 +164,7 @@ def test_export_streams_chunk_by_chunk(people, monkeypatch, rf):
     request = rf.get(HOLDER_EXPORT, {"state": "all"})
     request.user = member_of(SUPERVISOR)
     with acting_as(Actor("staff", "supervisor")):
-        response = admin.site._registry[Holder].export_view(request)
+        response = admin.site.get_model_admin(Holder).export_view(request)
     chunks = iter(response.streaming_content)
     header = next(chunks).decode()
     assert header.startswith("\ufeffid,organizationId,type,document,name")

@@ -11,8 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
-
-from crm.api.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
+from django_countries import countries
 
 CATALOG = pathlib.Path(__file__).resolve().parents[1] / "locale" / "pt_BR" / "LC_MESSAGES"
 
@@ -40,7 +39,7 @@ def po_entries() -> dict[tuple[str, str], list[str]]:
 
 def test_portuguese_catalog_is_complete_and_compiled():
     entries = po_entries()
-    assert len(entries) > 300
+    assert len(entries) > 150
     untranslated = [key for key, strings in entries.items() if not all(strings)]
     assert untranslated == []
     with (CATALOG / "django.mo").open("rb") as compiled:
@@ -49,11 +48,23 @@ def test_portuguese_catalog_is_complete_and_compiled():
         if len(strings) == 1:
             found = mo.pgettext(context, msgid) if context else mo.gettext(msgid)
             assert found == strings[0], msgid
-    assert mo.gettext("Brazil") == "Brasil"
     assert mo.pgettext("address", "State") == "Estado"
+
+
+def test_country_names_are_django_countries_in_both_languages():
+    """Country names come from django-countries' catalogs, not ours: ours holds none of them
+    (it would shadow the library's), and every code has a Portuguese name."""
     with translation.override("en"):
-        assert all(("", str(name)) in entries for name in COUNTRY_NAMES.values())
-    assert set(COUNTRY_NAMES) == ISO_3166_ALPHA2
+        english = dict(countries)
+    with translation.override("pt-br"):
+        portuguese = dict(countries)
+    assert english["BR"] == "Brazil" and portuguese["BR"] == "Brasil"
+    assert portuguese["DE"] == "Alemanha" and portuguese["US"] == "Estados Unidos"
+    assert set(english) == set(portuguese) and len(english) == 249
+    translated = [code for code in english if portuguese[code] != english[code]]
+    assert len(translated) > 180  # the rest are spelt alike (Angola, Portugal, ...)
+    ours = {msgid for _context, msgid in po_entries()}
+    assert not ours & set(english.values())
 
 
 @pytest.fixture

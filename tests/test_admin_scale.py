@@ -58,8 +58,8 @@ def two_per_page(monkeypatch):
     from django.contrib import admin
 
     for model in (Holder, AliasAccount, AuditEntry):
-        monkeypatch.setattr(admin.site._registry[model], "list_per_page", 2)
-        monkeypatch.setattr(admin.site._registry[model], "list_max_show_all", 2)
+        monkeypatch.setattr(admin.site.get_model_admin(model), "list_per_page", 2)
+        monkeypatch.setattr(admin.site.get_model_admin(model), "list_max_show_all", 2)
 
 
 @pytest.mark.parametrize("url", PAGES)

@@ -356,7 +356,7 @@ def admin_search(name: str, model, term: str, *, organization=True) -> dict:
     organization selected (or not: then the search hashes are computed for every organization
     present): each kind of match's bounded read of ids ("<name> arm N"), the page of the
     newest matches ("<name> page") and the deleted-matches hint's count among them."""
-    model_admin = admin.site._registry[model]
+    model_admin = admin.site.get_model_admin(model)
     params = {"organization": str(ORG), "q": term} if organization else {"q": term}
     request = RequestFactory().get("/", params)
     arms = model_admin.search_arms(request, term)

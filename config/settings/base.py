@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "axes",
+    # Country codes and their names in every language (no model field: an address is stored
+    # inside an encrypted JSON column); installed for its translations.
+    "django_countries",
     "crm",
     "holders.apps.HoldersConfig",
     "aliases.apps.AliasesConfig",

@@ -10,7 +10,6 @@ serializer. A `WireField` only says where the field sits in the wire shape and i
 import contextlib
 import dataclasses
 import functools
-import unicodedata
 from typing import Any
 
 from django import forms
@@ -20,9 +19,9 @@ from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 from rest_framework import serializers
 
-from crm.api.countries import COUNTRY_NAMES, ISO_3166_ALPHA2
 from crm.api.documents import Path, get_path, set_path
 from crm.api.errors import CRMError
 from crm.api.serializers import (
@@ -131,21 +130,15 @@ class QuickSelect(forms.Select):
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """Countries by name in the page's language ("Brasil (BR)"), alphabetically (accents
-    ignored); evaluated each time a form is drawn, so the names follow the language (the sorted
-    list is made once per language)."""
+    """Countries by name in the page's language ("Brasil (BR)"), in django-countries' order
+    (by translated name, accents ignored); evaluated each time a form is drawn, so the names
+    follow the language (the list is made once per language)."""
     return _countries_in(translation.get_language())
 
 
 @functools.cache
 def _countries_in(language: str | None) -> list[tuple[str, str]]:
-    named = [(code, f"{COUNTRY_NAMES[code]} ({code})") for code in ISO_3166_ALPHA2]
-    return [("", "—"), *sorted(named, key=lambda choice: _sort_key(choice[1]))]
-
-
-def _sort_key(text_value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text_value.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return [("", "—"), *((code, f"{name} ({code})") for code, name in countries)]
 
 
 def wire_form(

@@ -32,7 +32,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from crm.api.countries import ISO_3166_ALPHA2
 from crm.api.errors import CATALOGUE
 from crm.api.filters import SearchHashFilter
 from crm.api.pagination import MAX_PAGE
@@ -40,6 +39,7 @@ from crm.api.serializers import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
     MAX_METADATA_VALUE_LENGTH,
+    country_codes,
 )
 
 # --- Shared parameters ---------------------------------------------------------------------------
@@ -259,7 +259,7 @@ class CountryFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         return {
             "type": "string",
-            "enum": ["", *sorted(ISO_3166_ALPHA2)],
+            "enum": ["", *country_codes()],
             "description": 'ISO 3166-1 alpha-2 country code, `""` when unset (anything else: '
             "400 CRM-0015).",
         }

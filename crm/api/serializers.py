@@ -14,13 +14,13 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.dateparse import parse_datetime
+from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from crm.api.countries import ISO_3166_ALPHA2
 from crm.api.errors import translate_errors
 
 MAX_METADATA_KEYS = 100
@@ -179,7 +179,8 @@ class EnumField(StrictCharField):
 
 
 class CountryField(StrictCharField):
-    """ISO 3166-1 alpha-2 country code, upper case (CRM-0015 otherwise)."""
+    """ISO 3166-1 alpha-2 country code, upper case (CRM-0015 otherwise): one of
+    django-countries' codes (`country_codes`; `tests/test_countries.py` pins the set)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 2)
@@ -188,11 +189,18 @@ class CountryField(StrictCharField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if value and value not in ISO_3166_ALPHA2:
+        if value and value not in countries:
             raise ValidationError(
                 ErrorDetail("must be an ISO 3166-1 alpha-2 country code", code="invalid_country")
             )
         return value
+
+
+def country_codes() -> list[str]:
+    """The ISO 3166-1 alpha-2 codes `CountryField` accepts, in code order: django-countries'
+    list (249 codes, no user-assigned ones such as `XK`; the project sets no `COUNTRIES_*`
+    option that would change it)."""
+    return sorted(code for code, _name in countries)
 
 
 def email_rule(value: str) -> None:
@@ -357,29 +365,39 @@ def unbound_copy(field: serializers.Field) -> serializers.Field:
     """A fresh, unbound copy of a declared field, for one serializer instance.
 
     DRF's own `get_fields` deep-copies the declared fields, and a field's `__deepcopy__` runs
-    its `__init__` again with deep-copied arguments: more than half of validating a body (a
-    holder: 237 µs, 108 of them building its top-level fields). A shallow copy is enough when
-    what a copy changes is its own: the binding (`field_name`, `parent`, `source`, `label`,
-    set again by `bind`), its validator list (copied), a nested serializer's `fields` (built
-    per copy, from copies), and a list's or dict's `child` (copied and bound to the copy).
-    The declared fields themselves are never bound or used. The copy is `copy.copy`'s without
-    its detour through `__reduce_ex__` and DRF's `Field.__new__` (whose `_args`/`_kwargs` the
-    attributes copied from `field` replace): a quarter of its cost, nine fields per body."""
+    its `__init__` again with deep-copied arguments: more than half of validating a body
+    (docs/internals.md has the figures). A shallow copy is enough when what a copy changes is
+    its own: the binding (`field_name`, `parent`, and the `source`, `label` and `source_attrs`
+    that `bind` derives from the field name, derived again when the copy is bound), its
+    validator list (copied), a nested serializer's `fields` (built per copy, from copies), and
+    a list's or dict's `child` (copied and bound to the copy). The copy is `copy.copy`'s
+    without its detour through `__reduce_ex__` and DRF's `Field.__new__`: a quarter of its
+    cost, nine fields per body. Public attributes only; `tests/test_serializer_fields.py`
+    checks the copies against DRF's deep copies and `tests/test_private_apis.py` that `bind`
+    still sets nothing else."""
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
     clone.field_name = None
     clone.parent = None
-    clone.source = field._kwargs.get("source")
-    clone.label = field._kwargs.get("label")
+    bound_as = field.field_name
+    if bound_as is not None:  # a list's child, bound by its parent's `__init__`
+        if field.source == bound_as:  # `bind` refuses an explicit source equal to the name
+            clone.source = None
+        if field.label == bound_as.replace("_", " ").capitalize():
+            clone.label = None  # `bind` derives the same label again
     clone.__dict__.pop("source_attrs", None)
     clone.__dict__.pop("fields", None)
-    if "_validators" in field.__dict__:
-        clone._validators = list(field._validators)
+    clone.validators = list(field.validators)
     child = getattr(field, "child", None)
     if child is not None:
         clone.child = unbound_copy(child)
         clone.child.bind(field_name="", parent=clone)
     return clone
+
+
+# Per serializer class: its declared fields as DRF's `get_fields` copies them, never bound (the
+# originals `unbound_copy` copies for each instance).
+_declared: dict[type, dict[str, serializers.Field]] = {}
 
 
 class StrictSerializer(serializers.Serializer):
@@ -396,7 +414,10 @@ class StrictSerializer(serializers.Serializer):
         return representation(self.response_serializer_class, instance)
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields = {name: unbound_copy(field) for name, field in self._declared_fields.items()}
+        declared = _declared.get(type(self))
+        if declared is None:  # DRF's own: unbound deep copies of the declared fields, once
+            declared = _declared[type(self)] = super().get_fields()
+        fields = {name: unbound_copy(field) for name, field in declared.items()}
         if isinstance(self.root, StrictSerializer):
             # The root refuses lone surrogates anywhere in the body (`json_value_problems`,
             # one pass in C); DRF's per-character check on every text field repeats it.

@@ -4,6 +4,8 @@ backfills, and re-keying a table on a composite primary key."""
 
 from django.db import migrations, models
 
+from crm.db.internals import remake_table
+
 
 def postgres_only_sql(forward: str, reverse: str) -> migrations.RunPython:
     def apply(sql: str):
@@ -64,12 +66,13 @@ def composite_primary_key(
     def rekey(apps, schema_editor):
         model = apps.get_model(app_label, model_name)  # the new state: keyed on `fields`
         if schema_editor.connection.vendor != "postgresql":
-            schema_editor._remake_table(model)
+            remake_table(schema_editor, model)
             return
         quote = schema_editor.quote_name
+        key = ", ".join(quote(column) for column in model._meta.pk.columns)
         schema_editor.execute(
             f"ALTER TABLE {quote(model._meta.db_table)} DROP CONSTRAINT {quote(unique_constraint)},"
-            f" DROP COLUMN id, ADD {schema_editor._pk_constraint_sql(model._meta.pk.columns)}"
+            f" DROP COLUMN id, ADD PRIMARY KEY ({key})"
         )
 
     return [

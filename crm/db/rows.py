@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db import IntegrityError, connection, connections, models, router
 from django.db.models import Lookup, Model, UUIDField
-from django.db.models.fields import AutoFieldMixin
 
 from crm.db.postgresql.base import PreparedSQL
 
@@ -81,9 +80,7 @@ class Row:
 @functools.cache
 def _written(model: type[Model]) -> tuple:
     """The columns an insert writes (every concrete field but an auto id), once per model."""
-    return tuple(
-        field for field in model._meta.concrete_fields if not isinstance(field, AutoFieldMixin)
-    )
+    return tuple(field for field in model._meta.concrete_fields if not isinstance(field, _AUTO))
 
 
 @functools.lru_cache(maxsize=512)
@@ -214,19 +211,26 @@ def _preparer(field, db) -> Callable[[Any, Any], Any]:
 def _prep_shortcut(field, db) -> tuple[type, Any] | None:
     """(the value type the shortcut applies to, what it does to it) for `field` on `db`, or
     None where the field's own preparation must run. Exact field classes only: a subclass
-    (an encrypted field) may prepare differently."""
+    (an encrypted field) may prepare differently.
+
+    What the shortcut does is read from the field itself, once: its public
+    `get_db_prep_save` is asked to prepare a sample of the type, and the shortcut is kept only
+    when the answer is the sample as it is, the UUID's hex (SQLite), or the integer in a sized
+    type of the driver's (psycopg's `Int4`, `Int8`, ...), whatever Django version gives it."""
     kind = type(field)
     if kind is models.ForeignKey:
         return _prep_shortcut(field.target_field, db)
-    if kind in (models.CharField, models.TextField):
-        return str, _same
-    if kind is models.UUIDField:
-        return uuid.UUID, _same if db.features.has_native_uuid_field else _hex
-    if kind in _INTEGER_FIELDS:
-        sized = getattr(db.ops, "integerfield_type_map", {}).get(field.get_internal_type())
-        return int, sized or _same
-    if kind is models.DateTimeField and db.vendor == "postgresql":
-        return dt.datetime, _same  # the PostgreSQL backend passes aware datetimes as they are
+    sample = _SAMPLES.get(kind)
+    if sample is None:
+        return None
+    prepared = field.get_db_prep_save(sample, db)
+    value_type = type(sample)
+    if prepared is sample:
+        return value_type, _same
+    if value_type is uuid.UUID and prepared == sample.hex:
+        return value_type, _hex
+    if value_type is int and isinstance(prepared, int) and prepared == sample:
+        return value_type, type(prepared)  # the driver's sized integer type
     return None
 
 
@@ -238,15 +242,28 @@ def _hex(value: uuid.UUID) -> str:
     return value.hex
 
 
-_INTEGER_FIELDS = (
-    models.IntegerField,
-    models.BigIntegerField,
-    models.SmallIntegerField,
-    models.PositiveIntegerField,
-    models.PositiveBigIntegerField,
-    models.PositiveSmallIntegerField,
-)
+# A value of the type each plain field class holds, for `_prep_shortcut` to try.
+_SAMPLES = {
+    models.CharField: "sample",
+    models.TextField: "sample",
+    models.UUIDField: uuid.UUID("0196a3f4-1c2b-7cde-8f00-000000005a3e"),
+    models.DateTimeField: dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    **dict.fromkeys(
+        (
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+        ),
+        12345,
+    ),
+}
 
+
+# The fields the database numbers itself (Django's three public auto field classes).
+_AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 # A run of several rows, written as one array per column (PostgreSQL).
 _MANY = -1

@@ -22,10 +22,14 @@ ANALYSIS_LIMIT = 400
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def _close(self) -> None:
+    # `close()`, the public method, not the private one it calls: an in-memory database
+    # is never closed (Django ignores the request) and a connection already closed inside a
+    # transaction refuses the pragmas (suppressed), so both see the same closes.
+    def close(self) -> None:
+        self.validate_thread_sharing()  # never touch another thread's connection
         if self.connection is not None and not self.is_in_memory_db():
             with contextlib.suppress(base.Database.Error):
                 self.connection.execute("PRAGMA busy_timeout = 0")
                 self.connection.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
                 self.connection.execute("PRAGMA optimize")
-        super()._close()
+        super().close()
