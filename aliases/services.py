@@ -40,8 +40,8 @@ MERGED_STATE = ("bankingDetails", "regulatoryFields", "metadata")
 
 
 def validate_related_parties(parties: list[dict[str, Any] | None] | None) -> list[dict[str, Any]]:
-    """docs/api.md §4.4, per party in the order document -> name -> role -> startDate -> endDate; the
-    first failure is raised. A null element is an invalid role (CRM-0025). Dates arrive as
+    """docs/api.md §4.4, per party in the order document -> name -> role -> startDate -> endDate;
+    the first failure is raised. A null element is an invalid role (CRM-0025). Dates arrive as
     `YYYY-MM-DD` (decoded by the serializer)."""
     for index, party in enumerate(parties or []):
         where = f"relatedParties[{index}]"

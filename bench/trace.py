@@ -27,7 +27,9 @@ def _project_file(filename: str) -> str | None:
     except ValueError:
         return None
     parts = relative.parts
-    if parts[0] in (".venv", "tests") or "migrations" in parts or relative == Path("bench/trace.py"):
+    if parts[0] in (".venv", "tests") or "migrations" in parts:
+        return None
+    if relative == Path("bench/trace.py"):
         return None
     return str(relative)
 

@@ -219,7 +219,8 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 
 
 def parse_api_date(value: str) -> dt.date:
-    """docs/api.md §4.3: `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss` or RFC 3339, truncated to the UTC date."""
+    """docs/api.md §4.3: `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss` or RFC 3339, truncated to the UTC
+    date."""
     try:
         if _DATE_ONLY.match(value):
             return dt.date.fromisoformat(value)
