@@ -239,7 +239,11 @@ class ApiToken(models.Model):
         default=list, blank=True, help_text="Organization UUIDs this token may access."
     )
     permissions = models.JSONField(
-        default=list, blank=True, help_text='Allowed pairs such as "holders:get", "aliases:post".'
+        default=list,
+        blank=True,
+        help_text=(
+            'Allowed "resource:action" pairs: each kind\'s plural with get, post, patch or delete.'
+        ),
     )
     is_active = models.BooleanField(default=True)
     expires_at = models.DateTimeField(

@@ -86,8 +86,7 @@ def search_term(word: str) -> tuple[str, str]:
 
 def name_token(digest: str) -> int:
     """The stored form of a name-index search hash (hex): its first 64 bits as a signed
-    integer, the range of a PostgreSQL `bigint` (migration 0010 converts stored hashes with
-    the same rule)."""
+    integer, the range of a PostgreSQL `bigint`."""
     return int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True)
 
 
@@ -283,7 +282,7 @@ class HolderNameToken(models.Model):
     the tokens are derived from the holder and must not outlive it)."""
 
     # Keyed by (holder, token): the key's index serves lookups by holder; no surrogate id,
-    # whose index would be one more entry to write per token (`crm.db.migration_ops`).
+    # whose index would be one more entry to write per token.
     pk = models.CompositePrimaryKey("holder", "token_hash")
     holder = models.ForeignKey(
         "holders.Holder", on_delete=models.CASCADE, related_name="name_tokens", db_index=False

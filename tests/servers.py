@@ -144,7 +144,7 @@ class Cluster(cluster.Cluster):
 
 def migrate(env: dict[str, str], *target: str) -> None:
     """`manage.py migrate` for a server's database, in a process of its own (to `target`,
-    e.g. `"holders", "0010"`, when given)."""
+    e.g. `"holders", "zero"`, when given)."""
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", *target, "--noinput"],
         cwd=ROOT,

@@ -12,6 +12,7 @@ from django.urls import reverse
 from aliases.models import AliasAccount
 from crm.admin import mask_document
 from crm.crypto.search import search_hash
+from crm.db.rows import insert_rows
 from crm.models import ApiToken, AuditEntry
 from holders.models import (
     NAME_PREFIX_FIELD,
@@ -741,21 +742,13 @@ def test_alias_hard_delete_needs_permission(client, alias):
     assert client.get(url).status_code == 403
 
 
-def test_migration_0010_converts_stored_hashes_as_name_token_does(db):
-    """Name tokens stored as hex before migration 0010 become the integers `name_token`
-    computes for new holders (PostgreSQL converts in SQL, SQLite in Python)."""
-    from importlib import import_module
-
-    from django.db import connection
-
-    migration = import_module("holders.migrations.0010_name_token_bigint")
-    digests = [search_hash(ORG_A, NAME_WORD_FIELD, word) for word in ("ana", "silva", "x" * 40)]
-    digests += ["ff" * 32, "00" * 32, "7f" + "ff" * 31, "80" + "00" * 31]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cast = migration.TOKEN_SQL.format("%s")
-            converted = [cursor.execute(f"SELECT {cast}", [d]).fetchone()[0] for d in digests]
-    else:
-        converted = [migration.token(digest) for digest in digests]
-    assert converted == [name_token(digest) for digest in digests]
-    assert converted[3:] == [-1, 0, 2**63 - 1, -(2**63)]
+def test_name_token_spans_the_bigint_column_and_round_trips(holder):
+    """A name token is its search hash's first 64 bits read as a signed integer: the whole range
+    of the `bigint` column, each value stored and read back unchanged."""
+    digests = ["ff" * 32, "00" * 32, "7f" + "ff" * 31, "80" + "00" * 31]
+    tokens = [name_token(digest) for digest in digests]
+    assert tokens == [-1, 0, 2**63 - 1, -(2**63)]
+    HolderNameToken.objects.filter(holder=holder).delete()
+    insert_rows(holder.name_token_rows(tokens))
+    stored = HolderNameToken.objects.filter(holder=holder).values_list("token_hash", flat=True)
+    assert sorted(stored) == sorted(tokens)

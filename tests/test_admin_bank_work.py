@@ -231,24 +231,6 @@ def test_roles_migration_creates_the_ready_made_roles(db):
     assert set(ROLES[CLERK]) < set(ROLES[SUPERVISOR]) < set(ROLES[DATA_PROTECTION_OFFICER])
 
 
-def test_roles_migration_keeps_soft_delete_for_who_could_change(db):
-    """Soft delete used to need only the change permission: whoever had it keeps soft delete."""
-    editor = User.objects.create_user("editor", password="pw", is_staff=True)
-    editor.user_permissions.add(Permission.objects.get(codename="change_holder"))
-    team = Group.objects.create(name="Back office team")
-    team.permissions.add(Permission.objects.get(codename="change_aliasaccount"))
-    ROLES_MIGRATION.create_roles(django_apps, None)
-    editor = User.objects.get(pk=editor.pk)
-    assert editor.has_perm("holders.soft_delete_holder")
-    assert not editor.has_perm("aliases.soft_delete_aliasaccount")
-    assert team.permissions.filter(codename="soft_delete_aliasaccount").exists()
-    assert (
-        not Group.objects.get(name=CLERK)
-        .permissions.filter(codename__startswith="soft_delete")
-        .exists()
-    )
-
-
 def test_clerk_edits_but_cannot_soft_delete(as_role, people):
     client = as_role(CLERK)
     maria = people["maria"]

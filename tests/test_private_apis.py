@@ -20,10 +20,8 @@ import environ
 import pika
 import psycopg
 import pytest
-from django.db import OperationalError, connection, connections, models
+from django.db import OperationalError, connection, connections
 from django.db.backends.postgresql import base as django_postgresql
-from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
-from django.test.utils import isolate_apps
 from rest_framework import serializers
 
 from crm.db import internals
@@ -52,7 +50,6 @@ PRIVATE_NAMES = {
     "get_converters": {"crm/db/internals.py"},
     "_WaitTimeout": {"crm/db/internals.py"},
     "ServerBindingCursor": {"crm/db/internals.py", "crm/db/postgresql/base.py"},
-    "_remake_table": {"crm/db/internals.py"},
     "health_check_done": {"crm/db/postgresql/base.py"},
     "close_if_health_check_failed": {"crm/db/postgresql/base.py"},
     "_adapter_emit_data": {"events/broker.py"},
@@ -66,6 +63,7 @@ PRIVATE_NAMES = {
     "integerfield_type_map": set(),
     "has_native_uuid_field": set(),
     "_pk_constraint_sql": set(),
+    "_remake_table": set(),  # the squashed migrations create the composite keys themselves
     "_close(": set(),
 }
 
@@ -216,58 +214,6 @@ def test_django_runs_the_health_check_through_the_hook_the_backend_overrides(pos
         assert postgres.health_check_done is True
         assert checks == expected  # skipped by ours; Django's own check otherwise
         checks.clear()
-
-
-# --- SQLite: the schema editor's _remake_table (crm.db.migration_ops) ---------------------------
-
-
-def test_remake_table_rekeys_a_sqlite_table_keeping_its_rows(django_db_blocker):
-    """What `composite_primary_key` does on SQLite, on a database of its own."""
-    settings_dict = connections.configure_settings(
-        {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-    )["default"]
-    sqlite = SQLiteWrapper(settings_dict, "remake")
-    with isolate_apps("crm"):
-
-        class Before(models.Model):
-            owner = models.UUIDField()
-            token = models.CharField(max_length=64)
-
-            class Meta:
-                app_label = "crm"
-                db_table = "crm_remake"
-                constraints = [
-                    models.UniqueConstraint(fields=["owner", "token"], name="remake_uniq")
-                ]
-
-    with isolate_apps("crm"):
-
-        class After(models.Model):
-            pk = models.CompositePrimaryKey("owner", "token")
-            owner = models.UUIDField()
-            token = models.CharField(max_length=64)
-
-            class Meta:
-                app_label = "crm"
-                db_table = "crm_remake"
-
-    rows = [(uuid.uuid4().hex, f"t{number}") for number in range(5)]
-    with django_db_blocker.unblock(), contextlib.ExitStack() as closing:
-        connections["remake"] = sqlite  # the schema editor's transaction looks it up by alias
-        closing.callback(connections.__delitem__, "remake")
-        closing.callback(sqlite.close)
-        with sqlite.schema_editor() as editor:
-            editor.create_model(Before)
-        with sqlite.cursor() as cursor:
-            cursor.executemany("INSERT INTO crm_remake (owner, token) VALUES (%s, %s)", rows)
-        with sqlite.schema_editor() as editor:
-            internals.remake_table(editor, After)
-        with sqlite.cursor() as cursor:
-            cursor.execute("SELECT owner, token FROM crm_remake ORDER BY token")
-            assert [tuple(row) for row in cursor.fetchall()] == rows
-            cursor.execute("PRAGMA table_info(crm_remake)")
-            columns = {row[1]: row[5] for row in cursor.fetchall()}  # name -> place in the key
-    assert columns == {"owner": 1, "token": 2}
 
 
 # --- DRF: what `bind` sets, which crm.api.serializers.unbound_copy resets ----------------------

@@ -75,8 +75,8 @@ class KeyState:
 
 def key_state() -> KeyState:
     """Compare the configured keys with the stored check row (one read by primary key).
-    Raises `DatabaseError` when the database cannot be asked. The row is written by the
-    migration that created its table; without it there is nothing to compare (logged)."""
+    Raises `DatabaseError` when the database cannot be asked. The row is written by
+    `migrate` (crm 0002_key_check_row); without it there is nothing to compare (logged)."""
     try:
         check = KeyCheck.objects.filter(pk=KeyCheck.SINGLETON).first()
     except DecryptionError:

@@ -75,12 +75,3 @@ def compile_read(connection, queryset: QuerySet) -> CompiledRead:
             for position, (functions, expression) in converters.items()
         ),
     )
-
-
-def remake_table(schema_editor, model: type[Model]) -> None:
-    """SQLite: rebuild `model`'s table as its current state describes it (a new table, the
-    rows copied, the old one dropped), Django's private `_remake_table`: the only way SQLite
-    changes a primary key, and what Django's own `alter_field` uses. For
-    `crm.db.migration_ops.composite_primary_key`, run once per database by a migration (no
-    speed at stake: the alternative is writing the same copy by hand)."""
-    schema_editor._remake_table(model)

@@ -1,6 +1,5 @@
-"""Create the ready-made staff roles as groups (see `staff.roles`), and keep what staff could
-do before soft delete had its own permission: whoever could change a holder or an alias (a
-user or a group) may now also soft-delete and restore it."""
+"""Create the ready-made staff roles as groups (see `staff.roles`), with the permissions of the
+holders, aliases and kernel apps they grant."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
@@ -31,11 +30,6 @@ ROLES = {
     "Supervisor": SUPERVISOR,
     "Data protection officer": DATA_PROTECTION_OFFICER,
 }
-# change permission -> the soft-delete permission granted alongside it.
-SOFT_DELETE_OF_CHANGE = {
-    "holders.change_holder": "holders.soft_delete_holder",
-    "aliases.change_aliasaccount": "aliases.soft_delete_aliasaccount",
-}
 
 
 def _permissions(apps):
@@ -57,14 +51,7 @@ def _permissions(apps):
 
 def create_roles(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
-    User = apps.get_model("auth", "User")
     permissions = _permissions(apps)
-    # First the existing users and groups (before the Clerk group, which may not soft-delete).
-    for change, soft_delete in SOFT_DELETE_OF_CHANGE.items():
-        for group in Group.objects.filter(permissions=permissions[change]):
-            group.permissions.add(permissions[soft_delete])
-        for user in User.objects.filter(user_permissions=permissions[change]):
-            user.user_permissions.add(permissions[soft_delete])
     for name, codes in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set([permissions[code] for code in codes])
@@ -78,9 +65,9 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("holders", "0007_staff_permissions"),
-        ("aliases", "0006_staff_permissions"),
-        ("crm", "0005_audit_export_details"),
+        ("holders", "0001_initial"),
+        ("aliases", "0001_initial"),
+        ("crm", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(create_roles, remove_roles)]
