@@ -161,7 +161,9 @@ def measure_lag(alias: str) -> float | None:
             cursor.execute(LAG_SQL)
             in_recovery, lag = cursor.fetchone()
     except Exception as exc:  # a check never fails a request
-        logger.warning("replica %s unreachable, reading from the primary: %s", alias, type(exc))
+        logger.warning(
+            "replica %s unreachable, reading from the primary: %s", alias, type(exc).__name__
+        )
         with contextlib.suppress(Exception):
             connection.close()
         return None
