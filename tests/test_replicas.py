@@ -291,6 +291,42 @@ def test_replica_urls_become_databases_with_the_primarys_options():
     }
 
 
+@pytest.mark.parametrize(
+    ("primary", "replicas_", "message"),
+    [
+        (
+            "postgres://app@db-primary:5432/crm",
+            "sqlite:///replica.sqlite3",
+            "DATABASE_REPLICA_URLS entry 1 is not a PostgreSQL URL",
+        ),
+        (
+            "sqlite:///primary.sqlite3",
+            "postgres://ro@db-r1:5432/crm",
+            "DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL",
+        ),
+    ],
+    ids=["sqlite-replica", "sqlite-primary"],
+)
+def test_a_replica_that_is_not_postgresql_is_refused_at_start(primary, replicas_, message):
+    """Replicas are measured with PostgreSQL's recovery functions: a SQLite (or any other)
+    replica, or replicas of a SQLite primary, stop the start-up with a message that says so."""
+    env = app_environment(primary, free_port())
+    env["DATABASE_REPLICA_URLS"] = replicas_
+
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert message in started.stderr
+
+
 # --- The router ----------------------------------------------------------------------------------
 
 with_replica = override_settings(
