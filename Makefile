@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help system run test test-browser fuzz lint fmt migrate superuser seed bench bench-flat clean
+.PHONY: help system run test test-browser screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,8 +32,11 @@ system: ## Install/start what the tests use: Chromium, PostgreSQL, RabbitMQ (.ci
 test: $(STAMP) system ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
 	$(BIN)/pytest -q -n 2
 
-test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium)
+test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium); screenshots in artifacts/
 	$(BIN)/pytest -q -m browser
+
+screenshots: $(STAMP) ## Run the browser tests and refresh the committed docs/screenshots/ (then review and commit)
+	CRM_REFRESH_SCREENSHOTS=1 $(BIN)/pytest -q -m browser
 
 FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP) ## Long schema fuzzing pass: schemathesis coverage phase + FUZZ_EXAMPLES (500)/operation

@@ -23,7 +23,6 @@
 """
 
 import argparse
-import base64
 import fcntl
 import http.client
 import json
@@ -155,9 +154,19 @@ def deep_cursor(url: str, depth_rows: int) -> str:
         f"ORDER BY id OFFSET {max(depth_rows, 1) - 1} LIMIT 1"
     )
     out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
-    raw = {"id": out.stdout.strip(), "points_next": True}  # crm.api.pagination.encode_cursor
-    payload = json.dumps(raw, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return signed_cursor(out.stdout.strip())
+
+
+def signed_cursor(boundary_id: str, secret_key: str = SECRETS["SECRET_KEY"]) -> str:
+    """`crm.api.pagination.encode_cursor(boundary_id, True)` as the benchmark's server makes it (its
+    SECRET_KEY), without configuring Django in this process: cursors are signed, so the
+    benchmark cannot just write one."""
+    from django.core import signing
+
+    signer = signing.Signer(
+        key=secret_key, fallback_keys=[], salt="crm.api.pagination.cursor", sep="."
+    )
+    return signer.sign_object({"id": boundary_id, "points_next": True})
 
 
 def endpoints(

@@ -1,5 +1,5 @@
 """Shared fixtures: an API client bound to an organization, factories, a second organization
-for tenant-isolation tests."""
+for tenant-isolation tests; and the `postgresql` marker's deselection on SQLite runs."""
 
 import uuid
 
@@ -57,3 +57,54 @@ def api_b(db) -> OrgClient:
 def anonymous_api(db) -> OrgClient:
     """Client that sends no organization header."""
     return OrgClient(None)
+
+
+# --- Tests that need the suite's database to be PostgreSQL ---------------------------------------
+# `@pytest.mark.postgresql`: the test needs DATABASE_URL=postgres://… (row locks, server-side
+# prepared statements, arrays). It is collected everywhere; on a SQLite run it is DESELECTED
+# (never skipped, never a silent pass) and the run ends with a line that counts and names
+# them. Tests that start PostgreSQL clusters of their own do not need the marker: they run on
+# both legs. Under xdist the workers deselect and the controller prints the line.
+
+POSTGRESQL_ONLY = pytest.StashKey[list[str]]()
+
+
+def _suite_database_is_postgresql() -> bool:
+    from django.db import connections
+
+    return connections["default"].vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if _suite_database_is_postgresql():
+        return
+    needs = [item for item in items if item.get_closest_marker("postgresql")]
+    if not needs:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+    config.hook.pytest_deselected(items=needs)
+    names = sorted(item.nodeid for item in needs)
+    config.stash[POSTGRESQL_ONLY] = names
+    if hasattr(config, "workeroutput"):  # an xdist worker: tell the controller
+        config.workeroutput["postgresql_only"] = names
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist controller: every worker collects (and deselects) the same tests."""
+    names = getattr(node, "workeroutput", {}).get("postgresql_only", [])
+    known = node.config.stash.get(POSTGRESQL_ONLY, [])
+    node.config.stash[POSTGRESQL_ONLY] = sorted(set(known) | set(names))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    names = config.stash.get(POSTGRESQL_ONLY, [])
+    if not names or hasattr(config, "workeroutput"):
+        return
+    terminalreporter.write_sep(
+        "-",
+        f"{len(names)} tests need DATABASE_URL=postgres://…: deselected on SQLite",
+        yellow=True,
+    )
+    for name in names:
+        terminalreporter.write_line(f"  {name}")

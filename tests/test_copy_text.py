@@ -46,7 +46,7 @@ def cursor():
         yield connection.cursor()
 
 
-@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=repr)
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=lambda value: type(value).__name__)
 def test_a_value_is_formatted_as_psycopg_formats_it(cursor, value):
     written = io.BytesIO()
     with Copy(cursor, writer=FileWriter(written)) as copy:

@@ -16,13 +16,64 @@ from tests.conftest import ORG_A as ORG
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The error catalogue as the contract states it, written here by hand and never read from the
+# code: code -> (HTTP status, title). It transcribes docs/api.md §6.2 (the catalogue as the
+# project states it, after the Midaz v3.8 reference). Where the reference defines
+# a code without raising it (CRM-0018..0022) the contract gives CRM-0018 and CRM-0022 their
+# meaning (§2) and the status is 400; titles of the codes the reference does not title
+# (CRM-0019..0021, our CRM-09NN range) are this service's documented ones.
+# Not here yet: CRM-0911 (412, If-Match names a version the record no longer has) and CRM-0912
+# (409, legal hold), which docs/api.md §6 lists but this service does not implement: neither
+# If-Match nor legal holds exist in the code. Add them with the features.
+API_ERRORS: dict[str, tuple[int, str]] = {
+    "CRM-0001": (400, "Invalid Metadata Nesting"),
+    "CRM-0002": (400, "Metadata Key Length Exceeded"),
+    "CRM-0003": (400, "Missing Fields in Request"),
+    "CRM-0004": (400, "Unmarshalling error"),
+    "CRM-0005": (400, "Invalid Path Parameter"),
+    "CRM-0006": (404, "Holder ID Not Found"),
+    "CRM-0007": (400, "Unexpected Fields in the Request"),
+    "CRM-0008": (404, "Alias ID Not Found"),
+    "CRM-0009": (400, "Pagination Limit Exceeded"),
+    "CRM-0010": (409, "Document Association Error"),
+    "CRM-0011": (400, "Invalid Sort Order"),
+    "CRM-0012": (400, "Metadata Value Length Exceeded"),
+    "CRM-0013": (409, "Account Already Associated"),
+    "CRM-0014": (500, "Internal Server Error"),
+    "CRM-0015": (400, "Bad Request"),
+    "CRM-0016": (400, "Invalid Query Parameter"),
+    "CRM-0017": (400, "Unable to Delete Holder"),
+    "CRM-0018": (400, "Missing Headers in Request"),
+    "CRM-0019": (400, "Invalid Metadata Query Format"),
+    "CRM-0020": (400, "Invalid Metadata Query Key"),
+    "CRM-0021": (400, "Invalid Metadata Query Operator"),
+    "CRM-0022": (400, "Invalid Header Value"),
+    "CRM-0023": (400, "Alias Closing Date Before Creation Date"),
+    "CRM-0024": (404, "Related Party Not Found"),
+    "CRM-0025": (400, "Invalid Related Party Role"),
+    "CRM-0026": (400, "Related Party Document Required"),
+    "CRM-0027": (400, "Related Party Name Required"),
+    "CRM-0028": (400, "Related Party Start Date Required"),
+    "CRM-0029": (400, "Related Party End Date Invalid"),
+    "CRM-0901": (401, "Unauthorized"),
+    "CRM-0902": (403, "Forbidden"),
+    "CRM-0903": (404, "Route Not Found"),
+    "CRM-0904": (405, "Method Not Allowed"),
+    "CRM-0905": (413, "Request Entity Too Large"),
+    "CRM-0906": (429, "Too Many Requests"),
+    "CRM-0907": (503, "Service Unavailable"),
+    "CRM-0908": (503, "Authorization Service Unavailable"),
+    "CRM-0909": (422, "Idempotency Key Reused"),
+    "CRM-0910": (409, "Request In Progress"),
+}
+
 
 def _assert_error(response, status: int, code: str) -> dict:
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/json")
     body = json.loads(response.content)
     assert body["code"] == code
-    assert body["title"] == CATALOGUE[code].title
+    assert (response.status_code, body["title"]) == API_ERRORS[code]
     assert isinstance(body["message"], str) and body["message"]
     return body
 
@@ -136,19 +187,18 @@ def test_request_id_with_control_characters_is_replaced(api):
     assert response["X-Request-Id"] != "a\nb"
 
 
-def test_catalogue_holds_the_reference_codes_and_ours():
-    reference = [f"CRM-{n:04d}" for n in range(1, 30)]
-    ours = [f"CRM-{n:04d}" for n in range(901, 911)]
-    assert sorted(CATALOGUE) == reference + ours
-    # Midaz v4 gives CRM-0030..0041 other meanings: never ours.
+def test_catalogue_is_the_contracts():
+    """The code's catalogue holds exactly the contract's codes, statuses and titles."""
+    assert {code: (spec.status, spec.title) for code, spec in CATALOGUE.items()} == (API_ERRORS)
+    # Midaz v4 gives CRM-0030..0041 other meanings, and CRM-0030..0036 are retired: never ours.
     assert not any(f"CRM-{n:04d}" in CATALOGUE for n in range(30, 42))
     assert all(code == spec.code for code, spec in CATALOGUE.items())
 
 
-@pytest.mark.parametrize("code", sorted(CATALOGUE))
-def test_every_catalogue_entry_is_served_with_its_status_title_and_message(api, monkeypatch, code):
-    """A CRMError raised by a service leaves the API exactly as its catalogue entry says."""
-    spec = CATALOGUE[code]
+@pytest.mark.parametrize("code", sorted(API_ERRORS))
+def test_every_contract_error_is_served_with_its_status_and_title(api, monkeypatch, code):
+    """A CRMError raised by a service leaves the API with the contract's status and title, a
+    message, and nothing else."""
 
     def refuse(**kwargs):
         raise CRMError(code)
@@ -159,8 +209,8 @@ def test_every_catalogue_entry_is_served_with_its_status_title_and_message(api, 
         "/v1/holders", {"type": "NATURAL_PERSON", "name": "Maria", "document": "12345678900"}
     )
 
-    _assert_error(response, spec.status, code)
-    assert response.json() == {"code": code, "title": spec.title, "message": spec.message}
+    body = _assert_error(response, API_ERRORS[code][0], code)
+    assert set(body) == {"code", "title", "message"}
 
 
 HOLDER_URL = "/v1/holders/0196a3f4-1c2b-7cde-8f00-000000000001"
@@ -187,7 +237,6 @@ def test_errors_of_real_requests_are_served_as_their_catalogue_entry(
     response = anonymous_api.get(path, **headers)
 
     _assert_error(response, status, code)
-    assert CATALOGUE[code].status == status
 
 
 def test_disallowed_host_is_400_in_the_error_shape(client, settings):

@@ -5,10 +5,16 @@ as the `postgres` user when run as root), serves the application from it with gu
 project's `config/gunicorn.conf.py`, and freezes the cluster with SIGSTOP while requests are in
 flight. It runs in both legs of CI (SQLite and PostgreSQL): it never uses the suite's database.
 
-While frozen: every /v1 call answers JSON 503 CRM-0907 with Retry-After within a few seconds,
-`/health` answers 200 at once (it never touches the database), `/readyz` answers 503 within
-about 2 s, and no gunicorn worker is killed. After SIGCONT: writes succeed again and every 201
-given before or during the freeze can be read back (no acknowledged write lost).
+While frozen: every /v1 call answers JSON 503 CRM-0907 with Retry-After, `/health` answers
+200 (it never touches the database), `/readyz` answers 503 and logs the database error that
+ended its probe, and no gunicorn worker is killed. After SIGCONT: writes succeed again and
+every 201 given before or during the freeze can be read back (no acknowledged write lost).
+
+No assertion here is on elapsed time (timing is measured by `make bench`, not the suite). That
+the answers come at all is the client's bound (`tests.servers.CLIENT_TIMEOUT_SECONDS`, far
+above the database bounds, below the 30 s hang the contract rules out): a call without an
+answer within it has no status and fails the test. Which bound ends a wait on a frozen server
+(the client timeout of `crm.db.postgresql`) is checked in-process below, by the error it raises.
 """
 
 import os
@@ -30,10 +36,7 @@ from tests.servers import (
     postgres_bin,
 )
 
-V1_BOUND_SECONDS = 10  # every /v1 call, frozen or not (the database bounds are 3-6 s)
-READYZ_BOUND_SECONDS = 3  # its probe: connect 2 s, then 1 s for the answer
-HEALTH_BOUND_SECONDS = 3  # it never waits for the database (a frozen call takes 3-6 s)
-FREEZE_SECONDS = 8
+FREEZE_SECONDS = 8  # how long the scenario keeps the database frozen (not a bound)
 
 
 def new_holder() -> dict:
@@ -55,7 +58,7 @@ def wait_until_ready(port: int, process: subprocess.Popen, deadline_seconds: flo
 
 
 def assert_database_unavailable(answer: Answer, what: str) -> None:
-    assert answer.status == 503, (what, answer.status, answer.body[:200])
+    assert answer.status == 503, (what, answer.status, answer.error, answer.body[:200])
     assert answer.headers.get("content-type", "").startswith("application/json"), what
     assert answer.json()["code"] == "CRM-0907", (what, answer.body[:200])
     assert answer.headers.get("retry-after"), what
@@ -137,12 +140,16 @@ def test_frozen_database_fails_fast_and_recovers(frozen_stack):
         stop.set()
         cluster.thaw()
 
+    # /health answered while the database could answer nothing: it did not need it.
     for answer in health:
-        assert answer.status == 200 and answer.body == b"healthy", answer.body[:200]
-        assert answer.elapsed < HEALTH_BOUND_SECONDS, answer.elapsed
-    assert ready.status == 503, ready.body[:200]
+        assert answer.status == 200, (answer.status, answer.error, answer.body[:200])
+        assert answer.body == b"healthy"
+    # /readyz answered 503 because its probe got a database error (its connect or query bound
+    # ended the wait on the frozen server), not because of anything else.
+    assert ready.status == 503, (ready.status, ready.error, ready.body[:200])
     assert ready.json()["checks"]["database"]["status"] == "down"
-    assert ready.elapsed < READYZ_BOUND_SECONDS, ready.elapsed
+    log = (cluster.dir / "gunicorn.log").read_text(errors="replace")
+    assert "readiness check failed: OperationalError" in log
 
     timeline = [
         (kind, round(a.started - frozen_at, 2), round(a.elapsed, 2), a.status)
@@ -153,12 +160,12 @@ def test_frozen_database_fails_fast_and_recovers(frozen_stack):
     during = [kind for kind, a in answers if a.started >= frozen_at]
     assert set(during) == set(calls), ("every endpoint was tried while frozen", timeline)
     for kind, answer in answers:
-        assert answer.elapsed < V1_BOUND_SECONDS, (kind, answer.elapsed, timeline)
+        # Every call was answered (within the client's bound: no hang, no dropped connection).
+        assert answer.status is not None, (kind, answer.error, timeline)
         # Started while frozen: 503. In flight when it froze: done in time, or 503.
         if answer.started >= frozen_at or answer.status not in (200, 201):
             assert_database_unavailable(answer, kind)
 
-    log = (cluster.dir / "gunicorn.log").read_text(errors="replace")
     assert "WORKER TIMEOUT" not in log
     assert process.poll() is None
 
@@ -208,10 +215,12 @@ def test_client_timeout_ends_a_wait_the_server_does_not(django_db_blocker):
     with django_db_blocker.unblock():  # not the suite's database: a server of its own
         slow = DatabaseWrapper(settings_dict, "slow")
         try:
-            started = time.monotonic()
-            with pytest.raises(OperationalError) as raised, slow.cursor() as cursor:
+            # The client's deadline ended the wait (its own message), not the server.
+            with (
+                pytest.raises(OperationalError, match=r"did not answer within 0\.5 s") as raised,
+                slow.cursor() as cursor,
+            ):
                 cursor.execute("SELECT pg_sleep(5)")
-            assert time.monotonic() - started < 3
             assert to_crm_error(raised.value).code == "CRM-0907"
             assert slow.connection.closed
 

@@ -3,7 +3,7 @@
 import datetime as dt
 import json
 
-from django.db import OperationalError
+import environ
 
 
 def test_health_is_plain_text_healthy(client):
@@ -31,18 +31,52 @@ def test_readyz_is_200_when_the_database_answers(client, db):
     assert response.json()["checks"]["database"]["status"] == "up"
 
 
-class _DownConnection:
-    def cursor(self):
-        raise OperationalError("down")
+def _unreachable_database():
+    """A real connection (the production backend, `crm.db.postgresql`) to a PostgreSQL that is
+    not there: a loopback port nothing listens on, so connecting is refused at once. It has
+    everything `readyz` reads (`settings_dict`, `vendor`, `alias`); only the server is missing."""
+    from django.db import connections
+
+    from crm.db.postgresql.base import DatabaseWrapper
+    from tests.servers import free_port
+
+    database = environ.Env.db_url_config(f"postgres://crm@127.0.0.1:{free_port()}/crm")
+    database.update(ENGINE="crm.db.postgresql", OPTIONS={"connect_timeout": 2})
+    settings_dict = connections.configure_settings({"default": database})["default"]
+    return DatabaseWrapper(settings_dict, "default")
 
 
-def test_readyz_is_503_when_the_database_fails(client, monkeypatch):
-    monkeypatch.setattr("crm.api.views.connection", _DownConnection())
+def test_readyz_is_503_when_the_database_fails(client, monkeypatch, caplog, django_db_blocker):
+    down = _unreachable_database()
+    monkeypatch.setattr("crm.api.views.connection", down)
 
-    response = client.get("/readyz")
+    # Not the suite's database: a server of its own (absent), so pytest-django's block is lifted.
+    with django_db_blocker.unblock(), caplog.at_level("WARNING", logger="crm.api.views"):
+        response = client.get("/readyz")
 
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
+    assert response.json()["checks"] == {"database": {"status": "down"}}
+    # The probe failed on the database itself (connection refused), nothing else.
+    assert [r.getMessage() for r in caplog.records if r.name == "crm.api.views"] == [
+        "readiness check failed: OperationalError"
+    ]
+    assert down.connection is None  # the probe used a connection of its own
+
+
+def test_readyz_lets_a_bug_in_the_probe_be_a_500(client, monkeypatch):
+    """Only database errors mean "not ready"; anything else is a bug, not an outage."""
+
+    class Broken:  # lacks what `readyz` reads
+        vendor = "postgresql"
+
+    monkeypatch.setattr("crm.api.views.connection", Broken())
+    client.raise_request_exception = False
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 500
+    assert response.json()["code"] == "CRM-0014"
 
 
 def test_public_endpoints_need_no_organization_header(client, db):

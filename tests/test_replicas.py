@@ -16,6 +16,7 @@ retry of a failed replica read on the primary.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -141,7 +142,7 @@ def replicated_stack():
 
 
 def test_reads_from_a_real_streaming_replica(replicated_stack):
-    primary, standby, port, process, _scratch = replicated_stack
+    primary, standby, port, process, scratch = replicated_stack
     app_backends = (
         "SELECT query FROM pg_stat_activity WHERE datname = 'crm'"
         " AND backend_type = 'client backend' AND application_name <> 'crm-replica-test'"
@@ -191,9 +192,14 @@ def test_reads_from_a_real_streaming_replica(replicated_stack):
     from_replica = get(port, f"/v1/holders/{h1}", ORG_A)
     replica_list = listed(port, ORG_A)
     b_read = get(port, f"/v1/holders/{h0}", ORG_B)
-    in_tolerance = time.monotonic() - started
-    assert in_tolerance < MAX_LAG - 0.3, f"too slow to observe the replica ({in_tolerance:.1f} s)"
-    assert from_replica.status == 404, from_replica.body[:200]
+    # The standby's own lag, as the router measures it: if this machine was too slow for the
+    # reads above to fall inside the tolerance, the failure says so (no wall-clock assertion).
+    lag_now = sql(standby.conninfo, replicas.LAG_SQL)[0]
+    assert from_replica.status == 404, (
+        from_replica.body[:200],
+        "standby (in recovery, lag)",
+        lag_now,
+    )
     assert h1 not in replica_list
     assert b_read.status == 200
 
@@ -213,16 +219,24 @@ def test_reads_from_a_real_streaming_replica(replicated_stack):
     assert get(port, f"/v1/holders/{h1}", ORG_A).status == 200
     assert h0 in listed(port, ORG_B)
 
-    # 4. Standby down (at once, connections cut): every read still answers, from the primary.
+    # 4. Standby down (at once, connections cut): every read still answers (within the
+    #    client's bound), from the primary, and the service logged why it left the standby.
     standby.halt()
     answers = [get(port, f"/v1/holders/{h0}", ORG_B) for _ in range(6)]
     answers += [get(port, f"/v1/holders/{h1}", ORG_A) for _ in range(2)]
-    assert [a.status for a in answers] == [200] * len(answers), [a.body[:120] for a in answers]
+    assert [a.status for a in answers] == [200] * len(answers), [
+        (a.error, a.body[:120]) for a in answers
+    ]
     assert h0 in listed(port, ORG_B)
     assert h1 in listed(port, ORG_A)
-    assert all(a.elapsed < 5 for a in answers), [round(a.elapsed, 2) for a in answers]
     assert call(port, "POST", "/v1/holders", new_holder("After"), organization=ORG_B).status == 201
     assert process.poll() is None
+    log = (scratch / "gunicorn.log").read_text(errors="replace")
+    assert re.search(
+        r"replica replica1 unreachable, reading from the primary"
+        r"|a replica read failed; serving the request from the primary",
+        log,
+    ), log[-2000:]
 
 
 # --- Settings ----------------------------------------------------------------------------------
@@ -275,6 +289,42 @@ def test_replica_urls_become_databases_with_the_primarys_options():
         "mirror": {"MIRROR": "default"},
         "health": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("primary", "replicas_", "message"),
+    [
+        (
+            "postgres://app@db-primary:5432/crm",
+            "sqlite:///replica.sqlite3",
+            "DATABASE_REPLICA_URLS entry 1 is not a PostgreSQL URL",
+        ),
+        (
+            "sqlite:///primary.sqlite3",
+            "postgres://ro@db-r1:5432/crm",
+            "DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL",
+        ),
+    ],
+    ids=["sqlite-replica", "sqlite-primary"],
+)
+def test_a_replica_that_is_not_postgresql_is_refused_at_start(primary, replicas_, message):
+    """Replicas are measured with PostgreSQL's recovery functions: a SQLite (or any other)
+    replica, or replicas of a SQLite primary, stop the start-up with a message that says so."""
+    env = app_environment(primary, free_port())
+    env["DATABASE_REPLICA_URLS"] = replicas_
+
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert message in started.stderr
 
 
 # --- The router ----------------------------------------------------------------------------------
@@ -416,8 +466,11 @@ def test_failed_replica_read_is_served_again_from_the_primary(replica_settings, 
     assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["default"]  # marked down
 
 
-def test_measure_lag_of_a_primary_or_a_dead_server_is_none(replica_settings, django_db_blocker):
-    """Against real servers: a PostgreSQL that is not in recovery, and a closed port."""
+def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
+    replica_settings, django_db_blocker, caplog
+):
+    """Against real servers: a PostgreSQL that is not in recovery, and a closed port. Each is
+    refused for its own reason, which the warning names."""
     import os
 
     import environ
@@ -434,14 +487,22 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(replica_settings, dja
     del configured["default"]
     from crm.db.postgresql.base import DatabaseWrapper
 
+    reasons = {
+        "not_a_standby": "replica not_a_standby is not in recovery (promoted?)",
+        "dead": "replica dead unreachable, reading from the primary: OperationalError",
+    }
     for name, settings_dict in configured.items():
         wrapper = DatabaseWrapper(settings_dict, name)
         connections[name] = wrapper
         try:
-            with django_db_blocker.unblock():  # servers of their own, not the suite's database
-                started = time.monotonic()
+            caplog.clear()
+            with (
+                django_db_blocker.unblock(),  # servers of their own, not the suite's database
+                caplog.at_level("WARNING", logger="crm.db.replicas"),
+            ):
                 assert replicas.measure_lag(name) is None
-                assert time.monotonic() - started < 3
+            messages = [r.getMessage() for r in caplog.records if r.name == "crm.db.replicas"]
+            assert len(messages) == 1 and messages[0].startswith(reasons[name]), messages
         finally:
             wrapper.close()
             del connections[name]

@@ -251,6 +251,14 @@ def _warn(reason: str) -> None:
     logger.warning("access manager gave no decision: %s%s", reason, suffix)
 
 
+def reset_warning_throttle() -> None:
+    """Forget the last outage warning: the next failure warns at once (tests that look at the
+    warning; in a running process the throttle only ever delays a line)."""
+    global _warned_at, _unwarned
+    with _warn_lock:
+        _warned_at, _unwarned = 0.0, 0
+
+
 def resource_name(resource: str) -> str:
     """Our resource (`holders`, `aliases`) as the Access Manager names it (v4: `instruments`)."""
     return settings.PLUGIN_AUTH_RESOURCES.get(resource, resource)

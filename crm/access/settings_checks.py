@@ -1,11 +1,12 @@
 """Fail at start-up, with a message an operator can act on, when a required secret is missing
-or the Access Manager settings cannot work."""
+or the Access Manager or read-replica settings cannot work."""
 
 from binascii import Error as BinasciiError
 from binascii import unhexlify
 from typing import Any
 from urllib.parse import urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 VALID_AES_KEY_BYTES = (16, 24, 32)
@@ -48,6 +49,7 @@ def check_required_secrets(settings: dict[str, Any]) -> None:
     if len(settings["LCRYPTO_HASH_SECRET_KEY"]) < 32:
         raise ImproperlyConfigured("LCRYPTO_HASH_SECRET_KEY must be at least 32 characters.")
     _check_access_manager(settings)
+    _check_replicas(settings)
 
 
 def _check_access_manager(settings: dict[str, Any]) -> None:
@@ -61,3 +63,23 @@ def _check_access_manager(settings: dict[str, Any]) -> None:
             )
     if settings.get("PLUGIN_AUTH_TIMEOUT_SECONDS", 2.0) <= 0:
         raise ImproperlyConfigured("PLUGIN_AUTH_TIMEOUT_SECONDS must be greater than 0.")
+
+
+def _check_replicas(settings: dict[str, Any]) -> None:
+    """Read replicas (crm/db/replicas.py) are PostgreSQL hot standbys of a PostgreSQL primary:
+    their lag is measured with PostgreSQL's recovery functions, so nothing else can be one.
+    The URLs are never echoed (they may carry a password)."""
+    urls = settings.get("DATABASE_REPLICA_URLS") or []
+    if not urls:
+        return
+    if settings["DATABASES"]["default"]["ENGINE"] != "crm.db.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL: read replicas are hot "
+            "standbys of a PostgreSQL primary."
+        )
+    for position, url in enumerate(urls, start=1):
+        if environ.Env.db_url_config(url)["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured(
+                f"DATABASE_REPLICA_URLS entry {position} is not a PostgreSQL URL "
+                "(postgres://...): read replicas are PostgreSQL hot standbys."
+            )

@@ -9,19 +9,22 @@ Keyset (opt-in): a request that carries the `cursor` parameter - empty for the f
 value from a previous page - is paged by primary key instead of by offset: `id > boundary`
 (`<` for `sort_order=desc`) with `limit`, so every page costs the same at any depth. The envelope
 is `{items, limit, next_cursor?, prev_cursor?}` (the reference's field names; each is left out
-when there is no such page). A cursor is opaque: urlsafe base64 of `{"id", "points_next"}` (the
-shape of the reference's cursor); anything else is 400 CRM-0016 naming `cursor`. A cursor stays
-valid while rows are added or deleted, and under any filter: it is only a position.
+when there is no such page). A cursor is opaque and tamper-evident: urlsafe base64 of
+`{"id", "points_next"}` (the shape of the reference's cursor; a position, no personal data), a
+`.`, and an HMAC-SHA256 of it (`django.core.signing`, keyed by `SECRET_KEY` with a salt of its
+own). A cursor whose signature does not match, i.e. any altered, truncated or extended one, or one
+that this service did not make, is 400 CRM-0016 naming `cursor`: a client cannot aim a page at a
+position of its choosing. Rotating `SECRET_KEY` ends the cursors in flight unless the old key is
+kept in `SECRET_KEY_FALLBACKS` (the client starts again with `cursor=`). A cursor stays valid
+while rows are added or deleted, and under any filter: it is only a position.
 """
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
@@ -31,7 +34,9 @@ _INTEGER = re.compile(r"^[+-]?\d{1,12}$")
 MAX_PAGE = 2**31 - 1
 CURSOR_PARAM = "cursor"
 MAX_CURSOR_LENGTH = 200
-_CURSOR_ALPHABET = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+CURSOR_SALT = "crm.api.pagination.cursor"
+CURSOR_SEPARATOR = "."  # outside base64's urlsafe alphabet, and safe in a query string
+_CURSOR_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
 def _positive_int(params: Any, name: str, default: int) -> int:
@@ -58,10 +63,14 @@ def parse_page_params(params: Any) -> tuple[int, int, str]:
     return page, limit, sort_order
 
 
+def cursor_signer() -> signing.Signer:
+    """Signs and checks cursors with `SECRET_KEY` (and `SECRET_KEY_FALLBACKS`)."""
+    return signing.Signer(salt=CURSOR_SALT, sep=CURSOR_SEPARATOR)
+
+
 def encode_cursor(boundary: uuid.UUID, points_next: bool) -> str:
-    """The opaque cursor for the page after (`points_next`) or before `boundary`."""
-    raw = json.dumps({"id": str(boundary), "points_next": points_next}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """The opaque, signed cursor for the page after (`points_next`) or before `boundary`."""
+    return cursor_signer().sign_object({"id": str(boundary), "points_next": points_next})
 
 
 def _bad_cursor() -> CRMError:
@@ -74,13 +83,13 @@ def _bad_cursor() -> CRMError:
 
 def decode_cursor(value: str) -> tuple[uuid.UUID, bool]:
     """(boundary id, points_next) of a cursor; 400 CRM-0016 naming `cursor` for anything that
-    is not exactly what `encode_cursor` makes."""
-    if len(value) > MAX_CURSOR_LENGTH or not _CURSOR_ALPHABET.match(value):
+    is not exactly what `encode_cursor` made: a signature that does not match first, then (for
+    a signed payload) anything but `{"id": <UUID text>, "points_next": <bool>}`."""
+    if len(value) > MAX_CURSOR_LENGTH or not _CURSOR_SHAPE.match(value):
         raise _bad_cursor()
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError included
+        data = cursor_signer().unsign_object(value)
+    except (signing.BadSignature, ValueError):  # binascii, Unicode and JSON errors included
         raise _bad_cursor() from None
     if (
         not isinstance(data, dict)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import Error as DatabaseFailure
 from django.db import connection
 from django.db.utils import load_backend
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -90,8 +91,9 @@ def _keys_read_the_data() -> bool:
 def readyz(
     request: HttpRequest, details: dict[str, Callable[[Any], dict | None]] | None = None
 ) -> JsonResponse:
-    """Readiness: 200 when the database answers `SELECT 1`, 503 otherwise, within about 2 s
-    whatever the database does (down, refusing, or frozen: see `_probe_database`). `auth` says
+    """Readiness: 200 when the database answers `SELECT 1`, 503 when it fails (any of Django's
+    database errors), within about 2 s whatever the database does (down, refusing, or frozen:
+    see `_probe_database`). Anything else is a bug in the probe and stays a 500. `auth` says
     which access-control mode is in force (no secret); the Access Manager is not probed, so
     its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service.
     `details` ({name: check(cursor)}, given by the URL configuration) add sections read on the
@@ -108,7 +110,7 @@ def readyz(
         checks["database"] = {"status": "up"}
         checks.update(sections)
         status = 200
-    except Exception as exc:  # any failure means "not ready"
+    except DatabaseFailure as exc:  # what the database did (Django wraps the driver's errors)
         logger.warning("readiness check failed: %s", type(exc).__name__)
         checks["database"] = {"status": "down"}
         status = 503

@@ -156,11 +156,10 @@ _health_lock = threading.Lock()
 
 
 def measure_lag(alias: str) -> float | None:
-    """The replica's replay lag in seconds, or None when it cannot serve reads. Never raises."""
+    """The replica's replay lag in seconds, or None when it cannot serve reads. Never raises.
+    Every replica is PostgreSQL: start-up refuses any other (crm/access/settings_checks.py)."""
     connection = connections[alias]
     try:
-        if connection.vendor != "postgresql":
-            return 0.0  # only PostgreSQL streams; anything else is a test's copy of default
         connection.ensure_connection()  # bounded by connect_timeout
         raw = connection.connection
         bound = getattr(connection, "health_check_timeout", None)
@@ -169,7 +168,9 @@ def measure_lag(alias: str) -> float | None:
             cursor.execute(LAG_SQL)
             in_recovery, lag = cursor.fetchone()
     except Exception as exc:  # a check never fails a request
-        logger.warning("replica %s unreachable, reading from the primary: %s", alias, type(exc))
+        logger.warning(
+            "replica %s unreachable, reading from the primary: %s", alias, type(exc).__name__
+        )
         with contextlib.suppress(Exception):
             connection.close()
         return None

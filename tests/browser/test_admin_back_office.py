@@ -1,7 +1,8 @@
 """The back-office as each role uses it, in a real browser (issue 11 items 6-8): a supervisor
 downloads a CSV export, a clerk is refused it and cannot soft-delete, the dashboard, the
 ready-made groups, the Portuguese interface, the aliases near the top of the holder page. Each
-test saves screenshots of the pages it walks under docs/screenshots/ (shown in docs/admin.md).
+test saves screenshots of the pages it walks under artifacts/screenshots/ (`make screenshots`:
+docs/screenshots/, shown in docs/admin.md).
 
 The roles are groups made by a data migration; the flush after each transactional test empties
 the tables, so the fixture puts them back as `staff.roles` defines them (test_admin_bank_work
