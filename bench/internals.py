@@ -158,9 +158,9 @@ def prepared_writes(rounds: int) -> None:
     rolled back at the end (no commit's disk flush in the figure)."""
     from django.db import transaction
 
-    from crm import audit
     from crm.crypto.metadata_index import metadata_pair_rows
     from crm.db.rows import Row, insert_rows
+    from crm.lifecycle import audit
     from holders.services import holder_build
 
     def rows_of(number: int) -> list:
