@@ -1,5 +1,8 @@
 """Database machinery, vendor by vendor: the PostgreSQL and SQLite backends (timeouts, prepared
-writes), multi-row inserts (`rows`), read replicas and their router, and planner statistics.
+writes), multi-row inserts (`rows`), read replicas and their router, planner statistics, and the
+private Django/psycopg APIs still used for a measured gain (`internals`, docs/internals.md).
 
-May import: Django and psycopg only (no other `crm` sub-package). See docs/architecture.md.
+May import: Django and psycopg. Two lazy imports go up within the kernel, each explained where
+it is made: `statistics` and `replicas` ask `crm.lifecycle.kinds` which tables hold registry
+data (`crm.lifecycle` itself builds on `crm.db`). See docs/architecture.md.
 """
