@@ -48,12 +48,14 @@ def holder_state(holder: Any, parts: Any = None) -> dict[str, Any]:
     }
 
 
-def alias_state(alias: Any, parties: list[tuple[uuid.UUID, str]] | None = None) -> dict[str, Any]:
-    """`alias.created` / `alias.updated` / `alias.restored`: 9 fields. `parties` are the
-    (id, role) pairs of its related parties, read from the database when not given; none is
-    JSON `null`, as in the reference."""
-    if parties is None:
+def alias_state(alias: Any, parts: Any = None) -> dict[str, Any]:
+    """`alias.created` / `alias.updated` / `alias.restored`: 9 fields. `parts` are its related
+    parties as just built (a create), read from the database when not given; none is JSON
+    `null`, as in the reference."""
+    if parts is None:
         parties = list(alias.related_parties.order_by("id").values_list("id", "role"))
+    else:
+        parties = [(party.id, party.role) for party in parts]
     return {
         "id": str(alias.id),
         "holderId": str(alias.holder_id),

@@ -95,8 +95,7 @@ def change_rows(change: Change) -> list[Row]:
     elif change.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
         verb = {Action.CREATE: "created", Action.UPDATE: "updated", Action.RESTORE: "restored"}
         key = f"{of.name}.{verb[change.action]}"
-        parts = None if change.parts is None else [(p.id, p.role) for p in change.parts]
-        payload = catalogue.STATES[of.name](obj, parts)
+        payload = catalogue.STATES[of.name](obj, change.parts)
     else:
         return rows
     rows.append(_event_row(key, of, obj, payload))

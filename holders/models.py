@@ -92,13 +92,12 @@ def name_token(digest: str) -> int:
 
 def name_token_hashes(organization_id, name: str) -> set[int]:
     """The name word index of a name (current hash key): the `name_token` of the search hash
-    of every `stored_terms` pair of its words (`name_token`'s rule, inline: one step for
-    all the words)."""
+    of every `stored_terms` pair of its words (all the hashes first, then their tokens)."""
     from crm.crypto.search import search_hash
 
     terms = [term for word in name_words(name) for term in stored_terms(word)]
     digests = [search_hash(organization_id, field, value) for field, value in terms]
-    return {int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True) for digest in digests}
+    return {name_token(digest) for digest in digests}
 
 
 def contact_hashes(organization_id, contact: dict | None) -> dict[str, str | None]:

@@ -415,6 +415,34 @@ def reads_back_as_written(api: OrgClient, path: str, written) -> None:
     assert as_json_numbers(written) in as_json_numbers(listed)["items"]
 
 
+def write_and_judge(
+    api: OrgClient,
+    method: str,
+    path: str,
+    body,
+    *,
+    valid: bool,
+    outcomes: Counter,
+    success: int,
+    refusals: tuple[int, ...],
+    read_path=None,
+):
+    """Send one write, then: everything stays readable; a valid body gets `success`; an
+    accepted write reads back as it was written (at `read_path(response)`, default `path`);
+    anything refused is one of `refusals`. Counts the outcome; returns the response."""
+    response = send(api, method, path, body)
+    everything_is_readable(api)
+    if valid:
+        assert response.status_code == success, (body, response.content[:500])
+    if response.status_code == success:
+        outcomes["accepted"] += 1
+        reads_back_as_written(api, read_path(response) if read_path else path, response)
+    else:
+        assert response.status_code in refusals, response.status_code
+        outcomes["refused"] += 1
+    return response
+
+
 def assert_mostly_accepted(outcomes: Counter) -> None:
     examples = sum(outcomes.values())
     accepted = outcomes["accepted"]
@@ -441,17 +469,19 @@ def test_any_holder_create_body_is_never_a_5xx_and_stays_readable(api):
         while valid and body["document"] in documents:
             base += 1
             body["document"] = (cpf if body["type"] == "NATURAL_PERSON" else cnpj)(base)
-        response = send(api, "post", "/v1/holders", body)
-        everything_is_readable(api)
-        if valid:
-            assert response.status_code == 201, (body, response.content[:500])
+        response = write_and_judge(
+            api,
+            "post",
+            "/v1/holders",
+            body,
+            valid=valid,
+            outcomes=outcomes,
+            success=201,
+            refusals=(400, 409),
+            read_path=lambda created: f"/v1/holders/{created.json()['id']}",
+        )
         if response.status_code == 201:
             documents.add(response.json()["document"])
-            outcomes["accepted"] += 1
-            reads_back_as_written(api, f"/v1/holders/{response.json()['id']}", response)
-        else:
-            assert response.status_code in (400, 409), response.status_code
-            outcomes["refused"] += 1
 
     create()
     assert_mostly_accepted(outcomes)
@@ -465,16 +495,16 @@ def test_any_holder_patch_body_is_never_a_5xx_and_stays_readable(api):
     def patch(case):
         valid, body = pick(case, outcomes)
         holder = HolderFactory()
-        response = send(api, "patch", f"/v1/holders/{holder.id}", body)
-        everything_is_readable(api)
-        if valid:
-            assert response.status_code == 200, (body, response.content[:500])
-        if response.status_code == 200:
-            outcomes["accepted"] += 1
-            reads_back_as_written(api, f"/v1/holders/{holder.id}", response)
-        else:
-            assert response.status_code == 400, response.status_code
-            outcomes["refused"] += 1
+        write_and_judge(
+            api,
+            "patch",
+            f"/v1/holders/{holder.id}",
+            body,
+            valid=valid,
+            outcomes=outcomes,
+            success=200,
+            refusals=(400,),
+        )
 
     patch()
     assert_mostly_accepted(outcomes)
@@ -492,18 +522,19 @@ def test_any_alias_create_body_is_never_a_5xx_and_stays_readable(api):
         # An account id drawn twice would be a 409: a fresh UUID in front instead.
         if valid and body["accountId"] in accounts:
             body["accountId"] = (str(uuid.uuid4()) + body["accountId"][36:])[:256]
-        response = send(api, "post", f"/v1/holders/{holder.id}/aliases", body)
-        everything_is_readable(api)
-        if valid:
-            assert response.status_code == 201, (body, response.content[:500])
+        response = write_and_judge(
+            api,
+            "post",
+            f"/v1/holders/{holder.id}/aliases",
+            body,
+            valid=valid,
+            outcomes=outcomes,
+            success=201,
+            refusals=(400, 409),
+            read_path=lambda created: f"/v1/holders/{holder.id}/aliases/{created.json()['id']}",
+        )
         if response.status_code == 201:
             accounts.add(response.json()["accountId"])
-            outcomes["accepted"] += 1
-            alias_id = response.json()["id"]
-            reads_back_as_written(api, f"/v1/holders/{holder.id}/aliases/{alias_id}", response)
-        else:
-            assert response.status_code in (400, 409), response.status_code
-            outcomes["refused"] += 1
 
     create()
     assert_mostly_accepted(outcomes)
@@ -523,16 +554,16 @@ def test_any_alias_patch_body_is_never_a_5xx_and_stays_readable(api):
         valid, body = pick(case, outcomes)
         alias = AliasFactory()
         path = f"/v1/holders/{alias.holder_id}/aliases/{alias.id}"
-        response = send(api, "patch", path, body)
-        everything_is_readable(api)
-        if valid:
-            assert response.status_code == 200, (body, response.content[:500])
-        if response.status_code == 200:
-            outcomes["accepted"] += 1
-            reads_back_as_written(api, path, response)
-        else:
-            assert response.status_code == 400, response.status_code
-            outcomes["refused"] += 1
+        write_and_judge(
+            api,
+            "patch",
+            path,
+            body,
+            valid=valid,
+            outcomes=outcomes,
+            success=200,
+            refusals=(400,),
+        )
 
     patch()
     assert_mostly_accepted(outcomes)

@@ -24,13 +24,12 @@ def registry_tables() -> list[str]:
     return [model._meta.db_table for model in registry_models()]
 
 
-def refresh_statistics(using: str = "default", tables: list[str] | None = None) -> list:
-    """ANALYZE the registry tables (or `tables`) that exist on `using` (SQLite: then `PRAGMA
-    optimize`); returns the tables analysed. Takes a second or two at a million rows (ANALYZE
-    samples)."""
+def refresh_statistics(using: str = "default") -> list:
+    """ANALYZE the registry tables that exist on `using` (SQLite: then `PRAGMA optimize`);
+    returns the tables analysed. Takes a second or two at a million rows (ANALYZE samples)."""
     connection = connections[using]
     existing = set(connection.introspection.table_names())
-    analysed = [table for table in (tables or registry_tables()) if table in existing]
+    analysed = [table for table in registry_tables() if table in existing]
     if not analysed:
         return []
     with connection.cursor() as cursor:
