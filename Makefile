@@ -11,19 +11,28 @@ PORT ?= 4003
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+# A line per step and pip's own progress (what it collects, downloads and installs): the first
+# run takes a minute or more on a fresh machine, and it should never look stuck.
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] Creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] Upgrading pip in $(VENV)"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "==> [3/3] Installing the project and its development tools (pyproject.toml) into $(VENV)"
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 .env:
 	$(PYTHON) crm/crypto/devkeys.py > .env
 	@echo "Generated development keys in .env (git-ignored; keep it to read your data again)."
 
 run: $(STAMP) .env ## Serve on 127.0.0.1:4003 with SQLite (creates .venv, .env keys, migrates)
+	@echo "==> Applying database migrations"
 	$(BIN)/python manage.py migrate --noinput
+	@echo "==> Collecting the admin's static files"
 	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "==> Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 system: ## Install/start what the tests use: Chromium, PostgreSQL, RabbitMQ (.ci/system-packages)

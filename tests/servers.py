@@ -43,6 +43,29 @@ def app_environment(database_url: str, port: int) -> dict[str, str]:
     }
 
 
+def development_environment(database_url: str) -> dict[str, str]:
+    """What `make run` serves with: the `.env` that `crm/crypto/devkeys.py` generates (fresh
+    keys, `ENV_NAME=development`), given as the environment, on `database_url`; no local .env."""
+    generated = subprocess.run(
+        [sys.executable, "crm/crypto/devkeys.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    variables = dict(
+        line.split("=", 1) for line in generated.splitlines() if line and not line.startswith("#")
+    )
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "CRM_IGNORE_DOTENV": "true",
+        **variables,
+        "DATABASE_URL": database_url,
+    }
+
+
 # --- Throw-away PostgreSQL clusters -------------------------------------------------------------
 
 

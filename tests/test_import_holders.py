@@ -214,6 +214,8 @@ def test_import_rejects_lines_with_line_numbers_codes_and_no_values(tmp_path):
     status, out, err = run_import(tmp_path, jsonl(*bad), "--quiet")
     assert status == 1
     assert "created 1 holders" in out and "refused 5 lines" in out
+    # No --report: the closing line points at the lines above, not at a report never written.
+    assert err.splitlines()[-1] == "5 line(s) refused (listed above on standard error)."
     lines = [line for line in err.splitlines() if line.startswith("line ")]
     assert lines == [
         "line 2: CRM-0004 Unmarshalling error",
@@ -239,6 +241,7 @@ def test_import_report_file_is_json_lines(tmp_path):
         {"line": 2, "code": "CRM-0003", "title": "Missing Fields in Request", "fields": ["name"]}
     ]
     assert "line 2" not in err
+    assert err.splitlines()[-1] == f"1 line(s) refused (see the report {report})."
 
 
 def test_import_rejection_codes_match_the_api(tmp_path, api_b):

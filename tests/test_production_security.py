@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from crm.access import checks
-from tests.servers import ROOT
+from tests.servers import ROOT, development_environment
 
 
 def readme_production_settings() -> dict[str, str]:
@@ -57,6 +57,7 @@ def test_check_deploy_has_no_issues_with_the_readme_production_settings(tmp_path
 
 
 def test_auth_off_without_debug_is_a_system_check_warning(settings):
+    settings.ENV_NAME = "production"
     settings.DEBUG = False
     settings.PLUGIN_AUTH_ENABLED = False
     settings.PLUGIN_AUTH_ADDRESS = ""
@@ -68,6 +69,7 @@ def test_auth_off_without_debug_is_a_system_check_warning(settings):
 
 
 def test_manage_py_check_prints_the_warning(settings, capsys):
+    settings.ENV_NAME = "production"
     settings.DEBUG = False
     settings.PLUGIN_AUTH_ENABLED = False
 
@@ -76,16 +78,63 @@ def test_manage_py_check_prints_the_warning(settings, capsys):
     assert "crm.W001" in capsys.readouterr().err
 
 
+def manage_py_check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_runs_development_environment_prints_no_production_warning(tmp_path):
+    """The `.env` that `make run` generates says ENV_NAME=development: auth is off there, as it
+    should be on a laptop, and nothing warns about production."""
+    env = development_environment(f"sqlite:///{tmp_path / 'dev.sqlite3'}")
+    assert (env["ENV_NAME"], env["DEBUG"]) == ("development", "false")
+    env.pop("PLUGIN_AUTH_ENABLED", None)
+
+    result = manage_py_check(env)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout, result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+    assert "ACCESS CONTROL IS OFF" not in result.stdout + result.stderr
+    assert "INFO crm.access request_id=- access control: mode=off" in result.stdout
+
+
+def test_a_deployment_that_names_no_environment_still_gets_the_production_warning(tmp_path):
+    """The same variables without ENV_NAME (a deployment that never set it): production-like."""
+    env = development_environment(f"sqlite:///{tmp_path / 'prod.sqlite3'}")
+    del env["ENV_NAME"]
+    env.pop("PLUGIN_AUTH_ENABLED", None)
+
+    result = manage_py_check(env)
+
+    assert result.returncode == 0, result.stderr
+    assert "(crm.W001) ACCESS CONTROL IS OFF" in result.stderr
+    assert "production-like deployment (ENV_NAME=production, DEBUG false)" in result.stderr
+    assert "WARNING crm.access request_id=- access control: mode=off" in result.stdout
+
+
 @pytest.mark.parametrize(
-    ("debug", "enabled", "address", "ids"),
+    ("env_name", "debug", "enabled", "address", "ids"),
     [
-        (True, False, "", []),
-        (False, True, "", []),
-        (False, True, "http://plugin-auth:4000", []),
-        (True, False, "http://plugin-auth:4000", ["crm.W002"]),
+        ("production", True, False, "", []),
+        ("production", False, True, "", []),
+        ("production", False, True, "http://plugin-auth:4000", []),
+        ("production", True, False, "http://plugin-auth:4000", ["crm.W002"]),
+        ("development", False, False, "", []),
+        ("development", False, False, "http://plugin-auth:4000", ["crm.W002"]),
+        ("staging", False, False, "", ["crm.W001"]),
     ],
 )
-def test_no_warning_when_guarded_or_debugging(settings, debug, enabled, address, ids):
+def test_no_warning_when_guarded_debugging_or_developing(
+    settings, env_name, debug, enabled, address, ids
+):
+    settings.ENV_NAME = env_name
     settings.DEBUG = debug
     settings.PLUGIN_AUTH_ENABLED = enabled
     settings.PLUGIN_AUTH_ADDRESS = address
@@ -94,12 +143,21 @@ def test_no_warning_when_guarded_or_debugging(settings, debug, enabled, address,
 
 
 def test_the_start_up_line_names_the_mode_and_warns_when_off(settings, caplog):
+    settings.ENV_NAME = "production"
     settings.DEBUG = False
     settings.PLUGIN_AUTH_ENABLED = False
     with caplog.at_level("INFO", logger="crm.access"):
         checks.log_mode()
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("WARNING", "access control: mode=off (every /v1 call is allowed)")
+    ]
+
+    caplog.clear()
+    settings.ENV_NAME = "development"
+    with caplog.at_level("INFO", logger="crm.access"):
+        checks.log_mode()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "access control: mode=off")
     ]
 
     caplog.clear()

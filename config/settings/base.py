@@ -16,7 +16,10 @@ env = environ.Env()
 if not env.bool("CRM_IGNORE_DOTENV", default=False):  # the test settings ignore a local .env
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-ENV_NAME = env.str("ENV_NAME", default="development")
+# The environment's label (the back-office header) and its kind: `development` (what `make run`'s
+# generated .env sets) silences the production-only warnings (crm.access.checks); anything else,
+# unset included, is treated as production so that a deployment never loses them by omission.
+ENV_NAME = env.str("ENV_NAME", default="production")
 DEBUG = env.bool("DEBUG", default=False)
 VERSION = env.str("VERSION", default="1.0.0")
 

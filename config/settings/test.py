@@ -19,6 +19,10 @@ if DATABASES["default"]["ENGINE"] == "crm.db.sqlite":  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"crm-test-{os.getpid()}.sqlite3")
     }
 
+# The suite runs where `make run` does, with access control off unless a test turns it on: a
+# development environment (crm.access.checks), not a deployment to warn about. Set here, not in
+# os.environ, so the servers the tests start with production settings stay production.
+ENV_NAME = "development"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

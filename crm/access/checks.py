@@ -11,18 +11,30 @@ from crm.access import access_manager
 logger = logging.getLogger("crm.access")
 
 
+DEVELOPMENT = "development"
+
+
+def is_development() -> bool:
+    """A developer's machine: `ENV_NAME=development` (what `make run`'s generated `.env` sets)
+    or DEBUG. Anything else, an unset `ENV_NAME` included, is production-like, so a deployment
+    that forgets the variable keeps its warnings (docs/operations.md, "Configuration")."""
+    return settings.DEBUG or settings.ENV_NAME == DEVELOPMENT
+
+
 @checks.register(checks.Tags.security, deploy=False)
 def access_control(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Warn loudly when a non-debug (production-like) process serves `/v1` without access
-    control, and when an Access Manager address is set but ignored."""
+    """Warn loudly when a production-like process serves `/v1` without access control, and
+    when an Access Manager address is set but ignored."""
     found: list[checks.CheckMessage] = []
-    if not settings.DEBUG and not settings.PLUGIN_AUTH_ENABLED:
+    if not is_development() and not settings.PLUGIN_AUTH_ENABLED:
         found.append(
             checks.Warning(
                 "ACCESS CONTROL IS OFF: every /v1 call is allowed to anyone who can reach the "
-                "service, and DEBUG is false (a production-like deployment).",
+                f"service, and this is a production-like deployment (ENV_NAME={settings.ENV_NAME}"
+                ", DEBUG false).",
                 hint="Set PLUGIN_AUTH_ENABLED=true (with PLUGIN_AUTH_ADDRESS for the Lerian "
-                "Access Manager, or without it for the built-in API tokens).",
+                "Access Manager, or without it for the built-in API tokens). On a developer's "
+                "machine, ENV_NAME=development.",
                 id="crm.W001",
             )
         )
@@ -40,10 +52,10 @@ def access_control(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 def log_mode() -> None:
     """One line at start-up (each process): the mode, and for the Access Manager its address
-    without credentials. A warning when nothing guards `/v1` outside DEBUG."""
+    without credentials. A warning when nothing guards `/v1` outside development."""
     described = access_manager.describe()
     line = " ".join(f"{name}={value}" for name, value in described.items())
-    if described["mode"] == "off" and not settings.DEBUG:
+    if described["mode"] == "off" and not is_development():
         logger.warning("access control: %s (every /v1 call is allowed)", line)
     else:
         logger.info("access control: %s", line)

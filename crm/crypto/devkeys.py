@@ -13,6 +13,8 @@ def main() -> None:
     print(f"LCRYPTO_ENCRYPT_SECRET_KEY={secrets.token_hex(32)}")
     print(f"LCRYPTO_HASH_SECRET_KEY={secrets.token_hex(32)}")
     print("DEBUG=false")
+    # A developer's machine: no production warning for the access control left off here.
+    print("ENV_NAME=development")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,9 @@ class Command(BaseCommand):
             f"refused {counts.rejected:,} lines."
         )
         if counts.rejected:
-            raise CommandError(f"{counts.rejected:,} line(s) refused (see the report).")
+            # Name a report only when one was written; otherwise the lines went to stderr.
+            where = f"see the report {report}" if report else "listed above on standard error"
+            raise CommandError(f"{counts.rejected:,} line(s) refused ({where}).")
 
     def _import(self, stream, organization, fmt, report_file, dry_run, workers, batch_size, quiet):
         source = importing.CountingLines(stream)
