@@ -176,9 +176,12 @@ class RegistryModel(models.Model):
 class AuditEntry(models.Model):
     """One write to the registry: who, when, what, which fields - never the values.
 
-    Written by the services for the API, the admin and the commands alike. A hard delete removes
-    the object's earlier entries and leaves a single `hard_delete` entry: that a record was
-    erased, and nothing else of it.
+    Written by the services for the API, the admin and the commands alike. Entries are sealed
+    into a hash chain after they are written (`crm.lifecycle.chain`: `seq`, `body_hash`,
+    `chain_hash`, `chain_key`), so an entry changed, removed or reordered later is found by
+    `manage.py verify_audit`. A hard delete keeps the erased record's entries but *redacts*
+    their body (changed field names, request id, details, reason: `redacted`), keeping the body's
+    hash so the chain still verifies, and adds one `hard_delete` entry (docs/api.md §12).
     """
 
     class Action(models.TextChoices):
@@ -190,6 +193,8 @@ class AuditEntry(models.Model):
         ROTATE_KEYS = "rotate_keys"
         EXPORT = "export"
         VIEW_DOCUMENT = "view_document"
+        PLACE_HOLD = "place_hold"
+        LIFT_HOLD = "lift_hold"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created_at = models.DateTimeField(_("when (UTC)"), default=timezone.now, db_index=True)
@@ -207,10 +212,26 @@ class AuditEntry(models.Model):
     # delete by staff or an operator, optional for a soft delete. Free text written by staff:
     # the admin asks for a reason, never for personal data.
     reason = models.TextField(blank=True, default="")
+    # The body above (changed_fields, request_id, details, reason) was cleared by an erasure;
+    # `body_hash` still holds its hash (crm.lifecycle.chain).
+    redacted = models.BooleanField(default=False)
+    # The hash chain, filled in by the sealer (crm.lifecycle.chain.seal), never by a write:
+    # position, keyed hash of the body, keyed hash of (previous chain hash, frame, body hash),
+    # and which key made them (the first 8 hex digits of a hash of the chain key).
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    body_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    chain_key = models.CharField(max_length=8, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The sealer's queue: entries not yet in the chain, oldest first.
+            models.Index(
+                fields=["created_at", "id"],
+                name="audit_unsealed_idx",
+                condition=Q(seq__isnull=True),
+            ),
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["organization_id", "created_at"], name="audit_org_time_idx"),
             # The dashboard's "recent erasures": the newest entries of one action.
@@ -221,6 +242,54 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id} by {self.actor}"
+
+
+class AuditVerification(models.Model):
+    """One run of `manage.py verify_audit`: its result, and the chain's head it saw (so the
+    next run notices entries removed from the end since). The dashboard shows the latest."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    entries = models.BigIntegerField(default=0)
+    head_seq = models.BigIntegerField(null=True, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True, default="")
+    # The first problem found, in plain words (an entry id and a position; never its content).
+    problem = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        verbose_name = _("audit verification")
+        verbose_name_plural = _("audit verifications")
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.ok else 'FAILED'} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class LegalHold(models.Model):
+    """A record no erasure path may remove while the hold stands (docs/api.md §12): placed and
+    lifted by a data-protection officer with a reason, both audited. Holding a record holds
+    what belongs to it (a holder's accounts) too."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization_id = models.UUIDField(_("organization"))
+    object_type = models.CharField(_("object type"), max_length=32)
+    object_id = models.UUIDField(_("object id"))
+    reason = models.TextField(_("reason"))
+    placed_by = models.CharField(_("placed by"), max_length=150)
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "object_id"], name="one_hold_per_record")
+        ]
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id}"
 
 
 class ApiToken(models.Model):

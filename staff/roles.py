@@ -4,9 +4,11 @@ Each role adds to the one before it:
 
 * **Clerk** — finds, views, adds and edits holders and alias accounts.
 * **Supervisor** — also soft-deletes and restores them, and exports lists to CSV.
-* **Data protection officer** — also erases for good (hard delete) and reads the audit trail.
+* **Data protection officer** — also erases for good (hard delete), reads the audit trail, and
+  places and lifts legal holds.
 
-`staff/migrations/0001_roles.py` creates the groups with these permissions (a migration keeps
+`staff/migrations/0001_roles.py` creates the groups with these permissions (`0002` adds the
+legal-hold ones) (a migration keeps
 its own frozen copy, as migrations must); a test checks that the groups match this module.
 `ensure_roles()` puts them back as defined here (a database flushed by a test, or roles an
 administrator edited and wants reset).
@@ -38,6 +40,9 @@ _DATA_PROTECTION_OFFICER = (
     "holders.hard_delete_holder",
     "aliases.hard_delete_aliasaccount",
     "crm.view_auditentry",
+    "crm.view_legalhold",
+    "crm.add_legalhold",
+    "crm.delete_legalhold",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

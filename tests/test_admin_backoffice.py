@@ -61,7 +61,9 @@ def alias_url(alias) -> str:
 
 
 def entries(obj, action=None):
-    found = AuditEntry.objects.filter(object_id=obj.pk).order_by("created_at", "id")
+    """The record's audit entries that still carry their body (an erasure clears the earlier
+    ones to their frame: crm.lifecycle.chain.redact)."""
+    found = AuditEntry.objects.filter(object_id=obj.pk, redacted=False).order_by("created_at", "id")
     return list(found.filter(action=action) if action else found)
 
 

@@ -215,6 +215,7 @@ def test_export_cell_defuses_formulas():
 
 
 ROLES_MIGRATION = importlib.import_module("staff.migrations.0001_roles")
+HOLDS_MIGRATION = importlib.import_module("staff.migrations.0002_legal_hold_permissions")
 
 
 def test_roles_migration_creates_the_ready_made_roles(db):
@@ -222,6 +223,7 @@ def test_roles_migration_creates_the_ready_made_roles(db):
     registry of apps, as `migrate` runs it on the historical one)."""
     Group.objects.filter(name__in=ROLES).delete()
     ROLES_MIGRATION.create_roles(django_apps, None)
+    HOLDS_MIGRATION.grant(django_apps, None)
     for role, codes in ROLES.items():
         granted = {
             f"{p.content_type.app_label}.{p.codename}"

@@ -31,6 +31,12 @@ def trail(object_id) -> list[tuple]:
     return [(e.action, e.actor_type, e.actor, e.changed_fields) for e in entries]
 
 
+def unredacted_trail(object_id) -> list[tuple]:
+    """The trail but for entries an erasure cleared to their frame."""
+    entries = AuditEntry.objects.filter(object_id=object_id, redacted=False)
+    return [(e.action, e.actor_type, e.actor, e.changed_fields) for e in entries]
+
+
 def assert_no_personal_values() -> None:
     dump = json.dumps([model_to_dict(e) for e in AuditEntry.objects.all()], default=str)
     for value in (NAME, "Auditada", DOCUMENT, "529.982.247-25", EMAIL, ACCOUNT):
@@ -83,8 +89,19 @@ def test_audit_api_hard_delete_leaves_one_erasure_entry_per_record(api):
 
     assert api.delete(f"/v1/holders/{holder_id}?hard_delete=true").status_code == 204
 
-    assert trail(holder_id) == [("hard_delete", "api", "anonymous", [])]
-    assert trail(alias["id"]) == [("hard_delete", "api", "anonymous", [])]
+    # The earlier entries stay, cleared of their body (the chain keeps verifying), and one
+    # hard_delete entry per erased record says that it was erased.
+    assert trail(holder_id) == [
+        ("create", "api", "anonymous", []),
+        ("hard_delete", "api", "anonymous", []),
+    ]
+    assert trail(alias["id"]) == [
+        ("create", "api", "anonymous", []),
+        ("soft_delete", "api", "anonymous", []),
+        ("hard_delete", "api", "anonymous", []),
+    ]
+    erased = AuditEntry.objects.filter(object_id__in=[holder_id, alias["id"]])
+    assert {e.redacted for e in erased if e.action != "hard_delete"} == {True}
     assert not Holder.all_objects.filter(pk=holder_id).exists()
 
 
@@ -102,7 +119,12 @@ def test_audit_api_alias_lifecycle(api):
     assert_no_personal_values()
 
     api.delete(f"/v1/holders/{holder_id}/aliases/{alias_id}?hard_delete=true")
-    assert trail(alias_id) == [("hard_delete", "api", "anonymous", [])]
+    assert trail(alias_id) == [
+        ("create", "api", "anonymous", []),
+        ("update", "api", "anonymous", []),
+        ("soft_delete", "api", "anonymous", []),
+        ("hard_delete", "api", "anonymous", []),
+    ]
 
 
 def test_audit_api_names_the_token(api, settings):
@@ -143,8 +165,9 @@ def test_audit_hard_delete_command_is_the_actor_and_erases_history(api):
 
     call_command("hard_delete", "holders", holder_id, "--yes", stdout=StringIO())
 
-    assert trail(holder_id) == [("hard_delete", "command", "hard_delete", [])]
-    assert trail(alias_id) == [("hard_delete", "command", "hard_delete", [])]
+    # What is left beyond the cleared frames: that the command erased them.
+    assert unredacted_trail(holder_id) == [("hard_delete", "command", "hard_delete", [])]
+    assert unredacted_trail(alias_id) == [("hard_delete", "command", "hard_delete", [])]
     assert not AliasAccount.all_objects.filter(pk=alias_id).exists()
     assert_no_personal_values()
 

@@ -228,6 +228,9 @@ LCRYPTO_ENCRYPT_SECRET_KEY = env.str("LCRYPTO_ENCRYPT_SECRET_KEY", default="")
 LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS", default=[])
 LCRYPTO_HASH_SECRET_KEY = env.str("LCRYPTO_HASH_SECRET_KEY", default="")
 LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_HASH_SECRET_KEYS", default=[])
+# Hash keys retired from searches, kept only so `verify_audit` can check the audit entries
+# sealed under them (crm/lifecycle/chain.py).
+AUDIT_CHAIN_RETIRED_KEYS = env.list("AUDIT_CHAIN_RETIRED_KEYS", default=[])
 
 # --- Access control (docs/api.md §10; crm/access/auth.py, crm/access/access_manager.py) -----------
 # Off; our own API tokens (enabled, no address); or the Lerian Access Manager (enabled + address).

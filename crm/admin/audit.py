@@ -81,6 +81,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 def record_url(entry: AuditEntry) -> str | None:
     """The admin page of the entry's record, or None once it was erased (or has no page)."""
-    if entry.action == AuditEntry.Action.HARD_DELETE or entry.object_id is None:
+    erased = entry.action == AuditEntry.Action.HARD_DELETE or entry.redacted
+    if erased or entry.object_id is None:
         return None
     return record_change_url(entry.object_type, entry.object_id)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from crm import lifecycle
 from crm.admin.counting import estimate_or_count
 from crm.admin.lists import present_organizations
-from crm.models import AuditEntry
+from crm.models import AuditEntry, AuditVerification
 
 COUNT_LIMIT = 1000
 ORGANIZATIONS_SHOWN = 50
@@ -110,5 +110,6 @@ def dashboard_view(request):
             trail.filter(action=AuditEntry.Action.HARD_DELETE)[:RECENT]
         )
         context["audit_url"] = reverse("admin:crm_auditentry_changelist")
+        context["last_verification"] = AuditVerification.objects.first()
     request.current_app = admin.site.name
     return TemplateResponse(request, "admin/crm/dashboard.html", context)

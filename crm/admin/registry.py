@@ -57,6 +57,7 @@ from crm.admin.lists import (
 from crm.api.errors import CRMError
 from crm.crypto.encryption import DecryptionError
 from crm.ids import parse_uuid
+from crm.lifecycle import holds
 from crm.lifecycle.audit import giving_reason
 from crm.models import ERASURE_COLUMNS, AuditEntry, organization_labels
 
@@ -364,6 +365,7 @@ class RegistryAdmin(admin.ModelAdmin):
         views = {**{name: partial(self.state_view, change=name) for name in self.STATE_CHANGES}}
         views["hard_delete"] = self.hard_delete_view
         views["document"] = never_cache(self.document_view)
+        views["legal_hold"] = self.legal_hold_view
         own = [
             path(
                 f"<uuid:object_id>/{name.replace('_', '-')}/", wrap(view), name=self._url_name(name)
@@ -401,6 +403,9 @@ class RegistryAdmin(admin.ModelAdmin):
                 "soft_delete_url": self._url("soft_delete", obj.pk),
                 "restore_url": self._url("restore", obj.pk),
                 "hard_delete_url": self._url("hard_delete", obj.pk),
+                "legal_hold": holds.hold_of(obj),
+                "can_legal_hold": self.has_legal_hold_permission(request),
+                "legal_hold_url": self._url("legal_hold", obj.pk),
                 **(dict.fromkeys(SAVE_BUTTONS, False) if obj.is_deleted else {}),
                 **(extra_context or {}),
             }
@@ -537,6 +542,44 @@ class RegistryAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
 
+    def has_legal_hold_permission(self, request) -> bool:
+        """Placing and lifting holds: the data-protection officer's (`staff.roles`)."""
+        return request.user.has_perms(["crm.add_legalhold", "crm.delete_legalhold"])
+
+    def legal_hold_view(self, request, object_id):
+        """Place or lift a legal hold on one record, with a reason (both audited); while it
+        stands, every erasure path refuses the record (`crm.lifecycle.holds`)."""
+        if not self.has_legal_hold_permission(request):
+            raise PermissionDenied
+        obj = get_object_or_404(self.model.all_objects.only(*ERASURE_COLUMNS), pk=object_id)
+        hold = holds.hold_of(obj)
+        reason = request.POST.get("reason", "").strip()
+        if request.method == "POST" and reason:
+            try:
+                if hold is None:
+                    holds.place(obj, reason=reason, placed_by=request.user.get_username())
+                    message = gettext("The legal hold was placed: no erasure can remove it now.")
+                else:
+                    holds.lift(obj, reason=reason)
+                    message = gettext("The legal hold was lifted.")
+            except holds.HoldError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(self._url("change", obj.pk))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Lift the legal hold") if hold else gettext("Place a legal hold"),
+            "subtitle": str(obj),
+            "hold": hold,
+            "reason_missing": request.method == "POST" and not reason,
+            "opts": self.model._meta,
+            "original": obj,
+            "change_url": self._url("change", obj.pk),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/crm/legal_hold.html", context)
+
     def document_view(self, request, object_id):
         """Reveal one record's full document (POST only) and record that this user viewed
         it: a `view_document` audit entry, before the document leaves the server."""
@@ -580,7 +623,16 @@ class RegistryAdmin(admin.ModelAdmin):
         plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
         rows = self._erasure_rows(plan, objects)
         posted = request.method == "POST" and request.POST.get("post") == "yes"
+        held = lifecycle.held_by(plan)
         context = {
+            "holds": [
+                {
+                    "label": lifecycle.kind(hold.object_type).label,
+                    "url": record_change_url(hold.object_type, hold.object_id, self.admin_site),
+                    "hold": hold,
+                }
+                for hold in held
+            ],
             **self.admin_site.each_context(request),
             "title": gettext("Erase for good? This cannot be undone"),
             "reason_missing": posted and not request.POST.get("reason", "").strip(),

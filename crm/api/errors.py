@@ -239,6 +239,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
             "Request In Progress",
             "A request with this Idempotency-Key is still in progress. Retry later.",
         ),
+        _spec(
+            "CRM-0912",
+            409,
+            "Record Under Legal Hold",
+            "This record is under a legal hold and cannot be erased.",
+        ),
     )
 }
 

@@ -3,7 +3,9 @@
 * `kinds` — the kinds of record (holders, alias accounts, …) read from the models' declarations;
 * `writes` — unique saves, creates, changes, soft delete and restore, each with its audit entry;
 * `erasure` — erasure plans, erasing them with every derived row, purges in batches;
-* `audit` — the audit trail (who did what to which record; field names, never values).
+* `audit` — the audit trail (who did what to which record; field names, never values);
+* `chain` — the audit trail's hash chain: sealing, verifying, redacting after an erasure;
+* `holds` — legal holds, which every erasure path respects.
 
 This module gathers their public names, so callers write `lifecycle.soft_delete(...)`. What a
 call writes besides the record and its audit entry is named at the call: the change events
@@ -20,9 +22,11 @@ from crm.lifecycle.erasure import (
     PlannedRecord,
     Purge,
     PurgeProgress,
+    RecordHeld,
     count_purge,
     erase,
     erase_record,
+    held_by,
     organization_purge,
     plan_erasure,
     retention_purge,
@@ -64,6 +68,7 @@ __all__ = [
     "PlannedRecord",
     "Purge",
     "PurgeProgress",
+    "RecordHeld",
     "children",
     "count_purge",
     "create",
@@ -71,6 +76,7 @@ __all__ = [
     "erase",
     "erase_record",
     "has_live_children",
+    "held_by",
     "kind",
     "kind_by_plural",
     "kind_of",

@@ -17,6 +17,7 @@ from typing import Any
 
 from crm.api.middleware import request_id_var
 from crm.db.rows import Row, insert_rows
+from crm.lifecycle import chain
 from crm.models import AuditEntry
 
 __all__ = [
@@ -121,18 +122,20 @@ def record(action: str, **entry: Any) -> None:
 def record_erasure(
     *, object_type: str, object_ids: list[uuid.UUID], organization_id: uuid.UUID
 ) -> None:
-    """Replace an erased object's history by one entry saying that it was erased."""
-    AuditEntry.objects.filter(object_type=object_type, object_id__in=object_ids).delete()
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            **entry_values(
+    """An erased object's history loses its body (`crm.lifecycle.chain.redact`: what changed,
+    why, the request ids), keeps its frame and hashes so the chain still verifies, and gains
+    one entry saying that it was erased."""
+    chain.redact(object_type, object_ids)
+    insert_rows(
+        [
+            entry_row(
                 AuditEntry.Action.HARD_DELETE,
                 object_type=object_type,
                 object_id=object_id,
                 organization_id=organization_id,
             )
-        )
-        for object_id in object_ids
+            for object_id in object_ids
+        ]
     )
 
 

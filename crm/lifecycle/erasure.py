@@ -24,7 +24,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
+from crm.api.errors import CRMError
 from crm.lifecycle import audit
+from crm.lifecycle.holds import blocking_holds, held_condition
 from crm.lifecycle.kinds import Kind, children, kind, kind_of, kinds
 from crm.models import IdempotencyRecord, RegistryModel
 
@@ -36,6 +38,17 @@ AnnounceErasure = Callable[[Kind, list[uuid.UUID]], None]
 
 class ErasureError(ValueError):
     """A selection that cannot be erased (unknown id, changed meanwhile); nothing was erased."""
+
+
+class RecordHeld(ErasureError, CRMError):
+    """A selection that touches a record under a legal hold (`crm.lifecycle.holds`); nothing
+    was erased. The API answers it as 409 CRM-0912; the admin and the command print it."""
+
+    def __init__(self, message: str) -> None:
+        CRMError.__init__(self, "CRM-0912", message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -234,7 +247,28 @@ def erase(plan: ErasurePlan, *, announce: AnnounceErasure | None = None) -> dict
     )
     if len(locked) != len(selected):
         raise ErasureError("A selected record changed while erasing; nothing was erased.")
+    _refuse_held(plan)
     return dict(_erase_rows(plan.kind, locked, announce))
+
+
+def held_by(plan: ErasurePlan) -> list:
+    """The legal holds that keep `plan` from being erased (`crm.lifecycle.holds`), oldest first;
+    none for a plan that may go."""
+    related = {record.id for record in plan.records}
+    related |= {record.parent_id for record in plan.selected if record.parent_id}
+    return blocking_holds(plan.kind, [record.id for record in plan.selected], related)
+
+
+def _refuse_held(plan: ErasurePlan) -> None:
+    """A plan touching a held record is refused whole."""
+    holds = held_by(plan)
+    if holds:
+        hold = holds[0]
+        raise RecordHeld(
+            f"{kind(hold.object_type).label} {hold.object_id} is under a legal hold (placed "
+            f"{hold.placed_at:%Y-%m-%d} by {hold.placed_by}): lift the hold before erasing it. "
+            "Nothing was erased."
+        )
 
 
 # --- Purges: a condition, erased in batches ----------------------------------------------------
@@ -249,7 +283,9 @@ class Purge:
     condition: Callable[[Kind], Q]
 
     def selection(self, of: Kind) -> QuerySet:
-        return of.model.all_objects.filter(self.condition(of))
+        """The records of `of` the condition selects, but for held ones (`crm.lifecycle.holds`:
+        a purge skips them and what they belong to or hold)."""
+        return of.model.all_objects.filter(self.condition(of)).exclude(held_condition(of))
 
     def total(self, of: Kind) -> QuerySet:
         """Every record of `of` the purge erases: selected, or under a selected parent."""
@@ -257,7 +293,11 @@ class Purge:
         if of.parent is not None:
             parents = self.total(kind(of.parent)).values("id")
             match |= Q(**{f"{of.parent_fk}__in": parents})
-        return of.model.all_objects.filter(match)
+        return of.model.all_objects.filter(match).exclude(held_condition(of))
+
+    def held(self, of: Kind) -> QuerySet:
+        """The records of `of` the condition selects that a legal hold keeps."""
+        return of.model.all_objects.filter(self.condition(of)).filter(held_condition(of))
 
 
 def retention_purge(cutoff: dt.datetime, *, organization_id: uuid.UUID | None = None) -> Purge:

@@ -5,6 +5,17 @@ import argparse
 from django.core.management.base import BaseCommand, DjangoHelpFormatter
 
 
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1, with a clear message otherwise."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value!r}")
+    return number
+
+
 class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Django's option order, and descriptions/epilogs printed as written (tables, examples)."""
 

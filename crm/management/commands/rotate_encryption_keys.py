@@ -1,12 +1,10 @@
 """`manage.py rotate_encryption_keys`: move every stored value to the current keys."""
 
-import argparse
-
 from django.core.management.base import CommandError
 
 from crm.crypto import rotation
 from crm.lifecycle.audit import Actor, acting_as
-from crm.management.base import DocumentedCommand
+from crm.management.base import DocumentedCommand, positive_int
 
 EPILOG = """\
 How a rotation goes:
@@ -29,16 +27,6 @@ Exit status is non-zero when a row could not be rotated (no configured key decry
 its new search hash collides with another live row); those rows are listed by id and every
 other row is rotated.
 """
-
-
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value!r}")
-    return number
 
 
 class Command(DocumentedCommand):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crm import lifecycle
 from crm.lifecycle.audit import Actor, acting_as, giving_reason
-from crm.management.base import DocumentedCommand, HelpFormatter
+from crm.management.base import DocumentedCommand, HelpFormatter, positive_int
 from events import outbox
 
 DESCRIPTION = """\
@@ -60,12 +60,6 @@ def uuid_argument(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a UUID: {value!r}") from None
-
-
-def positive_int(value: str) -> int:
-    if not re.fullmatch(r"\d+", value) or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value!r}")
-    return int(value)
 
 
 def cutoff_date(value: str) -> dt.datetime:
@@ -276,6 +270,14 @@ class Command(DocumentedCommand):
         totals = {kind.name: sum(c.counts.get(kind.name, 0) for c in counts) for kind in kinds}
         rows.append(("TOTAL", *(str(totals[kind.name]) for kind in kinds)))
         self._table(rows)
+        held = {kind.name: purge.held(kind).count() for kind in kinds}
+        if any(held.values()):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Kept: {self._totals(held)} under a legal hold (selected, not counted above, "
+                    "never erased while held)."
+                )
+            )
         if not any(totals.values()):
             self.stdout.write("Nothing to erase.")
             return
