@@ -22,6 +22,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from crm.api.documents import Path, get_path
+from crm.crypto.encryption import reading_unreadable_as_marks
 from crm.ids import parse_uuid
 from crm.lifecycle.audit import entry_values
 from crm.models import AuditEntry
@@ -65,8 +66,15 @@ def csv_lines(
     try:
         yield "\ufeff" + writer.writerow([".".join(path) for path in columns])
         chunk: list[str] = []
-        for obj in queryset.iterator(chunk_size=CHUNK_ROWS):
-            body = row(obj)
+        rows = queryset.iterator(chunk_size=CHUNK_ROWS)
+        while True:
+            # A row no configured key reads is exported with its mark (crm/admin/unreadable.py);
+            # the context is entered per row: a generator may be resumed in another context.
+            with reading_unreadable_as_marks():
+                obj = next(rows, None)
+                body = None if obj is None else row(obj)
+            if body is None:
+                break
             chunk.append(writer.writerow([csv_cell(get_path(body, path)) for path in columns]))
             if len(chunk) == CHUNK_ROWS:
                 written += len(chunk)
