@@ -167,7 +167,7 @@ def test_export_streams_chunk_by_chunk(people, monkeypatch, rf):
         response = admin.site.get_model_admin(Holder).export_view(request)
     chunks = iter(response.streaming_content)
     header = next(chunks).decode()
-    assert header.startswith("\ufeffid,organizationId,type,document,name")
+    assert header.startswith('\ufeff"id","organizationId","type","document","name"')
     assert next(chunks).count(b"\n") == 1
     assert export_entries() == []
     # The client goes away: the server closes the response (which also signals the end of
@@ -209,6 +209,26 @@ def test_export_cell_defuses_formulas():
     assert export.csv_cell("plain") == "plain"
     assert export.csv_cell(None) == ""
     assert export.csv_cell({"b": 1, "a": "é"}) == '{"a": "é", "b": 1}'
+    # What follows a separator a spreadsheet may split on (`,` `;` tab) is a cell there too.
+    assert export.csv_cell("Ana Lima;=cmd|' /C calc'!A0") == "Ana Lima;'=cmd|' /C calc'!A0"
+    assert export.csv_cell("a, +1;  @x\t-2") == "a, '+1;  '@x\t'-2"
+    assert export.csv_cell("\t=1") == "\t'=1"
+    assert export.csv_cell("Rua das Flores, 10; apto 2") == "Rua das Flores, 10; apto 2"
+
+
+def test_exported_lines_hold_no_formula_whatever_a_spreadsheet_splits_on(as_role, people):
+    HolderFactory(name="Ana Lima;=cmd|' /C calc'!A0", document="11144477735")
+    HolderFactory(name="Bia\t@SUM(A1),+1", document="39053344705")
+    response = as_role(SUPERVISOR).get(HOLDER_EXPORT, {"organization": str(ORG_A)})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert all(line.startswith('"') and line.endswith('"') for line in lines)  # all quoted
+    for separator in (",", ";", "\t"):
+        # Read as a spreadsheet that honours quotes, and as one that splits naively.
+        quoted = [cell for row in csv.reader(lines, delimiter=separator) for cell in row]
+        naive = [cell.strip(' "') for line in lines for cell in line.split(separator)]
+        for cell in quoted + naive:
+            assert not cell.lstrip(" ").startswith(("=", "+", "-", "@")), (separator, cell)
 
 
 # --- roles -------------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A control character in an admin query string: a 400 page, not a 500 (crm/admin/errors.py)
+    "crm.admin.errors.UnsearchableQueryMiddleware",
+    # A row no configured key decrypts: shown and marked on admin pages (crm/admin/unreadable.py)
+    "crm.admin.unreadable.UnreadableRowsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.lifecycle.audit.AuditActorMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks

@@ -6,12 +6,15 @@
 * **Audited**: one `export` audit entry per download, written when the stream ends (or is
   cut off): who, when, which kind, how many rows and which filters. Never a value: the search
   term (it may be a document) is recorded only as "a search was applied".
-* **Safe to open in a spreadsheet**: a cell starting with `=`, `+`, `-`, `@`, a tab or a
-  carriage return is prefixed with `'` so that it is never run as a formula.
+* **Safe to open in a spreadsheet**: every cell is quoted, and any part of a cell that starts
+  with `=`, `+`, `-`, `@`, a tab or a carriage return — the cell's start, or the text after
+  a `,`, a `;` or a tab, where a spreadsheet that splits on that separator (a pt-BR Excel
+  splits on `;`) starts a new cell — is prefixed with `'`, so nothing is run as a formula.
 """
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,12 +22,15 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from crm.api.documents import Path, get_path
+from crm.crypto.encryption import reading_unreadable_as_marks
 from crm.ids import parse_uuid
 from crm.lifecycle.audit import entry_values
 from crm.models import AuditEntry
 
 CHUNK_ROWS = 500
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\r")
+# The separators some spreadsheet splits a line on: `,`, `;` (pt-BR Excel) and tab.
+SEPARATOR = re.compile(r"([,;\t])")
 # Changelist parameters that are not filters (paging, ordering) or must not be recorded.
 NOT_FILTERS = frozenset({"p", "o", "q", "all", "e", "_facets"})
 
@@ -41,8 +47,13 @@ def csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+    parts = SEPARATOR.split(str(value))  # text, separator, text, ...
+    for index in range(0, len(parts), 2):
+        part = parts[index]
+        text = part.lstrip(" ")
+        if text.startswith(FORMULA_START):
+            parts[index] = part[: len(part) - len(text)] + "'" + text
+    return "".join(parts)
 
 
 def csv_lines(
@@ -50,13 +61,20 @@ def csv_lines(
 ) -> Iterator[str]:
     """The CSV text of `queryset`, a chunk of rows at a time; `done(rows, complete)` is called
     once the stream ends, whether it ran to its end or was cut off."""
-    writer = csv.writer(_Line())
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
     written, complete = 0, False
     try:
         yield "\ufeff" + writer.writerow([".".join(path) for path in columns])
         chunk: list[str] = []
-        for obj in queryset.iterator(chunk_size=CHUNK_ROWS):
-            body = row(obj)
+        rows = queryset.iterator(chunk_size=CHUNK_ROWS)
+        while True:
+            # A row no configured key reads is exported with its mark (crm/admin/unreadable.py);
+            # the context is entered per row: a generator may be resumed in another context.
+            with reading_unreadable_as_marks():
+                obj = next(rows, None)
+                body = None if obj is None else row(obj)
+            if body is None:
+                break
             chunk.append(writer.writerow([csv_cell(get_path(body, path)) for path in columns]))
             if len(chunk) == CHUNK_ROWS:
                 written += len(chunk)

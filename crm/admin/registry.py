@@ -55,7 +55,7 @@ from crm.admin.lists import (
     state_badge,
 )
 from crm.api.errors import CRMError
-from crm.crypto.encryption import DecryptionError
+from crm.crypto.encryption import DecryptionError, is_unreadable, unreadable_fields
 from crm.ids import parse_uuid
 from crm.lifecycle import holds
 from crm.lifecycle.audit import giving_reason
@@ -226,11 +226,13 @@ class RegistryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("document"))
     def masked_document(self, obj) -> str:
-        return mask_document(obj.document)
+        return obj.document if is_unreadable(obj.document) else mask_document(obj.document)
 
     @admin.display(description=_("document"))
     def document_reveal(self, obj):
         """The masked document and a button that reveals it (the view is audited)."""
+        if is_unreadable(obj.document):
+            return obj.document
         return format_html(
             '<span class="crm-document" id="crm-document">{}</span> '
             '<button type="button" class="button crm-reveal" id="crm-reveal-document" '
@@ -239,6 +241,13 @@ class RegistryAdmin(admin.ModelAdmin):
             self._url("document", obj.pk),
             gettext("Show full document"),
         )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """A record with a value no configured key reads is read-only: a save would have to
+        write back what it cannot read (crm/admin/unreadable.py)."""
+        if obj is not None and unreadable_fields(obj):
+            return False
+        return super().has_change_permission(request, obj)
 
     def display_name(self, obj) -> str:
         """How staff recognise the record on its pages (subclasses: name, masked document).
@@ -400,6 +409,7 @@ class RegistryAdmin(admin.ModelAdmin):
                 "inlines_more_label": "",
                 **self.inlines_more(obj),
                 "is_deleted": obj.is_deleted,
+                "unreadable": bool(unreadable_fields(obj)),
                 "soft_delete_url": self._url("soft_delete", obj.pk),
                 "restore_url": self._url("restore", obj.pk),
                 "hard_delete_url": self._url("hard_delete", obj.pk),

@@ -25,6 +25,23 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from crm.crypto.search import lookup_hashes
 
+# Characters no search term or filter value may hold: the C0 and C1 controls but for tab and
+# line breaks (pasted text). No stored value holds one, and PostgreSQL refuses NUL in a text
+# parameter outright (a 500 if it reached a query).
+UNSEARCHABLE = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)])) - {"\t", "\n", "\r"}
+
+
+def unsearchable(query) -> bool:
+    """True when a list's query string (a `QueryDict`) holds a control character in a
+    parameter's name or value: the list then matches nothing and says why, and an export
+    refuses it, rather than failing or quietly ignoring the term."""
+    return any(
+        not UNSEARCHABLE.isdisjoint(text)
+        for name, values in query.lists()
+        for text in (name, *values)
+    )
+
+
 # Matches of one kind a search looks at (the newest).
 SEARCH_LIMIT = 1000
 

@@ -16,12 +16,15 @@ ciphertext, HMAC-SHA256 over all of it) wrapping a pickled value, so `EncryptedT
 library rebuilds them per value, half the cost of a column).
 """
 
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import os
 import struct
 import time
 from binascii import unhexlify
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -153,10 +156,70 @@ def _reset_keyring(*, setting: str, **kwargs: Any) -> None:
         keyring.cache_clear()
 
 
+# --- Rows no configured key reads, shown rather than failing -----------------------------------
+# A row written under a key that is gone (lost, or dropped from the previous keys too early)
+# raises `DecryptionError` when loaded: right for the API and the commands, which must not
+# answer with a guess. A person browsing a list needs the other rows and a mark on that one:
+# inside `reading_unreadable_as_marks()` such a value loads as a mark instead (text: the
+# sentence below; JSON: an empty mapping), which no save can write back.
+
+UNREADABLE_TEXT = "⚠ cannot be read with the current keys"
+_marks: contextvars.ContextVar[bool] = contextvars.ContextVar("unreadable_marks", default=False)
+
+
+class UnreadableText(str):
+    """A text value no configured key decrypts (its display is `UNREADABLE_TEXT`)."""
+
+
+class UnreadableJSON(dict):
+    """A JSON value no configured key decrypts (empty)."""
+
+    def __str__(self) -> str:
+        return UNREADABLE_TEXT
+
+
+@contextlib.contextmanager
+def reading_unreadable_as_marks() -> Iterator[None]:
+    """Inside, a value no configured key decrypts loads as a mark, not an error."""
+    token = _marks.set(True)
+    try:
+        yield
+    finally:
+        _marks.reset(token)
+
+
+def is_unreadable(value: Any) -> bool:
+    return isinstance(value, UnreadableText | UnreadableJSON)
+
+
+def unreadable_fields(obj: models.Model) -> list[str]:
+    """The names of `obj`'s encrypted fields that loaded as marks."""
+    return [
+        field.name
+        for field in obj._meta.concrete_fields
+        if isinstance(field, _KeyRingSource) and is_unreadable(field.value_from_object(obj))
+    ]
+
+
 class _KeyRingSource:
-    """Replaces the import-time `FernetBytes` of django-cryptography with the live key ring."""
+    """Replaces the import-time `FernetBytes` of django-cryptography with the live key ring,
+    and loads an undecryptable value as a mark where asked (`reading_unreadable_as_marks`)."""
 
     wasinstance = True  # deconstruct() keeps this class's own import path
+
+    def from_db_value(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().from_db_value(value, *args, **kwargs)
+        except DecryptionError:
+            if not _marks.get():
+                raise
+            json = isinstance(self, models.JSONField)
+            return UnreadableJSON() if json else UnreadableText(UNREADABLE_TEXT)
+
+    def get_db_prep_save(self, value: Any, connection: Any) -> Any:
+        if is_unreadable(value):  # never overwrite what a key may still read one day
+            raise DecryptionError(f"{self.name}: an unreadable value cannot be written back")
+        return super().get_db_prep_save(value, connection)
 
     @property
     def _fernet(self) -> KeyRing:
