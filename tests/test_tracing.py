@@ -59,6 +59,8 @@ SERVICE = {"name": "crm-traces-test", "version": "9.8.7-test", "environment": "t
 # A bounded wait for what another process does (never an assertion on time).
 WAIT_SECONDS = 60
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+# A caller's own trace context, sent with the search.
+CALLER = "00-5ca1ab1e0000000000000000c0ffee01-00000000decafbad-01"
 queue = test_events_relay.queue  # the fixture: an exchange and a queue of the test's own
 
 
@@ -195,8 +197,11 @@ def http_receiver():
 # --- 1. gunicorn + relay, over gRPC --------------------------------------------------------------
 
 
-def send(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    """One request with the organization and the bearer token; never hangs (socket bound)."""
+def send(
+    port: int, method: str, path: str, body: dict | None = None, **headers: str
+) -> tuple[int, dict]:
+    """One request with the organization and the bearer token (and `headers`); never hangs
+    (socket bound)."""
     connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
         connection_.request(
@@ -207,6 +212,7 @@ def send(port: int, method: str, path: str, body: dict | None = None) -> tuple[i
                 "X-Organization-Id": str(ORG_A),
                 "Authorization": f"Bearer {TOKEN}",
                 "Content-Type": "application/json",
+                **headers,
             },
         )
         response = connection_.getresponse()
@@ -282,7 +288,9 @@ def test_request_database_access_manager_and_relay_spans_reach_the_collector(
         with gunicorn(env, port, tmp_path / "gunicorn.log"):
             status, created = send(port, "POST", "/v1/holders", HOLDER)
             assert status == 201, created
-            status, found = send(port, "GET", "/v1/holders?document=" + DOCUMENT)
+            status, found = send(
+                port, "GET", "/v1/holders?document=" + DOCUMENT, traceparent=CALLER
+            )
             assert status == 200, found
             assert [item["id"] for item in found["items"]] == [created["id"]]
             relay = subprocess.run(
@@ -361,8 +369,9 @@ def test_request_database_access_manager_and_relay_spans_reach_the_collector(
     assert publish.attributes["messaging.message.id"] == message.event_id
     assert publish.status_code == trace_pb2.Status.STATUS_CODE_UNSET
 
-    # The search by document: the route template only.
+    # The search by document: the route template only; the caller's trace continued.
     [search] = received.named("GET /v1/holders")
+    assert (search.trace_id, search.parent_span_id) == TRACEPARENT.match(CALLER).groups()
     assert search.attributes["http.route"] == "/v1/holders"
     assert search.attributes["http.response.status_code"] == 200
 
