@@ -35,6 +35,9 @@ keepalive = 5
 # and each recycle costs a burst of slow requests and dropped keep-alive connections.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
+# The app is loaded in each worker after the fork, never in the master: what it opens at start
+# (database connections, the trace exporter's channel and thread: config/wsgi.py) is the worker's.
+preload_app = False
 
 # Request-line and header limits, set explicitly. Gunicorn enforces them itself, before Django
 # runs, and answers with its own small *HTML* page (`Connection: close`), not the contract's
@@ -81,3 +84,11 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def worker_exit(server, worker):
+    """A worker that stops sends the spans it still holds (telemetry on; bounded by the
+    exporter's timeout, well inside `graceful_timeout`)."""
+    from crm.observability import tracing
+
+    tracing.shutdown()

@@ -19,3 +19,9 @@ refuse_to_start_with_wrong_keys()
 from crm.access.checks import probe_access_manager  # noqa: E402
 
 probe_access_manager()
+
+# Traces (off unless ENABLE_TELEMETRY): the exporter and its background thread are made here, in
+# each gunicorn worker after the fork (config/gunicorn.conf.py does not preload the app).
+from crm.observability import tracing  # noqa: E402
+
+tracing.setup()

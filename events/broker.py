@@ -4,7 +4,8 @@ content mode) on a durable topic exchange, with publisher confirms.
 The envelope is made by the CloudEvents SDK (`cloudevents.core.bindings.amqp`): attributes
 become `cloudEvents_*` application properties (AMQP 0-9-1 headers), `datacontenttype` the
 content type, the JSON payload the body. `subject` is the aggregate id, the `tenantid`
-extension the organization id; the routing key is the `type` (`studio.lerian.holder.created`).
+extension the organization id, the `traceparent` extension (events written with telemetry on)
+the write's trace context; the routing key is the `type` (`studio.lerian.holder.created`).
 
 Publisher confirms are pipelined: a batch is written at once and its confirms awaited together
 (`Publisher.publish`), each row's outcome kept apart, so the relay marks sent exactly the rows
@@ -39,19 +40,20 @@ CONFIRM_TIMEOUT = 30.0
 
 def cloud_event(row: OutboxEvent | PendingEvent) -> CloudEvent:
     """The CloudEvent of an outbox row: its payload a dict (a model instance), or the JSON
-    text the relay claimed, which the SDK writes as the body unchanged."""
-    return CloudEvent(
-        {
-            "id": str(row.event_id),
-            "source": catalogue.SOURCE,
-            "type": catalogue.ce_type(row.type),
-            "subject": str(row.aggregate_id),
-            "time": row.occurred_at,
-            "datacontenttype": "application/json",
-            "tenantid": str(row.organization_id),
-        },
-        row.payload,
-    )
+    text the relay claimed, which the SDK writes as the body unchanged. A row written inside a
+    traced request carries its trace context as the `traceparent` extension."""
+    attributes = {
+        "id": str(row.event_id),
+        "source": catalogue.SOURCE,
+        "type": catalogue.ce_type(row.type),
+        "subject": str(row.aggregate_id),
+        "time": row.occurred_at,
+        "datacontenttype": "application/json",
+        "tenantid": str(row.organization_id),
+    }
+    if row.traceparent:
+        attributes[catalogue.TRACEPARENT] = row.traceparent
+    return CloudEvent(attributes, row.payload)
 
 
 def message(row: OutboxEvent | PendingEvent) -> tuple[str, pika.BasicProperties, bytes]:

@@ -15,6 +15,9 @@ from crm.api.serializers import timestamp
 
 SOURCE = "lerian.midaz.crm"  # the reference's ce-source
 TYPE_PREFIX = "studio.lerian."  # ce-type = prefix + key
+# The CloudEvents distributed-tracing extension: the W3C trace context of the write, on events
+# written with telemetry on (ours; absent otherwise, so such events are the reference's).
+TRACEPARENT = "traceparent"
 
 KEYS = (
     "holder.created",

@@ -34,6 +34,9 @@ class OutboxEvent(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The W3C trace context of the write that appended the event (telemetry on; "" otherwise):
+    # published as the CloudEvents `traceparent` extension, the parent of the relay's span.
+    traceparent = models.CharField(max_length=55, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = "outbox event"
@@ -67,3 +70,4 @@ class PendingEvent(NamedTuple):
     payload: str
     occurred_at: dt.datetime
     attempts: int
+    traceparent: str = ""  # W3C trace context of the write ("" without one)

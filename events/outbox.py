@@ -23,6 +23,7 @@ from django.utils import timezone
 from crm.db.rows import Row
 from crm.lifecycle import Change, Kind
 from crm.models import AuditEntry
+from crm.observability import tracing
 from events import catalogue
 from events.models import OutboxEvent
 
@@ -47,7 +48,9 @@ def event_values(
 ) -> dict[str, Any]:
     """The column values of one outbox row; the event id is the field's default (a new
     UUIDv7), `seq` comes from the table's sequence at insert time, `sent_at` and
-    `next_attempt_at` stay NULL."""
+    `next_attempt_at` stay NULL. `traceparent` is the trace context of the write in progress
+    (telemetry on, inside a request's span; "" otherwise): the relay publishes it as the
+    CloudEvents `traceparent` extension (docs/events.md)."""
     return {
         "type": key,
         "aggregate_kind": kind,
@@ -55,6 +58,7 @@ def event_values(
         "organization_id": organization_id,
         "payload": payload,
         "occurred_at": occurred_at,
+        "traceparent": tracing.traceparent(),
     }
 
 

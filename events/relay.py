@@ -33,6 +33,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from crm.db.rows import relax_commit
+from crm.observability import tracing
+from events import catalogue
 from events.broker import UNAVAILABLE, Publisher
 from events.models import PENDING, OutboxEvent, PendingEvent
 
@@ -204,10 +206,14 @@ class Relay:
         broker is returned, to raise once the marking is committed."""
         if not batch:
             return 0, None
+        spans = self._publish_spans(batch)
         try:
             confirms = publisher.publish(batch)
         except UNAVAILABLE as exc:
+            self._end_spans(spans, [None] * len(batch), type(exc).__name__)
             return 0, exc
+        lost = type(confirms.failure).__name__ if confirms.failure else "unconfirmed"
+        self._end_spans(spans, confirms.outcomes, lost)
         sent = [row.seq for row, ok in zip(batch, confirms.outcomes, strict=True) if ok]
         refused = [row for row, ok in zip(batch, confirms.outcomes, strict=True) if ok is False]
         if sent:
@@ -219,6 +225,43 @@ class Relay:
             self._retry_later(row)
         self.stats.refused += len(refused)
         return len(sent) + len(refused), confirms.failure
+
+    def _publish_spans(self, batch: list[PendingEvent]) -> list:
+        """Telemetry on: one producer span per event, a child of the write that appended it
+        (the row's `traceparent`), so a request's trace goes on to the relay's publish; ended
+        when the broker has answered (`_end_spans`). Off: none."""
+        if not tracing.enabled():
+            return []
+        return [
+            tracing.start_span(
+                f"publish {catalogue.ce_type(row.type)}",
+                kind="producer",
+                traceparent=row.traceparent,
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": self.options.exchange,
+                    "messaging.rabbitmq.destination.routing_key": catalogue.ce_type(row.type),
+                    "messaging.message.id": str(row.event_id),
+                    "cloudevents.event_id": str(row.event_id),
+                    "cloudevents.event_type": catalogue.ce_type(row.type),
+                    "crm.outbox.seq": row.seq,
+                    "crm.organization_id": str(row.organization_id),
+                },
+            )
+            for row in batch
+        ]
+
+    @staticmethod
+    def _end_spans(spans: list, outcomes: list[bool | None], failure: str) -> None:
+        """End the publish spans: a refused event's failed (`nack`), an unanswered one's failed
+        with the connection's failure."""
+        for span, confirmed in zip(spans, outcomes, strict=False):
+            if confirmed is False:
+                tracing.fail(span, "nack")
+            elif confirmed is None:
+                tracing.fail(span, failure)
+            span.end()
 
     def _retry_later(self, row: PendingEvent) -> None:
         attempts = row.attempts + 1

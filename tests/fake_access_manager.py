@@ -10,8 +10,8 @@ and can misbehave on demand. `mode` is one of:
 * `down`: use `stop()`: nothing listens on the port any more (`start()` brings it back).
 
 `deny_subjects` are refused even in `allow` mode. Every `/v1/authorize` call is counted and
-kept (`calls`: body and `Authorization` header). `GET /jwks.json` serves `jwks` (a JWKS
-document) for signature-verification tests. Run as a script to use it by hand:
+kept (`calls`: body, `Authorization` and `traceparent` headers). `GET /jwks.json` serves `jwks`
+(a JWKS document) for signature-verification tests. Run as a script to use it by hand:
 `python -m tests.fake_access_manager --port 4000 --mode allow`.
 """
 
@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Call:
     body: dict
     authorization: str
+    traceparent: str = ""  # the W3C trace context header, when the service sent one
 
 
 @dataclass
@@ -98,7 +99,13 @@ class FakeAccessManager:
                 except ValueError:
                     body = {"unreadable": raw.decode("utf-8", "replace")}
                 with fake._lock:
-                    fake.calls.append(Call(body, self.headers.get("Authorization", "")))
+                    fake.calls.append(
+                        Call(
+                            body,
+                            self.headers.get("Authorization", ""),
+                            self.headers.get("traceparent", ""),
+                        )
+                    )
                 mode = fake.mode
                 if mode == "slow":
                     time.sleep(fake.slow_seconds)

@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -363,6 +364,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "crm.api.middleware.RequestIdLogFilter"},
+        # `trace_id` (hex, None outside a span or with telemetry off) for formatters to print.
+        "trace_id": {"()": "crm.observability.tracing.TraceIdLogFilter"},
         "route_only": {"()": "crm.api.middleware.RequestIdMiddleware.RouteOnlyFilter"},
     },
     "formatters": {
@@ -375,7 +378,7 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "line",
-            "filters": ["request_id"],
+            "filters": ["request_id", "trace_id"],
         },
         "discard": {"class": "logging.NullHandler"},
     },
@@ -413,6 +416,28 @@ EVENTS_ENABLED = env.bool("EVENTS_ENABLED", default=False)
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="")
 EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="crm.events")
 EVENTS_RETENTION_HOURS = env.float("EVENTS_RETENTION_HOURS", default=168.0)
+
+# --- Traces (crm/observability/, docs/operations.md "Traces") ------------------------------------
+# OpenTelemetry, off by default, with Midaz's variable names. On: spans for each request, its
+# database calls and Access Manager call, and the relay's publishes, exported over OTLP to
+# OTEL_EXPORTER_OTLP_ENDPOINT (`host:4317` without a scheme is plaintext, as in Midaz's
+# .env.example). Off: the tracing middleware is not installed and OpenTelemetry never imported.
+ENABLE_TELEMETRY = env.bool("ENABLE_TELEMETRY", default=False)
+OTEL_RESOURCE_SERVICE_NAME = env.str("OTEL_RESOURCE_SERVICE_NAME", default="crm")
+OTEL_RESOURCE_SERVICE_VERSION = env.str("OTEL_RESOURCE_SERVICE_VERSION", default=VERSION)
+OTEL_RESOURCE_DEPLOYMENT_ENVIRONMENT = env.str(
+    "OTEL_RESOURCE_DEPLOYMENT_ENVIRONMENT", default=ENV_NAME
+)
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_EXPORTER_OTLP_PROTOCOL = env.str("OTEL_EXPORTER_OTLP_PROTOCOL", default="grpc")
+if ENABLE_TELEMETRY:
+    if OTEL_EXPORTER_OTLP_PROTOCOL not in ("grpc", "http/protobuf"):
+        raise ImproperlyConfigured(
+            "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf, "
+            f"not {OTEL_EXPORTER_OTLP_PROTOCOL!r}."
+        )
+    # Outermost: the request's span covers every other middleware and the access-log line.
+    MIDDLEWARE = ["crm.observability.middleware.TracingMiddleware", *MIDDLEWARE]
 
 from crm.access.settings_checks import check_required_secrets  # noqa: E402
 

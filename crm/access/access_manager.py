@@ -17,7 +17,8 @@ The protocol, as lib-auth's `Authorize(product, resource, action)` speaks it:
 What is ours: a pooled HTTP client (connection reuse, a bounded timeout, no redirects followed),
 a short decision cache keyed by a SHA-256 of the token (never the token), and fail-closed
 outcomes in the contract's codes: an unreachable, slow, erroring or garbling Access Manager is
-503 CRM-0908, never a pass.
+503 CRM-0908, never a pass. With telemetry on, each call is a client span and carries the
+request's `traceparent` (crm.observability.tracing).
 """
 
 import hashlib
@@ -34,6 +35,8 @@ import httpx
 import jwt
 from django.conf import settings
 from django.core.cache import cache
+
+from crm.observability import tracing
 
 logger = logging.getLogger("crm.access.access_manager")
 
@@ -275,7 +278,8 @@ def _ask(who: Principal, resource: str, action: str) -> Decision:
         body["product"] = settings.PLUGIN_AUTH_PRODUCT
     url = settings.PLUGIN_AUTH_ADDRESS.rstrip("/") + "/v1/authorize"
     try:
-        response = client().post(url, json=body, headers={"Authorization": f"Bearer {who.token}"})
+        headers = tracing.inject({"Authorization": f"Bearer {who.token}"})  # + traceparent
+        response = client().post(url, json=body, headers=headers)
     except httpx.HTTPError as exc:
         _warn(f"unreachable ({type(exc).__name__})")
         raise Unavailable(type(exc).__name__) from exc
@@ -299,6 +303,23 @@ def _ask(who: Principal, resource: str, action: str) -> Decision:
     return Decision.ALLOW if authorized else Decision.DENY
 
 
+def _span_attributes(resource: str, action: str) -> dict[str, str | int] | None:
+    """The attributes of the Access Manager call's span (None with telemetry off): what was
+    asked and where, never who asked (the subject) nor the token."""
+    if not tracing.enabled():
+        return None
+    parts = urlsplit(settings.PLUGIN_AUTH_ADDRESS)
+    attributes: dict[str, str | int] = {
+        "http.request.method": "POST",
+        "server.address": parts.hostname or "",
+        "crm.access.resource": resource,
+        "crm.access.action": action,
+    }
+    if parts.port:
+        attributes["server.port"] = parts.port
+    return attributes
+
+
 def authorize(who: Principal, resource: str, action: str) -> bool:
     """May `who` perform `action` on `resource`? Answers from the decision cache when it can
     (`PLUGIN_AUTH_CACHE_SECONDS`; 0 turns it off), else asks the Access Manager. Raises
@@ -310,7 +331,10 @@ def authorize(who: Principal, resource: str, action: str) -> bool:
         cached = cache.get(key)
         if cached is not None:
             return cached == Decision.ALLOW.value
-    decision = _ask(who, resource, action)
+    attributes = _span_attributes(resource, action)
+    with tracing.span("access_manager authorize", kind="client", attributes=attributes) as span:
+        decision = _ask(who, resource, action)
+        span.set_attribute("crm.access.decision", decision.value)
     if ttl > 0:
         cache.set(key, decision.value, ttl)
     return decision is Decision.ALLOW

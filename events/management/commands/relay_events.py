@@ -8,6 +8,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.observability import tracing
 from events.relay import Relay, RelayOptions
 
 
@@ -114,12 +115,16 @@ class Command(BaseCommand):
             ),
             stop=stop,
         )
+        tracing.setup()  # ENABLE_TELEMETRY: a span per published event (docs/operations.md)
         try:
-            stats = relay.run(once=options["once"])
-        except ConnectionError as exc:
-            raise CommandError(f"{exc}. Nothing more was sent.") from exc
-        if options["once"]:
-            relay.purge_sent()
+            try:
+                stats = relay.run(once=options["once"])
+            except ConnectionError as exc:
+                raise CommandError(f"{exc}. Nothing more was sent.") from exc
+            if options["once"]:
+                relay.purge_sent()
+        finally:
+            tracing.shutdown()  # the spans still queued leave before the process does
         self.stdout.write(
             f"Relay stopped: {stats.published} published, {stats.refused} refused, "
             f"{stats.purged} purged."
