@@ -48,6 +48,9 @@ EXCLUDED = {
     "summary of the command's forms over ids of your own (placeholders); "
     "tests/test_hard_delete_command.py runs each form",
     "LCRYPTO_ENCRYPT_SECRET_KEY=<new>": "a deployment's variables, with placeholders for keys",
+    ".venv/bin/python manage.py seal_audit --follow # beside the web servers: seals every 5 s": (
+        "`--follow` runs until stopped; tests/test_audit_chain.py runs both commands"
+    ),
     ".venv/bin/python manage.py import_holders --organization $ORG customers.jsonl # JSON Lines": (
         "reads customer files of your own; tests/test_import_holders.py runs each form"
     ),
