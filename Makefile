@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help system run test test-browser screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
+.PHONY: help system run serve-prod test test-browser screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ run: $(STAMP) .env ## Serve on 127.0.0.1:4003 with SQLite (creates .venv, .env k
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo "==> Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+serve-prod: $(STAMP) .env ## nginx (deploy/nginx/) on 127.0.0.1:PORT before gunicorn, + relay if EVENTS_ENABLED; Ctrl-C stops
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python deploy/serve_prod.py --port $(PORT)
 
 system: ## Install/start what the tests use: Chromium, PostgreSQL, RabbitMQ (.ci/system-packages)
 	@.ci/system-packages

@@ -12,6 +12,12 @@ block of config/settings/base.py), so a thread is back within seconds with a JSO
 processes per core keep both cores busy on CPU-bound serialisation despite the GIL; each
 thread holds one persistent PostgreSQL connection, so keep workers x threads under the
 server's `max_connections` (16 with the defaults).
+
+Slow clients: behind the reference proxy (deploy/nginx/, docs/operations.md) nginx buffers each
+whole request and gunicorn never waits on a client. Served alone, the worker class below cuts
+off a client that has not sent its whole request (line, headers, body) within
+GUNICORN_CLIENT_TIMEOUT seconds (default 10) of gunicorn handing its connection to a thread,
+so a slow or stalled client holds a thread for that long at most (`config.gunicorn_worker`).
 """
 
 import logging
@@ -22,7 +28,8 @@ import re
 from gunicorn.glogging import Logger
 
 bind = f"{os.environ.get('SERVER_HOST', '0.0.0.0')}:{os.environ.get('SERVER_PORT', '4003')}"  # noqa: S104 (containers listen on all interfaces)
-worker_class = "gthread"
+# gthread plus a deadline on receiving each request (GUNICORN_CLIENT_TIMEOUT, default 10 s).
+worker_class = "config.gunicorn_worker.ClientDeadlineWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A gthread worker's heartbeat comes from its main loop, not from the request threads; this is

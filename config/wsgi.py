@@ -1,4 +1,9 @@
-"""WSGI entry point (gunicorn config.wsgi)."""
+"""WSGI entry point (gunicorn config.wsgi).
+
+Django's application behind `crm.api.request_body.BufferedRequestBody`: every request body is
+read in full first (chunked ones included), and gunicorn's client deadline
+(`config.gunicorn_worker`) stops once it is in.
+"""
 
 import os
 
@@ -6,7 +11,16 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402
+
+from config.gunicorn_worker import request_received  # noqa: E402
+from crm.api.request_body import BufferedRequestBody  # noqa: E402
+
+application = BufferedRequestBody(
+    django_application, limit=settings.MAX_REQUEST_BODY_BYTES, on_received=request_received
+)
 
 # Keys that cannot read this database's data stop the start here (gunicorn and runserver)
 # with a message saying which key, instead of serving a 500 on every read.

@@ -1,6 +1,7 @@
 """Real servers for tests that need one: throw-away PostgreSQL clusters (a primary, a streaming
-hot standby of it), the project's gunicorn configuration on a loopback port with production
-settings, and a small HTTP client that never hangs."""
+hot standby of it), scratch databases of the suite's vendor, the project's gunicorn
+configuration on a loopback port with production settings, and a small HTTP client that never
+hangs."""
 
 import contextlib
 import glob
@@ -9,13 +10,16 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from bench import cluster
 from bench.cluster import free_port, postgres_bin  # noqa: F401 (the tests import them from here)
@@ -178,6 +182,37 @@ def migrate(env: dict[str, str], *target: str) -> None:
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace")[-3000:]
         raise AssertionError(f"manage.py migrate failed ({done.returncode}):\n{tail}")
+
+
+@contextlib.contextmanager
+def scratch_database(tmp_path: Path, label: str):
+    """(DATABASE_URL, a DB-API connect function) of a new, empty database of the suite's
+    vendor: a file for SQLite, a database named after the suite's on its PostgreSQL server
+    (dropped on exit). `label` names it."""
+    if connection.vendor != "postgresql":
+        path = tmp_path / f"{label}.sqlite3"
+        yield f"sqlite:///{path}", lambda: sqlite3.connect(path)
+        return
+    import psycopg
+
+    settings = connection.settings_dict
+    server = {
+        "host": settings["HOST"] or "127.0.0.1",
+        "port": settings["PORT"] or 5432,
+        "user": settings["USER"],
+        "password": settings["PASSWORD"] or None,
+    }
+    name = f"{settings['NAME']}_{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgres://{server['user']}@{server['host']}:{server['port']}/{name}"
+        if server["password"]:
+            url = url.replace("@", f":{server['password']}@", 1)
+        yield url, lambda: psycopg.connect(dbname=name, **server)
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager

@@ -12,10 +12,7 @@ DATABASE_URL points at it):
 
 import contextlib
 import os
-import sqlite3
-import uuid
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -41,43 +38,13 @@ INDEX_TABLES = [
 ]
 
 
-@contextlib.contextmanager
-def scratch_database(tmp_path: Path):
-    """(DATABASE_URL, a DB-API connect function) of a new, empty database of the suite's
-    vendor: a file for SQLite, a database named after the suite's on its PostgreSQL server."""
-    if connection.vendor != "postgresql":
-        path = tmp_path / "migrate.sqlite3"
-        yield f"sqlite:///{path}", lambda: sqlite3.connect(path)
-        return
-    import psycopg
-
-    settings = connection.settings_dict
-    server = {
-        "host": settings["HOST"] or "127.0.0.1",
-        "port": settings["PORT"] or 5432,
-        "user": settings["USER"],
-        "password": settings["PASSWORD"] or None,
-    }
-    name = f"{settings['NAME']}_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"postgres://{server['user']}@{server['host']}:{server['port']}/{name}"
-        if server["password"]:
-            url = url.replace("@", f":{server['password']}@", 1)
-        yield url, lambda: psycopg.connect(dbname=name, **server)
-    finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def test_every_migration_applies_on_an_empty_database(tmp_path):
     on_disk = {
         key
         for key in MigrationLoader(None, ignore_no_migrations=True).disk_migrations
         if key[0] in PROJECT_APPS
     }
-    with scratch_database(tmp_path) as (url, connect):
+    with servers.scratch_database(tmp_path, "migrate") as (url, connect):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": url}
         servers.migrate(env)
         with contextlib.closing(connect()) as db:

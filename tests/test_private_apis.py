@@ -1,7 +1,7 @@
-"""Every private or undocumented API of Django, DRF, psycopg and pika the code still relies on
-(docs/internals.md, STYLE rule 14), exercised and compared with what the public path gives, so
-that an upgrade that changes one fails here, by name, before anything subtler fails elsewhere.
-After upgrading any of those libraries, run this file first.
+"""Every private or undocumented API of Django, DRF, psycopg, pika and gunicorn the code still
+relies on (docs/internals.md, STYLE rule 14), exercised and compared with what the public path
+gives, so that an upgrade that changes one fails here, by name, before anything subtler fails
+elsewhere. After upgrading any of those libraries, run this file first.
 
 The psycopg and PostgreSQL backend tests build a backend of their own against the machine's
 PostgreSQL (`CRM_TEST_POSTGRES_URL`), and the pika test publishes to its RabbitMQ
@@ -14,6 +14,7 @@ import json
 import os
 import pathlib
 import re
+import socket
 import uuid
 
 import environ
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection, connections
 from django.db.backends.postgresql import base as django_postgresql
+from gunicorn.workers import gthread
 from rest_framework import serializers
 
 from crm.db import internals
@@ -53,6 +55,7 @@ PRIVATE_NAMES = {
     "health_check_done": {"crm/db/postgresql/base.py"},
     "close_if_health_check_failed": {"crm/db/postgresql/base.py"},
     "_adapter_emit_data": {"events/broker.py"},
+    "enqueue_req": {"config/gunicorn_worker.py"},
     # Removed for public paths; they must not come back unnoticed.
     "_kwargs": set(),
     "_validators": set(),
@@ -291,3 +294,27 @@ def test_pika_emits_every_frame_through_the_hook_the_relay_batches(monkeypatch):
 @contextlib.contextmanager
 def _no_batching(self):
     yield
+
+
+# --- gunicorn's gthread worker (config.gunicorn_worker.ClientDeadlineWorker) -------------------
+
+
+def test_gunicorn_gthread_serves_each_request_through_the_methods_the_client_deadline_wraps():
+    """The client deadline wraps `ThreadWorker.enqueue_req(conn)` (the clock starts) and
+    `handle(conn)` (a thread reads the request), and shuts `conn.sock` down. It holds only if
+    the pool runs nothing but `handle`, handed over by `enqueue_req` alone, and a connection
+    keeps its socket as `sock`; tests/test_proxy.py checks the behaviour end to end."""
+    for name in ("enqueue_req", "handle"):
+        parameters = inspect.signature(getattr(gthread.ThreadWorker, name)).parameters
+        assert list(parameters) == ["self", "conn"], name
+    module = inspect.getsource(gthread)
+    assert module.count("tpool.submit(") == 1
+    assert "self.tpool.submit(self.handle, conn)" in inspect.getsource(
+        gthread.ThreadWorker.enqueue_req
+    )
+    for caller in ("accept", "on_client_socket_readable", "on_pending_socket_readable"):
+        assert "self.enqueue_req(conn)" in inspect.getsource(getattr(gthread.ThreadWorker, caller))
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        conn = gthread.TConn(None, ours, ("127.0.0.1", 1), ("127.0.0.1", 2))
+        assert conn.sock is ours
