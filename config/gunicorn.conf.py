@@ -82,12 +82,18 @@ class RedactClientInput(logging.Filter):
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger with `RedactClientInput` on its error log."""
+    """Gunicorn's logger with `RedactClientInput` on its error log, and that log's lines as JSON
+    objects too with `LOG_FORMAT=json` (crm/api/log_format.py), like the application's."""
 
     def setup(self, cfg):
         super().setup(cfg)
         if not any(isinstance(f, RedactClientInput) for f in self.error_log.filters):
             self.error_log.addFilter(RedactClientInput())
+        if os.environ.get("LOG_FORMAT", "text").lower() == "json":
+            from crm.api.log_format import JsonLineFormatter
+
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonLineFormatter())
 
 
 logger_class = RedactingLogger

@@ -357,7 +357,7 @@ class IdempotencyRecord(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     organization_id = models.UUIDField()
     key_hash = models.CharField(max_length=64)
-    fingerprint = models.CharField(max_length=64)  # SHA-256 of method + path + canonical body
+    fingerprint = models.CharField(max_length=64)  # HMAC (search-hash key) of the request
     state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = EncryptedTextField(null=True, blank=True)

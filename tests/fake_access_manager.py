@@ -5,13 +5,18 @@ and can misbehave on demand. `mode` is one of:
 
 * `allow` / `deny`: a 200 with `authorized` true / false;
 * `slow`: answers after `slow_seconds` (longer than the service's timeout);
+* `trickle`: the status line and headers at once, then an `allow` body one byte every
+  `trickle_seconds`; `trickle-headers`: the whole answer, headers included, that way (each
+  byte arrives well within a per-read timeout; the whole answer takes far longer than the
+  service's bound);
 * `garbage`: a 200 whose body is not JSON; `500`: an internal error with a coded JSON body;
 * `status:NNN`: that status with a coded JSON body (e.g. `status:401`);
 * `down`: use `stop()`: nothing listens on the port any more (`start()` brings it back).
 
 `deny_subjects` are refused even in `allow` mode. Every `/v1/authorize` call is counted and
-kept (`calls`: body, `Authorization` and `traceparent` headers). `GET /jwks.json` serves `jwks`
-(a JWKS document) for signature-verification tests. Run as a script to use it by hand:
+kept (`calls`: body, `Authorization` and `traceparent` headers), and so is every connection
+accepted (`connections_opened`). `GET /jwks.json` serves `jwks` (a JWKS document) for
+signature-verification tests. Run as a script to use it by hand:
 `python -m tests.fake_access_manager --port 4000 --mode allow`.
 """
 
@@ -38,9 +43,11 @@ class FakeAccessManager:
     port: int = 0
     mode: str = "allow"
     slow_seconds: float = 1.0
+    trickle_seconds: float = 1.0
     deny_subjects: set[str] = field(default_factory=set)
     jwks: dict | None = None
     calls: list[Call] = field(default_factory=list)
+    connections_opened: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connections: set = field(default_factory=set)
@@ -67,6 +74,7 @@ class FakeAccessManager:
                 super().setup()
                 with fake._lock:
                     fake._connections.add(self.connection)
+                    fake.connections_opened += 1
 
             def finish(self) -> None:
                 with fake._lock:
@@ -79,6 +87,24 @@ class FakeAccessManager:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _trickle(self, body: bytes, *, headers_too: bool) -> None:
+                """An `allow` answer written one byte at a time (bounded: the answer's length),
+                until done or the client hangs up."""
+                head = (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                self.close_connection = True
+                try:
+                    if not headers_too:
+                        self.wfile.write(head)
+                        head = b""
+                    for byte in head + body:
+                        self.wfile.write(bytes([byte]))
+                        time.sleep(fake.trickle_seconds)
+                except OSError:  # the client gave up: what the service should do
+                    return
 
             def do_GET(self) -> None:
                 if self.path == "/health":
@@ -110,6 +136,11 @@ class FakeAccessManager:
                 if mode == "slow":
                     time.sleep(fake.slow_seconds)
                     mode = "allow"
+                if mode in ("trickle", "trickle-headers"):
+                    now = dt.datetime.now(dt.UTC).isoformat()
+                    body = json.dumps({"authorized": True, "timestamp": now}).encode()
+                    self._trickle(body, headers_too=mode == "trickle-headers")
+                    return
                 if mode == "garbage":
                     self._send(200, b"<html>not a decision</html>", "text/html")
                     return

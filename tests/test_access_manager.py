@@ -8,6 +8,7 @@ organization claims; JWKS signature verification.
 
 import datetime as dt
 import json
+import time
 import uuid
 
 import jwt
@@ -191,6 +192,36 @@ def test_a_misbehaving_access_manager_fails_closed_with_503(api, am_mode, mode):
 
     assert response.status_code == 503
     assert response.json()["code"] == "CRM-0908"
+
+
+@pytest.mark.parametrize("mode", ["trickle", "trickle-headers"])
+def test_a_trickling_access_manager_is_cut_off_at_the_bound_of_the_whole_call(api, am_mode, mode):
+    """One byte every 0.2 s never trips a 0.5 s per-read timeout; the answer (~70 bytes, over
+    14 s) is cut off by the bound on the whole call: 503 CRM-0908 within the bound + 1 s.
+    A first, prompt request warms the process (and opens the kept-alive connection the
+    trickled answer then comes on), so the margin is not spent on a cold start."""
+    assert api.get("/v1/holders", **bearer(user_token())).status_code == 200
+    am_mode.mode = mode
+    am_mode.trickle_seconds = 0.2
+
+    started = time.monotonic()
+    response = api.get("/v1/holders", **bearer(user_token()))
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "CRM-0908"
+    assert elapsed < TIMEOUT + 1, f"answered after {elapsed:.1f} s"
+    assert am_mode.call_count == 2
+
+
+def test_the_bound_leaves_a_prompt_answer_alone_and_the_connection_is_reused(api, am_mode):
+    """The deadline is per call: answers within it are served, one after another, on one
+    kept-alive connection."""
+    for _ in range(3):
+        assert api.get("/v1/holders", **bearer(user_token())).status_code == 200
+
+    assert am_mode.call_count == 3
+    assert am_mode.connections_opened == 1
 
 
 @pytest.mark.parametrize(

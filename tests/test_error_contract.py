@@ -187,6 +187,42 @@ def test_request_id_with_control_characters_is_replaced(api):
     assert response["X-Request-Id"] != "a\nb"
 
 
+@pytest.mark.parametrize(
+    "sent",
+    ["req-123", "A.b_C-9", "x" * 64, "0196a3f4-1c2b-7cde-8f00-00000000000a", "trace.2024-01-01"],
+)
+def test_request_id_kept_when_a_short_token(api, sent):
+    assert api.get("/v1/holders", HTTP_X_REQUEST_ID=sent)["X-Request-Id"] == sent
+
+
+def test_request_id_that_is_a_uuid_in_another_spelling_is_kept_canonically(api):
+    sent = "{0196A3F4-1C2B-7CDE-8F00-00000000000A}"
+
+    response = api.get("/v1/holders", HTTP_X_REQUEST_ID=sent)
+
+    assert response["X-Request-Id"] == "0196a3f4-1c2b-7cde-8f00-00000000000a"
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "x" * 65,
+        "forged line request_id=ok level=INFO",  # spaces: log text of the client's choosing
+        "a=b",
+        "a/b",
+        "ação",
+        "id;DROP",
+        "",
+    ],
+)
+def test_request_id_otherwise_replaced_by_a_new_uuid(api, sent):
+    response = api.get("/v1/holders", HTTP_X_REQUEST_ID=sent)
+
+    echoed = response["X-Request-Id"]
+    assert echoed != sent
+    assert str(uuid.UUID(echoed)) == echoed
+
+
 def test_catalogue_is_the_contracts():
     """The code's catalogue holds exactly the contract's codes, statuses and titles."""
     assert {code: (spec.status, spec.title) for code, spec in CATALOGUE.items()} == (API_ERRORS)

@@ -2,6 +2,8 @@
 request once per organization and key (`crm/api/idempotency.py`)."""
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import threading
 
@@ -40,7 +42,7 @@ def in_progress_record(organization_id, raw_key, method, path, body, **fields):
     return IdempotencyRecord.objects.create(
         organization_id=organization_id,
         key_hash=idempotency.key_hash(organization_id, raw_key),
-        fingerprint=idempotency.fingerprint(method, path, body),
+        fingerprint=idempotency.fingerprint(organization_id, method, path, body),
         **fields,
     )
 
@@ -359,6 +361,59 @@ def test_the_stored_row_holds_no_personal_data_or_key_in_clear(api):
     for secret in (BODY["name"], "Joana", BODY["document"], "52998224725", raw_key):
         assert secret not in raw
     assert json.loads(IdempotencyRecord.objects.get().response_body)["name"] == BODY["name"]
+
+
+def test_a_refused_requests_fingerprint_is_a_keyed_hash_of_the_body_never_a_plain_digest(api):
+    """A refused create (409: the document is taken) is about no record, so its row stays until
+    it expires: what it keeps of the body must not be matched by hashing a guessed name and
+    document without the search-hash key."""
+    api.post("/v1/holders", BODY)
+    assert api.post("/v1/holders", BODY, **key("k-refused")).status_code == 409
+    record = IdempotencyRecord.objects.get()
+    assert record.object_id is None
+
+    canonical = json.dumps(
+        {"method": "POST", "path": "/v1/holders", "body": BODY},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    plain = hashlib.sha256(canonical.encode()).hexdigest()
+    keyed = hmac.new(
+        settings.LCRYPTO_HASH_SECRET_KEY.encode(),
+        f"{ORG_A}|idempotency-fingerprint|{canonical}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
+    assert record.fingerprint != plain
+    assert record.fingerprint == keyed
+
+
+NEW_HASH_KEY = "rotated-hash-key-" + "r" * 40
+
+
+def test_a_retry_across_a_hash_key_rotation_still_replays(api):
+    first = api.post("/v1/holders", BODY, **key("k-rotate"))
+
+    with override_settings(
+        LCRYPTO_HASH_SECRET_KEY=NEW_HASH_KEY,
+        LCRYPTO_PREVIOUS_HASH_SECRET_KEYS=[settings.LCRYPTO_HASH_SECRET_KEY],
+    ):
+        retry = api.post("/v1/holders", BODY, **key("k-rotate"))
+        other = api.post("/v1/holders", {**BODY, "name": "Outra"}, **key("k-rotate"))
+
+    assert (retry.status_code, replayed(retry), retry.content) == (201, "true", first.content)
+    assert other.json()["code"] == "CRM-0909"
+
+
+def test_once_the_previous_hash_key_is_dropped_an_old_retry_is_422_never_a_second_write(api):
+    """The documented edge (docs/api.md §7.3): keep previous hash keys for at least
+    IDEMPOTENCY_TTL_SECONDS after the switch."""
+    api.post("/v1/holders", BODY, **key("k-dropped"))
+
+    with override_settings(LCRYPTO_HASH_SECRET_KEY=NEW_HASH_KEY):
+        retry = api.post("/v1/holders", BODY, **key("k-dropped"))
+
+    assert retry.json()["code"] == "CRM-0909"
+    assert Holder.objects.count() == 1
 
 
 def test_hard_delete_of_a_holder_erases_its_idempotency_records(api):

@@ -192,8 +192,9 @@ def test_request_line_names_the_route_template_not_the_path(api, client, every_l
 
     lines = [r.getMessage() for r in every_log_record.records if r.name == "crm.request"]
     assert lines[0].startswith("GET /v1/holders/{holder_id}/aliases/{alias_id} 404 ")
-    assert lines[0].endswith(f" org={ORG_A}")
-    assert lines[1].startswith("GET /v1/holders/{id} 400 ") and lines[1].endswith(" org=<invalid>")
+    assert lines[0].endswith(f" org={ORG_A} client=127.0.0.1")
+    assert lines[1].startswith("GET /v1/holders/{id} 400 ")
+    assert lines[1].endswith(" org=<invalid> client=127.0.0.1")
     assert lines[2].startswith("OTHER /v1/holders 405 ")
     assert not any(str(holder_id) in line for line in lines)
 

@@ -6,6 +6,7 @@ once into a git-ignored `.env`). `.env.example` lists every variable read below.
 """
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import environ
@@ -275,6 +276,15 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# "Address" is the client's: the connection's, or what a TRUSTED_PROXIES proxy reports (never a
+# client's own X-Forwarded-For; axes is not left to read the header itself).
+AXES_CLIENT_IP_CALLABLE = "crm.access.client_address.client_address"
+
+# --- The client's address (crm/access/client_address.py, docs/operations.md) -------------------
+# Networks of the proxies in front of the service (comma-separated CIDRs, e.g. 10.0.0.0/8):
+# from them, X-Forwarded-For names the client (lockout, access log). Empty: the connection's
+# address is the client's, and X-Forwarded-For is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- CORS (django-cors-headers): closed unless origins are listed -----------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -356,9 +366,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging: one line per event to stdout, request id attached, never personal data ----------
 # The access log is crm.api.middleware.RequestIdMiddleware's line (method, route template, status,
-# duration, organization); the servers' own access logs print the query string, which carries
-# documents: gunicorn's is off (config/gunicorn.conf.py) and so is runserver's (`django.server`).
+# duration, organization, client address); the servers' own access logs print the query string,
+# which carries documents: gunicorn's is off (config/gunicorn.conf.py) and so is runserver's
+# (`django.server`).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# `text` (default): one line per event; `json`: one JSON object per line (crm/api/log_format.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -371,13 +384,14 @@ LOGGING = {
     "formatters": {
         "line": {
             "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
-        }
+        },
+        "json": {"()": "crm.api.log_format.JsonLineFormatter"},
     },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "line",
+            "formatter": "json" if LOG_FORMAT == "json" else "line",
             "filters": ["request_id", "trace_id"],
         },
         "discard": {"class": "logging.NullHandler"},
@@ -400,6 +414,11 @@ LOGGING = {
         "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
+
+if LOG_FORMAT == "json":
+    # Python's warnings print themselves to stderr as text; as log records (`py.warnings`)
+    # they are JSON lines like the rest.
+    logging.captureWarnings(True)
 
 # --- Idempotency (docs/api.md §6 "Retries are safe"; crm/api/idempotency.py) ----------------------
 # How long an Idempotency-Key is remembered (a retry after that runs as a new request), and how

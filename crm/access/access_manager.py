@@ -14,7 +14,9 @@ The protocol, as lib-auth's `Authorize(product, resource, action)` speaks it:
   `"product"` for normal users), the caller's `Authorization` forwarded; a 2xx answers
   `{"authorized": true|false, "timestamp": …}`.
 
-What is ours: a pooled HTTP client (connection reuse, a bounded timeout, no redirects followed),
+What is ours: a pooled HTTP client (connection reuse, `PLUGIN_AUTH_TIMEOUT_SECONDS` bounding the
+whole call — connect, send, headers and body — not each read: `crm.access.deadline_transport`,
+so an Access Manager trickling its answer is cut off like a silent one; no redirects followed),
 a short decision cache keyed by a SHA-256 of the token (never the token), and fail-closed
 outcomes in the contract's codes: an unreachable, slow, erroring or garbling Access Manager is
 503 CRM-0908, never a pass. With telemetry on, each call is a client span and carries the
@@ -37,6 +39,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from crm.observability import tracing
+from crm.access.deadline_transport import DeadlineTransport
 
 logger = logging.getLogger("crm.access.access_manager")
 
@@ -205,19 +208,26 @@ _client_lock = threading.Lock()
 
 def client() -> httpx.Client:
     """One pooled, thread-safe client per process (gthread workers share it): connections to
-    the Access Manager are kept alive and reused. Created lazily, and again after a fork."""
+    the Access Manager are kept alive and reused. Created lazily, and again after a fork.
+    Each call ends within `PLUGIN_AUTH_TIMEOUT_SECONDS` as a whole (`DeadlineTransport`)."""
     global _client, _client_pid
     with _client_lock:
         if _client is None or _client_pid != os.getpid():
+            bound = settings.PLUGIN_AUTH_TIMEOUT_SECONDS
             _client = httpx.Client(
-                timeout=httpx.Timeout(settings.PLUGIN_AUTH_TIMEOUT_SECONDS),
-                limits=httpx.Limits(
-                    max_connections=settings.PLUGIN_AUTH_MAX_CONNECTIONS,
-                    max_keepalive_connections=settings.PLUGIN_AUTH_MAX_CONNECTIONS,
-                    keepalive_expiry=30,
+                timeout=httpx.Timeout(bound),
+                transport=DeadlineTransport(
+                    total_seconds=bound,
+                    limits=httpx.Limits(
+                        max_connections=settings.PLUGIN_AUTH_MAX_CONNECTIONS,
+                        max_keepalive_connections=settings.PLUGIN_AUTH_MAX_CONNECTIONS,
+                        keepalive_expiry=30,
+                    ),
                 ),
                 follow_redirects=False,  # a redirect is never a decision (lib-auth v5 too)
-                trust_env=False,  # no proxy from the environment between us and the decider
+                # No proxy from the environment between us and the decider: the transport is
+                # ours, and `trust_env=False` keeps httpx from mounting a proxy transport.
+                trust_env=False,
             )
             _client_pid = os.getpid()
         return _client

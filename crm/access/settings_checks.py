@@ -1,5 +1,5 @@
 """Fail at start-up, with a message an operator can act on, when a required secret is missing
-or the Access Manager or read-replica settings cannot work."""
+or the Access Manager, read-replica, trusted-proxy or log settings cannot work."""
 
 from binascii import Error as BinasciiError
 from binascii import unhexlify
@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from crm.access.client_address import parse_networks
 
 VALID_AES_KEY_BYTES = (16, 24, 32)
 
@@ -50,6 +52,8 @@ def check_required_secrets(settings: dict[str, Any]) -> None:
         raise ImproperlyConfigured("LCRYPTO_HASH_SECRET_KEY must be at least 32 characters.")
     _check_access_manager(settings)
     _check_replicas(settings)
+    _check_trusted_proxies(settings)
+    _check_log_format(settings)
 
 
 def _check_access_manager(settings: dict[str, Any]) -> None:
@@ -83,3 +87,23 @@ def _check_replicas(settings: dict[str, Any]) -> None:
                 f"DATABASE_REPLICA_URLS entry {position} is not a PostgreSQL URL "
                 "(postgres://...): read replicas are PostgreSQL hot standbys."
             )
+
+
+def _check_trusted_proxies(settings: dict[str, Any]) -> None:
+    """`TRUSTED_PROXIES` decides whose `X-Forwarded-For` is believed (crm/access/client_address.py):
+    an entry that is not a network would silently trust nobody, or the wrong hosts."""
+    try:
+        parse_networks(settings.get("TRUSTED_PROXIES") or [])
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {exc}. List the proxies' networks, comma-separated, e.g. "
+            "TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1/32."
+        ) from None
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _check_log_format(settings: dict[str, Any]) -> None:
+    if settings.get("LOG_FORMAT", "text") not in LOG_FORMATS:
+        raise ImproperlyConfigured("LOG_FORMAT must be `text` or `json`.")

@@ -15,7 +15,7 @@ request refused by those burns no key. Without a key, or on other methods, nothi
    concurrent duplicate sees it at once (this relies on `ATOMIC_REQUESTS` being off: inside a
    request-wide transaction a duplicate would wait for the first to finish, then replay). If
    the insert loses:
-   * the key was used for another request (fingerprint: SHA-256 of method + path + the
+   * the key was used for another request (fingerprint: a keyed hash of method + path + the
      canonical JSON of the parsed body, so whitespace and key order do not matter)
      -> 422 CRM-0909;
    * it is still in progress -> 409 CRM-0910 (with `Retry-After`; nobody waits);
@@ -41,7 +41,16 @@ request refused by those burns no key. Without a key, or on other methods, nothi
    `rotate_encryption_keys` like every encrypted column); every erasure
    (`crm.lifecycle.erasure`) deletes the records about the holders and aliases it erases (an
    alias is erased with its holder), so a hard delete leaves none behind and the same key
-   then runs anew.
+   then runs anew. The fingerprint, derived from the body, is an HMAC with the search-hash key
+   (`crm.crypto.search`, organization-scoped like every search hash), never a plain digest: a
+   refused request's record (a 409 or 400 about no record, kept until it expires) cannot be
+   matched against a guessed name and document without the key.
+7. **Hash-key rotation**: a claim's fingerprint is compared under the current and every
+   previous hash key (`LCRYPTO_PREVIOUS_HASH_SECRET_KEYS`), so a retry that straddles the switch
+   still replays. Records are not re-hashed (the body is not kept): once a previous key is
+   dropped, a retry of a request first sent under it is answered 422 CRM-0909 (never run a
+   second time, never another request's answer). Keep previous keys for at least
+   `IDEMPOTENCY_TTL_SECONDS` after the switch (docs/api.md §7.3).
 
 Mechanics: DRF view sets bind `self.post`/`self.patch` to the action per request, and
 `claim_idempotency_key` rebinds that handler to the replay or to `_run_claimed` (the action
@@ -67,6 +76,7 @@ from rest_framework.response import Response
 
 from crm import lifecycle
 from crm.api.errors import CRMError
+from crm.crypto import search
 from crm.ids import parse_uuid
 from crm.models import IdempotencyRecord
 
@@ -119,17 +129,32 @@ def key_hash(organization_id: uuid.UUID, key: str) -> str:
     return hashlib.sha256(f"{organization_id}\n{key}".encode()).hexdigest()
 
 
-def fingerprint(method: str, path: str, body: Any) -> str:
-    """SHA-256 of method + path (trailing slash and letter case ignored, as the router does for
-    UUIDs) + the canonical JSON of the parsed body (sorted keys, no whitespace)."""
-    canonical = json.dumps(
+FINGERPRINT_FIELD = "idempotency-fingerprint"  # the search hash's field name: its own domain
+
+
+def _canonical_request(method: str, path: str, body: Any) -> str:
+    """Method + path (trailing slash and letter case ignored, as the router does for UUIDs) +
+    the parsed body, as canonical JSON (sorted keys, no whitespace)."""
+    return json.dumps(
         {"method": method.upper(), "path": path.rstrip("/").lower(), "body": body},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
         default=str,
     )
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def fingerprint(organization_id: uuid.UUID, method: str, path: str, body: Any) -> str:
+    """The fingerprint stored for a request: HMAC-SHA256 with the current search-hash key."""
+    canonical = _canonical_request(method, path, body)
+    return search.search_hash(organization_id, FINGERPRINT_FIELD, canonical, form=search.exact)
+
+
+def fingerprints(organization_id: uuid.UUID, method: str, path: str, body: Any) -> list[str]:
+    """Every fingerprint a stored record of this request may carry: current key first, then
+    the previous hash keys (a rotation in progress)."""
+    canonical = _canonical_request(method, path, body)
+    return search.lookup_hashes(organization_id, FINGERPRINT_FIELD, canonical, form=search.exact)
 
 
 # --- Claim, complete, release ------------------------------------------------------------------
@@ -186,9 +211,10 @@ def _taken_over(existing: IdempotencyRecord) -> bool:
     return False
 
 
-def claim(organization_id: uuid.UUID, key: str, request_fingerprint: str):
+def claim(organization_id: uuid.UUID, key: str, request_fingerprints: list[str]):
     """Reserve `key` for this request: a `Claim` (run it) or the completed record (replay it).
-    422 CRM-0909 when the key belongs to another request, 409 CRM-0910 while it runs."""
+    `request_fingerprints` are the request's `fingerprints()`: the first is stored, any of them
+    matches. 422 CRM-0909 when the key belongs to another request, 409 CRM-0910 while it runs."""
     hashed = key_hash(organization_id, key)
     for _ in range(_CLAIM_ATTEMPTS):
         try:
@@ -196,7 +222,7 @@ def claim(organization_id: uuid.UUID, key: str, request_fingerprint: str):
                 record = IdempotencyRecord.objects.create(
                     organization_id=organization_id,
                     key_hash=hashed,
-                    fingerprint=request_fingerprint,
+                    fingerprint=request_fingerprints[0],
                 )
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(
@@ -204,7 +230,7 @@ def claim(organization_id: uuid.UUID, key: str, request_fingerprint: str):
             ).first()
             if existing is None or _taken_over(existing):
                 continue  # released or expired meanwhile: claim again
-            if existing.fingerprint != request_fingerprint:
+            if existing.fingerprint not in request_fingerprints:
                 raise CRMError("CRM-0909") from None
             if existing.state == IN_PROGRESS:
                 raise CRMError("CRM-0910", headers={"Retry-After": "1"}) from None
@@ -259,7 +285,9 @@ class IdempotentViewMixin:
         if key is None:
             return
         outcome = claim(
-            request.organization_id, key, fingerprint(request.method, request.path, request.data)
+            request.organization_id,
+            key,
+            fingerprints(request.organization_id, request.method, request.path, request.data),
         )
         self._idempotency = outcome
         method = request.method.lower()

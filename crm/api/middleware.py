@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from crm.access.client_address import client_address
 from crm.api.errors import CRMError, error_response, internal_error, to_crm_error
 
 logger = logging.getLogger("crm.request")
@@ -18,21 +19,32 @@ logger = logging.getLogger("crm.request")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 REQUEST_ID_HEADER = "X-Request-Id"
-MAX_REQUEST_ID_LENGTH = 128
+# A client's id is kept only if it is a UUID or a short token of letters, digits, `.`, `_`, `-`
+# (docs/api.md §2.2): nothing else a client typed (spaces, quotes, `=`) reaches a log line.
+REQUEST_ID_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestIdLogFilter(logging.Filter):
-    """Attach the current request id to every log record."""
+    """Attach the current request id to every log record; Django's `django.request` line,
+    written after the middleware has finished, gets the id of the request it carries."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        if record.request_id == "-":
+            record.request_id = getattr(getattr(record, "request", None), "request_id", "-")
         return True
 
 
 def _clean_request_id(value: str | None) -> str:
-    """Accept a client id only if it is short printable ASCII (no log injection)."""
-    if value and len(value) <= MAX_REQUEST_ID_LENGTH and value.isascii() and value.isprintable():
-        return value
+    """The client's id if it is a UUID (in any of its spellings, written canonically) or matches
+    `REQUEST_ID_TOKEN`; otherwise a new UUID (no log injection, no forged log text)."""
+    if value:
+        if REQUEST_ID_TOKEN.fullmatch(value):
+            return value
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
     return str(uuid.uuid4())
 
 
@@ -41,10 +53,12 @@ class RequestIdMiddleware:
     (gunicorn's and runserver's own are off, see `config/gunicorn.conf.py` and `LOGGING`).
 
     The line carries the method, the route *template* (`/v1/holders/{id}`, never the path as
-    sent nor the query string, which carry documents), the status, the duration and the
-    organization; the request id is added by `RequestIdLogFilter`. Nothing a client typed is
-    copied into it verbatim: an unknown method, route or a malformed organization header is
-    logged as a placeholder.
+    sent nor the query string, which carry documents), the status, the duration, the
+    organization and the client's address (crm/access/client_address.py: computed here, first,
+    and kept on the request for everything else that keys on it); the request id is added by
+    `RequestIdLogFilter`. Nothing a client typed is copied into it verbatim: an unknown method,
+    route or a malformed organization header is logged as a placeholder. The same values go
+    with `extra=` as fields of their own for `LOG_FORMAT=json` (crm/api/log_format.py).
     """
 
     METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
@@ -55,6 +69,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        address = client_address(request)
         request_id = _clean_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id
         token = request_id_var.set(request_id)
@@ -62,13 +77,19 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            fields = {
+                "method": request.method if request.method in self.METHODS else "OTHER",
+                "route": self.route_template(request),
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "organization": self.organization(request),
+                "client_address": address or "-",
+            }
             logger.info(
-                "%s %s %s %.1fms org=%s",
-                request.method if request.method in self.METHODS else "OTHER",
-                self.route_template(request),
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-                self.organization(request),
+                "%(method)s %(route)s %(status)s %(duration_ms).1fms org=%(organization)s "
+                "client=%(client_address)s",
+                fields,
+                extra=fields,
             )
             return response
         finally:

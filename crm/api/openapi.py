@@ -57,8 +57,8 @@ REQUEST_ID_HEADER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
-    description="Correlation id, echoed back (a UUID is generated when absent or not short "
-    "printable ASCII).",
+    description="Correlation id, echoed back when it is a UUID or 1-64 letters, digits, `.`, "
+    "`_` or `-`; otherwise (or when absent) a UUID is generated and echoed.",
 )
 IDEMPOTENCY_KEY = {"type": "string", "pattern": "^[ -~]{1,255}$"}
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(

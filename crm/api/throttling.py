@@ -3,10 +3,16 @@
 Over the limit -> 429 CRM-0906 with `Retry-After`. Counters live in Django's cache: the default
 local-memory cache counts per process (N workers allow about N x the rate); point `CACHE_URL`
 at a shared cache (Redis, database) for an exact limit across workers.
+
+The count is per organization, not per address. Should a throttle key on the client's address
+(DRF's `get_ident`), it gets ours (crm/access/client_address.py: `TRUSTED_PROXIES` only), never
+DRF's own reading of `X-Forwarded-For`, which believes any client unless `NUM_PROXIES` is set.
 """
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from crm.access.client_address import client_address
 
 
 class OrganizationRateThrottle(SimpleRateThrottle):
@@ -27,3 +33,6 @@ class OrganizationRateThrottle(SimpleRateThrottle):
         if organization_id is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": str(organization_id)}
+
+    def get_ident(self, request) -> str:
+        return client_address(request) or "-"

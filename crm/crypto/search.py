@@ -39,6 +39,12 @@ def canonical_phone(value: str) -> str:
     return "".join(char for char in value if char.isdigit())
 
 
+def exact(value: str) -> str:
+    """A value compared exactly as given (already canonical, e.g. an idempotency fingerprint's
+    canonical JSON: `crm.api.idempotency`)."""
+    return value
+
+
 Form = Callable[[str], str]
 
 
