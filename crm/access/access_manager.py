@@ -35,6 +35,8 @@ import jwt
 from django.conf import settings
 from django.core.cache import cache
 
+from crm.observability import metrics
+
 logger = logging.getLogger("crm.access.access_manager")
 
 NORMAL_USER = "normal-user"
@@ -299,6 +301,32 @@ def _ask(who: Principal, resource: str, action: str) -> Decision:
     return Decision.ALLOW if authorized else Decision.DENY
 
 
+def _failure_reason(failure: Unavailable) -> str:
+    cause = failure.__cause__
+    if isinstance(cause, httpx.TimeoutException):
+        return "timeout"
+    return "unreachable" if isinstance(cause, httpx.HTTPError) else "bad_answer"
+
+
+def _measured_ask(who: Principal, resource: str, action: str) -> Decision:
+    """`_ask`, with its duration, decision or failure recorded (docs/operations.md "Metrics")."""
+    started = time.perf_counter()
+    outcome = "unavailable"
+    try:
+        decision = _ask(who, resource, action)
+        outcome = decision.value
+        metrics.access_manager_decided(outcome, source="manager")
+        return decision
+    except Unauthenticated:
+        outcome = "unauthenticated"
+        raise
+    except Unavailable as failure:
+        metrics.access_manager_failed(_failure_reason(failure))
+        raise
+    finally:
+        metrics.access_manager_called(outcome, time.perf_counter() - started)
+
+
 def authorize(who: Principal, resource: str, action: str) -> bool:
     """May `who` perform `action` on `resource`? Answers from the decision cache when it can
     (`PLUGIN_AUTH_CACHE_SECONDS`; 0 turns it off), else asks the Access Manager. Raises
@@ -309,8 +337,9 @@ def authorize(who: Principal, resource: str, action: str) -> bool:
     if ttl > 0:
         cached = cache.get(key)
         if cached is not None:
+            metrics.access_manager_decided(cached, source="cache")
             return cached == Decision.ALLOW.value
-    decision = _ask(who, resource, action)
+    decision = _measured_ask(who, resource, action)
     if ttl > 0:
         cache.set(key, decision.value, ttl)
     return decision is Decision.ALLOW

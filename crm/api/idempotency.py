@@ -69,6 +69,7 @@ from crm import lifecycle
 from crm.api.errors import CRMError
 from crm.ids import parse_uuid
 from crm.models import IdempotencyRecord
+from crm.observability import metrics
 
 logger = logging.getLogger("crm.api.idempotency")
 
@@ -266,6 +267,7 @@ class IdempotentViewMixin:
         if isinstance(outcome, Claim):
             setattr(self, method, functools.partial(self._run_claimed, getattr(self, method)))
         else:
+            metrics.idempotency_replayed(request.method)
             setattr(self, method, lambda *args, **kwargs: _replay(outcome))
 
     def _run_claimed(self, action, request: Request, *args: Any, **kwargs: Any) -> Response:
