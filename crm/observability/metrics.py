@@ -16,8 +16,12 @@ that records it, called where the event happens: `crm.api.errors` (an error answ
 from collections.abc import Iterable
 
 from django.conf import settings
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
 from prometheus_client.metrics_core import Metric
+
+# No `_created` samples: summed over gunicorn's workers (multiprocess mode) there are none, and a
+# single process (runserver) answers the same series.
+disable_created_metrics()
 
 # Created outside any registry: `crm.observability.exposition` decides what a scrape reads
 # (this process's values, or every worker's files in multiprocess mode).
