@@ -24,14 +24,14 @@ from gunicorn.glogging import Logger
 from crm.observability import multiprocess as metrics_directory
 
 # Metrics (docs/operations.md "Metrics"): the workers write their values into one directory and
-# a scrape sums them all. Set up here, in the master, before prometheus_client is imported
+# a scrape sums them all. Named here, in the master, before prometheus_client is imported
 # anywhere: PROMETHEUS_MULTIPROC_DIR when set, else a new directory under /tmp.
-METRICS_DIRECTORY, METRICS_DIRECTORY_IS_OURS = metrics_directory.prepare()
+METRICS_DIRECTORY, METRICS_DIRECTORY_IS_OURS = metrics_directory.choose()
 
 
 def on_starting(server):
-    """Counters left by an earlier run in the directory would be added to this run's."""
-    metrics_directory.clean(METRICS_DIRECTORY)
+    """Create the directory, and empty it: an earlier run's counters would add to this run's."""
+    metrics_directory.start(METRICS_DIRECTORY)
 
 
 def child_exit(server, worker):

@@ -377,11 +377,13 @@ def test_the_relay_listener_serves_its_counts_behind_the_token():
 
 def test_the_directory_defaults_to_a_new_one_under_tmp(monkeypatch):
     monkeypatch.delenv(multiprocess.VARIABLE, raising=False)
-    path, created = multiprocess.prepare()
+    path, ours = multiprocess.choose()
+    assert ours and not path.exists()  # named only: `gunicorn --check-config` leaves nothing
+    assert path.parent == Path(os.environ.get("TMPDIR", "/tmp"))
+    assert os.environ[multiprocess.VARIABLE] == str(path)
     try:
-        assert created and path.is_dir()
-        assert path.parent == Path(os.environ.get("TMPDIR", "/tmp"))
-        assert os.environ[multiprocess.VARIABLE] == str(path)
+        multiprocess.start(path)
+        assert path.is_dir() and path.stat().st_mode & 0o777 == 0o700
     finally:
         multiprocess.remove(path)
     assert not path.exists()
@@ -390,18 +392,41 @@ def test_the_directory_defaults_to_a_new_one_under_tmp(monkeypatch):
 def test_a_configured_directory_is_created_kept_and_cleaned(monkeypatch, tmp_path):
     configured = tmp_path / "metrics"
     monkeypatch.setenv(multiprocess.VARIABLE, str(configured))
-    path, created = multiprocess.prepare()
+    path, ours = multiprocess.choose()
+    multiprocess.start(path)
     (path / "counter_4242.db").write_bytes(b"stale")
     (path / "gauge_livesum_4242.db").write_bytes(b"stale")
     (path / "README").write_text("not ours")
     multiprocess.process_exited(4242, path)
     after_exit = sorted(p.name for p in path.iterdir())
-    multiprocess.clean(path)
+    multiprocess.start(path)  # the next gunicorn start
 
-    assert path == configured and created
+    assert (path, ours) == (configured, False)
     assert after_exit == ["README", "counter_4242.db"]  # a dead worker's counters stay
     assert sorted(p.name for p in path.iterdir()) == ["README"]
-    assert multiprocess.prepare() == (configured, False)
+
+
+def test_gunicorn_check_config_leaves_no_directory(tmp_path):
+    """Reading the configuration names the directory; only a started gunicorn creates it."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop(multiprocess.VARIABLE, None)
+    script = (
+        "import runpy; config = runpy.run_path('config/gunicorn.conf.py'); "
+        "print(config['METRICS_DIRECTORY'], config['METRICS_DIRECTORY_IS_OURS'])"
+    )
+    read = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert read.returncode == 0, read.stderr
+    named, ours = read.stdout.split()
+    assert Path(named).parent == tmp_path and ours == "True"
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- End to end: gunicorn, the relay, Prometheus ------------------------------------------------
