@@ -27,6 +27,28 @@ import re
 
 from gunicorn.glogging import Logger
 
+from crm.observability import multiprocess as metrics_directory
+
+# Metrics (docs/operations.md "Metrics"): the workers write their values into one directory and
+# a scrape sums them all. Named here, in the master, before prometheus_client is imported
+# anywhere: PROMETHEUS_MULTIPROC_DIR when set, else a new directory under /tmp.
+METRICS_DIRECTORY, METRICS_DIRECTORY_IS_OURS = metrics_directory.choose()
+
+
+def on_starting(server):
+    """Create the directory, and empty it: an earlier run's counters would add to this run's."""
+    metrics_directory.start(METRICS_DIRECTORY)
+
+
+def child_exit(server, worker):
+    metrics_directory.process_exited(worker.pid, METRICS_DIRECTORY)
+
+
+def on_exit(server):
+    if METRICS_DIRECTORY_IS_OURS:
+        metrics_directory.remove(METRICS_DIRECTORY)
+
+
 bind = f"{os.environ.get('SERVER_HOST', '0.0.0.0')}:{os.environ.get('SERVER_PORT', '4003')}"  # noqa: S104 (containers listen on all interfaces)
 # gthread plus a deadline on receiving each request (GUNICORN_CLIENT_TIMEOUT, default 10 s).
 worker_class = "config.gunicorn_worker.ClientDeadlineWorker"

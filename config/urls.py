@@ -1,4 +1,4 @@
-"""URL configuration: `/v1` API, operational endpoints, Swagger UI, admin."""
+"""URL configuration: `/v1` API, operational endpoints, metrics, Swagger UI, admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,7 +7,9 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from crm.admin.dashboard import dashboard_view
 from crm.api import views as crm_views
+from crm.observability.exposition import metrics_view
 from events import backlog
+from events.metrics import BacklogCollector
 
 public = {"authentication_classes": [], "permission_classes": []}
 
@@ -16,6 +18,8 @@ urlpatterns = [
     path("version", crm_views.version, name="version"),
     # The change events' backlog is a detail of readiness (`events.backlog.readiness`).
     path("readyz", crm_views.readyz, {"details": {"events": backlog.readiness}}, name="readyz"),
+    # 404 while METRICS_ENABLED is off; the outbox backlog is read at each scrape.
+    path("metrics", metrics_view, {"collectors": [BacklogCollector()]}, name="metrics"),
     path("swagger", RedirectView.as_view(url="/swagger/index.html", permanent=True)),
     path("swagger/doc.json", SpectacularJSONAPIView.as_view(**public), name="openapi-schema"),
     path(

@@ -8,6 +8,7 @@
 * `access/` — API tokens, the Access Manager, access-control checks;
 * `db/` — database backends, multi-row inserts, replicas, statistics, migration operations;
 * `admin/` — the back-office base;
+* `observability/` — Prometheus metrics (`/metrics`, the series, gunicorn's workers summed);
 * `models.py` — the kernel's own tables (audit entries, API tokens, idempotency records, the
   key check, organization labels) and the base of every kind (`RegistryModel`).
 

@@ -57,11 +57,15 @@ class RelayOptions:
 
 @dataclass
 class RelayStats:
+    """What this relay did since it started; its metrics listener serves these counts
+    (`events.metrics.RelayCollector`)."""
+
     published: int = 0
     refused: int = 0
     purged: int = 0
     batches: int = 0
     broker_failures: int = 0
+    database_failures: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -120,6 +124,7 @@ class Relay:
                     continue
                 except DatabaseError as exc:
                     failures += 1
+                    self.stats.database_failures += 1
                     connection.close()
                     if once:
                         raise

@@ -307,8 +307,8 @@ CORS_URLS_REGEX = r"^/(v1|health|version|readyz)(/.*)?$"
 # production variables turn on HTTPS redirects, secure cookies and HSTS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-# Health probes come over plain HTTP from inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^readyz$", r"^version$"]
+# Health probes and Prometheus' scrapes come over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^readyz$", r"^version$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 SESSION_COOKIE_HTTPONLY = True
@@ -435,6 +435,24 @@ EVENTS_ENABLED = env.bool("EVENTS_ENABLED", default=False)
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="")
 EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="crm.events")
 EVENTS_RETENTION_HOURS = env.float("EVENTS_RETENTION_HOURS", default=168.0)
+
+# --- Metrics (crm/observability/, docs/operations.md "Metrics") ---------------------------------
+# Off by default. On: `/metrics` in Prometheus' format behind the bearer token METRICS_TOKEN
+# (required, 32+ characters, unless DEBUG), summed over gunicorn's workers; the relay serves its
+# own counters on METRICS_RELAY_HOST:METRICS_RELAY_PORT (0: no listener) behind the same token.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Puts the organization id on crm_requests_total: one series per organization that calls.
+METRICS_ORGANIZATION_LABELS = env.bool("METRICS_ORGANIZATION_LABELS", default=False)
+METRICS_RELAY_HOST = env.str("METRICS_RELAY_HOST", default="127.0.0.1")
+METRICS_RELAY_PORT = env.int("METRICS_RELAY_PORT", default=0)
+if METRICS_ENABLED:
+    # Inside the request id, outside the error contract: it counts the status the client gets.
+    MIDDLEWARE = list(MIDDLEWARE)
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("crm.api.middleware.RequestIdMiddleware") + 1,
+        "crm.observability.middleware.MetricsMiddleware",
+    )
 
 # --- Traces (crm/observability/, docs/operations.md "Traces") ------------------------------------
 # OpenTelemetry, off by default, with Midaz's variable names. On: spans for each request, its

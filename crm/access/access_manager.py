@@ -38,8 +38,8 @@ import jwt
 from django.conf import settings
 from django.core.cache import cache
 
-from crm.observability import tracing
 from crm.access.deadline_transport import DeadlineTransport
+from crm.observability import metrics, tracing
 
 logger = logging.getLogger("crm.access.access_manager")
 
@@ -313,6 +313,32 @@ def _ask(who: Principal, resource: str, action: str) -> Decision:
     return Decision.ALLOW if authorized else Decision.DENY
 
 
+def _failure_reason(failure: Unavailable) -> str:
+    cause = failure.__cause__
+    if isinstance(cause, httpx.TimeoutException):
+        return "timeout"
+    return "unreachable" if isinstance(cause, httpx.HTTPError) else "bad_answer"
+
+
+def _measured_ask(who: Principal, resource: str, action: str) -> Decision:
+    """`_ask`, with its duration, decision or failure recorded (docs/operations.md "Metrics")."""
+    started = time.perf_counter()
+    outcome = "unavailable"
+    try:
+        decision = _ask(who, resource, action)
+        outcome = decision.value
+        metrics.access_manager_decided(outcome, source="manager")
+        return decision
+    except Unauthenticated:
+        outcome = "unauthenticated"
+        raise
+    except Unavailable as failure:
+        metrics.access_manager_failed(_failure_reason(failure))
+        raise
+    finally:
+        metrics.access_manager_called(outcome, time.perf_counter() - started)
+
+
 def _span_attributes(resource: str, action: str) -> dict[str, str | int] | None:
     """The attributes of the Access Manager call's span (None with telemetry off): what was
     asked and where, never who asked (the subject) nor the token."""
@@ -340,10 +366,11 @@ def authorize(who: Principal, resource: str, action: str) -> bool:
     if ttl > 0:
         cached = cache.get(key)
         if cached is not None:
+            metrics.access_manager_decided(cached, source="cache")
             return cached == Decision.ALLOW.value
     attributes = _span_attributes(resource, action)
     with tracing.span("access_manager authorize", kind="client", attributes=attributes) as span:
-        decision = _ask(who, resource, action)
+        decision = _measured_ask(who, resource, action)
         span.set_attribute("crm.access.decision", decision.value)
     if ttl > 0:
         cache.set(key, decision.value, ttl)

@@ -1,5 +1,5 @@
 """Fail at start-up, with a message an operator can act on, when a required secret is missing
-or the Access Manager, read-replica, trusted-proxy or log settings cannot work."""
+or the Access Manager, read-replica, trusted-proxy, log or metrics settings cannot work."""
 
 from binascii import Error as BinasciiError
 from binascii import unhexlify
@@ -54,6 +54,7 @@ def check_required_secrets(settings: dict[str, Any]) -> None:
     _check_replicas(settings)
     _check_trusted_proxies(settings)
     _check_log_format(settings)
+    _check_metrics(settings)
 
 
 def _check_access_manager(settings: dict[str, Any]) -> None:
@@ -107,3 +108,20 @@ LOG_FORMATS = ("text", "json")
 def _check_log_format(settings: dict[str, Any]) -> None:
     if settings.get("LOG_FORMAT", "text") not in LOG_FORMATS:
         raise ImproperlyConfigured("LOG_FORMAT must be `text` or `json`.")
+
+
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def _check_metrics(settings: dict[str, Any]) -> None:
+    """`/metrics` (and the relay's listener) answer only with the bearer token METRICS_TOKEN
+    (crm/observability/exposition.py): required when metrics are on, except with DEBUG (a
+    laptop, where no token means no check); a token that is set is always long enough."""
+    token = settings.get("METRICS_TOKEN") or ""
+    needed = settings.get("METRICS_ENABLED") and not settings.get("DEBUG")
+    if (needed or token) and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters "
+            "(`openssl rand -hex 32`): the bearer token Prometheus sends to /metrics. It is "
+            "required with METRICS_ENABLED=true unless DEBUG=true."
+        )

@@ -16,6 +16,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.exceptions import ErrorDetail
 
+from crm.observability import metrics
+
 logger = logging.getLogger("crm.api.errors")
 
 
@@ -296,9 +298,16 @@ def safe_text(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def answered_body(error: CRMError) -> dict[str, Any]:
+    """The body of an error response about to be sent, counted (`crm_errors_total`): every
+    error response is built through here, by `error_response` or by DRF's `exception_handler`."""
+    metrics.error_answered(error.code)
+    return error.body()
+
+
 def error_response(error: CRMError) -> JsonResponse:
     """A plain Django JSON response in the error shape (usable outside DRF)."""
-    response = JsonResponse(error.body(), status=error.status)
+    response = JsonResponse(answered_body(error), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
     return response
@@ -454,7 +463,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
     if response is None:
         set_rollback()
         response = Response(status=error.status)
-    response.data = error.body()
+    response.data = answered_body(error)
     response.status_code = error.status
     for name, value in error.headers.items():
         response[name] = value

@@ -79,6 +79,7 @@ from crm.api.errors import CRMError
 from crm.crypto import search
 from crm.ids import parse_uuid
 from crm.models import IdempotencyRecord
+from crm.observability import metrics
 
 logger = logging.getLogger("crm.api.idempotency")
 
@@ -294,6 +295,7 @@ class IdempotentViewMixin:
         if isinstance(outcome, Claim):
             setattr(self, method, functools.partial(self._run_claimed, getattr(self, method)))
         else:
+            metrics.idempotency_replayed(request.method)
             setattr(self, method, lambda *args, **kwargs: _replay(outcome))
 
     def _run_claimed(self, action, request: Request, *args: Any, **kwargs: Any) -> Response:

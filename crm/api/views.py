@@ -45,11 +45,12 @@ READINESS_CONNECT_TIMEOUT_SECONDS = 2
 READINESS_QUERY_TIMEOUT_SECONDS = 1
 
 
-def _probe_database(then: Callable[[Any], Any] | None = None) -> Any:
+def probe_database(then: Callable[[Any], Any] | None = None) -> Any:
     """`SELECT 1` on a connection of its own, opened and closed here with the tight bounds
     above; never the request thread's persistent connection, whose health check and reconnect
     follow the (longer) application bounds. `then(cursor)` runs on the same connection (the
-    outbox backlog) and its result is returned."""
+    outbox backlog, for `/readyz` and for a metrics scrape: `events.metrics`) and its result is
+    returned."""
     settings_dict = {**connection.settings_dict, "OPTIONS": {**connection.settings_dict["OPTIONS"]}}
     if connection.vendor == "postgresql":
         settings_dict["OPTIONS"]["connect_timeout"] = READINESS_CONNECT_TIMEOUT_SECONDS
@@ -93,7 +94,7 @@ def readyz(
 ) -> JsonResponse:
     """Readiness: 200 when the database answers `SELECT 1`, 503 when it fails (any of Django's
     database errors), within about 2 s whatever the database does (down, refusing, or frozen:
-    see `_probe_database`). Anything else is a bug in the probe and stays a 500. `auth` says
+    see `probe_database`). Anything else is a bug in the probe and stays a 500. `auth` says
     which access-control mode is in force (no secret); the Access Manager is not probed, so
     its outage fails `/v1` calls closed (503 CRM-0908) without taking the pods out of service.
     `details` ({name: check(cursor)}, given by the URL configuration) add sections read on the
@@ -106,7 +107,7 @@ def readyz(
 
     checks: dict[str, dict] = {}
     try:
-        sections = _probe_database(read_details)
+        sections = probe_database(read_details)
         checks["database"] = {"status": "up"}
         checks.update(sections)
         status = 200

@@ -8,7 +8,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.observability import tracing
+from crm.observability import exposition, tracing
+from events.metrics import RelayCollector
 from events.relay import Relay, RelayOptions
 
 
@@ -36,7 +37,9 @@ class Command(BaseCommand):
         "backoff; the outbox keeps accumulating meanwhile and drains when the broker returns. "
         "Several relays may run at once on PostgreSQL (SELECT ... FOR UPDATE SKIP LOCKED); on "
         "SQLite run one. Sent rows are deleted after --retention-hours. Log lines carry counts "
-        "and event sequence numbers, never personal data."
+        "and event sequence numbers, never personal data. With METRICS_ENABLED=true and "
+        "METRICS_RELAY_PORT set, its counters are served for Prometheus on "
+        "METRICS_RELAY_HOST:METRICS_RELAY_PORT behind METRICS_TOKEN."
     )
 
     def add_arguments(self, parser) -> None:
@@ -116,6 +119,14 @@ class Command(BaseCommand):
             stop=stop,
         )
         tracing.setup()  # ENABLE_TELEMETRY: a span per published event (docs/operations.md)
+        listener = None
+        if settings.METRICS_ENABLED and settings.METRICS_RELAY_PORT:
+            listener = exposition.serve(
+                [RelayCollector(relay.stats)],
+                settings.METRICS_RELAY_HOST,
+                settings.METRICS_RELAY_PORT,
+                settings.METRICS_TOKEN,
+            )
         try:
             try:
                 stats = relay.run(once=options["once"])
@@ -125,6 +136,9 @@ class Command(BaseCommand):
                 relay.purge_sent()
         finally:
             tracing.shutdown()  # the spans still queued leave before the process does
+            if listener is not None:
+                listener.shutdown()
+                listener.server_close()
         self.stdout.write(
             f"Relay stopped: {stats.published} published, {stats.refused} refused, "
             f"{stats.purged} purged."
