@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help system run serve-prod test test-browser screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
+.PHONY: help system run serve-prod test test-browser test-image image screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,13 +44,31 @@ system: ## Install/start what the tests use: Chromium, PostgreSQL, RabbitMQ (.ci
 	@.ci/system-packages
 
 test: $(STAMP) system ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 -m "not image"
+
+test-image: $(STAMP) system ## Build the container image and run it against PostgreSQL and RabbitMQ (tests/test_image.py)
+	$(BIN)/pytest -q -s -m image tests/test_image.py
 
 test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium); screenshots in artifacts/
 	$(BIN)/pytest -q -m browser
 
 screenshots: $(STAMP) ## Run the browser tests and refresh the committed docs/screenshots/ (then review and commit)
 	CRM_REFRESH_SCREENSHOTS=1 $(BIN)/pytest -q -m browser
+
+# --- The container image (Containerfile, docs/operations.md "Deploy: the container image") ------
+# BASE_IMAGE is used when present or pullable; otherwise deploy/container/base-image builds
+# LOCAL_BASE_IMAGE from Debian packages (debootstrap) once and reuses it. deploy/container/podman
+# adds the flags this machine needed (runc, explicit ulimits, host network for the build).
+IMAGE_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+BASE_IMAGE ?= docker.io/library/python:3.11-slim-bookworm
+LOCAL_BASE_IMAGE ?= localhost/crm-base:bookworm
+IMAGE ?= localhost/crm
+PODMAN := deploy/container/podman
+image: ## Build the container image localhost/crm:IMAGE_VERSION (and :latest); a local Debian base when BASE_IMAGE cannot be pulled
+	@base=$$(deploy/container/base-image $(BASE_IMAGE) $(LOCAL_BASE_IMAGE)) && \
+	echo "image: building $(IMAGE):$(IMAGE_VERSION) on $$base" && \
+	$(PODMAN) build --build-arg BASE_IMAGE=$$base --build-arg VERSION=$(IMAGE_VERSION) \
+		-t $(IMAGE):$(IMAGE_VERSION) -t $(IMAGE):latest -f Containerfile .
 
 FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP) ## Long schema fuzzing pass: schemathesis coverage phase + FUZZ_EXAMPLES (500)/operation
