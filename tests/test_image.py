@@ -16,6 +16,7 @@ import re
 import secrets
 import subprocess
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,9 @@ READ_ONLY = ["--read-only", "--read-only-tmpfs=false"]
 BUILD_TIMEOUT_SECONDS = 1800
 START_TIMEOUT_SECONDS = 120
 EVENT_TIMEOUT_SECONDS = 60
+
+
+METRICS_TOKEN = secrets.token_hex(32)
 
 
 def podman(*args: str, env: dict[str, str] | None = None, timeout: float = 120, check=True):
@@ -150,6 +154,10 @@ def deployment(image, database_url):
         "SERVER_PORT": str(port),
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
+        # Metrics on: gunicorn's multiprocess directory must find a writable place.
+        "METRICS_ENABLED": "true",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "LOG_FORMAT": "json",
     }
     env = {**os.environ, **settings}
     passed = [argument for name in settings for argument in ("--env", name)]
@@ -281,6 +289,21 @@ def test_holder_created_through_the_web_container_is_published_by_the_relay(
     fetched = call(deployment.port, "GET", f"/v1/holders/{holder['id']}", organization=organization)
     assert fetched.status == 200
     assert fetched.json()["name"] == "Maria Container"
+
+
+def test_metrics_are_served_on_a_read_only_root(deployment):
+    """gunicorn's metrics directory lives on the container's tmpfs (the entrypoint's TMPDIR),
+    not on the read-only root."""
+    assert call(deployment.port, "GET", "/v1/holders").status == 200
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{deployment.port}/metrics",
+        headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    lines = [line for line in text.splitlines() if line.startswith("crm_requests_total{")]
+    assert any('route="/v1/holders"' in line and 'status="200"' in line for line in lines)
 
 
 def test_static_files_are_served_from_the_image(deployment):
