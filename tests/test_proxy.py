@@ -139,7 +139,8 @@ def stack(database, tmp_path_factory):
     """`make serve-prod`'s stack: nginx (deploy/nginx/) in front of gunicorn."""
     run_dir = tmp_path_factory.mktemp("serve-prod")
     env = app_environment(database, 0)
-    env.update(WEB_CONCURRENCY="1", GUNICORN_THREADS="4")
+    # nginx reaches gunicorn from 127.0.0.1: the one proxy whose X-Forwarded-For is believed.
+    env.update(WEB_CONCURRENCY="1", GUNICORN_THREADS="4", TRUSTED_PROXIES="127.0.0.1/32")
     with Stack(port=free_port(), run_dir=run_dir, env=env, log_dir=run_dir) as running:
         yield running
 
@@ -217,6 +218,29 @@ def test_metrics_is_not_routed_by_nginx(stack):
         assert headers["content-type"] == "application/json"
     lines = access_log_lines(stack, request_id, count=3)
     assert all(" upstream_status=- " in line for line in lines), lines
+
+
+def test_the_application_sees_the_clients_address_from_nginx_never_a_forged_one(stack):
+    """The client connects from 127.0.0.2 and forges `X-Forwarded-For`; nginx replaces the
+    header with the address it saw, gunicorn trusts nginx (TRUSTED_PROXIES), and the access
+    log names the client, not nginx and not the forgery."""
+    request_id = f"xff-{uuid.uuid4().hex[:12]}"
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", stack.port, timeout=20, source_address=("127.0.0.2", 0)
+    )
+    try:
+        headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-Id": request_id}
+        connection.request("GET", "/health", headers=headers)
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+    log = stack.run_dir / "gunicorn.log"
+    deadline = time.monotonic() + 10
+    while request_id not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [line] = [line for line in log.read_text().splitlines() if request_id in line]
+    assert line.endswith("client=127.0.0.2"), line
+    assert "203.0.113.9" not in line
 
 
 def test_nginx_passes_the_clients_request_id_or_makes_one(stack):
