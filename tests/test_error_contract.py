@@ -65,6 +65,7 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "CRM-0908": (503, "Authorization Service Unavailable"),
     "CRM-0909": (422, "Idempotency Key Reused"),
     "CRM-0910": (409, "Request In Progress"),
+    "CRM-0912": (409, "Record Under Legal Hold"),
 }
 
 

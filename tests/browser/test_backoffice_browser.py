@@ -69,7 +69,7 @@ def test_hard_delete_needs_a_reason(page: Page, live_server, holders, boss, scre
     expect(page.locator(".messagelist")).to_contain_text("erased")
     settle(page)
     assert not Holder.all_objects.filter(pk=holder.pk).exists()
-    erasure = AuditEntry.objects.get(object_id=holder.pk)
+    erasure = AuditEntry.objects.get(object_id=holder.pk, action="hard_delete")
     assert erasure.reason == "LGPD Art. 18 VI, ticket 4711"
 
 
