@@ -6,6 +6,7 @@ business rules (CRM-0025..0029, in docs/api.md §4.4 order) run in
 `services.validate_related_parties`.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -124,27 +125,35 @@ class AliasSerializer(serializers.Serializer):
     deletedAt = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, alias: AliasAccount) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": str(alias.id), "holderId": str(alias.holder_id)}
-        if alias.document:
-            body["document"] = alias.document
-        if alias.type:
-            body["type"] = alias.type
-        body["ledgerId"] = alias.ledger_id
-        body["accountId"] = alias.account_id
-        parties = [
-            representation(RelatedPartySerializer, party) for party in alias.related_parties.all()
-        ]
-        optional = {
-            "bankingDetails": _in_order(
-                prune_empty(join(alias.banking_details, alias.banking_details_private)),
-                BANKING_DETAILS_ORDER,
-            ),
-            "regulatoryFields": prune_empty({"participantDocument": alias.participant_document}),
-            "relatedParties": parties,
-            "metadata": alias.metadata or None,
-        }
-        body.update({key: value for key, value in optional.items() if value})
-        return {**body, **timestamps(alias)}
+        return alias_body(alias)
+
+
+def alias_body(
+    alias: AliasAccount, parties: Sequence[RelatedParty] | None = None
+) -> dict[str, Any]:
+    """The alias's response body (`AliasSerializer`), with `parties` as its related parties
+    when given (a create's, as just built), else those stored (by id). What its versions
+    keep (`crm.lifecycle.versions`: the services pass it as the writes' `body`)."""
+    if parties is None:
+        parties = alias.related_parties.all()
+    body: dict[str, Any] = {"id": str(alias.id), "holderId": str(alias.holder_id)}
+    if alias.document:
+        body["document"] = alias.document
+    if alias.type:
+        body["type"] = alias.type
+    body["ledgerId"] = alias.ledger_id
+    body["accountId"] = alias.account_id
+    optional = {
+        "bankingDetails": _in_order(
+            prune_empty(join(alias.banking_details, alias.banking_details_private)),
+            BANKING_DETAILS_ORDER,
+        ),
+        "regulatoryFields": prune_empty({"participantDocument": alias.participant_document}),
+        "relatedParties": [representation(RelatedPartySerializer, party) for party in parties],
+        "metadata": alias.metadata or None,
+    }
+    body.update({key: value for key, value in optional.items() if value})
+    return {**body, **timestamps(alias)}
 
 
 class AliasCreateSerializer(StrictSerializer):
