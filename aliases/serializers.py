@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db.models import prefetch_related_objects
 from rest_framework import serializers
 
 from aliases.models import AliasAccount, RelatedParty, RelatedPartyRole
@@ -154,6 +155,17 @@ def alias_body(
     }
     body.update({key: value for key, value in optional.items() if value})
     return {**body, **timestamps(alias)}
+
+
+def alias_version_body(
+    alias: AliasAccount, parties: Sequence[RelatedParty] | None = None
+) -> dict[str, Any]:
+    """`alias_body` for a version (`crm.lifecycle.versions`: the services' `body`). Stored
+    parties are read once into the alias's prefetch cache, so the response built from the same
+    alias after the write reads them no second time: a change costs no extra query."""
+    if parties is None:
+        prefetch_related_objects([alias], "related_parties")
+    return alias_body(alias, parties)
 
 
 class AliasCreateSerializer(StrictSerializer):

@@ -3,9 +3,9 @@ hard delete, related-party removal.
 
 The API, the admin and the `hard_delete` command all call these; each runs in one transaction
 and records an audit entry (field names, never values) and, for a change, the alias's new
-version (its API body, `alias_body`, encrypted: `crm.lifecycle.versions`). Update, both deletes
-and a related party's removal take `if_match` (the API's `If-Match`): compared with the locked
-alias's version before anything is written (412 CRM-0911).
+version (its API body, `alias_version_body`, encrypted: `crm.lifecycle.versions`). Update, both
+deletes and a related party's removal take `if_match` (the API's `If-Match`): compared with the
+locked alias's version before anything is written (412 CRM-0911).
 """
 
 import datetime as dt
@@ -23,7 +23,7 @@ from aliases.models import (
     RelatedPartyRole,
 )
 from aliases.selectors import alias_get
-from aliases.serializers import alias_body
+from aliases.serializers import alias_version_body
 from crm import lifecycle
 from crm.api.conditional import IfMatch
 from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
@@ -174,7 +174,7 @@ def alias_creation_rows(alias: AliasAccount, parties: list[RelatedParty]) -> lis
     return lifecycle.creation_rows(
         alias,
         fields + (["relatedParties"] if parties else []),
-        body=alias_body,
+        body=alias_version_body,
         rows=[*metadata_pair_rows(alias), *(Row.of_new(party) for party in parties)],
         parts=parties,
         announce=outbox.change_rows,
@@ -243,7 +243,7 @@ def alias_update(
             alias,
             AuditEntry.Action.UPDATE,
             changed,
-            body=alias_body,
+            body=alias_version_body,
             removed_part_ids=removed,
             announce=outbox.change_rows,
         )
@@ -284,7 +284,7 @@ def related_party_remove(
         alias,
         AuditEntry.Action.UPDATE,
         [PARTIES_REMOVED],
-        body=alias_body,
+        body=alias_version_body,
         removed_part_ids=(related_party_id,),
         announce=outbox.change_rows,
     )
@@ -304,7 +304,7 @@ def alias_soft_delete(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
     lifecycle.require_version(alias, if_match)
-    lifecycle.soft_delete(alias, body=alias_body, announce=outbox.change_rows)
+    lifecycle.soft_delete(alias, body=alias_version_body, announce=outbox.change_rows)
     return alias
 
 
@@ -318,7 +318,7 @@ def alias_restore(
     holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
     alias = alias_get(**ids, include_deleted=True, for_update=True)
-    lifecycle.restore(alias, body=alias_body, announce=outbox.change_rows)
+    lifecycle.restore(alias, body=alias_version_body, announce=outbox.change_rows)
     return alias
 
 
