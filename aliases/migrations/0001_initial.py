@@ -66,7 +66,9 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "version",
-                    models.PositiveIntegerField(default=1, editable=False, verbose_name="version"),
+                    models.PositiveIntegerField(
+                        db_default=1, default=1, editable=False, verbose_name="version"
+                    ),
                 ),
                 ("ledger_id", models.CharField(max_length=256, verbose_name="ledger id")),
                 ("account_id", models.CharField(max_length=256, verbose_name="account id")),
