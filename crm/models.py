@@ -150,7 +150,9 @@ class RegistryModel(models.Model):
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
     # The number of the record's latest version (`RecordVersion`): 1 when created, one more
     # with every change (`crm.lifecycle.writes`). The API's `ETag`; `If-Match` compares it.
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Also the column's default in the database, for rows written outside the ORM (bulk
+    # loads, the benchmark's floor).
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     objects = LiveManager()
     all_objects = AllRowsManager()
