@@ -251,7 +251,7 @@ class RegistryAdmin(admin.ModelAdmin):
             if not change:
                 written = self.service_create(form)
             elif form.payload:
-                written = self.service_update(obj, form.payload)
+                written = self.service_update(obj, form.payload, form.if_match)
             else:
                 return
         except CRMError as error:

@@ -13,7 +13,8 @@ needs no domain app and reading a version needs no serializer of the past.
 * `require_version` — `If-Match`: 412 CRM-0911 unless the locked record is at an allowed
   version (the services call it right after locking the row, before writing anything);
 * `versions_of`, `version_number`, `version_as_of` — reads, scoped by kind, organization and
-  record id like every read of the record itself;
+  record id like every read of the record itself; `versions_since` — what changed after a
+  version someone read;
 * `erase_versions` — an erasure deletes them with the record (`crm.lifecycle.erasure`).
 
 What is kept and for how long: docs/api.md §12.
@@ -28,7 +29,7 @@ from typing import Any
 from crm.api.conditional import IfMatch
 from crm.api.errors import CRMError
 from crm.db.rows import Row
-from crm.lifecycle.kinds import Kind
+from crm.lifecycle.kinds import Kind, kind_of
 from crm.models import AuditEntry, RecordVersion, RegistryModel
 
 # What a write's `body` function is: the record's API body (the JSON a GET returns) after the
@@ -120,6 +121,18 @@ def version_as_of(
             microsecond=instant.microsecond // 1000 * 1000
         ) + dt.timedelta(milliseconds=1)
     return _one(of, organization_id, object_id, **condition)
+
+
+def versions_since(obj: RegistryModel, number: int) -> list[RecordVersion]:
+    """The versions of `obj` after version `number`, oldest first, without their bodies: who
+    changed which fields since someone read it (the admin's stale-page message)."""
+    return list(
+        RecordVersion.objects.filter(
+            object_id=obj.pk, object_type=kind_of(type(obj)).name, number__gt=number
+        )
+        .only(*LISTED)
+        .order_by("number")
+    )
 
 
 def erase_versions(of: Kind, ids: list[uuid.UUID]) -> None:
