@@ -229,10 +229,15 @@ def _decrypted(line: str) -> str:
     return " ".join(found).lower()
 
 
+# An id in a needle set: a UUID, hyphenated or as the 32 hex digits SQLite stores.
+_ID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
+
+
 def _dump_leftovers(needles: set[str], values: set[str]) -> list[tuple[str, set[str], str]]:
-    """(table, what it mentions, the line's start) for every line of a full dump (but the
-    erasure record's) that mentions an id or hash of the holder's, or one of its values in
-    plaintext or inside a decrypted value."""
+    """(table, what it mentions, the line's start) for every line of a full dump that mentions
+    an id or hash of the holder's, or one of its values in plaintext or inside a decrypted
+    value. The audit trail may name the erased ids (the erasure record says which records
+    went), never a hash or a value of theirs."""
     audit_table = AuditEntry._meta.db_table
     table, found = "", []
     for line in _full_dump().splitlines():
@@ -242,11 +247,10 @@ def _dump_leftovers(needles: set[str], values: set[str]) -> list[tuple[str, set[
             table = line.split()[2].strip('"')
         text = line.lower() + " " + _decrypted(line)
         hits = {needle for needle in needles | values if needle.lower() in text}
-        if not hits:
-            continue
-        if table == audit_table and "hard_delete" in line:
-            continue  # the erasure record: who erased which id, when
-        found.append((table, hits, line[:120]))
+        if table == audit_table:
+            hits = {hit for hit in hits if not _ID.match(hit.lower())}
+        if hits:
+            found.append((table, hits, line[:120]))
     return found
 
 
