@@ -394,8 +394,10 @@ class AliasAccountAdmin(RegistryAdmin):
             data=form.payload,
         )
 
-    def service_update(self, alias: AliasAccount, payload: dict[str, Any]) -> AliasAccount:
-        return services.alias_update(**self._ids(alias), patch=payload)
+    def service_update(
+        self, alias: AliasAccount, payload: dict[str, Any], if_match=None
+    ) -> AliasAccount:
+        return services.alias_update(**self._ids(alias), patch=payload, if_match=if_match)
 
     def save_model(self, request, obj, form, change) -> None:
         """An edit is written with its related-party changes in `save_related`: one save of
@@ -425,7 +427,10 @@ class AliasAccountAdmin(RegistryAdmin):
         request.crm_parties_changed = bool(removals or patch.get("relatedParties"))
         try:
             written = services.alias_update(
-                **self._ids(form.instance), patch=patch, remove_related_parties=removals
+                **self._ids(form.instance),
+                patch=patch,
+                remove_related_parties=removals,
+                if_match=form.if_match,
             )
         except CRMError as error:
             self.refuse(request, error)

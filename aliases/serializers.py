@@ -6,9 +6,11 @@ business rules (CRM-0025..0029, in docs/api.md §4.4 order) run in
 `services.validate_related_parties`.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db.models import prefetch_related_objects
 from rest_framework import serializers
 
 from aliases.models import AliasAccount, RelatedParty, RelatedPartyRole
@@ -124,27 +126,46 @@ class AliasSerializer(serializers.Serializer):
     deletedAt = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, alias: AliasAccount) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": str(alias.id), "holderId": str(alias.holder_id)}
-        if alias.document:
-            body["document"] = alias.document
-        if alias.type:
-            body["type"] = alias.type
-        body["ledgerId"] = alias.ledger_id
-        body["accountId"] = alias.account_id
-        parties = [
-            representation(RelatedPartySerializer, party) for party in alias.related_parties.all()
-        ]
-        optional = {
-            "bankingDetails": _in_order(
-                prune_empty(join(alias.banking_details, alias.banking_details_private)),
-                BANKING_DETAILS_ORDER,
-            ),
-            "regulatoryFields": prune_empty({"participantDocument": alias.participant_document}),
-            "relatedParties": parties,
-            "metadata": alias.metadata or None,
-        }
-        body.update({key: value for key, value in optional.items() if value})
-        return {**body, **timestamps(alias)}
+        return alias_body(alias)
+
+
+def alias_body(
+    alias: AliasAccount, parties: Sequence[RelatedParty] | None = None
+) -> dict[str, Any]:
+    """The alias's response body (`AliasSerializer`), with `parties` as its related parties
+    when given (a create's, as just built), else those stored (by id). What its versions
+    keep (`crm.lifecycle.versions`: the services pass it as the writes' `body`)."""
+    if parties is None:
+        parties = alias.related_parties.all()
+    body: dict[str, Any] = {"id": str(alias.id), "holderId": str(alias.holder_id)}
+    if alias.document:
+        body["document"] = alias.document
+    if alias.type:
+        body["type"] = alias.type
+    body["ledgerId"] = alias.ledger_id
+    body["accountId"] = alias.account_id
+    optional = {
+        "bankingDetails": _in_order(
+            prune_empty(join(alias.banking_details, alias.banking_details_private)),
+            BANKING_DETAILS_ORDER,
+        ),
+        "regulatoryFields": prune_empty({"participantDocument": alias.participant_document}),
+        "relatedParties": [representation(RelatedPartySerializer, party) for party in parties],
+        "metadata": alias.metadata or None,
+    }
+    body.update({key: value for key, value in optional.items() if value})
+    return {**body, **timestamps(alias)}
+
+
+def alias_version_body(
+    alias: AliasAccount, parties: Sequence[RelatedParty] | None = None
+) -> dict[str, Any]:
+    """`alias_body` for a version (`crm.lifecycle.versions`: the services' `body`). Stored
+    parties are read once into the alias's prefetch cache, so the response built from the same
+    alias after the write reads them no second time: a change costs no extra query."""
+    if parties is None:
+        prefetch_related_objects([alias], "related_parties")
+    return alias_body(alias, parties)
 
 
 class AliasCreateSerializer(StrictSerializer):

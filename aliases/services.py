@@ -2,7 +2,10 @@
 hard delete, related-party removal.
 
 The API, the admin and the `hard_delete` command all call these; each runs in one transaction
-and records an audit entry (field names, never values).
+and records an audit entry (field names, never values) and, for a change, the alias's new
+version (its API body, `alias_version_body`, encrypted: `crm.lifecycle.versions`). Update, both
+deletes and a related party's removal take `if_match` (the API's `If-Match`): compared with the
+locked alias's version before anything is written (412 CRM-0911).
 """
 
 import datetime as dt
@@ -11,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from aliases.models import (
     BANKING_DETAILS_PRIVATE,
@@ -21,7 +23,9 @@ from aliases.models import (
     RelatedPartyRole,
 )
 from aliases.selectors import alias_get
+from aliases.serializers import alias_version_body
 from crm import lifecycle
+from crm.api.conditional import IfMatch
 from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
 from crm.api.errors import CRMError
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
@@ -163,12 +167,14 @@ def alias_create(
 def alias_creation_rows(alias: AliasAccount, parties: list[RelatedParty]) -> list[Row]:
     """Every row the creation of a built alias writes (`crm.lifecycle.creation_rows`): the
     alias, its metadata pair index entries, its related parties (built by
-    `related_parties_build`), its audit entry (the field names of the body) and its
-    `alias.created` event. The API, the admin and the bulk importer write exactly these."""
+    `related_parties_build`), its audit entry (the field names of the body), its version 1
+    and its `alias.created` event. The API, the admin and the bulk importer write exactly
+    these."""
     fields = [*alias_state(alias), "ledgerId", "accountId", "document", "type"]
     return lifecycle.creation_rows(
         alias,
         fields + (["relatedParties"] if parties else []),
+        body=alias_version_body,
         rows=[*metadata_pair_rows(alias), *(Row.of_new(party) for party in parties)],
         parts=parties,
         announce=outbox.change_rows,
@@ -188,6 +194,7 @@ def alias_update(
     alias_id: uuid.UUID,
     patch: dict[str, Any],
     remove_related_parties: list[uuid.UUID] = (),
+    if_match: IfMatch | None = None,
 ) -> AliasAccount:
     """Apply a JSON merge patch to a live alias (404 CRM-0008 otherwise).
 
@@ -206,6 +213,7 @@ def alias_update(
     alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
+    lifecycle.require_version(alias, if_match)
     closing_date = (patch.get("bankingDetails") or {}).get("closingDate")
     if closing_date and dt.date.fromisoformat(closing_date) < _utc_date(alias.created_at):
         raise CRMError("CRM-0023")
@@ -235,6 +243,7 @@ def alias_update(
             alias,
             AuditEntry.Action.UPDATE,
             changed,
+            body=alias_version_body,
             removed_part_ids=removed,
             announce=outbox.change_rows,
         )
@@ -261,19 +270,21 @@ def related_party_remove(
     holder_id: uuid.UUID,
     alias_id: uuid.UUID,
     related_party_id: uuid.UUID,
+    if_match: IfMatch | None = None,
 ) -> AliasAccount:
-    """Remove one party (and with it its search hash) from a live alias; 404 CRM-0008 for the
-    alias, 404 CRM-0024 for a party id that is not on it."""
+    """Remove one party (and with it its search hash) from a live alias, a new version of the
+    alias; 404 CRM-0008 for the alias, 404 CRM-0024 for a party id that is not on it."""
     alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
+    lifecycle.require_version(alias, if_match)
     _remove_related_parties(alias, [related_party_id])
-    alias.updated_at = timezone.now()
-    alias.save(update_fields=["updated_at"])
+    lifecycle.save_changes(alias, {}, touch=True)  # `updated_at` and `version` alone
     lifecycle.record(
         alias,
         AuditEntry.Action.UPDATE,
         [PARTIES_REMOVED],
+        body=alias_version_body,
         removed_part_ids=(related_party_id,),
         announce=outbox.change_rows,
     )
@@ -282,13 +293,18 @@ def related_party_remove(
 
 @transaction.atomic
 def alias_soft_delete(
-    *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    alias_id: uuid.UUID,
+    if_match: IfMatch | None = None,
 ) -> AliasAccount:
     """Hide a live alias (restorable); its account id becomes reusable."""
     alias = alias_get(
         organization_id=organization_id, holder_id=holder_id, alias_id=alias_id, for_update=True
     )
-    lifecycle.soft_delete(alias, announce=outbox.change_rows)
+    lifecycle.require_version(alias, if_match)
+    lifecycle.soft_delete(alias, body=alias_version_body, announce=outbox.change_rows)
     return alias
 
 
@@ -302,17 +318,22 @@ def alias_restore(
     holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
     alias = alias_get(**ids, include_deleted=True, for_update=True)
-    lifecycle.restore(alias, announce=outbox.change_rows)
+    lifecycle.restore(alias, body=alias_version_body, announce=outbox.change_rows)
     return alias
 
 
 @transaction.atomic
 def alias_hard_delete(
-    *, organization_id: uuid.UUID, holder_id: uuid.UUID, alias_id: uuid.UUID
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    alias_id: uuid.UUID,
+    if_match: IfMatch | None = None,
 ) -> dict[str, int]:
     """Erase an alias for good, live or soft-deleted (right to erasure), with its related
-    parties and their hashes. The audit trail keeps only the fact of the erasure. Returns the
-    records erased per kind."""
+    parties and their hashes and its versions. The audit trail keeps only the fact of the
+    erasure. Returns the records erased per kind."""
     ids = {"organization_id": organization_id, "holder_id": holder_id, "alias_id": alias_id}
     alias = alias_get(**ids, **FOR_ERASURE, columns=(*ERASURE_COLUMNS, "holder_id"))
+    lifecycle.require_version(alias, if_match)
     return lifecycle.erase_record(alias, announce=outbox.erasure_events)

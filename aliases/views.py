@@ -1,6 +1,9 @@
 """Alias endpoints A1-A6 (docs/api.md §3): A1-A5 under `/v1/holders/{holder_id}/aliases`, the list
-A6 at `/v1/aliases`. Reads through `aliases.selectors`, list filters in `aliases.filtersets`,
-writes through `aliases.services`; the OpenAPI text is `aliases.schema`."""
+A6 at `/v1/aliases`, and an alias's past under its holder (§12: versions, `as_of`). Reads through
+`aliases.selectors`, list filters in `aliases.filtersets`, writes through `aliases.services`
+(with the request's `If-Match`); the OpenAPI text is `aliases.schema`."""
+
+from typing import Any
 
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -10,7 +13,8 @@ from aliases import selectors, services
 from aliases.filtersets import AliasFilterSet
 from aliases.schema import alias_list_schema, holder_alias_schema
 from aliases.serializers import AliasCreateSerializer, AliasSerializer, AliasUpdateSerializer
-from crm.api.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
+from crm.api.history import HistoryMixin
+from crm.api.viewsets import CreateMixin, DestroyMixin, MergePatchMixin, RegistryViewSet
 
 
 class AliasViewSetBase(RegistryViewSet):
@@ -21,8 +25,8 @@ class AliasViewSetBase(RegistryViewSet):
 
 @holder_alias_schema
 class HolderAliasViewSet(
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
+    CreateMixin,
+    HistoryMixin,
     MergePatchMixin,
     DestroyMixin,
     AliasViewSetBase,
@@ -46,6 +50,11 @@ class HolderAliasViewSet(
     def get_object(self):
         return selectors.alias_get(**self._ids(), include_deleted=self.include_deleted())
 
+    def owns(self, body: dict[str, Any]) -> bool:
+        """A past body of the alias answers only under its own holder (404 CRM-0008
+        otherwise, as for the alias itself)."""
+        return body.get("holderId") == str(self.path_id("holder_id"))
+
     def perform_create(self, serializer) -> None:
         serializer.instance = services.alias_create(
             organization_id=self.organization_id,
@@ -54,11 +63,13 @@ class HolderAliasViewSet(
         )
 
     def perform_update(self, serializer) -> None:
-        serializer.instance = services.alias_update(**self._ids(), patch=serializer.validated_data)
+        serializer.instance = services.alias_update(
+            **self._ids(), patch=serializer.validated_data, if_match=self.if_match
+        )
 
     def perform_destroy(self, *, hard: bool) -> None:
         delete = services.alias_hard_delete if hard else services.alias_soft_delete
-        delete(**self._ids())
+        delete(**self._ids(), if_match=self.if_match)
 
     @action(
         detail=True,
@@ -68,7 +79,9 @@ class HolderAliasViewSet(
     )
     def remove_related_party(self, request, *args, **kwargs):
         services.related_party_remove(
-            **self._ids(), related_party_id=self.path_id("related_party_id")
+            **self._ids(),
+            related_party_id=self.path_id("related_party_id"),
+            if_match=self.if_match,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

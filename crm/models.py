@@ -16,7 +16,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.crypto.encryption import EncryptedTextField
+from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.keycheck import KeyCheck  # noqa: F401 (the key check's table: its home)
 from crm.db.internals import CompiledRead, compile_read
 from crm.ids import uuid7
@@ -135,8 +135,9 @@ class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
 AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
 
 
-# What an erasure loads of a row: never a personal (encrypted) column.
-ERASURE_COLUMNS = ("id", "organization_id", "deleted_at")
+# What an erasure loads of a row: never a personal (encrypted) column (the version, for a
+# hard delete's `If-Match`).
+ERASURE_COLUMNS = ("id", "organization_id", "deleted_at", "version")
 
 
 class RegistryModel(models.Model):
@@ -147,6 +148,11 @@ class RegistryModel(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    # The number of the record's latest version (`RecordVersion`): 1 when created, one more
+    # with every change (`crm.lifecycle.writes`). The API's `ETag`; `If-Match` compares it.
+    # Also the column's default in the database, for rows written outside the ORM (bulk
+    # loads, the benchmark's floor).
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     objects = LiveManager()
     all_objects = AllRowsManager()
@@ -242,6 +248,45 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id} by {self.actor}"
+
+
+class RecordVersion(models.Model):
+    """One version of a registry record: the state it was left in by one change (create,
+    update, soft delete, restore), written in the change's transaction by
+    `crm.lifecycle.versions` (docs/api.md §12).
+
+    Keyed by kind (`object_type`, the audit's name), record id and organization, numbered 1,
+    2, … per record (`number`: the record's `version` after the change). It keeps what the
+    audit entry keeps — when, who, the action, the *names* of the changed fields — and the
+    record's whole API body after the change (`body`: the JSON a GET returned then), encrypted
+    like the record's own personal columns, so reading the past needs no serializer of the
+    past and the store holds no personal value in plaintext and no search hash. Version `n`
+    and `n - 1` are the "after" and "before" of change `n`. Erased with its record."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization_id = models.UUIDField(_("organization"))
+    object_type = models.CharField(_("object type"), max_length=32)
+    object_id = models.UUIDField(_("object id"))
+    number = models.PositiveIntegerField(_("version"))
+    changed_at = models.DateTimeField(_("changed at (UTC)"))
+    actor_type = models.CharField(_("actor type"), max_length=16)
+    actor = models.CharField(_("actor"), max_length=150)
+    # One of `crm.lifecycle.versions.VERSIONED` (the audit actions that change a record).
+    action = models.CharField(_("action"), max_length=16)
+    changed_fields = models.JSONField(default=list, blank=True)
+    body = EncryptedJSONField()
+
+    class Meta:
+        ordering = ["object_id", "-number"]
+        constraints = [
+            # One row per version; the index every read of a record's versions uses.
+            models.UniqueConstraint(fields=["object_id", "number"], name="version_object_number")
+        ]
+        verbose_name = _("record version")
+        verbose_name_plural = _("record versions")
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id} v{self.number} ({self.action})"
 
 
 class AuditVerification(models.Model):

@@ -267,9 +267,12 @@ class HolderAdmin(RegistryAdmin):
             organization_id=form.cleaned_data["organization"], data=form.payload
         )
 
-    def service_update(self, holder: Holder, payload: dict[str, Any]) -> Holder:
+    def service_update(self, holder: Holder, payload: dict[str, Any], if_match=None) -> Holder:
         return services.holder_update(
-            organization_id=holder.organization_id, holder_id=holder.id, patch=payload
+            organization_id=holder.organization_id,
+            holder_id=holder.id,
+            patch=payload,
+            if_match=if_match,
         )
 
     def get_fieldsets(self, request, obj=None):

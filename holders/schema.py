@@ -5,6 +5,7 @@ decorates `holders.views.HolderViewSet`. Shared parameters and error responses c
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from crm.api import openapi
+from crm.api.history import VersionSerializer
 from holders.filtersets import HolderFilterSet
 from holders.serializers import HolderSerializer
 
@@ -35,7 +36,11 @@ holder_schema = extend_schema_view(
         description="`document` is unique per organization among live holders (409 "
         "CRM-0010), in any formatting.",
         tags=TAGS,
-        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS],
+        parameters=[
+            *openapi.COMMON_HEADERS,
+            *openapi.IDEMPOTENCY_HEADERS,
+            openapi.etag_header(201),
+        ],
         responses={
             201: HolderSerializer,
             **openapi.error_responses(
@@ -44,9 +49,48 @@ holder_schema = extend_schema_view(
         },
     ),
     retrieve=extend_schema(
-        summary="Get a holder",
+        summary="Get a holder (now, or as it was at an instant)",
+        description="With `as_of`, the holder as it was at that instant (docs/api.md §12).",
         tags=TAGS,
-        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, openapi.INCLUDE_DELETED],
+        parameters=[
+            *openapi.COMMON_HEADERS,
+            HOLDER_ID,
+            openapi.INCLUDE_DELETED,
+            openapi.AS_OF,
+            openapi.etag_header(200),
+        ],
+        responses={
+            200: HolderSerializer,
+            **openapi.error_responses(
+                bad_request=(*openapi.PATH_CODES, "CRM-0016"), not_found=HOLDER_NOT_FOUND
+            ),
+        },
+    ),
+    versions=extend_schema(
+        summary="List a holder's versions",
+        description="Every change of the holder (create, update, soft delete, restore), newest "
+        "first: when, who, the action and the names of the fields it set, never their values. "
+        "Also for a soft-deleted holder; an erased one has none (404).",
+        tags=TAGS,
+        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID],
+        responses={
+            200: VersionSerializer(many=True),
+            **openapi.error_responses(
+                bad_request=(*openapi.PATH_CODES, *openapi.LIST_CODES), not_found=HOLDER_NOT_FOUND
+            ),
+        },
+    ),
+    version=extend_schema(
+        summary="Get a holder as it was after one version",
+        description="The holder's body (as a GET returned it then) after version `number`, with "
+        "that version as `ETag`.",
+        tags=TAGS,
+        parameters=[
+            *openapi.COMMON_HEADERS,
+            HOLDER_ID,
+            openapi.VERSION_NUMBER,
+            openapi.etag_header(200),
+        ],
         responses={
             200: HolderSerializer,
             **openapi.error_responses(bad_request=openapi.PATH_CODES, not_found=HOLDER_NOT_FOUND),
@@ -56,15 +100,23 @@ holder_schema = extend_schema_view(
         summary="Update a holder (JSON merge patch)",
         description="RFC 7396: nested objects merge, `null` removes, metadata merges per key. "
         "`type` and `document` are immutable (CRM-0007); `name` cannot be removed (CRM-0003). "
-        "The body is validated before the holder is looked up.",
+        "The body is validated before the holder is looked up. With `If-Match`, only while "
+        "the holder is at that version (412 CRM-0911).",
         tags=TAGS,
-        parameters=[*openapi.COMMON_HEADERS, *openapi.IDEMPOTENCY_HEADERS, HOLDER_ID],
+        parameters=[
+            *openapi.COMMON_HEADERS,
+            *openapi.IDEMPOTENCY_HEADERS,
+            openapi.IF_MATCH_HEADER,
+            HOLDER_ID,
+            openapi.etag_header(200),
+        ],
         responses={
             200: HolderSerializer,
             **openapi.error_responses(
                 bad_request=(*openapi.PATH_CODES, *openapi.BODY_CODES),
                 not_found=HOLDER_NOT_FOUND,
                 body=True,
+                conditional=True,
             ),
         },
     ),
@@ -72,13 +124,21 @@ holder_schema = extend_schema_view(
         summary="Delete a holder (soft by default)",
         description="A holder with live alias accounts cannot be deleted, soft or hard (400 "
         "CRM-0017). `hard_delete=true` erases it (also when soft-deleted) with its "
-        "soft-deleted aliases.",
+        "soft-deleted aliases and every version. With `If-Match`, only while the holder is at "
+        "that version (412 CRM-0911).",
         tags=TAGS,
-        parameters=[*openapi.COMMON_HEADERS, HOLDER_ID, openapi.HARD_DELETE],
+        parameters=[
+            *openapi.COMMON_HEADERS,
+            openapi.IF_MATCH_HEADER,
+            HOLDER_ID,
+            openapi.HARD_DELETE,
+        ],
         responses={
             204: None,
             **openapi.error_responses(
-                bad_request=(*openapi.PATH_CODES, "CRM-0017"), not_found=HOLDER_NOT_FOUND
+                bad_request=(*openapi.PATH_CODES, "CRM-0017"),
+                not_found=HOLDER_NOT_FOUND,
+                conditional=True,
             ),
         },
     ),

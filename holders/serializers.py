@@ -1,6 +1,7 @@
 """Holder wire format (docs/api.md §4.1, §4.3-§4.6, §4.12): strict input serializers for POST and
 PATCH, and the response serializer."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from rest_framework import serializers
@@ -15,6 +16,7 @@ from crm.api.serializers import (
     StrictCharField,
     StrictSerializer,
     optional_string,
+    representation,
     required_string,
     timestamp,
 )
@@ -143,6 +145,13 @@ class HolderSerializer(serializers.Serializer):
         }
         body.update({key: value for key, value in optional.items() if value})
         return {**body, **timestamps(holder)}
+
+
+def holder_body(holder: Holder, parts: Sequence[Any] | None = None) -> dict[str, Any]:
+    """The holder's response body (`HolderSerializer`; a holder's body shows none of its
+    parts). What its versions keep (`crm.lifecycle.versions`: the services pass it as the
+    writes' `body`)."""
+    return representation(HolderSerializer, holder)
 
 
 class HolderCreateSerializer(StrictSerializer):

@@ -1,10 +1,12 @@
 """Holder writes: create, update (merge patch), soft delete, restore, hard delete.
 
 The API, the admin and the commands all call these; each runs in one transaction and records
-an audit entry (field names, never values). Create and update also maintain the name word
-index (`HolderNameToken`). Soft delete, restore, unique saves and erasure are the kernel's
+an audit entry (field names, never values) and, for a change, the holder's new version (its
+API body, `holder_body`, encrypted). Create and update also maintain the name word index
+(`HolderNameToken`). Soft delete, restore, unique saves, versions and erasure are the kernel's
 lifecycle core (`crm.lifecycle`); what is holder-specific (CRM-0017, the document rules) is
-here.
+here. Update and both deletes take `if_match` (the API's `If-Match`): compared with the locked
+holder's version before anything is written (412 CRM-0911).
 """
 
 import uuid
@@ -13,6 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from crm import lifecycle
+from crm.api.conditional import IfMatch
 from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
 from crm.api.errors import CRMError
 from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
@@ -27,6 +30,7 @@ from holders.models import (
     Holder,
 )
 from holders.selectors import holder_document_in_use, holder_get
+from holders.serializers import holder_body
 
 OBJECT_TYPE = "holder"
 
@@ -119,11 +123,12 @@ def holder_create(*, organization_id: uuid.UUID, data: dict[str, Any]) -> Holder
 def holder_creation_rows(holder: Holder) -> list[Row]:
     """Every row the creation of a built holder writes (`crm.lifecycle.creation_rows`): the
     holder, its name word and metadata pair index entries, its audit entry (the field names
-    of the body) and its `holder.created` event. The API, the admin and the bulk importer
-    write exactly these."""
+    of the body), its version 1 and its `holder.created` event. The API, the admin and the
+    bulk importer write exactly these."""
     return lifecycle.creation_rows(
         holder,
         [key for key in holder_state(holder) if key in MUTABLE_STATE] + ["type", "document"],
+        body=holder_body,
         rows=[*holder.name_token_rows(), *metadata_pair_rows(holder)],
         announce=outbox.change_rows,
     )
@@ -131,11 +136,17 @@ def holder_creation_rows(holder: Holder) -> list[Row]:
 
 @transaction.atomic
 def holder_update(
-    *, organization_id: uuid.UUID, holder_id: uuid.UUID, patch: dict[str, Any]
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    patch: dict[str, Any],
+    if_match: IfMatch | None = None,
 ) -> Holder:
     """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted). A patch
-    that changes nothing writes nothing: no save, no `updatedAt` bump, no audit entry."""
+    that changes nothing writes nothing: no save, no `updatedAt` bump, no audit entry, no
+    version."""
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    lifecycle.require_version(holder, if_match)
     stored = lifecycle.stored_values(holder)
     before = holder_state(holder)
     after = prune_empty(merge_patch(before, patch))
@@ -143,22 +154,29 @@ def holder_update(
     if not changed:
         return holder
     _write_state(holder, after)
-    columns = lifecycle.save_changes(holder, stored)
+    # Something changed (`changed`), so the row is written, with the next version, even if
+    # no column differed (`touch`).
+    columns = lifecycle.save_changes(holder, stored, touch=True)
     if "name" in columns:
         holder.sync_name_tokens()
     if "metadata" in columns:
         sync_metadata_pairs(holder)
-    lifecycle.record(holder, AuditEntry.Action.UPDATE, changed, announce=outbox.change_rows)
+    lifecycle.record(
+        holder, AuditEntry.Action.UPDATE, changed, body=holder_body, announce=outbox.change_rows
+    )
     return holder
 
 
 @transaction.atomic
-def holder_soft_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holder:
+def holder_soft_delete(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, if_match: IfMatch | None = None
+) -> Holder:
     """Hide a live holder (restorable). Refused with 400 CRM-0017 while it has live aliases."""
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    lifecycle.require_version(holder, if_match)
     if lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
-    lifecycle.soft_delete(holder, announce=outbox.change_rows)
+    lifecycle.soft_delete(holder, body=holder_body, announce=outbox.change_rows)
     return holder
 
 
@@ -175,20 +193,24 @@ def holder_restore(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> Holde
         _refuse_document_under_previous_hash_keys(
             organization_id=organization_id, document=holder.document, exclude_id=holder.id
         )
-    lifecycle.restore(holder, announce=outbox.change_rows)
+    lifecycle.restore(holder, body=holder_body, announce=outbox.change_rows)
     return holder
 
 
 @transaction.atomic
-def holder_hard_delete(*, organization_id: uuid.UUID, holder_id: uuid.UUID) -> dict[str, int]:
+def holder_hard_delete(
+    *, organization_id: uuid.UUID, holder_id: uuid.UUID, if_match: IfMatch | None = None
+) -> dict[str, int]:
     """Erase a holder for good, live or soft-deleted (right to erasure), with its soft-deleted
-    aliases (they carry a copy of its document) and everything derived from them; refused with
-    400 CRM-0017 while it has live aliases. Returns the records erased per kind; the audit trail
-    keeps only the fact of the erasure. (Operators erasing a customer with live aliases use the
-    admin or `manage.py hard_delete`, which erase the lifecycle core's plan.)"""
+    aliases (they carry a copy of its document) and everything derived from them, versions
+    included; refused with 400 CRM-0017 while it has live aliases. Returns the records erased
+    per kind; the audit trail keeps only the fact of the erasure. (Operators erasing a
+    customer with live aliases use the admin or `manage.py hard_delete`, which erase the
+    lifecycle core's plan.)"""
     holder = holder_get(
         organization_id=organization_id, holder_id=holder_id, **FOR_ERASURE, columns=ERASURE_COLUMNS
     )
+    lifecycle.require_version(holder, if_match)
     if lifecycle.has_live_children(holder):
         raise CRMError("CRM-0017")
     return lifecycle.erase_record(holder, announce=outbox.erasure_events)

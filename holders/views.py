@@ -1,9 +1,11 @@
-"""Holder endpoints H1-H5 (docs/api.md §3): reads through `holders.selectors`, list filters in
-`holders.filtersets`, writes through `holders.services`; the OpenAPI text is `holders.schema`."""
+"""Holder endpoints H1-H5 (docs/api.md §3) and the holder's past (§12: versions, `as_of`):
+reads through `holders.selectors`, list filters in `holders.filtersets`, writes through
+`holders.services` (with the request's `If-Match`); the OpenAPI text is `holders.schema`."""
 
 from rest_framework import mixins
 
-from crm.api.viewsets import DestroyMixin, MergePatchMixin, RegistryViewSet
+from crm.api.history import HistoryMixin
+from crm.api.viewsets import CreateMixin, DestroyMixin, MergePatchMixin, RegistryViewSet
 from holders import selectors, services
 from holders.filtersets import HolderFilterSet
 from holders.schema import holder_schema
@@ -13,8 +15,8 @@ from holders.serializers import HolderCreateSerializer, HolderSerializer, Holder
 @holder_schema
 class HolderViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
+    CreateMixin,
+    HistoryMixin,
     MergePatchMixin,
     DestroyMixin,
     RegistryViewSet,
@@ -51,8 +53,13 @@ class HolderViewSet(
             organization_id=self.organization_id,
             holder_id=self.path_id("id"),
             patch=serializer.validated_data,
+            if_match=self.if_match,
         )
 
     def perform_destroy(self, *, hard: bool) -> None:
         delete = services.holder_hard_delete if hard else services.holder_soft_delete
-        delete(organization_id=self.organization_id, holder_id=self.path_id("id"))
+        delete(
+            organization_id=self.organization_id,
+            holder_id=self.path_id("id"),
+            if_match=self.if_match,
+        )

@@ -9,10 +9,10 @@ One write path: bodies go through `validate_input` with the API serializers and
 `validate_related_parties`; records are built by `holder_build`, `alias_build` and
 `related_parties_build`, and the rows written are exactly those `holder_create` and
 `alias_create` write, as `holder_creation_rows` / `alias_creation_rows` describe them (the
-record, its search index entries and parts, its audit entry, its change event): a rule added
-there holds here. Only the writing differs: each row's values are prepared by the fields' own
-`get_db_prep_save` (the encryption happens there, as in `save()`) in the workers, and written
-in batches (`COPY` on PostgreSQL, `executemany` elsewhere).
+record, its search index entries and parts, its audit entry, its version 1 with the encrypted
+body, its change event): a rule added there holds here. Only the writing differs: each row's
+values are prepared by the fields' own `get_db_prep_save` (the encryption happens there, as in
+`save()`) in the workers, and written in batches (`COPY` on PostgreSQL, `executemany` elsewhere).
 
 Pipeline: the parent reads the input in chunks and hands them to worker processes (parsing,
 validation, encryption and hashing are CPU-bound: one worker per core); results come back in

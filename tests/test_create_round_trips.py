@@ -1,13 +1,13 @@
 """`crm.lifecycle.create` outside a transaction (as the API calls it): on PostgreSQL the
-holder, its index rows and its audit entry are one statement sent alone, atomic by itself;
-a refused create writes nothing and leaves the connection usable."""
+holder, its index rows, its audit entry and its version 1 are one statement sent alone, atomic
+by itself; a refused create writes nothing and leaves the connection usable."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aliases.models import AliasAccount, AliasMetadataPair, RelatedParty
-from crm.models import AuditEntry
+from crm.models import AuditEntry, RecordVersion
 from holders.models import Holder, HolderMetadataPair, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
 
@@ -37,6 +37,7 @@ def test_a_create_outside_a_transaction_is_one_statement_on_postgresql(api):
     assert HolderNameToken.objects.filter(holder=holder).count() == len(holder.name_token_hashes())
     assert HolderMetadataPair.objects.filter(holder=holder).count() == 1
     assert AuditEntry.objects.filter(object_id=holder.id, action="create").count() == 1
+    assert RecordVersion.objects.filter(object_id=holder.id, number=1).count() == 1
 
 
 def test_a_refused_create_writes_nothing_and_the_connection_goes_on(api):
@@ -48,12 +49,13 @@ def test_a_refused_create_writes_nothing_and_the_connection_goes_on(api):
     assert Holder.objects.count() == 1
     assert (HolderNameToken.objects.count(), HolderMetadataPair.objects.count()) == counts
     assert AuditEntry.objects.filter(action="create").count() == 1
+    assert RecordVersion.objects.count() == 1
     assert api.post("/v1/holders", {**BODY, "document": "11144477735"}).status_code == 201
 
 
 def test_an_alias_create_writes_all_its_rows_in_one_insert(api):
-    """The alias, its related parties, its metadata pairs and its audit entry are one
-    statement on PostgreSQL, one per table elsewhere (`alias_creation_rows`, the rows the
+    """The alias, its related parties, its metadata pairs, its audit entry and its version 1
+    are one statement on PostgreSQL, one per table elsewhere (`alias_creation_rows`, the rows the
     importer writes too), and nothing else writes."""
     holder_id = api.post("/v1/holders", BODY).json()["id"]
     party = {"document": "11144477735", "name": "Rep", "role": "LEGAL_REPRESENTATIVE"}
@@ -71,13 +73,14 @@ def test_an_alias_create_writes_all_its_rows_in_one_insert(api):
         for query in captured.captured_queries
         if query["sql"].startswith(("INSERT", "WITH", "UPDATE", "DELETE"))
     ]
-    # alias, metadata pair, related party, audit entry
-    assert len(writes) == (1 if connection.vendor == "postgresql" else 4)
+    # alias, metadata pair, related party, audit entry, version
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 5)
     alias = AliasAccount.objects.get()
     assert RelatedParty.objects.filter(alias=alias).count() == 1
     assert AliasMetadataPair.objects.filter(alias=alias).count() == 1
     entry = AuditEntry.objects.get(object_id=alias.id, action="create")
     assert "relatedParties" in entry.changed_fields
+    assert RecordVersion.objects.get(object_id=alias.id).body == response.json()
     # A second alias with the same account id is refused and writes nothing.
     assert api.post(f"/v1/holders/{holder_id}/aliases", body).json()["code"] == "CRM-0013"
     assert RelatedParty.objects.count() == 1

@@ -22,9 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # a code without raising it (CRM-0018..0022) the contract gives CRM-0018 and CRM-0022 their
 # meaning (§2) and the status is 400; titles of the codes the reference does not title
 # (CRM-0019..0021, our CRM-09NN range) are this service's documented ones.
-# Not here yet: CRM-0911 (412, If-Match names a version the record no longer has) and CRM-0912
-# (409, legal hold), which docs/api.md §6 lists but this service does not implement: neither
-# If-Match nor legal holds exist in the code. Add them with the features.
+# Not here yet: CRM-0912 (409, legal hold), which docs/api.md §6 lists but this service does
+# not implement: legal holds do not exist in the code. Add it with the feature.
 API_ERRORS: dict[str, tuple[int, str]] = {
     "CRM-0001": (400, "Invalid Metadata Nesting"),
     "CRM-0002": (400, "Metadata Key Length Exceeded"),
@@ -65,6 +64,7 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "CRM-0908": (503, "Authorization Service Unavailable"),
     "CRM-0909": (422, "Idempotency Key Reused"),
     "CRM-0910": (409, "Request In Progress"),
+    "CRM-0911": (412, "Precondition Failed"),
     "CRM-0912": (409, "Record Under Legal Hold"),
 }
 

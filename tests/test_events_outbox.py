@@ -285,8 +285,8 @@ def test_a_create_is_one_statement_with_its_index_rows_audit_entry_and_event_on_
     api, settings
 ):
     """An API create with events on costs no extra round trip on PostgreSQL: the holder, its
-    name word and metadata pair index rows, its audit entry and its outbox row are one
-    statement (data-modifying CTEs); elsewhere one statement per table."""
+    name word and metadata pair index rows, its audit entry, its version and its outbox row
+    are one statement (data-modifying CTEs); elsewhere one statement per table."""
     off = statements_of_a_create(api, settings, events=False, document=DOCUMENT)
     on = statements_of_a_create(api, settings, events=True, document="11144477735")
     inserts = [sql for sql in on if sql.lstrip().upper().startswith(("INSERT", "WITH"))]
@@ -295,6 +295,7 @@ def test_a_create_is_one_statement_with_its_index_rows_audit_entry_and_event_on_
         "holders_holdernametoken",
         "holders_holdermetadatapair",
         "crm_auditentry",
+        "crm_recordversion",
         "events_outboxevent",
     )
     if connection.vendor == "postgresql":

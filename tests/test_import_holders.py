@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from aliases.models import AliasAccount, RelatedParty
 from crm.db import statistics
-from crm.models import AuditEntry
+from crm.models import AuditEntry, RecordVersion
 from holders.models import Holder, HolderNameToken
 from registry import importing
 from tests.conftest import ORG_A, ORG_B
@@ -185,12 +185,13 @@ def test_import_finds_holders_by_name_word_in_the_admin(tmp_path, admin_client):
 
 
 def test_import_many_lines_with_workers(tmp_path, api):
-    """Worker processes (fork) produce the same rows; batches of 7 lines."""
+    """Worker processes (fork) produce the same rows, versions included; batches of 7 lines."""
     bodies = sample(40)
     status, _out, _ = run_import(tmp_path, jsonl(*bodies), "--workers", "2", "--batch-size", "7")
     assert status == 0
     assert Holder.objects.filter(organization_id=ORG_A).count() == 40
     assert AliasAccount.objects.filter(organization_id=ORG_A).count() == 40
+    assert RecordVersion.objects.filter(organization_id=ORG_A, number=1).count() == 80
     assert len(set(Holder.objects.values_list("id", flat=True))) == 40
     body = bodies[17]
     found = api.get("/v1/holders", {"document": body["document"]}).json()["items"]

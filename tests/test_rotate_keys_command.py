@@ -12,7 +12,7 @@ from django.db.models import ExpressionWrapper, F
 from crm.crypto.encryption import keyring
 from crm.crypto.rotation import encrypted_fields
 from crm.crypto.search import search_hash
-from crm.models import AuditEntry
+from crm.models import AuditEntry, RecordVersion
 from holders.models import NAME_PREFIX_FIELD, Holder, HolderNameToken, name_token
 from holders.services import DOCUMENT_FIELD
 from tests.conftest import ORG_A
@@ -149,7 +149,9 @@ def test_rotate_dry_run_counts_and_changes_nothing(settings):
 
     assert "holders.Holder encryption: 2 rows checked, 2 would be rotated" in output
     assert "holders.Holder hashes: 2 rows checked, 2 would be rotated" in output
-    assert "Dry run: 4 row(s) not yet under the current keys. Nothing was changed." in output
+    # Each holder's version 1 keeps its body encrypted like the holder: rotated with it.
+    assert "crm.RecordVersion encryption: 2 rows checked, 2 would be rotated" in output
+    assert "Dry run: 6 row(s) not yet under the current keys. Nothing was changed." in output
     assert raw_tokens(Holder) == stored
     assert list(Holder.all_objects.values_list("document_hash", flat=True)) == hashes
     assert list(HolderNameToken.objects.values_list("token_hash", flat=True)) == tokens
@@ -175,7 +177,8 @@ def test_rotate_is_resumable_after_an_interruption(settings):
     for _ in range(5):
         HolderFactory()
     settings.LCRYPTO_ENCRYPT_SECRET_KEY, settings.LCRYPTO_PREVIOUS_ENCRYPT_SECRET_KEYS = K2, [K1]
-    # Given a run killed after its first batch of 2 rows (that batch is committed)
+    # Given a run killed after its first batch of 2 rows (that batch is committed): the first
+    # table with encrypted columns is the kernel's versions (one per holder, its body)
     from crm.management.commands.rotate_encryption_keys import Command
 
     with (
@@ -183,13 +186,16 @@ def test_rotate_is_resumable_after_an_interruption(settings):
         pytest.raises(KeyboardInterrupt),
     ):
         run("--encryption", "--batch-size", "2")
-    assert sum(keyring().is_current(t) for t in raw_tokens(Holder)) == 2 * 2  # name, document
+    assert sum(keyring().is_current(t) for t in raw_tokens(RecordVersion)) == 2
+    assert not any(keyring().is_current(t) for t in raw_tokens(Holder))
 
     # When it is run again, it rotates only what is left
     output = run("--encryption", "--batch-size", "2")
 
-    assert "holders.Holder encryption: 5 rows checked, 3 rotated" in output
+    assert "crm.RecordVersion encryption: 5 rows checked, 3 rotated" in output
+    assert "holders.Holder encryption: 5 rows checked, 5 rotated" in output
     assert all_current(Holder)
+    assert all_current(RecordVersion)
 
 
 def test_rotate_row_under_unknown_key_is_reported_and_exits_non_zero(settings):

@@ -12,7 +12,8 @@ negative, and every response must be
 
 Linked data: about half of the generated cases are pointed at real records of one organization
 (a holder without aliases for the holder routes; a holder with an alias and a related party for
-the alias routes), so the detail, update and delete operations reach real rows, not only 404s.
+the alias routes; version 1 of either for the version routes), so the detail, update, delete and
+history operations reach real rows, not only 404s.
 
 `FUZZ_EXAMPLES` sets the fuzzing examples per operation: 25 in the normal suite (both
 databases); `make fuzz` adds the coverage phase and runs 500 (`.ci/run` runs it with 50 on
@@ -57,8 +58,9 @@ schema = schemathesis.openapi.from_wsgi("/swagger/doc.json", APP, config=CONFIG)
 
 
 def linked_records() -> dict[str, str]:
-    """Fresh records of `ORG` for the path parameters: a holder without aliases (`id`) and a
-    holder with an alias and a related party (`holder_id`, `alias_id`, `related_party_id`)."""
+    """Fresh records of `ORG` for the path parameters: a holder without aliases (`id`), a
+    holder with an alias and a related party (`holder_id`, `alias_id`, `related_party_id`),
+    and the version every record has (`number`: 1)."""
     bare = holder_create(
         organization_id=ORG,
         data={"type": "LEGAL_PERSON", "name": "Fuzz Ltda", "document": uuid.uuid4().hex},
@@ -88,6 +90,7 @@ def linked_records() -> dict[str, str]:
         "holder_id": str(owner.id),
         "alias_id": str(alias.id),
         "related_party_id": str(alias.related_parties.get().id),
+        "number": 1,
     }
 
 

@@ -1,6 +1,7 @@
 """Alias accounts, their related parties and their metadata pair index, as the models declare
 them (squashed before the first deployment: no database had the earlier migrations to upgrade
-from).
+from; `version`, the number of an alias's latest version and its API `ETag` (docs/api.md §12),
+was added here for the same reason: see holders 0001).
 
 * `AliasMetadataPair` is keyed by (alias, pair hash), a `CompositePrimaryKey` with no surrogate
   `id` (as the holders' index tables, holders 0001); the key's index serves every lookup by
@@ -61,6 +62,12 @@ class Migration(migrations.Migration):
                     "deleted_at",
                     models.DateTimeField(
                         blank=True, editable=False, null=True, verbose_name="deleted at"
+                    ),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        db_default=1, default=1, editable=False, verbose_name="version"
                     ),
                 ),
                 ("ledger_id", models.CharField(max_length=256, verbose_name="ledger id")),

@@ -18,10 +18,12 @@ from django.forms.utils import flatatt
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from rest_framework import serializers
 
+from crm.api.conditional import IfMatch
 from crm.api.documents import Path, get_path, set_path
 from crm.api.errors import CRMError
 from crm.api.serializers import (
@@ -34,6 +36,7 @@ from crm.api.serializers import (
     parse_api_date,
     validate_input,
 )
+from crm.lifecycle.versions import versions_since
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,6 +235,23 @@ class MetadataField(forms.CharField):
 METADATA_ERRORS = frozenset({"CRM-0001", "CRM-0002", "CRM-0012"})
 
 
+def stale_form_message(instance, opened: int) -> str:
+    """What a clerk is told when someone else changed the record after they opened its page:
+    which fields, when and by whom (the versions since; field names, never values)."""
+    later = versions_since(instance, opened)
+    fields = sorted({name for version in later for name in version.changed_fields})
+    last = later[-1] if later else None
+    return gettext(
+        "Someone else changed this record after you opened this page: %(fields)s (last on "
+        "%(when)s UTC, by %(who)s). Nothing was saved. Reload the page to see their changes, "
+        "then make yours again."
+    ) % {
+        "fields": ", ".join(fields) or "—",
+        "when": last.changed_at.strftime("%Y-%m-%d %H:%M:%S") if last else "—",
+        "who": last.actor if last else "—",
+    }
+
+
 class WireForm(forms.ModelForm):
     """Base of the holder and alias forms (fields declared by `wire_form`).
 
@@ -248,6 +268,10 @@ class WireForm(forms.ModelForm):
     update_serializer: type[serializers.Serializer]
 
     metadata = MetadataField()
+    # The record's version when the page was opened (a change page only; rendered by
+    # `registry_change_form.html`): a save from a page someone else's change made stale is
+    # refused (`stale_form_message`) and the service checks it again on the locked row.
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     class Meta:
         fields: tuple[str, ...] = ()
@@ -257,11 +281,14 @@ class WireForm(forms.ModelForm):
         self.adding = self.instance._state.adding
         self.payload: dict[str, Any] = {}
         # Only the fields the page shows take part (a hidden field would read as "cleared").
-        shown = set(self._meta.fields or ())
+        shown = {*(self._meta.fields or ()), "opened_version"}
         for name in list(self.fields):
             if name not in shown or (not self.adding and name in self.add_only):
                 del self.fields[name]
-        if not self.adding:
+        if self.adding:
+            del self.fields["opened_version"]
+        else:
+            self.initial["opened_version"] = self.instance.version
             self.before = self.wire_state(self.instance)
             self._fill_initial(self.before)
             if self.instance.is_deleted:
@@ -304,9 +331,20 @@ class WireForm(forms.ModelForm):
                 patch["metadata"] = meta
         return patch
 
+    @property
+    def if_match(self) -> IfMatch | None:
+        """The service's condition for this save: the record is still at the version the page
+        was opened at (None on an add page, or a post without the field)."""
+        opened = None if self.adding else self.cleaned_data.get("opened_version")
+        return IfMatch.exactly(opened) if opened else None
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors:
+            return cleaned
+        opened = None if self.adding else cleaned.get("opened_version")
+        if opened and opened != self.instance.version:
+            self.add_error(None, stale_form_message(self.instance, opened))
             return cleaned
         try:
             if self.adding:

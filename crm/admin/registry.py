@@ -43,7 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
-from crm.admin import export, searching
+from crm.admin import export, history, searching
 from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import (
     OrganizationFilter,
@@ -54,12 +54,13 @@ from crm.admin.lists import (
     short_id,
     state_badge,
 )
+from crm.api.conditional import IfMatch
 from crm.api.errors import CRMError
 from crm.crypto.encryption import DecryptionError, is_unreadable, unreadable_fields
 from crm.ids import parse_uuid
 from crm.lifecycle import holds
 from crm.lifecycle.audit import giving_reason
-from crm.models import ERASURE_COLUMNS, AuditEntry, organization_labels
+from crm.models import ERASURE_COLUMNS, AuditEntry, RecordVersion, organization_labels
 
 SAVE_BUTTONS = ("show_save", "show_save_and_continue", "show_save_and_add_another")
 
@@ -261,7 +262,7 @@ class RegistryAdmin(admin.ModelAdmin):
             if not change:
                 written = self.service_create(form)
             elif form.payload:
-                written = self.service_update(obj, form.payload)
+                written = self.service_update(obj, form.payload, form.if_match)
             else:
                 return
         except CRMError as error:
@@ -313,6 +314,12 @@ class RegistryAdmin(admin.ModelAdmin):
         entries = AuditEntry.objects.filter(
             object_type=self.kind_name, object_id=parse_uuid(str(object_id))
         )
+        # Documents unmasked only for who reads the audit trail, on request, recorded first.
+        reveal = request.method == "POST" and request.POST.get("reveal") == "1"
+        if reveal and not request.user.has_perm("crm.view_auditentry"):
+            raise PermissionDenied
+        if reveal and obj is not None:
+            lifecycle.record(obj, AuditEntry.Action.VIEW_DOCUMENT, ["history"])
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
@@ -320,6 +327,12 @@ class RegistryAdmin(admin.ModelAdmin):
             "title": f"History: {opts.verbose_name} {object_id}",
             "subtitle": None,
             "entries": entries,
+            "versions": history.version_rows(obj, reveal=reveal) if obj is not None else [],
+            "revealed": reveal,
+            "can_reveal": request.user.has_perm("crm.view_auditentry"),
+            "can_restore": obj is not None
+            and not obj.is_deleted
+            and self.has_change_permission(request, obj),
             "object": obj,
             "object_id": object_id,
             "opts": opts,
@@ -375,6 +388,7 @@ class RegistryAdmin(admin.ModelAdmin):
         views["hard_delete"] = self.hard_delete_view
         views["document"] = never_cache(self.document_view)
         views["legal_hold"] = self.legal_hold_view
+        views["restore_version"] = self.restore_version_view
         own = [
             path(
                 f"<uuid:object_id>/{name.replace('_', '-')}/", wrap(view), name=self._url_name(name)
@@ -551,6 +565,41 @@ class RegistryAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
         return self._confirmation_page(request, [obj], action=False)
+
+    def restore_version_view(self, request, object_id):
+        """History's "restore these values" (POST `number`): a new change putting back what an
+        update may change to version `number`'s values (`crm.admin.history`), through the
+        service; refused when the record changed since the page was shown (`current`)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = get_object_or_404(self.model.all_objects, pk=object_id)
+        if obj.is_deleted or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        history_url = self._url("history", obj.pk)
+        try:
+            number, current = int(request.POST["number"]), int(request.POST["current"])
+        except (KeyError, ValueError):
+            return HttpResponseRedirect(history_url)
+        versions = RecordVersion.objects.filter(
+            object_type=self.kind_name, object_id=obj.pk, organization_id=obj.organization_id
+        )
+        past = versions.filter(number=number).first()
+        latest = versions.order_by("-number").first()
+        if past is None or latest is None:
+            return HttpResponseRedirect(history_url)
+        editable = set(self.form.update_serializer().fields)
+        patch = history.restore_patch(latest.body, past.body, editable)
+        if not patch:
+            self.message_user(request, gettext("Nothing to restore: the values are the same."))
+            return HttpResponseRedirect(history_url)
+        try:
+            self.service_update(obj, patch, IfMatch.exactly(current))
+        except CRMError as error:
+            self.report_crm_error(request, error, gettext("The values were not restored"))
+            return HttpResponseRedirect(history_url)
+        message = gettext("Version %(number)d's values were restored as a new version.")
+        self.message_user(request, message % {"number": number}, messages.SUCCESS)
+        return HttpResponseRedirect(history_url)
 
     def has_legal_hold_permission(self, request) -> bool:
         """Placing and lifting holds: the data-protection officer's (`staff.roles`)."""

@@ -242,6 +242,13 @@ CATALOGUE: dict[str, ErrorSpec] = {
             "A request with this Idempotency-Key is still in progress. Retry later.",
         ),
         _spec(
+            "CRM-0911",
+            412,
+            "Precondition Failed",
+            "The record changed since you read it: If-Match names a version it no longer "
+            "has. Read it again and retry with its current ETag.",
+        ),
+        _spec(
             "CRM-0912",
             409,
             "Record Under Legal Hold",

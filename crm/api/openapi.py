@@ -113,6 +113,47 @@ METADATA_FILTER = OpenApiParameter(
     "key; several combine with AND.",
     extensions={"x-name-pattern": r"^metadata\..+$"},
 )
+AS_OF = OpenApiParameter(
+    "as_of",
+    {"type": "string", "format": "date-time"},
+    OpenApiParameter.QUERY,
+    required=False,
+    description="RFC 3339 date-time with an offset (`2024-03-01T12:00:00Z`): the body as it was "
+    "at that instant, to the millisecond (as of a body's `updatedAt`, that body), with the "
+    "version it was as `ETag`. Before the record existed, after it was erased, or while it was "
+    "soft-deleted (unless `include_deleted=true`): 404. Malformed: 400 CRM-0016.",
+)
+IF_MATCH_HEADER = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "maxLength": 1024},
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The `ETag` the change is based on (`"3"`), a comma-separated list of them, or '
+    "`*`: the write happens only while the record is at one of those versions, else 412 "
+    "CRM-0911 and nothing is written. Not a list of entity tags: 400 CRM-0022. Without it, "
+    "the last write wins (as in Midaz).",
+)
+VERSION_NUMBER = OpenApiParameter(
+    "number",
+    {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    OpenApiParameter.PATH,
+    description="A version number, from 1 (anything else: 400 CRM-0005).",
+)
+
+
+def etag_header(*statuses: int) -> OpenApiParameter:
+    """The `ETag` response header of the given statuses: the version of the body it carries."""
+    return OpenApiParameter(
+        "ETag",
+        {"type": "string", "pattern": r'^"[1-9][0-9]*"$'},
+        OpenApiParameter.HEADER,
+        required=True,
+        response=list(statuses),
+        description='The record\'s version the body shows, a strong entity tag (`"3"`): send it '
+        "back as `If-Match` to change the record only if nobody changed it meanwhile.",
+    )
+
+
 COMMON_HEADERS = [ORGANIZATION_HEADER, REQUEST_ID_HEADER]
 IDEMPOTENCY_HEADERS = [IDEMPOTENCY_KEY_HEADER, X_IDEMPOTENCY_HEADER]
 
@@ -215,10 +256,12 @@ def error_responses(
     not_found: tuple[str, ...] = (),
     conflict: tuple[str, ...] = (),
     body: bool = False,
+    conditional: bool = False,
 ) -> dict[int, OpenApiResponse]:
     """The operation-specific error responses of a `/v1` operation. Every one can give a 400
     for its headers; `body=True` (POST, PATCH) adds 413 and the idempotency errors (422
-    CRM-0909, 409 CRM-0910). The hook adds the ones every operation shares (500, 503, ...)."""
+    CRM-0909, 409 CRM-0910); `conditional=True` (PATCH, DELETE: `If-Match`) adds 412
+    CRM-0911. The hook adds the ones every operation shares (500, 503, ...)."""
     responses = {
         400: error_response(*HEADER_CODES, *bad_request),
     }
@@ -236,6 +279,11 @@ def error_responses(
             "CRM-0905", note=f"Bodies over {settings.MAX_REQUEST_BODY_BYTES} bytes."
         )
         responses[422] = error_response("CRM-0909")
+    if conditional:
+        responses[412] = error_response(
+            "CRM-0911",
+            note="`If-Match` names none of the record's current version; nothing was written.",
+        )
     return responses
 
 
@@ -474,7 +522,9 @@ def _complete_parameters(operation: dict) -> None:
             parameter["description"] = "Page number from 1 (default 1); invalid: 400 CRM-0016."
         elif parameter["name"] == "sort_order" and parameter["in"] == "query":
             parameter["description"] = (
-                "By creation: `asc` (default) or `desc`; anything else: 400 CRM-0011."
+                "Newest version first: `desc` (default) or `asc`; anything else: 400 CRM-0011."
+                if parameter["schema"].get("default") == "desc"
+                else "By creation: `asc` (default) or `desc`; anything else: 400 CRM-0011."
             )
         elif parameter["name"] == "cursor" and parameter["in"] == "query":
             parameter["description"] = (

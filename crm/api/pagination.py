@@ -48,8 +48,9 @@ def _positive_int(params: Any, name: str, default: int) -> int:
     return int(raw)
 
 
-def parse_page_params(params: Any) -> tuple[int, int, str]:
-    """Validate `page`, `limit`, `sort_order`; return them (defaults 1, 10, asc)."""
+def parse_page_params(params: Any, default_sort_order: str = "asc") -> tuple[int, int, str]:
+    """Validate `page`, `limit`, `sort_order`; return them (defaults 1, 10, asc unless
+    `default_sort_order` says otherwise)."""
     page = _positive_int(params, "page", 1)
     if page > MAX_PAGE:
         raise CRMError("CRM-0016", f"Invalid query parameter 'page': must be at most {MAX_PAGE}.")
@@ -57,7 +58,7 @@ def parse_page_params(params: Any) -> tuple[int, int, str]:
     maximum = settings.MAX_PAGINATION_LIMIT
     if limit > maximum:
         raise CRMError("CRM-0009", f"The pagination limit exceeds the maximum of {maximum}.")
-    sort_order = (params.get("sort_order") or "asc").lower()
+    sort_order = (params.get("sort_order") or default_sort_order).lower()
     if sort_order not in ("asc", "desc"):
         raise CRMError("CRM-0011")
     return page, limit, sort_order
@@ -125,7 +126,22 @@ def request_keyset(params: Any) -> tuple[uuid.UUID | None, bool] | None:
 
 class PagePagination(BasePagination):
     """Offset pages (page/limit/sort_order) over the primary key (creation order), or keyset
-    pages when the request carries `cursor` (see the module docstring)."""
+    pages when the request carries `cursor` (see the module docstring).
+
+    A subclass may page another unique key in place of the primary key: `ordering_field`,
+    with `position(row)` (a row's place as the cursor's UUID) and `bound(boundary)` (the value
+    a cursor's UUID stands for), and change `default_sort_order`."""
+
+    ordering_field = "id"
+    default_sort_order = "asc"
+
+    def position(self, row) -> uuid.UUID:
+        """A row's place in the order, as a cursor carries it."""
+        return row.pk
+
+    def bound(self, boundary: uuid.UUID) -> Any:
+        """The `ordering_field` value a cursor's boundary stands for."""
+        return boundary
 
     def paginate_queryset(self, queryset, request, view=None):
         rows = list(self.page_queryset(queryset, request.query_params))
@@ -134,11 +150,12 @@ class PagePagination(BasePagination):
     def page_queryset(self, queryset, params: Any):
         """The (unevaluated) query of the page the parameters ask for: what a list request runs,
         and what `tests/test_query_plans.py` EXPLAINs."""
-        self.page, self.limit, self.sort_order = parse_page_params(params)
+        self.page, self.limit, self.sort_order = parse_page_params(params, self.default_sort_order)
         self.keyset = CURSOR_PARAM in params
         if self.keyset:
             return self._keyset_queryset(queryset, params.get(CURSOR_PARAM) or "")
-        ordering = "id" if self.sort_order == "asc" else "-id"
+        key = self.ordering_field
+        ordering = key if self.sort_order == "asc" else f"-{key}"
         offset = (self.page - 1) * self.limit
         return queryset.order_by(ordering)[offset : offset + self.limit]
 
@@ -153,10 +170,11 @@ class PagePagination(BasePagination):
             )
         self.boundary, self.forward = decode_cursor(cursor) if cursor else (None, True)
         self.increasing = reads_increasing_ids(self.forward, self.sort_order)
+        key = self.ordering_field
         if self.boundary is not None:
-            lookup = "id__gt" if self.increasing else "id__lt"
-            queryset = queryset.filter(**{lookup: self.boundary})
-        return queryset.order_by("id" if self.increasing else "-id")[: self.limit + 1]
+            lookup = f"{key}__gt" if self.increasing else f"{key}__lt"
+            queryset = queryset.filter(**{lookup: self.bound(self.boundary)})
+        return queryset.order_by(key if self.increasing else f"-{key}")[: self.limit + 1]
 
     def _keyset_rows(self, rows: list) -> list:
         """The page's rows in list order; sets `next_cursor` / `prev_cursor`."""
@@ -167,7 +185,7 @@ class PagePagination(BasePagination):
         if not forward:
             rows.reverse()
         if rows:
-            first, last = rows[0].pk, rows[-1].pk
+            first, last = self.position(rows[0]), self.position(rows[-1])
             if forward:
                 self.next_cursor = encode_cursor(last, True) if more else None
                 self.prev_cursor = encode_cursor(first, False) if boundary is not None else None
@@ -246,7 +264,11 @@ class PagePagination(BasePagination):
                 "name": "sort_order",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+                "schema": {
+                    "type": "string",
+                    "enum": ["asc", "desc"],
+                    "default": self.default_sort_order,
+                },
             },
             {
                 "name": CURSOR_PARAM,

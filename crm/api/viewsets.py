@@ -17,6 +17,11 @@ app's selectors (`get_queryset`, `get_object`) and writes through its app's serv
 
 `POST`/`PATCH` with an `Idempotency-Key` run once per organization and key: the last step of
 `initial()` claims the key (`crm.api.idempotency.IdempotentViewMixin`, which documents the rules).
+Just before it, a `PATCH` or `DELETE` reads its `If-Match` (`crm.api.conditional`) into
+`self.if_match`, which `perform_update` / `perform_destroy` hand to the service (compared with
+the locked row: 412 CRM-0911); a malformed one is a 400 that burns no key. Every response
+carrying a record sends its version as `ETag` (`CreateMixin`, `MergePatchMixin`, and the
+retrieve of `crm.api.history.HistoryMixin`, which also serves the record's past).
 """
 
 import uuid
@@ -26,12 +31,14 @@ from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.conditional import IfMatch, parse_if_match, with_etag
 from crm.api.errors import CRMError
 from crm.api.idempotency import IdempotentViewMixin
 from crm.api.parsers import refuse_declared_oversized_body
 from crm.lifecycle.audit import Actor, set_actor
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+CONDITIONAL_METHODS = frozenset({"PATCH", "DELETE"})  # the writes that honour If-Match
 
 
 def query_flag(request: Request, name: str) -> bool:
@@ -47,6 +54,7 @@ class RegistryViewSet(IdempotentViewMixin, viewsets.GenericViewSet):
     not_found_code: str = ""  # 404 code of this resource (also for other organizations)
     lookup_value_regex = "[^/]+"  # malformed ids reach UUIDPathParameters (400, not 404)
     input_serializer_classes: dict[str, type] = {}  # action -> strict input serializer
+    if_match: IfMatch | None = None  # a PATCH's or DELETE's If-Match (`initial`)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # The method first (docs/api.md §3.1): DRF's `dispatch()` checks it only after all of
@@ -59,6 +67,8 @@ class RegistryViewSet(IdempotentViewMixin, viewsets.GenericViewSet):
         set_actor(Actor.from_api_request(request))
         if request.method in BODY_METHODS and request.stream is None:  # DRF skips parsers
             raise CRMError("CRM-0004", "The request body is empty; a JSON object is expected.")
+        if request.method in CONDITIONAL_METHODS:
+            self.if_match = parse_if_match(request.headers.get("If-Match"))
         self.claim_idempotency_key(request)
 
     def serves(self, method: str) -> bool:
@@ -81,23 +91,36 @@ class RegistryViewSet(IdempotentViewMixin, viewsets.GenericViewSet):
         return query_flag(self.request, "include_deleted")
 
 
+class CreateMixin:
+    """`POST` of a new record: DRF's `CreateModelMixin`, with the record's `ETag`.
+    `perform_create(serializer)` writes through the service and sets `serializer.instance`."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        response = Response(serializer.data, status=status.HTTP_201_CREATED)
+        return with_etag(response, serializer.instance.version)
+
+
 class MergePatchMixin:
     """`PATCH` as a JSON merge patch. Unlike DRF's `UpdateModelMixin` the body is validated
     before anything is loaded (a bad body is a 400 even for an unknown id, as in the
-    reference); `perform_update(serializer)` applies `validated_data` through the service and
-    sets `serializer.instance`."""
+    reference); `perform_update(serializer)` applies `validated_data` through the service
+    (with `self.if_match`) and sets `serializer.instance`; the answer carries its `ETag`."""
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
-        return Response(serializer.data)
+        return with_etag(Response(serializer.data), serializer.instance.version)
 
 
 class DestroyMixin:
     """`DELETE` (`hard_delete=true` erases). Unlike DRF's `DestroyModelMixin` nothing is
-    loaded here: `perform_destroy(hard=...)` leaves it to the services, which lock the row
-    without decrypting it, so erasure works even on rows no key can read."""
+    loaded here: `perform_destroy(hard=...)` leaves it to the services (with `self.if_match`),
+    which lock the row without decrypting it, so erasure works even on rows no key can
+    read."""
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self.perform_destroy(hard=query_flag(request, "hard_delete"))

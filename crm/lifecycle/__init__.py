@@ -5,13 +5,16 @@
 * `erasure` — erasure plans, erasing them with every derived row, purges in batches;
 * `audit` — the audit trail (who did what to which record; field names, never values);
 * `chain` — the audit trail's hash chain: sealing, verifying, redacting after an erasure;
-* `holds` — legal holds, which every erasure path respects.
+* `holds` — legal holds, which every erasure path respects;
+* `versions` — every state a record was left in (encrypted), `If-Match`, reading the past.
 
 This module gathers their public names, so callers write `lifecycle.soft_delete(...)`. What a
-call writes besides the record and its audit entry is named at the call: the change events
-come from the `announce` argument (`events.outbox`), nothing is added behind the caller's back.
+call writes besides the record, its audit entry and its version is named at the call: the
+change events come from the `announce` argument (`events.outbox`), the version's body from the
+`body` argument (the kind's response body); nothing is added behind the caller's back.
 
-May import: `crm.models`, `crm.db`, `crm.api.errors`. Never a domain app or `events`.
+May import: `crm.models`, `crm.db`, `crm.api.errors`, `crm.api.conditional`. Never a domain
+app or `events`.
 """
 
 from crm.lifecycle.erasure import (
@@ -42,6 +45,14 @@ from crm.lifecycle.kinds import (
     kinds,
     registry_models,
 )
+from crm.lifecycle.versions import (
+    Body,
+    erase_versions,
+    require_version,
+    version_as_of,
+    version_number,
+    versions_of,
+)
 from crm.lifecycle.writes import (
     Announce,
     Change,
@@ -59,6 +70,7 @@ from crm.lifecycle.writes import (
 __all__ = [
     "Announce",
     "AnnounceErasure",
+    "Body",
     "Change",
     "ErasureError",
     "ErasurePlan",
@@ -75,6 +87,7 @@ __all__ = [
     "creation_rows",
     "erase",
     "erase_record",
+    "erase_versions",
     "has_live_children",
     "held_by",
     "kind",
@@ -85,6 +98,7 @@ __all__ = [
     "plan_erasure",
     "record",
     "registry_models",
+    "require_version",
     "restore",
     "retention_purge",
     "run_purge",
@@ -92,4 +106,7 @@ __all__ = [
     "save_unique",
     "soft_delete",
     "stored_values",
+    "version_as_of",
+    "version_number",
+    "versions_of",
 ]

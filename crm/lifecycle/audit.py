@@ -21,6 +21,7 @@ from crm.lifecycle import chain
 from crm.models import AuditEntry
 
 __all__ = [
+    "ACTOR_TYPES",
     "Actor",
     "AuditEntry",
     "acting_as",
@@ -33,9 +34,14 @@ __all__ = [
 ]
 
 
+# Who can act: an anonymous API call (access control off), an API token or Access Manager
+# subject, a back-office user, a management command, the system itself.
+ACTOR_TYPES = ("api", "token", "staff", "command", "system")
+
+
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # "api" | "token" | "staff" | "command" | "system"
+    kind: str  # one of ACTOR_TYPES
     name: str
 
     @classmethod

@@ -3,8 +3,9 @@
 * `plan_erasure(...)` says *what* an erasure removes (ids, states and plaintext details only,
   never a personal value); the admin confirmation page and the `hard_delete` dry run show the
   same plan. `erase(plan)` removes it in one transaction with everything derived from it:
-  search hashes in the rows, the kinds' parts (`crm.lifecycle.kinds`), admin log rows and
-  idempotency records, and leaves one `hard_delete` audit entry per erased record.
+  search hashes in the rows, the kinds' parts (`crm.lifecycle.kinds`), every version
+  (`crm.lifecycle.versions`), admin log rows and idempotency records, and leaves one
+  `hard_delete` audit entry per erased record.
 * Purges (`retention_purge`, `organization_purge`) erase what a condition selects, in batches.
 
 Change events are the caller's to ask for: `erase` and `run_purge` take `announce(kind, ids)`,
@@ -28,6 +29,7 @@ from crm.api.errors import CRMError
 from crm.lifecycle import audit
 from crm.lifecycle.holds import blocking_holds, held_condition
 from crm.lifecycle.kinds import Kind, children, kind, kind_of, kinds
+from crm.lifecycle.versions import erase_versions
 from crm.models import IdempotencyRecord, RegistryModel
 
 # What an erasure's `announce` function is: called with a kind and the ids about to go.
@@ -178,9 +180,9 @@ def _erase_rows(
     of: Kind, rows: list[tuple[uuid.UUID, uuid.UUID]], announce: AnnounceErasure | None
 ) -> dict[str, int]:
     """Erase `(id, organization_id)` rows of one kind with their children, parts and every
-    trace (admin log rows, idempotency records), announcing each kind's ids before its rows
-    go; returns records erased per kind. Never loads (let alone decrypts) a personal column,
-    so erasure works even where no configured key can read the rows."""
+    trace (versions, admin log rows, idempotency records), announcing each kind's ids before
+    its rows go; returns records erased per kind. Never loads (let alone decrypts) a
+    personal column, so erasure works even where no configured key can read the rows."""
     erased: dict[str, int] = defaultdict(int)
     if not rows:
         return erased
@@ -198,6 +200,7 @@ def _erase_rows(
     for part in of.parts:
         part.model.objects.filter(**{f"{part.fk}__in": ids}).delete()
     of.model.all_objects.filter(id__in=ids).only("pk").delete()
+    erase_versions(of, ids)
     by_organization = _grouped(rows)
     _erase_idempotency_records(of, by_organization)
     LogEntry.objects.filter(

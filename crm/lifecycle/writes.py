@@ -5,14 +5,18 @@ Every write path (API, admin, commands, import) ends here, so each rule is writt
 * `save_unique(obj)` saves and maps the violation of one of the model's named unique
   constraints to its 409 code (`Model.unique_error_codes`), so concurrent writers cannot both
   win and nobody checks-then-inserts; `create(obj, ...)` inserts a new record with its derived
-  rows and audit entry in one statement, with the same 409s.
-* `soft_delete(obj)` / `restore(obj)` stamp or clear `deleted_at` and record the audit entry.
+  rows, audit entry and first version in one statement, with the same 409s.
+* `save_changes(obj, before)`, `soft_delete(obj)` / `restore(obj)` write the record and bump
+  its `version` in the same `UPDATE`; `soft_delete` / `restore` also record the change.
 * `creation_rows(obj, ...)` describes every row a create writes; `create` writes them.
-* `record(obj, action, fields)` writes the audit entry of a write (field names, never values).
+* `record(obj, action, fields)` writes the audit entry of a write (field names, never values)
+  and, for a change, the record's new version (`crm.lifecycle.versions`).
 
 Change events are the caller's to ask for: each write takes `announce`, a function that returns
 the rows to append with the audit entry in the same statement (the domain services pass
-`events.outbox.change_rows`); without it nothing but the audit entry is written.
+`events.outbox.change_rows`); without it nothing but the audit entry is written. A change also
+takes `body`, the function that gives the record's API body for its version (the services pass
+their kind's response body); a change without one is refused, never left unversioned.
 """
 
 import contextlib
@@ -29,6 +33,7 @@ from crm.api.errors import CRMError
 from crm.db.rows import Row, insert_rows, is_unique_violation
 from crm.lifecycle import audit
 from crm.lifecycle.kinds import Kind, children, kind_of
+from crm.lifecycle.versions import VERSIONED, Body, version_row
 from crm.models import RegistryModel
 
 
@@ -80,20 +85,27 @@ def creation_rows(
     obj: RegistryModel,
     changed_fields: Iterable[str],
     *,
+    body: Body,
     rows: Iterable[Row] = (),
     parts: Sequence[Any] | None = None,
     announce: Announce | None = None,
 ) -> list[Row]:
-    """Every row the creation of `obj` writes, in order: the record, the rows derived from it
-    (`rows`: its search index entries, its parts), its audit entry and the change events
-    `announce` returns (`parts`: the parts as just built, for events that name them). The
-    one description of a create, written by `create` (the API and the admin) and by the bulk
+    """Every row the creation of `obj` writes, in order: the record (at version 1), the rows
+    derived from it (`rows`: its search index entries, its parts), its audit entry, its
+    version 1 (`body(obj, parts)` encrypted) and the change events `announce` returns
+    (`parts`: the parts as just built, for the body and events that name them). The one
+    description of a create, written by `create` (the API and the admin) and by the bulk
     importer alike, so a rule added here holds for both."""
     return [
         Row.of_new(obj),
         *rows,
         *_record_rows(
-            obj, audit.AuditEntry.Action.CREATE, changed_fields, parts=parts, announce=announce
+            obj,
+            audit.AuditEntry.Action.CREATE,
+            changed_fields,
+            parts=parts,
+            body=body,
+            announce=announce,
         ),
     ]
 
@@ -126,15 +138,23 @@ def stored_values(obj: RegistryModel) -> dict[str, Any]:
 
 def save_changes(obj: RegistryModel, before: dict[str, Any], *, touch: bool = False) -> list[str]:
     """Write only the columns whose value differs from `before` (`stored_values`), with a new
-    `updated_at`; write nothing and keep `updated_at` when nothing differs, unless `touch`
-    (the record changed through its parts, e.g. an alias's related parties: `updated_at`
-    alone). An update that rewrote every column would re-encrypt and re-send all of them.
-    Returns the changed attribute names."""
+    `updated_at` and the next `version`; write nothing and keep both when nothing differs,
+    unless `touch` (the record changed through its parts, e.g. an alias's related parties:
+    `updated_at` and `version` alone). An update that rewrote every column would re-encrypt
+    and re-send all of them. Returns the changed attribute names. The caller then `record`s
+    the change (its version is `obj.version`)."""
     changed = [name for name, value in before.items() if getattr(obj, name) != value]
     if changed or touch:
-        obj.updated_at = timezone.now()
-        save_unique(obj, update_fields=[*changed, "updated_at"])
+        _next_version(obj)
+        save_unique(obj, update_fields=[*changed, "updated_at", "version"])
     return changed
+
+
+def _next_version(obj: RegistryModel) -> None:
+    """A change: a new `updated_at` and the next version number, written by the caller's
+    `UPDATE` of the row (locked by its service, so the number cannot be taken meanwhile)."""
+    obj.updated_at = timezone.now()
+    obj.version += 1
 
 
 def has_live_children(obj: RegistryModel) -> bool:
@@ -145,23 +165,25 @@ def has_live_children(obj: RegistryModel) -> bool:
     )
 
 
-def soft_delete(obj: RegistryModel, *, announce: Announce | None = None) -> None:
-    """Stamp `deleted_at` (and `updated_at`) on a locked live row and audit it. The caller has
-    checked its own preconditions (e.g. CRM-0017)."""
-    obj.deleted_at = obj.updated_at = timezone.now()
-    obj.save(update_fields=["deleted_at", "updated_at"])
-    record(obj, audit.AuditEntry.Action.SOFT_DELETE, ["deletedAt"], announce=announce)
+def soft_delete(obj: RegistryModel, *, body: Body, announce: Announce | None = None) -> None:
+    """Stamp `deleted_at` (and `updated_at`, the next version) on a locked live row and record
+    it. The caller has checked its own preconditions (e.g. CRM-0017)."""
+    _next_version(obj)
+    obj.deleted_at = obj.updated_at
+    obj.save(update_fields=["deleted_at", "updated_at", "version"])
+    record(obj, audit.AuditEntry.Action.SOFT_DELETE, ["deletedAt"], body=body, announce=announce)
 
 
-def restore(obj: RegistryModel, *, announce: Announce | None = None) -> None:
-    """Clear `deleted_at` of a locked row and audit it; a unique value taken meanwhile by a
-    live row is the model's 409 (`save_unique`). A live row is left as it is."""
+def restore(obj: RegistryModel, *, body: Body, announce: Announce | None = None) -> None:
+    """Clear `deleted_at` of a locked row (the next version) and record it; a unique value
+    taken meanwhile by a live row is the model's 409 (`save_unique`). A live row is left as
+    it is."""
     if not obj.is_deleted:
         return
     obj.deleted_at = None
-    obj.updated_at = timezone.now()
-    save_unique(obj, update_fields=["deleted_at", "updated_at"])
-    record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"], announce=announce)
+    _next_version(obj)
+    save_unique(obj, update_fields=["deleted_at", "updated_at", "version"])
+    record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"], body=body, announce=announce)
 
 
 def record(
@@ -169,14 +191,21 @@ def record(
     action: str,
     changed_fields: Iterable[str],
     *,
+    body: Body | None = None,
     removed_part_ids: Iterable[uuid.UUID] = (),
     announce: Announce | None = None,
 ) -> None:
-    """Write the audit entry of a write to `obj` with the change events `announce` returns,
-    in one statement (`_record_rows`)."""
+    """Write the audit entry of a write to `obj`, its version (a change: `body` required; the
+    row was saved with its new `version` by `save_changes`) and the change events `announce`
+    returns, in one statement (`_record_rows`)."""
     insert_rows(
         _record_rows(
-            obj, action, changed_fields, removed_part_ids=removed_part_ids, announce=announce
+            obj,
+            action,
+            changed_fields,
+            removed_part_ids=removed_part_ids,
+            body=body,
+            announce=announce,
         )
     )
 
@@ -188,23 +217,28 @@ def _record_rows(
     *,
     removed_part_ids: Iterable[uuid.UUID] = (),
     parts: Sequence[Any] | None = None,
+    body: Body | None = None,
     announce: Announce | None = None,
 ) -> list[Row]:
     """The audit entry of a write to `obj` (its kind, id and organization, the acting user or
-    token, the names — never the values — of the fields that changed) and the rows
-    `announce(change)` returns (the change events). `removed_part_ids` names the parts
-    (related parties) the write removed."""
+    token, the names — never the values — of the fields that changed), for a change the
+    record's version (`body(obj, parts)`, encrypted, with the entry's actor and fields), and
+    the rows `announce(change)` returns (the change events). `removed_part_ids` names the
+    parts (related parties) the write removed."""
     of = kind_of(type(obj))
     changed_fields = tuple(changed_fields)
-    rows = [
-        audit.entry_row(
-            action,
-            object_type=of.name,
-            object_id=obj.pk,
-            organization_id=obj.organization_id,
-            changed_fields=changed_fields,
-        )
-    ]
+    entry = audit.entry_values(
+        action,
+        object_type=of.name,
+        object_id=obj.pk,
+        organization_id=obj.organization_id,
+        changed_fields=changed_fields,
+    )
+    rows = [Row(audit.AuditEntry, entry)]
+    if action in VERSIONED:
+        if body is None:
+            raise TypeError(f"a {action} of a {of.name} writes a version: pass its `body`")
+        rows.append(version_row(of, obj, entry, body(obj, parts)))
     if announce is not None:
         change = Change(of, action, obj, tuple(removed_part_ids), changed_fields, parts)
         rows.extend(announce(change))

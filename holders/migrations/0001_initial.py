@@ -1,5 +1,8 @@
 """Holders and their search index tables, as the models declare them (squashed before the first
-deployment: no database had the earlier migrations to upgrade from).
+deployment: no database had the earlier migrations to upgrade from; `version`, the number of a
+holder's latest version and its API `ETag` (docs/api.md §12), was added here for the same
+reason: an `AddField` of a NOT NULL column rebuilds the table on SQLite, and the rebuilt
+table's indexes come back in another order, which changes SQLite's plans).
 
 * `HolderNameToken` and `HolderMetadataPair` are keyed by (holder, hash), a `CompositePrimaryKey`
   with no surrogate `id`: a create writes ~8-20 such rows, and an `id` index would be one more
@@ -59,6 +62,12 @@ class Migration(migrations.Migration):
                     "deleted_at",
                     models.DateTimeField(
                         blank=True, editable=False, null=True, verbose_name="deleted at"
+                    ),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        db_default=1, default=1, editable=False, verbose_name="version"
                     ),
                 ),
                 (
