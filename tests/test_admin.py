@@ -415,17 +415,23 @@ def test_hard_delete_needs_the_dedicated_permission(staff_client, staff, holder)
 # --- history -----------------------------------------------------------------------------------
 
 
-def test_history_page_shows_audit_entries_without_personal_data(admin_client, holder):
+def test_history_page_shows_audit_entries_and_versions_with_documents_masked(admin_client, holder):
+    """The audit trail part names fields, never values; the versions part shows each change
+    before → after (docs/api.md §12.4), its documents masked."""
     data = form_data(admin_client.get(change_url(holder)))
     data["contact__primaryEmail"] = "other@example.com"
     admin_client.post(change_url(holder), data)
     response = admin_client.get(reverse("admin:holders_holder_history", args=[holder.pk]))
     assert response.status_code == 200
-    assert "contact.primaryEmail" in response.text
-    assert "staff admin" in response.text
-    assert "Create" in response.text
+    trail = response.text[response.text.index('id="change-history"') :]
+    assert "contact.primaryEmail" in trail
+    assert "staff admin" in trail
+    assert "Create" in trail
     for personal in ("other@example.com", "maria@example.com", "Conceição", "12345678900"):
-        assert personal not in response.text
+        assert personal not in trail
+    versions = response.text[: response.text.index('id="change-history"')]
+    assert 'maria@example.com</span> → <span class="crm-after">other@example.com' in versions
+    assert "12345678900" not in response.text  # the document stays masked
 
 
 # --- kernel models -----------------------------------------------------------------------------
