@@ -116,7 +116,10 @@ def test_masked_row_masks_each_path_also_inside_lists_and_leaves_the_rest():
     assert export.masked_row(body, masks) == {
         "document": "***.***.247-25",
         "bankingDetails": {"account": "****187-0", "branch": "0001"},
-        "relatedParties": [{"document": "***.***.321-00", "name": "Pedro"}, {"name": "no document"}],
+        "relatedParties": [
+            {"document": "***.***.321-00", "name": "Pedro"},
+            {"name": "no document"},
+        ],
         "name": "Maria",
     }
     assert body["document"] == "52998224725"  # the row itself is left as it was
@@ -251,9 +254,7 @@ def test_unmasked_export_of_ticked_rows_is_an_action_with_a_reason(as_role, peop
 # --- confirmation before a large export -----------------------------------------------------------
 
 
-def test_export_over_the_threshold_is_confirmed_with_its_size_first(
-    as_role, people, monkeypatch
-):
+def test_export_over_the_threshold_is_confirmed_with_its_size_first(as_role, people, monkeypatch):
     monkeypatch.setattr(export, "CONFIRM_ROWS", 1)
     client = as_role(SUPERVISOR)
     page = client.get(HOLDER_EXPORT, {"state": "live"})
@@ -327,10 +328,11 @@ def test_export_audit_entry_has_a_readable_title(as_role, people):
     read_csv(client.get(HOLDER_EXPORT, {"q": "Maria", "state": "live", "type": "NATURAL_PERSON"}))
     read_csv(client.post(f"{ALIAS_EXPORT_UNMASKED}", {"post": "yes", "reason": "ticket 9"}))
     holder_export, alias_export = exports()
-    assert entry_title(holder_export) == (
-        "Export of 1 holder (state live, type NATURAL_PERSON; a search)"
-    )
-    assert entry_title(alias_export) == "Export of 1 alias account (full documents)"
+    with translation.override("en"):
+        assert entry_title(holder_export) == (
+            "Export of 1 holder (state live, type NATURAL_PERSON; a search)"
+        )
+        assert entry_title(alias_export) == "Export of 1 alias account (full documents)"
     listed = client.get(AUDIT).text
     assert "Export of 1 holder (state live, type NATURAL_PERSON; a search)" in listed
     assert "None" not in listed
@@ -345,7 +347,8 @@ def test_export_title_groups_thousands_and_speaks_portuguese(db):
         object_type="alias",
         details={"rows": 1234, "selection": "ticked", "complete": False, "filters": {}},
     )
-    assert entry_title(entry) == "Export of 1,234 alias accounts (ticked rows; cut off)"
+    with translation.override("en"):
+        assert entry_title(entry) == "Export of 1,234 alias accounts (ticked rows; cut off)"
     with translation.override("pt-br"):
         title = entry_title(entry)
     assert title.startswith("Exportação de 1.234 ")
