@@ -133,9 +133,9 @@ def export_title(entry: AuditEntry) -> str:
         "count": formats.number_format(rows, force_grouping=True),
         "kind": _kind_name(entry.object_type, rows),
     }
-    filters = {
+    filters = {  # sorted: PostgreSQL's jsonb keeps its own key order
         name: value
-        for name, value in (details.get("filters") or {}).items()
+        for name, value in sorted((details.get("filters") or {}).items())
         if name != "organization" and value
     }
     notes = []
