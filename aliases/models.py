@@ -135,6 +135,11 @@ class AliasAccount(RegistryModel):
         permissions = [
             ("soft_delete_aliasaccount", "Can soft-delete and restore an alias"),
             ("export_aliasaccount", "Can export alias accounts to CSV"),
+            (
+                "export_unmasked_aliasaccount",
+                "Can export alias accounts with full documents and account numbers "
+                "(with a reason, audited)",
+            ),
             ("hard_delete_aliasaccount", "Can erase an alias for good (hard delete)"),
         ]
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from crm.admin.catalog import catalog_view
 from crm.admin.dashboard import dashboard_view
 from crm.api import views as crm_views
 from crm.observability.exposition import metrics_view
@@ -29,6 +30,13 @@ urlpatterns = [
     ),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **public)),
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="crm-dashboard"),
+    # The admin's translation script, cached by the browser (crm/admin/catalog.py); the
+    # admin's own `jsi18n` URL name reverses to this same address.
+    path(
+        "admin/jsi18n/",
+        admin.site.admin_view(catalog_view, cacheable=True),
+        name="crm-jsi18n",
+    ),
     path("admin/", admin.site.urls),
     path("v1/", include("config.api_router")),
 ]

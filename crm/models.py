@@ -247,7 +247,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
-        return f"{self.action} {self.object_type} {self.object_id} by {self.actor}"
+        # Plain and value-free; the admin titles entries with `crm.admin.audit.entry_title`.
+        target = f" {self.object_id}" if self.object_id is not None else ""
+        return f"{self.action} {self.object_type}{target} by {self.actor}"
 
 
 class RecordVersion(models.Model):

@@ -254,6 +254,11 @@ class HolderAdmin(RegistryAdmin):
         ("deletedAt",),
     )
 
+    export_masks: ClassVar[dict] = {
+        ("document",): mask_document,
+        ("legalPerson", "representative", "document"): mask_document,
+    }
+
     def export_row(self, holder: Holder) -> dict[str, Any]:
         return {**HolderSerializer(holder).data, "organizationId": str(holder.organization_id)}
 

@@ -196,6 +196,10 @@ class Holder(RegistryModel):
         permissions = [
             ("soft_delete_holder", "Can soft-delete and restore a holder"),
             ("export_holder", "Can export holders to CSV"),
+            (
+                "export_unmasked_holder",
+                "Can export holders with full documents (with a reason, audited)",
+            ),
             ("hard_delete_holder", "Can erase a holder for good (hard delete)"),
         ]
 

@@ -4,12 +4,13 @@ Each role adds to the one before it:
 
 * **Clerk** — finds, views, adds and edits holders and alias accounts.
 * **Supervisor** — also soft-deletes and restores them, and exports lists to CSV.
-* **Data protection officer** — also erases for good (hard delete), reads the audit trail, and
-  places and lifts legal holds.
+* **Data protection officer** — also erases for good (hard delete), reads the audit trail,
+  places and lifts legal holds, and exports lists with full documents and account numbers
+  (with a reason, recorded on the export's audit entry).
 
 `staff/migrations/0001_roles.py` creates the groups with these permissions (`0002` adds the
-legal-hold ones) (a migration keeps
-its own frozen copy, as migrations must); a test checks that the groups match this module.
+legal-hold ones, `0003` the unmasked exports; a migration keeps its own frozen copy, as
+migrations must); a test checks that the groups match this module.
 `ensure_roles()` puts them back as defined here (a database flushed by a test, or roles an
 administrator edited and wants reset).
 """
@@ -43,6 +44,8 @@ _DATA_PROTECTION_OFFICER = (
     "crm.view_legalhold",
     "crm.add_legalhold",
     "crm.delete_legalhold",
+    "holders.export_unmasked_holder",
+    "aliases.export_unmasked_aliasaccount",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

@@ -95,7 +95,7 @@ def test_export_streams_the_filtered_list_and_audits_it(as_role, people):
     assert set(by_id) == {str(people["maria"].id), str(people["pedro"].id)}
     maria = by_id[str(people["maria"].id)]
     assert maria["name"] == "Maria José da Conceição"
-    assert maria["document"] == "52998224725"
+    assert maria["document"] == "***.***.247-25"  # masked unless exported unmasked
     assert maria["contact.primaryEmail"] == "maria@example.com"
     assert maria["addresses.primary.line1"] == "Rua das Flores, 10"
     assert maria["organizationId"] == str(ORG_A)
@@ -113,6 +113,7 @@ def test_export_streams_the_filtered_list_and_audits_it(as_role, people):
         "filters": {"organization": str(ORG_A), "state": "live"},
         "search": False,
         "selection": "filters",
+        "unmasked": False,
         "rows": 2,
         "complete": True,
     }
@@ -152,7 +153,7 @@ def test_alias_export_has_banking_columns(as_role, db):
     alias = AliasFactory(bankingDetails={"branch": "0001", "account": "12345-6", "type": "CACC"})
     rows = read_csv(as_role(SUPERVISOR).get(ALIAS_EXPORT))
     assert [row["id"] for row in rows] == [str(alias.id)]
-    assert rows[0]["bankingDetails.account"] == "12345-6"
+    assert rows[0]["bankingDetails.account"] == "**345-6"  # masked unless exported unmasked
     assert rows[0]["accountId"] == alias.account_id
     assert export_entries()[0].object_type == "alias"
 
@@ -236,6 +237,7 @@ def test_exported_lines_hold_no_formula_whatever_a_spreadsheet_splits_on(as_role
 
 ROLES_MIGRATION = importlib.import_module("staff.migrations.0001_roles")
 HOLDS_MIGRATION = importlib.import_module("staff.migrations.0002_legal_hold_permissions")
+UNMASKED_MIGRATION = importlib.import_module("staff.migrations.0003_export_unmasked_permissions")
 
 
 def test_roles_migration_creates_the_ready_made_roles(db):
@@ -244,6 +246,7 @@ def test_roles_migration_creates_the_ready_made_roles(db):
     Group.objects.filter(name__in=ROLES).delete()
     ROLES_MIGRATION.create_roles(django_apps, None)
     HOLDS_MIGRATION.grant(django_apps, None)
+    UNMASKED_MIGRATION.grant(django_apps, None)
     for role, codes in ROLES.items():
         granted = {
             f"{p.content_type.app_label}.{p.codename}"

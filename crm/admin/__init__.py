@@ -8,6 +8,10 @@ admins are made of, and the admins of the kernel's own models.
   API serializers (a length or rule is declared once, in the serializer).
 * `registry` — `RegistryAdmin`, the base of the holder and alias admins: writes through the
   services, deletion through the lifecycle core, the audit trail as history.
+* `paging` — counts worded once, the bounded "Show all", pages past the end (every list);
+  `counting` — the bounded counts behind them.
+* `export` — the CSV export: masked by default, confirmed when large, audited.
+* `catalog` — the admin's translation script, cached by the browser.
 * `audit`, `tokens`, `organizations` — the audit trail (read-only), API tokens and
   organization labels.
 

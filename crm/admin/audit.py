@@ -1,14 +1,24 @@
 """The audit trail in the admin: read-only, field names only, each entry linked to its
-record while the record exists."""
+record while the record exists, an export titled by what it exported ("Export of 1,234 alias
+accounts (state live; a search)", `entry_title`), and every column narrow enough for the list
+to fit a 1,440 px screen (short ids with the full id in the tooltip, organization labels)."""
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils import formats
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
-from crm.admin.counting import EstimatedCountPaginator
-from crm.admin.lists import ReadOnlyAdmin, choices_filter, record_change_url
-from crm.models import AuditEntry
+from crm.admin.lists import (
+    ReadOnlyAdmin,
+    choices_filter,
+    organization_label,
+    record_change_url,
+    short_id,
+)
+from crm.admin.paging import PagedAdmin, PagedChangeList
+from crm.ids import parse_uuid
+from crm.models import AuditEntry, organization_labels
 
 ACTOR_TYPES = ("staff", "token", "api", "command", "system")
 
@@ -31,7 +41,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
     """Who did what to which object, with field names only; nobody can add, edit or delete
     an entry here."""
 
@@ -44,7 +54,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "record_link",
         "changed_field_names",
         "reason",
-        "organization_id",
+        "organization",
     )
     # Fixed filter choices: Django's default for a field without choices (and a date
     # hierarchy) reads `SELECT DISTINCT` over the whole trail on every page.
@@ -56,27 +66,99 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     )
     search_fields = ("=object_id", "=actor", "=request_id", "=organization_id")
     search_help_text = _("Exact object id, actor, request id or organization id.")
-    list_per_page = 50
-    list_max_show_all = 50
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    paginator = EstimatedCountPaginator
+
+    def get_changelist(self, request, **kwargs):
+        return AuditChangeList
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """An entry's page is titled as the list names it (`entry_title`), not by `__str__`."""
+        entry_id = parse_uuid(str(object_id or ""))
+        entry = AuditEntry.objects.filter(pk=entry_id).first() if entry_id else None
+        if entry is not None:
+            extra_context = {"subtitle": entry_title(entry), **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("organization"))
+    def organization(self, entry: AuditEntry):
+        if entry.organization_id is None:
+            return "—"
+        return organization_label(entry.organization_id, getattr(entry, "labels", None))
 
     @admin.display(description=_("changed fields"))
     def changed_field_names(self, entry: AuditEntry) -> str:
         return ", ".join(entry.changed_fields or [])
 
-    @admin.display(description="record")
+    @admin.display(description=_("record"))
     def record_link(self, entry: AuditEntry):
-        """A link to the record's page while it exists. An erasure removes every entry of the
-        record but its `hard_delete` one, so an entry of any other action names a record that
-        still exists (no query needed to know)."""
+        """A link to the record's page while it exists (its id shortened, in full in the
+        tooltip); an export's title. An erasure removes every entry of the record but its
+        `hard_delete` one, so an entry of any other action names a record that still exists
+        (no query needed to know)."""
+        if entry.action == AuditEntry.Action.EXPORT:
+            return export_title(entry)
         if entry.object_id is None:
             return "—"
-        url = record_url(entry)
-        if url is None:
-            return str(entry.object_id)
-        return format_html('<a href="{}">{}</a>', url, entry.object_id)
+        return short_id(entry.object_id, record_url(entry))
+
+
+class AuditChangeList(PagedChangeList):
+    """The page's organization labels in one query (the organization column)."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        labels = organization_labels(entry.organization_id for entry in self.result_list)
+        for entry in self.result_list:
+            entry.labels = labels
+
+
+def entry_title(entry: AuditEntry) -> str:
+    """An entry as staff read it: an export by what it exported (`export_title`), any other
+    by its action, kind and record id ("Update holder 01a2…")."""
+    if entry.action == AuditEntry.Action.EXPORT:
+        return export_title(entry)
+    words = [str(entry.get_action_display()), _kind_name(entry.object_type, 1)]
+    if entry.object_id is not None:
+        words.append(str(entry.object_id))
+    return " ".join(words)
+
+
+def export_title(entry: AuditEntry) -> str:
+    """ "Export of 1,234 alias accounts (state live, type NATURAL_PERSON; a search; full
+    documents)": the rows written, the filters (the organization has its own column), whether
+    a search narrowed it, ticked rows, unmasked, cut off. Never a value: the entry holds none."""
+    details = entry.details or {}
+    rows = int(details.get("rows") or 0)
+    title = gettext("Export of %(count)s %(kind)s") % {
+        "count": formats.number_format(rows, force_grouping=True),
+        "kind": _kind_name(entry.object_type, rows),
+    }
+    filters = {  # sorted: PostgreSQL's jsonb keeps its own key order
+        name: value
+        for name, value in sorted((details.get("filters") or {}).items())
+        if name != "organization" and value
+    }
+    notes = []
+    if filters:
+        notes.append(", ".join(f"{name} {value}" for name, value in filters.items()))
+    if details.get("search"):
+        notes.append(gettext("a search"))
+    if details.get("selection") == "ticked":
+        notes.append(gettext("ticked rows"))
+    if details.get("unmasked"):
+        notes.append(gettext("full documents"))
+    if details.get("complete") is False:
+        notes.append(gettext("cut off"))
+    return f"{title} ({'; '.join(notes)})" if notes else title
+
+
+def _kind_name(object_type: str, count: int) -> str:
+    """The record kind's verbose name ("alias account" / "alias accounts"), or the object type
+    itself for what is not a registry kind (a key rotation, …)."""
+    if object_type not in {kind.name for kind in lifecycle.kinds()}:
+        return object_type
+    opts = lifecycle.kind(object_type).model._meta
+    return str(opts.verbose_name if count == 1 else opts.verbose_name_plural)
 
 
 def record_url(entry: AuditEntry) -> str | None:

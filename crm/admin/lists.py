@@ -17,12 +17,13 @@ from crm.models import organization_labels
 
 
 def short_id(value: Any, url: str | None = None):
-    """A UUID shortened for list columns (`01a1fc3f…0879`); the full value in the tooltip."""
+    """A UUID shortened for list columns (`01a1fc3f…0879`); the full value in the tooltip.
+    Never broken across lines (`crm-id`), where the column's other values may wrap."""
     text_value = str(value)
     short = f"{text_value[:8]}…{text_value[-4:]}" if len(text_value) > 13 else text_value
     if url:
-        return format_html('<a href="{}" title="{}">{}</a>', url, text_value, short)
-    return format_html('<span title="{}">{}</span>', text_value, short)
+        return format_html('<a href="{}" title="{}" class="crm-id">{}</a>', url, text_value, short)
+    return format_html('<span title="{}" class="crm-id">{}</span>', text_value, short)
 
 
 def organization_label(organization_id: uuid.UUID, labels: dict | None = None):

@@ -14,7 +14,11 @@
 * **History** is the object's audit trail (`AuditEntry`: who, when, which fields).
 * **Permissions** beyond Django's add/change/view, one per step (`<step>_<model>` in the
   models' `Meta.permissions`, given to the ready-made roles by `staff`): `soft_delete`
-  (soft delete and restore), `export` (CSV download, `crm.admin.export`) and `hard_delete`.
+  (soft delete and restore), `export` (CSV download with documents and account numbers
+  masked, `crm.admin.export`), `export_unmasked` (the same in full, with a reason) and
+  `hard_delete`.
+* **Exports** larger than `export.CONFIRM_ROWS` rows, and every unmasked one, go through a
+  confirmation page that shows the selection's size (and asks for the reason).
 * A save that changes nothing records nothing (neither an audit entry nor a Django log entry).
 * **Reasons**: a hard delete asks for a reason (legal basis), a soft delete accepts one; it is
   kept on the audit entry (`crm.lifecycle.audit.giving_reason`).
@@ -31,7 +35,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -44,7 +48,6 @@ from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
 from crm.admin import export, history, searching
-from crm.admin.counting import EstimatedCountPaginator
 from crm.admin.lists import (
     OrganizationFilter,
     StateFilter,
@@ -54,6 +57,7 @@ from crm.admin.lists import (
     short_id,
     state_badge,
 )
+from crm.admin.paging import PagedAdmin, count_text
 from crm.api.conditional import IfMatch
 from crm.api.errors import CRMError
 from crm.crypto.encryption import DecryptionError, is_unreadable, unreadable_fields
@@ -79,7 +83,7 @@ def adopt(target, source) -> None:
     target._state.db = source._state.db
 
 
-class RegistryAdmin(admin.ModelAdmin):
+class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
     """Subclasses implement `service_create(form)`, `service_update(obj, payload)`,
     `service_soft_delete(obj)` and `service_restore(obj)`, name the erasure's change events
     with `announce_erasure` (`events.outbox.erasure_events`), and may add to an erasure plan's
@@ -94,25 +98,23 @@ class RegistryAdmin(admin.ModelAdmin):
     change_form_template = "admin/crm/registry_change_form.html"
     change_list_template = "admin/crm/registry_change_list.html"  # the deleted-matches hint
     save_as = False
-    # Counts: never a COUNT(*) of the whole table (`crm.admin.counting`); no per-choice counts.
-    show_full_result_count = False
+    # Counts, paging and "Show all": `crm.admin.paging.PagedAdmin`; no per-choice counts.
     show_facets = admin.ShowFacets.NEVER
-    paginator = EstimatedCountPaginator
     list_display_links = None
     list_filter = ("type", OrganizationFilter, StateFilter)
-    list_per_page = 50
-    list_max_show_all = 50  # "Show all" never reads (and decrypts) more than one page
     ordering = ("-id",)
     search_fields = ("id",)  # shows the search box; `get_search_results` does the searching
     actions = (
         "soft_delete_selected",
         "restore_selected",
         "export_selected",
+        "export_unmasked_selected",
         "hard_delete_selected",
     )
     change_list_template = "admin/crm/registry_change_list.html"
     inlines_near_top = False  # inlines right after the first section instead of at the end
     export_columns: tuple[tuple[str, ...], ...] = ()  # wire paths, one CSV column each
+    export_masks: export.Masks = {}  # wire paths masked unless exported unmasked
     record_fields = ("id", "organization_id", "created_at", "updated_at", "deleted_at")
 
     def get_queryset(self, request):
@@ -121,8 +123,9 @@ class RegistryAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         defer = self.list_defer
         prepare_page = self.prepare_page
+        base = super().get_changelist(request, **kwargs)  # crm.admin.paging.PagedChangeList
 
-        class RegistryChangeList(ChangeList):
+        class RegistryChangeList(base):
             def get_queryset(self, request, exclude_parameters=None):
                 return super().get_queryset(request, exclude_parameters).defer(*defer)
 
@@ -357,6 +360,13 @@ class RegistryAdmin(admin.ModelAdmin):
     def has_export_permission(self, request) -> bool:
         return self._has_step_permission(request, "export")
 
+    def has_export_unmasked_permission(self, request) -> bool:
+        """Full documents and account numbers in an export (with a reason): the data-protection
+        officer's (`staff.roles`); only with the export permission itself."""
+        return self.has_export_permission(request) and self._has_step_permission(
+            request, "export_unmasked"
+        )
+
     def _url_name(self, suffix: str) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
 
@@ -396,6 +406,13 @@ class RegistryAdmin(admin.ModelAdmin):
             for name, view in views.items()
         ]
         own.append(path("export/", wrap(self.export_view), name=self._url_name("export")))
+        own.append(
+            path(
+                "export/unmasked/",
+                wrap(partial(self.export_view, unmasked=True)),
+                name=self._url_name("export_unmasked"),
+            )
+        )
         return [*own, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
@@ -403,6 +420,8 @@ class RegistryAdmin(admin.ModelAdmin):
             **self.search_notes(request),
             "can_export": self.has_export_permission(request),
             "export_url": reverse(f"admin:{self._url_name('export')}"),
+            "can_export_unmasked": self.has_export_unmasked_permission(request),
+            "export_unmasked_url": reverse(f"admin:{self._url_name('export_unmasked')}"),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context)
@@ -494,27 +513,93 @@ class RegistryAdmin(admin.ModelAdmin):
         description=_("Export selected %(verbose_name_plural)s to CSV"), permissions=["export"]
     )
     def export_selected(self, request, queryset):
-        selection = "filters" if request.POST.get("select_across") == "1" else "ticked"
-        return self._export(request, queryset, selection)
+        return self._export(request, queryset, self._action_selection(request), action=True)
 
-    def export_view(self, request):
-        """The list's "Export CSV" button: the whole list as filtered and searched now."""
-        if not self.has_export_permission(request):
+    @admin.action(
+        description=_("Export selected %(verbose_name_plural)s to CSV with full documents…"),
+        permissions=["export_unmasked"],
+    )
+    def export_unmasked_selected(self, request, queryset):
+        selection = self._action_selection(request)
+        return self._export(request, queryset, selection, action=True, unmasked=True)
+
+    @staticmethod
+    def _action_selection(request) -> str:
+        return "filters" if request.POST.get("select_across") == "1" else "ticked"
+
+    def export_view(self, request, unmasked: bool = False):
+        """The list's "Export CSV" button (and "Export with full documents…"): the whole list
+        as filtered and searched now; the confirmation page posts back to the same address."""
+        allowed = (
+            self.has_export_unmasked_permission(request)
+            if unmasked
+            else self.has_export_permission(request)
+        )
+        if not allowed:
             raise PermissionDenied
         try:
-            queryset = self.get_changelist_instance(request).get_queryset(request)
+            changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
-        return self._export(request, queryset, "filters")
+        # The list counted its selection already, the bounded way (`crm.admin.paging`).
+        size = (changelist.result_count, getattr(changelist.paginator, "estimate", ""))
+        queryset = changelist.get_queryset(request)
+        return self._export(request, queryset, "filters", unmasked=unmasked, size=size)
 
-    def _export(self, request, queryset, selection: str):
-        return export.csv_response(
-            request,
-            self.export_queryset(queryset.defer(None)),
-            object_type=self.kind_name,
-            columns=self.export_columns,
-            row=self.export_row,
-            selection=selection,
+    def _export(
+        self,
+        request,
+        queryset,
+        selection: str,
+        *,
+        action: bool = False,
+        unmasked: bool = False,
+        size: tuple[int, str] | None = None,
+    ):
+        """Stream the export, or first the confirmation page: for an unmasked export until a
+        valid reason is posted, for a masked one when the selection is large
+        (`export.needs_confirmation`); a refused reason shows the page again with a 400.
+        `size` is the selection's count when the caller has it (`export.selection_size`)."""
+        confirmed = request.method == "POST" and request.POST.get("post") == "yes"
+        reason = request.POST.get("reason", "") if confirmed and unmasked else ""
+        problem = export.reason_problem(reason) if confirmed and unmasked else ""
+        if not confirmed and not unmasked:
+            size = size or export.selection_size(queryset)
+            confirmed = not export.needs_confirmation(size)
+        if confirmed and not problem:
+            return export.csv_response(
+                request,
+                self.export_queryset(queryset.defer(None)),
+                object_type=self.kind_name,
+                columns=self.export_columns,
+                row=self.export_row,
+                masks=self.export_masks,
+                selection=selection,
+                unmasked=unmasked,
+                reason=reason.strip(),
+            )
+        count, estimate = size or export.selection_size(queryset)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Export to CSV"),
+            "opts": self.model._meta,
+            "size": count_text(count, estimate, self.model._meta),
+            "large": export.needs_confirmation((count, estimate)),
+            "unmasked": unmasked,
+            "problem": problem,
+            "reason": reason,
+            "reason_max": export.REASON_MAX,
+            "masked_columns": [".".join(path) for path in self.export_masks],
+            "action": request.POST.get("action") if action else None,
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME) if action else [],
+            "changelist_url": reverse(f"admin:{self._url_name('changelist')}")
+            + (f"?{request.GET.urlencode()}" if request.GET else ""),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/crm/export_confirmation.html", context, status=400 if problem else 200
         )
 
     def export_queryset(self, queryset):

@@ -13,3 +13,20 @@ def mask_document(document: str | None) -> str:
         return f"**.***.***/{compact[8:12]}-{compact[12:]}"
     visible = compact[-4:] if len(compact) > 4 else ""
     return "*" * max(len(compact) - len(visible), 3) + visible
+
+
+def mask_account(account: str | None) -> str:
+    """Show only the last four letters or digits of an account number or IBAN, keeping its
+    punctuation: `4398187-0` -> `****187-0`, an IBAN `BR18…93C1` -> `****…93C1`.
+    Four or fewer are all masked (nothing would be left to hide)."""
+    if not account:
+        return ""
+    keep = 4 if sum(char.isalnum() for char in account) > 4 else 0
+    masked = []
+    for char in reversed(account):
+        if char.isalnum():
+            masked.append(char if keep else "*")
+            keep = max(keep - 1, 0)
+        else:
+            masked.append(char)
+    return "".join(reversed(masked))
