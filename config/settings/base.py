@@ -237,6 +237,9 @@ LCRYPTO_PREVIOUS_HASH_SECRET_KEYS = env.list("LCRYPTO_PREVIOUS_HASH_SECRET_KEYS"
 # Hash keys retired from searches, kept only so `verify_audit` can check the audit entries
 # sealed under them (crm/lifecycle/chain.py).
 AUDIT_CHAIN_RETIRED_KEYS = env.list("AUDIT_CHAIN_RETIRED_KEYS", default=[])
+# The country a phone number written without "+" belongs to (ISO 3166-1 alpha-2), for its
+# search hash in E.164 (crm/crypto/search.py). Changing it: `rotate_encryption_keys --hashes`.
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="BR").upper()
 
 # --- Access control (docs/api.md §10; crm/access/auth.py, crm/access/access_manager.py) -----------
 # Off; our own API tokens (enabled, no address); or the Lerian Access Manager (enabled + address).

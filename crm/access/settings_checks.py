@@ -1,5 +1,6 @@
 """Fail at start-up, with a message an operator can act on, when a required secret is missing
-or the Access Manager, read-replica, trusted-proxy, log or metrics settings cannot work."""
+or the Access Manager, read-replica, trusted-proxy, log, metrics or phone-region settings
+cannot work."""
 
 from binascii import Error as BinasciiError
 from binascii import unhexlify
@@ -7,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
 from crm.access.client_address import parse_networks
@@ -55,6 +57,7 @@ def check_required_secrets(settings: dict[str, Any]) -> None:
     _check_trusted_proxies(settings)
     _check_log_format(settings)
     _check_metrics(settings)
+    _check_phone_region(settings)
 
 
 def _check_access_manager(settings: dict[str, Any]) -> None:
@@ -124,4 +127,15 @@ def _check_metrics(settings: dict[str, Any]) -> None:
             f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters "
             "(`openssl rand -hex 32`): the bearer token Prometheus sends to /metrics. It is "
             "required with METRICS_ENABLED=true unless DEBUG=true."
+        )
+
+
+def _check_phone_region(settings: dict[str, Any]) -> None:
+    """Phone search hashes read a number without "+" as one of this country
+    (`crm.crypto.search.canonical_phone`): it must be a region `phonenumbers` knows."""
+    region = settings.get("PHONE_DEFAULT_REGION", "BR")
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ImproperlyConfigured(
+            f"PHONE_DEFAULT_REGION must be a country code such as BR or PT (ISO 3166-1 "
+            f"alpha-2) that phone numbers are read in; got {region[:10]!r}."
         )
