@@ -1,9 +1,10 @@
 """Holder back-office (docs/api.md §8).
 
 List with masked documents; search by document (any formatting, through the search hash),
-e-mail and mobile phone (their search hashes), external id, holder id and words of the name or
-their beginnings from 3 letters (the name word index), plus the `extra_searches` a subclass
-adds; filters by type, organization and state. The change form is grouped in sections with
+every e-mail address and phone number (their search hashes, `holders.models.CONTACT_HASHES`;
+a phone in any national or international spelling), external id, holder id and words of the
+name or their beginnings from 3 letters (the name word index), plus the `extra_searches` a
+subclass adds; filters by type, organization and state. The change form is grouped in sections with
 plain fields for every nested object, derived from the API serializers; it writes through
 `holders.services`. Deletion is `RegistryAdmin`'s.
 
@@ -26,14 +27,14 @@ from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
-from crm.crypto.search import canonical, canonical_email, canonical_phone
+from crm.crypto.search import canonical, canonical_email, phone_digits, phone_readings
 from crm.ids import parse_uuid
 from events import outbox
 from holders import selectors, services
 from holders.models import (
     DOCUMENT_FIELD,
-    EMAIL_FIELD,
-    PHONE_FIELD,
+    EMAIL_HASHES,
+    PHONE_HASHES,
     Holder,
     HolderNameToken,
     HolderType,
@@ -152,8 +153,8 @@ class HolderFormBase(WireForm):
 
 HolderForm = wire_form("HolderForm", HolderFormBase, HolderCreateSerializer, WIRE_FIELDS)
 
-# Search contributors: (organizations, term) -> an arm of holder ids (`searching.newest`), or None.
-HolderSearch = Callable[[list[uuid.UUID], str], QuerySet | None]
+# Search contributors: (organizations, term) -> arms of holder ids (`searching.newest`).
+HolderSearch = Callable[[list[uuid.UUID], str], list[QuerySet]]
 
 
 class HolderAdmin(RegistryAdmin):
@@ -176,8 +177,9 @@ class HolderAdmin(RegistryAdmin):
     )
     list_defer = ("contact", "natural_person_private", "legal_person_private")
     search_help_text = _(
-        "Document (any formatting), e-mail, mobile phone, external id, holder id, alias id, "
-        "account id, or words of the name (or their beginnings, from 3 letters)."
+        "Document (any formatting), any e-mail or phone number (national or international), "
+        "external id, holder id, alias id, account id, bank account (alone or after its "
+        "branch), or words of the name (or their beginnings, from 3 letters)."
     )
     readonly_fields = (
         "id",
@@ -219,11 +221,14 @@ class HolderAdmin(RegistryAdmin):
         if canonical(term):
             arms.append(newest(holders.filter(document_hash__in=hashes(DOCUMENT_FIELD, term))))
         if "@" in term:
-            email = hashes(EMAIL_FIELD, term, form=canonical_email)
-            arms.append(newest(holders.filter(email_hash__in=email)))
-        if PHONE_TERM.fullmatch(term) and len(canonical_phone(term)) >= PHONE_MIN_DIGITS:
-            phone = hashes(PHONE_FIELD, canonical_phone(term), form=str)
-            arms.append(newest(holders.filter(phone_hash__in=phone)))
+            for spec in EMAIL_HASHES:
+                email = hashes(spec.field, term, form=canonical_email)
+                arms.append(newest(holders.filter(**{f"{spec.column}__in": email})))
+        if PHONE_TERM.fullmatch(term) and len(phone_digits(term)) >= PHONE_MIN_DIGITS:
+            readings = phone_readings(term)
+            for spec in PHONE_HASHES:
+                phone = [h for reading in readings for h in hashes(spec.field, reading, form=str)]
+                arms.append(newest(holders.filter(**{f"{spec.column}__in": phone})))
         words = name_words(term)
         if words:
             by_word = []
@@ -237,9 +242,7 @@ class HolderAdmin(RegistryAdmin):
                 )
             arms.append(all_of(by_word, "holder_id"))
         for search in self.extra_searches:
-            extra = search(organizations, term)
-            if extra is not None:
-                arms.append(extra)
+            arms += search(organizations, term)
         return arms
 
     # --- CSV export (machinery in RegistryAdmin) --------------------------------------------

@@ -16,13 +16,17 @@ Storage choices (docs/api.md §4, §7):
   of the registry's index volume, and 8 bytes instead of 64 characters keeps them a third of
   the size (bulk loads, index cache) while a false match stays improbable (about one in 10^12
   lookups at 10^7 tokens).
-* `email_hash` / `phone_hash` are the search hashes of `contact.primaryEmail` (casefolded) and
-  `contact.mobilePhone` (digits only), so staff find a holder by e-mail or phone.
+* The *contact hashes* (`CONTACT_HASHES`) are the search hashes of every e-mail address
+  (`contact.primaryEmail`, `contact.secondaryEmail`, `legalPerson.representative.email`;
+  casefolded) and phone number (`contact.mobilePhone`, `contact.otherPhone`; E.164), one column
+  each, so staff find a holder by any of them however it is spelled.
 """
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.api.documents import Path
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.metadata_index import MetadataPair
+from crm.crypto.search import canonical_email, canonical_phone, search_hash
 from crm.db.rows import Row, insert_rows
 from crm.models import DELETED, LIVE, RegistryModel
 
@@ -46,7 +51,10 @@ DOCUMENT_FIELD = "holder.document"
 NAME_WORD_FIELD = "holder.name.word"
 NAME_PREFIX_FIELD = "holder.name.prefix"
 EMAIL_FIELD = "holder.contact.primaryEmail"
+SECONDARY_EMAIL_FIELD = "holder.contact.secondaryEmail"
+REPRESENTATIVE_EMAIL_FIELD = "holder.legalPerson.representative.email"
 PHONE_FIELD = "holder.contact.mobilePhone"
+OTHER_PHONE_FIELD = "holder.contact.otherPhone"
 # Name prefixes are indexed from 3 characters (shorter ones would match half the registry and
 # tell a dump too much) up to 20 (a longer search term is cut to 20 characters).
 PREFIX_MIN, PREFIX_MAX = 3, 20
@@ -93,28 +101,53 @@ def name_token(digest: str) -> int:
 def name_token_hashes(organization_id, name: str) -> set[int]:
     """The name word index of a name (current hash key): the `name_token` of the search hash
     of every `stored_terms` pair of its words (all the hashes first, then their tokens)."""
-    from crm.crypto.search import search_hash
-
     terms = [term for word in name_words(name) for term in stored_terms(word)]
     digests = [search_hash(organization_id, field, value) for field, value in terms]
     return {name_token(digest) for digest in digests}
 
 
-def contact_hashes(organization_id, contact: dict | None) -> dict[str, str | None]:
-    """`email_hash` / `phone_hash` of a contact object (None where the value is absent)."""
-    from crm.crypto.search import canonical_email, canonical_phone, search_hash
+@dataclass(frozen=True)
+class ContactHash:
+    """One searchable e-mail address or phone number of a holder: where the value is (the
+    holder attribute, then keys into its JSON), the column of its search hash and the hash's
+    field name. `phone` picks the canonical form: E.164 for a phone, casefolded for an
+    e-mail (`crm.crypto.search`)."""
 
-    contact = contact or {}
-    email = contact.get("primaryEmail") or ""
-    phone = canonical_phone(contact.get("mobilePhone") or "")
-    return {
-        "email_hash": (
-            search_hash(organization_id, EMAIL_FIELD, email, form=canonical_email)
-            if email.strip()
-            else None
-        ),
-        "phone_hash": search_hash(organization_id, PHONE_FIELD, phone, form=str) if phone else None,
-    }
+    column: str
+    field: str
+    path: tuple[str, ...]
+    phone: bool = False
+
+    @property
+    def form(self) -> Callable[[str], str]:
+        return canonical_phone if self.phone else canonical_email
+
+    def value(self, holder: "Holder") -> str:
+        found: Any = getattr(holder, self.path[0])
+        for key in self.path[1:]:
+            found = found.get(key) if isinstance(found, dict) else None
+        return found if isinstance(found, str) else ""
+
+    def stored_hash(self, organization_id, value: str) -> str | None:
+        """The hash stored for `value` (current hash key), None when it is blank."""
+        canonical = self.form(value)
+        return search_hash(organization_id, self.field, canonical, form=str) if canonical else None
+
+
+# Every e-mail address and phone number of a holder, each searchable by its own hash column.
+CONTACT_HASHES = (
+    ContactHash("email_hash", EMAIL_FIELD, ("contact", "primaryEmail")),
+    ContactHash("secondary_email_hash", SECONDARY_EMAIL_FIELD, ("contact", "secondaryEmail")),
+    ContactHash(
+        "representative_email_hash",
+        REPRESENTATIVE_EMAIL_FIELD,
+        ("legal_person_private", "representative", "email"),
+    ),
+    ContactHash("phone_hash", PHONE_FIELD, ("contact", "mobilePhone"), phone=True),
+    ContactHash("other_phone_hash", OTHER_PHONE_FIELD, ("contact", "otherPhone"), phone=True),
+)
+EMAIL_HASHES = tuple(spec for spec in CONTACT_HASHES if not spec.phone)
+PHONE_HASHES = tuple(spec for spec in CONTACT_HASHES if spec.phone)
 
 
 class HolderType(models.TextChoices):
@@ -134,8 +167,14 @@ class Holder(RegistryModel):
     name = EncryptedTextField()
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)
+    # The contact hashes (`CONTACT_HASHES`): NULL where the holder has no such value.
     email_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    secondary_email_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    representative_email_hash = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True
+    )
     phone_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    other_phone_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     addresses = models.JSONField(null=True, blank=True)
     contact = EncryptedJSONField(null=True, blank=True)
     natural_person = models.JSONField(null=True, blank=True)
@@ -185,6 +224,19 @@ class Holder(RegistryModel):
             models.Index(
                 fields=["organization_id", "phone_hash", "id"], name="holder_phone_id_idx"
             ),
+            # The values few holders have: only the rows that have one are indexed.
+            *(
+                models.Index(
+                    fields=["organization_id", column, "id"],
+                    condition=models.Q(**{f"{column}__isnull": False}),
+                    name=name,
+                )
+                for column, name in (
+                    ("secondary_email_hash", "holder_email2_id_idx"),
+                    ("representative_email_hash", "holder_rep_email_id_idx"),
+                    ("other_phone_hash", "holder_phone2_id_idx"),
+                )
+            ),
             # Retention purges select soft-deleted rows by age.
             models.Index(
                 fields=["deleted_at"],
@@ -220,11 +272,16 @@ class Holder(RegistryModel):
         return name_token_hashes(self.organization_id, self.name or "")
 
     def contact_hashes(self) -> dict[str, str | None]:
-        """`email_hash` and `phone_hash` for the current contact (current hash key)."""
-        return contact_hashes(self.organization_id, self.contact)
+        """Every contact hash column's value for the current contact and representative
+        (`CONTACT_HASHES`, current hash key)."""
+        return {
+            spec.column: spec.stored_hash(self.organization_id, spec.value(self))
+            for spec in CONTACT_HASHES
+        }
 
     def sync_contact_hashes(self) -> list[str]:
-        """Set the contact hash columns from the contact; returns the names that changed."""
+        """Set the contact hash columns from the contact and the representative; returns the
+        names that changed."""
         changed = []
         for name, value in self.contact_hashes().items():
             if getattr(self, name) != value:
@@ -263,8 +320,6 @@ class Holder(RegistryModel):
         """Recompute every search hash with the current hash key (key rotation); returns the
         names of the hash columns that changed. The name word index (its own table) is
         rewritten here and reported as "name_tokens"; the other names need saving."""
-        from crm.crypto.search import search_hash
-
         changed = []
         new = search_hash(self.organization_id, DOCUMENT_FIELD, self.document)
         if new != self.document_hash:

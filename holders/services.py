@@ -70,13 +70,13 @@ def _write_state(holder: Holder, state: dict[str, Any]) -> None:
     holder.external_id = state.get("externalId") or None
     holder.addresses = state.get("addresses") or None
     holder.contact = state.get("contact") or None
-    holder.sync_contact_hashes()
     holder.natural_person, holder.natural_person_private = split(
         state.get("naturalPerson"), NATURAL_PERSON_PRIVATE
     )
     holder.legal_person, holder.legal_person_private = split(
         state.get("legalPerson"), LEGAL_PERSON_PRIVATE
     )
+    holder.sync_contact_hashes()  # the contact's and the representative's e-mails and phones
     holder.metadata = state.get("metadata") or {}
 
 
