@@ -1,7 +1,8 @@
 """Alias account back-office (docs/api.md §8), and the aliases on the holder page.
 
-Search by alias or holder id, account id, ledger id, banking account / IBAN, holder document,
-participant or related-party document (the last four through their search hashes); filters by
+Search by alias or holder id, account id, ledger id, bank account (alone or after its branch:
+`aliases.account_search`) / IBAN, holder document, participant or related-party document (the
+encrypted ones through their search hashes); filters by
 type, organization and state. The change form edits banking details, regulatory fields and
 metadata (fields derived from the API serializers, written by `aliases.services`); related
 parties are listed read-only with a remove box, and new ones are added in a second inline
@@ -24,8 +25,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aliases import selectors, services
+from aliases.account_search import account_matches
 from aliases.models import (
-    BANKING_ACCOUNT_FIELD,
     BANKING_IBAN_FIELD,
     DOCUMENT_FIELD,
     PARTICIPANT_DOCUMENT_FIELD,
@@ -261,8 +262,8 @@ class AliasAccountAdmin(RegistryAdmin):
     )
     list_defer = ("banking_details_private", "participant_document")
     search_help_text = _(
-        "Alias or holder id, account id, ledger id, banking account, IBAN, holder document, "
-        "participant or related-party document (any formatting)."
+        "Alias or holder id, account id, ledger id, bank account (alone or after its branch), "
+        "IBAN, holder document, participant or related-party document (any formatting)."
     )
     readonly_fields = (
         "id",
@@ -346,7 +347,6 @@ class AliasAccountAdmin(RegistryAdmin):
 
             arms += [
                 newest(aliases.filter(document_hash__in=hashes(DOCUMENT_FIELD))),
-                newest(aliases.filter(banking_account_hash__in=hashes(BANKING_ACCOUNT_FIELD))),
                 newest(aliases.filter(banking_iban_hash__in=hashes(BANKING_IBAN_FIELD))),
                 newest(
                     aliases.filter(participant_document_hash__in=hashes(PARTICIPANT_DOCUMENT_FIELD))
@@ -359,6 +359,7 @@ class AliasAccountAdmin(RegistryAdmin):
                     "alias_id",
                 ),
             ]
+        arms += [newest(matches) for matches in account_matches(organizations, term)]
         return arms
 
     # --- CSV export (machinery in RegistryAdmin) --------------------------------------------
@@ -536,15 +537,17 @@ class AliasInline(admin.TabularInline):
         return True  # every field is read-only, max_num=0 and can_delete=False: nothing to edit
 
 
-def holders_by_alias(organizations: list[uuid.UUID], term: str) -> QuerySet:
-    """Holders whose alias has this id or this account id (an arm of holder ids)."""
+def holders_by_alias(organizations: list[uuid.UUID], term: str) -> list[QuerySet]:
+    """Holders whose alias has this id or this account id, or this bank account (alone or
+    after its branch: `aliases.account_search`): arms of holder ids."""
     aliases = AliasAccount.all_objects.filter(organization_id__in=organizations, account_id=term)
     term_uuid = parse_uuid(term)
     if term_uuid is not None:
         aliases = AliasAccount.all_objects.filter(
             Q(id=term_uuid) | Q(organization_id__in=organizations, account_id=term)
         )
-    return newest(aliases, "holder_id")
+    by_account = account_matches(organizations, term)
+    return [newest(matches, "holder_id") for matches in [aliases, *by_account]]
 
 
 def holder_aliases_link(holder) -> dict[str, Any]:
