@@ -69,6 +69,7 @@ PAGE = 10  # the page size of every query below
 PAGE_WORTH = 100  # MAX_PAGINATION_LIMIT: no node may filter away more rows than a full page
 DOCUMENT = "123.456.789-09"
 ACCOUNT = "55555-5"
+BRANCH = "br0"  # the target row's (`load_registry`: "br" + i % 100, target 1000)
 IBAN = "BR15 0000 0000 0000 1093 2840 814P2"
 PARTICIPANT = "11.222.333/0001-81"
 PARTY_DOCUMENT = "987.654.321-00"
@@ -86,7 +87,7 @@ def email_hash(org) -> str:
 
 
 def phone_hash(org) -> str:
-    return search_hash(org, PHONE_FIELD, canonical_phone(PHONE), form=str)
+    return search_hash(org, PHONE_FIELD, PHONE, form=canonical_phone)
 
 
 def _hex(i: int, salt: str) -> str:
@@ -437,6 +438,13 @@ def cases(found: dict) -> dict:
         **admin_search("admin holder search by name word", Holder, NAME_WORD),
         **admin_search("admin holder search by external id", Holder, "ext-1000"),
         **admin_search("admin alias search by account", AliasAccount, ACCOUNT),
+        **admin_search(
+            "admin alias search by branch and account", AliasAccount, f"{BRANCH} {ACCOUNT}"
+        ),
+        **admin_search("admin holder search by bank account", Holder, ACCOUNT),
+        **admin_search(
+            "admin holder search by branch and account", Holder, f"{BRANCH}/{ACCOUNT}"
+        ),
         **admin_search("admin alias search by account id", AliasAccount, "acc-1000"),
         **admin_search("admin holder search by name prefix", Holder, NAME_PREFIX.upper()),
         **admin_search(
