@@ -27,7 +27,7 @@ from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
-from crm.crypto.search import canonical, canonical_email, phone_digits, phone_readings
+from crm.crypto.search import canonical, canonical_email, exact, phone_digits, phone_readings
 from crm.ids import parse_uuid
 from events import outbox
 from holders import selectors, services
@@ -227,7 +227,7 @@ class HolderAdmin(RegistryAdmin):
         if PHONE_TERM.fullmatch(term) and len(phone_digits(term)) >= PHONE_MIN_DIGITS:
             readings = phone_readings(term)
             for spec in PHONE_HASHES:
-                phone = [h for reading in readings for h in hashes(spec.field, reading, form=str)]
+                phone = [h for reading in readings for h in hashes(spec.field, reading, form=exact)]
                 arms.append(newest(holders.filter(**{f"{spec.column}__in": phone})))
         words = name_words(term)
         if words:

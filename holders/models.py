@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.api.documents import Path
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.metadata_index import MetadataPair
-from crm.crypto.search import canonical_email, canonical_phone, search_hash
+from crm.crypto.search import canonical_email, canonical_phone, exact, search_hash
 from crm.db.rows import Row, insert_rows
 from crm.models import DELETED, LIVE, RegistryModel
 
@@ -131,7 +131,9 @@ class ContactHash:
     def stored_hash(self, organization_id, value: str) -> str | None:
         """The hash stored for `value` (current hash key), None when it is blank."""
         canonical = self.form(value)
-        return search_hash(organization_id, self.field, canonical, form=str) if canonical else None
+        if not canonical:
+            return None
+        return search_hash(organization_id, self.field, canonical, form=exact)
 
 
 # Every e-mail address and phone number of a holder, each searchable by its own hash column.

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from aliases.account_search import branch_account_readings
 from crm.access.settings_checks import check_required_secrets
-from crm.crypto.search import canonical_phone, phone_digits, phone_readings, search_hash
+from crm.crypto.search import canonical_phone, exact, phone_digits, phone_readings, search_hash
 from holders.models import PHONE_FIELD, Holder
 from tests.conftest import ORG_A
 from tests.factories import AliasFactory, HolderFactory
@@ -253,7 +253,7 @@ def test_rows_hashed_the_old_way_are_found_after_rotate_hashes(admin_client):
     # As the row was before: the mobile phone hashed as its digits only, no hash for the
     # secondary e-mail or the other phone.
     Holder.objects.filter(pk=holder.pk).update(
-        phone_hash=search_hash(ORG_A, PHONE_FIELD, "5591901123900", form=str),
+        phone_hash=search_hash(ORG_A, PHONE_FIELD, "5591901123900", form=exact),
         other_phone_hash=None,
         secondary_email_hash=None,
     )

@@ -442,9 +442,7 @@ def cases(found: dict) -> dict:
             "admin alias search by branch and account", AliasAccount, f"{BRANCH} {ACCOUNT}"
         ),
         **admin_search("admin holder search by bank account", Holder, ACCOUNT),
-        **admin_search(
-            "admin holder search by branch and account", Holder, f"{BRANCH}/{ACCOUNT}"
-        ),
+        **admin_search("admin holder search by branch and account", Holder, f"{BRANCH}/{ACCOUNT}"),
         **admin_search("admin alias search by account id", AliasAccount, "acc-1000"),
         **admin_search("admin holder search by name prefix", Holder, NAME_PREFIX.upper()),
         **admin_search(
