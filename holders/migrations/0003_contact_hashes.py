@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('holders', '0001_initial'),
+        ('holders', '0002_export_unmasked_permission'),
     ]
 
     operations = [
