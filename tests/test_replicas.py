@@ -257,11 +257,14 @@ def test_replica_urls_become_databases_with_the_primarys_options():
         DB_STATEMENT_TIMEOUT_MS="2000",
     )
     script = (
-        "import json; from django.conf import settings as s; d = s.DATABASES; print(json.dumps("
+        "import json; from django.conf import settings as s; d = s.DATABASES; "
+        "primary = {k: v for k, v in d['default']['OPTIONS'].items() "
+        "if k != 'target_session_attrs'}; print(json.dumps("
         "{'aliases': list(d), 'replicas': s.DATABASE_REPLICA_ALIASES, "
         "'routers': s.DATABASE_ROUTERS, 'last_middleware': s.MIDDLEWARE[-1], "
         "'engines': [d[a]['ENGINE'] for a in d], 'hosts': [d[a]['HOST'] for a in d], "
-        "'same_options': all(d[a]['OPTIONS'] == d['default']['OPTIONS'] for a in d), "
+        "'same_options': all(d[a]['OPTIONS'] == primary for a in s.DATABASE_REPLICA_ALIASES), "
+        "'attrs': [d[a]['OPTIONS'].get('target_session_attrs') for a in d], "
         "'binding': d['replica1']['OPTIONS']['server_side_binding'], "
         "'timeout': d['replica2']['OPTIONS']['client_timeout'], "
         "'mirror': d['replica2']['TEST'], 'health': d['replica1']['CONN_HEALTH_CHECKS']}))"
@@ -284,6 +287,9 @@ def test_replica_urls_become_databases_with_the_primarys_options():
         "engines": ["crm.db.postgresql"] * 3,
         "hosts": ["db-primary", "db-r1", "db-r2"],
         "same_options": True,
+        # New connections to the primary go to a server that accepts writes; a replica is
+        # not given the primary's read-write (none is), only what its own URL asks for.
+        "attrs": ["read-write", None, None],
         "binding": True,
         "timeout": 3.0,
         "mirror": {"MIRROR": "default"},
@@ -501,6 +507,9 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
                 caplog.at_level("WARNING", logger="crm.db.replicas"),
             ):
                 assert replicas.measure_lag(name) is None
+            # Closed: the next check connects again (a multi-host replica URL with
+            # target_session_attrs=prefer-standby then finds whichever node is a standby).
+            assert wrapper.connection is None
             messages = [r.getMessage() for r in caplog.records if r.name == "crm.db.replicas"]
             assert len(messages) == 1 and messages[0].startswith(reasons[name]), messages
         finally:

@@ -18,7 +18,9 @@ made while serving a `GET`/`HEAD` of `/v1/…` or of an admin changelist, when
   replica itself (`now() - pg_last_xact_replay_timestamp()`, 0 when it has replayed all it
   received) at most every `DATABASE_REPLICA_CHECK_SECONDS` per process. An unreachable replica,
   or one that is no longer in recovery (promoted: a split brain is not a read source), counts
-  as over the tolerance;
+  as over the tolerance, and its connection is closed: the next check connects again, and a
+  replica URL listing several hosts with `target_session_attrs=prefer-standby` then finds
+  whichever is a standby now (after a failover, the old primary once it has rejoined);
 - the read is not inside a transaction on the primary (`atomic()`: the services' reads before a
   write) and is not `select_for_update()` (Django routes it as a write).
 
@@ -176,6 +178,10 @@ def measure_lag(alias: str) -> float | None:
         return None
     if not in_recovery:
         logger.warning("replica %s is not in recovery (promoted?), not reading from it", alias)
+        # Reconnect at the next check: with several hosts in its URL and
+        # target_session_attrs=prefer-standby, a new connection finds a standby once one is up
+        # again (the old primary rejoining after a failover).
+        connection.close()
         return None
     return float(lag) if lag is not None else None
 
