@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help system run test test-browser screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
+.PHONY: help system run test test-failover test-browser screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ system: ## Install/start what the tests use: Chromium, PostgreSQL, RabbitMQ (.ci
 
 test: $(STAMP) system ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
 	$(BIN)/pytest -q -n 2
+
+FAILOVER_ROUNDS ?= 2
+test-failover: $(STAMP) system ## Kill the primary of a pg_auto_failover formation under load, FAILOVER_ROUNDS (2) times
+	FAILOVER_ROUNDS=$(FAILOVER_ROUNDS) $(BIN)/pytest -q -s -m failover tests/test_failover.py
 
 test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium); screenshots in artifacts/
 	$(BIN)/pytest -q -m browser
