@@ -494,7 +494,7 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
     from crm.db.postgresql.base import DatabaseWrapper
 
     reasons = {
-        "not_a_standby": "replica not_a_standby is not in recovery (promoted?)",
+        "not_a_standby": "replica not_a_standby takes writes (promoted?)",
         "dead": "replica dead unreachable, reading from the primary: OperationalError",
     }
     for name, settings_dict in configured.items():
@@ -515,3 +515,27 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
         finally:
             wrapper.close()
             del connections[name]
+
+
+def test_a_promoted_replica_that_takes_no_writes_is_still_read(replica_settings, django_db_blocker):
+    """During a failover pg_auto_failover promotes the standby and keeps it read-only until the
+    old primary is known to be down (it has every acknowledged write): readers stay on it.
+    Here a server that is not in recovery, with its session read-only as such a node's are."""
+    import os
+
+    import environ
+
+    from crm.db.postgresql.base import DatabaseWrapper
+
+    url = os.environ.get("CRM_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/postgres")
+    database = {**environ.Env.db_url_config(url), "ENGINE": "crm.db.postgresql"}
+    database["OPTIONS"] = {"connect_timeout": 2, "options": "-c default_transaction_read_only=on"}
+    settings_dict = connections.configure_settings({"default": {}, "fenced": database})["fenced"]
+    wrapper = DatabaseWrapper(settings_dict, "fenced")
+    connections["fenced"] = wrapper
+    try:
+        with django_db_blocker.unblock():
+            assert replicas.measure_lag("fenced") == 0.0
+    finally:
+        wrapper.close()
+        del connections["fenced"]
