@@ -29,6 +29,7 @@ Marked `failover`: it runs in a CI step of its own (`make test-failover`), not i
 suite legs. `FAILOVER_ROUNDS=5 make test-failover` measures five failovers in a row.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -219,8 +220,10 @@ def formation():
         formation.stop()
 
 
-@pytest.fixture(scope="module")
-def exchange():
+@contextlib.contextmanager
+def event_queue():
+    """An exchange of the test's own on the machine's RabbitMQ, and a queue of everything
+    published to it: (name, channel)."""
     name = f"crm-test-failover-{uuid.uuid4().hex[:12]}"
     broker = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
     channel = broker.channel()
@@ -233,6 +236,12 @@ def exchange():
         channel.queue_delete(name)
         channel.exchange_delete(name)
         broker.close()
+
+
+@pytest.fixture(scope="module")
+def exchange():
+    with event_queue() as declared:
+        yield declared
 
 
 @pytest.fixture(scope="module")
@@ -483,7 +492,24 @@ def synchronous(primary) -> bool:
     return row is not None and row[0] == "sync"
 
 
-def test_a_retry_is_never_answered_from_what_the_standby_lacks(synchronous_pair, tmp_path):
+def relay_once(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "relay_events", "--once"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+
+
+@pytest.fixture
+def events():
+    with event_queue() as declared:
+        yield declared
+
+
+def test_a_retry_is_never_answered_from_what_the_standby_lacks(synchronous_pair, events, tmp_path):
     """The two ways a retry after a 503 went wrong across a failover, made to happen on
     purpose. A create's reservation reaches the standby, then its completion (the holder and
     the stored answer) commits on the primary but never reaches the standby (stopped
@@ -509,6 +535,7 @@ def test_a_retry_is_never_answered_from_what_the_standby_lacks(synchronous_pair,
     # answer is the application's, not a stale connection's.
     env.update(WEB_CONCURRENCY="1", GUNICORN_THREADS="1")
     env.update(DB_CLIENT_TIMEOUT_MS="3000", DB_LOCK_TIMEOUT_MS="20000")
+    env.update(EVENTS_ENABLED="true", EVENTS_BROKER_URL=BROKER_URL, EVENTS_EXCHANGE=events[0])
     migrate(env)
 
     def post(key: str, body: dict) -> Answer:
@@ -549,6 +576,12 @@ def test_a_retry_is_never_answered_from_what_the_standby_lacks(synchronous_pair,
         wait_until(lambda: call(port, "GET", holder).status == 200, "a read after the restart")
         retry_on_the_old_primary = post("k-second", body)
         assert retry_on_the_old_primary.status == 503, retry_on_the_old_primary.body[:300]
+        # Nor does the relay publish the lost create's event from there: it waits for the
+        # standby before publishing, and gives up.
+        relayed = relay_once(env)
+        assert relayed.returncode != 0, relayed.stdout
+        assert "OperationalError" in relayed.stderr, relayed.stderr[-2000:]
+        assert drain(events[1], events[0]) == set()
 
         primary.halt()  # the primary is lost; the standby comes back and is promoted
         standby.launch()
@@ -562,11 +595,19 @@ def test_a_retry_is_never_answered_from_what_the_standby_lacks(synchronous_pair,
         assert retry.headers["idempotent-replayed"] == "false"  # ran afresh
         assert (again.status, again.body) == (201, first.body)
         assert server.poll() is None
+        relayed = relay_once(env)
+        assert relayed.returncode == 0, relayed.stderr[-2000:]
     with psycopg.connect(standby.conninfo, autocommit=True) as connection:
         holders = {
             str(row[0]) for row in connection.execute("SELECT id FROM holders_holder").fetchall()
         }
+        committed = {
+            str(row[0])
+            for row in connection.execute("SELECT event_id FROM events_outboxevent").fetchall()
+        }
     assert holders == {first.json()["id"], retry.json()["id"]}
+    # Every committed event published, and nothing else (the lost create's event never).
+    assert drain(events[1], events[0]) == committed and len(committed) == 2
 
 
 def waiting_on_lock(primary) -> bool:

@@ -148,6 +148,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.unresponsive_until = 0.0
         self.prepared_writes = bool(options.get("prepared_writes"))
         self.needs_writable = options.get("target_session_attrs") in WRITABLE_ATTRS
+        self.side_connection: psycopg.Connection | None = None  # crm.db.durability's
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            side, self.side_connection = self.side_connection, None
+            if side is not None:
+                side.close()
 
     def server_unresponsive(self) -> None:
         self.unresponsive_until = time.monotonic() + UNRESPONSIVE_BACKOFF_SECONDS
