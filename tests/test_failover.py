@@ -318,6 +318,12 @@ def test_the_primary_dies_and_nothing_acknowledged_is_lost(formation, stack, exc
         finally:
             load.finish()
         refused = [a for a in load.writes_since(killed_at) if a.status == 503]
+        with load.lock:
+            reads_refused = [
+                round(a.started - killed_at, 1)
+                for a in load.reads
+                if a.status == 503 and a.started >= killed_at - LOAD_BEFORE_KILL
+            ]
         promoted = formation.wait_stable()  # the killed node rejoined as a standby
         rounds.append(
             {
@@ -330,6 +336,10 @@ def test_the_primary_dies_and_nothing_acknowledged_is_lost(formation, stack, exc
                     2,
                 ),
                 "writes_refused": len(refused),
+                "reads_refused": len(reads_refused),
+                "reads_refused_from_to": [min(reads_refused), max(reads_refused)]
+                if reads_refused
+                else [],
                 "slowest_answer_seconds": round(
                     max(a.elapsed for a in load.writes_since(killed_at - LOAD_BEFORE_KILL)), 2
                 ),

@@ -410,7 +410,9 @@ LOGGING = {
 
 # --- Idempotency (docs/api.md §6 "Retries are safe"; crm/api/idempotency.py) ----------------------
 # How long an Idempotency-Key is remembered (a retry after that runs as a new request), and how
-# long a request still running may hold its key before a retry takes it over (a crashed worker).
+# long a request still running may hold its key before a retry takes it over, where its
+# database session cannot be checked (SQLite, a transaction pooler): on PostgreSQL a retry
+# takes over at once the key of a session that is gone (crm/db/sessions.py).
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS = env.int(
     "IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS", default=120

@@ -171,7 +171,8 @@ class Claim:
             self._ours().delete()
         except DatabaseError:
             logger.warning(
-                "could not release idempotency record %s; it is taken over after %ss",
+                "could not release idempotency record %s; a retry takes it over once its "
+                "database session is gone (else after %ss)",
                 self.record_id,
                 settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS,
             )
