@@ -12,8 +12,10 @@ change-event relay against the formation and the machine's RabbitMQ. Then, for e
 * 8 writers create holders and PATCH their own holders, every request with an
   `Idempotency-Key`, each retried with the same key and body after a 503 until it is answered;
   2 readers read holders of an organization that never writes (served by the standby);
-* the primary's postmaster is SIGKILLed mid-load; the load goes on until writes have
-  succeeded again for a few seconds;
+* the primary's postmaster is SIGKILLed mid-load, and its address held until the monitor has
+  decided to fail over (`Formation.kill_primary`: left alone, pg_autoctl restarts a killed
+  postmaster in place as often as not, and there is no failover); the load goes on until
+  writes have succeeded again for a few seconds;
 * the killed node rejoins as a standby (the shipped check passes again) before the next round.
 
 It checks: every request was answered within `DB_CLIENT_TIMEOUT_MS` + 1 s (the client's
@@ -24,6 +26,10 @@ its answers named) and every holder carries the value of its last acknowledged P
 event in the outbox was published and nothing was published that the outbox does not have.
 It prints, and writes to `artifacts/failover.json`, the time from each kill to the first
 successful write (RTO) and to the last 503, and the counts checked.
+
+The second test makes the two failures the issue reported happen on purpose, with a plain
+synchronous primary/standby pair: a replay (and a relay) on an old primary that shows a commit
+its standby lacks, and a key whose request died with the old primary.
 
 Marked `failover`: it runs in a CI step of its own (`make test-failover`), not in the two
 suite legs. `FAILOVER_ROUNDS=5 make test-failover` measures five failovers in a row.
