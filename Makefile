@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4003
 
 .DEFAULT_GOAL := help
-.PHONY: help system run serve-prod test test-browser test-image image screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
+.PHONY: help system run serve-prod test test-failover test-browser test-image image screenshots fuzz lint fmt migrate superuser seed bench bench-flat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ test: $(STAMP) system ## Run the whole test suite (SQLite, or PostgreSQL when DA
 
 test-image: $(STAMP) system ## Build the container image and run it against PostgreSQL and RabbitMQ (tests/test_image.py)
 	$(BIN)/pytest -q -s -m image tests/test_image.py
+
+FAILOVER_ROUNDS ?= 2
+test-failover: $(STAMP) system ## Kill the primary of a pg_auto_failover formation under load, FAILOVER_ROUNDS (2) times
+	FAILOVER_ROUNDS=$(FAILOVER_ROUNDS) $(BIN)/pytest -q -s -m failover tests/test_failover.py
 
 test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium); screenshots in artifacts/
 	$(BIN)/pytest -q -m browser

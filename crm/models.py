@@ -394,7 +394,9 @@ class IdempotencyRecord(models.Model):
     The raw key is never stored, only a SHA-256 of organization + key; the response body is
     encrypted (it is a holder or alias with personal data). `object_kind`/`object_id` name the
     record the response is about, so erasing that record erases this row too. A row without a
-    `status_code` is a request still in progress.
+    `status_code` is a request still in progress; `session` is the database session that
+    reserved it (`crm.db.sessions`), so a retry can see that session is gone and take the key
+    over at once ("" where sessions are unknown: then only the in-progress timeout frees it).
     """
 
     class State(models.TextChoices):
@@ -411,6 +413,7 @@ class IdempotencyRecord(models.Model):
     object_kind = models.CharField(max_length=32, blank=True, default="")
     object_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    session = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["created_at", "id"]

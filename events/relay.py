@@ -32,6 +32,7 @@ from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from crm.db.durability import wait_for_standby
 from crm.db.rows import relax_commit
 from crm.observability import tracing
 from events import catalogue
@@ -175,12 +176,19 @@ class Relay:
         writers never wait for the broker. Rows the broker confirmed before it went away are
         marked sent before the failure is raised. The marking's commit does not wait for the
         disk (`relax_commit`): if the database crashes before it is flushed, the rows are pending
-        again and are published again with the same event ids (at-least-once, as documented)."""
+        again and are published again with the same event ids (at-least-once, as documented).
+        A claimed batch is published only once the synchronous standby has its rows
+        (`crm.db.durability`): no event goes out for a write a failover may still lose."""
         lock = connection.features.has_select_for_update_skip_locked
         with transaction.atomic() if lock else contextlib.nullcontext():
             if lock:
                 relax_commit()  # a batch lost in a crash goes again, with the same event ids
-            handled, failure = self._publish(publisher, self._claim(lock=lock))
+            batch = self._claim(lock=lock)
+            if batch:
+                # Only rows the synchronous standby has: an old primary restarted after a
+                # crash shows commits a failover then loses (docs/high-availability.md).
+                wait_for_standby(connection)
+            handled, failure = self._publish(publisher, batch)
         if failure is not None:
             raise failure
         return handled

@@ -1,5 +1,6 @@
 """Shared fixtures: an API client bound to an organization, factories, a second organization
-for tenant-isolation tests; and the `postgresql` marker's deselection on SQLite runs."""
+for tenant-isolation tests; the `postgresql` marker's deselection on SQLite runs, and the
+`failover` marker's outside its own CI step."""
 
 import uuid
 
@@ -68,6 +69,10 @@ def anonymous_api(db) -> OrgClient:
 
 POSTGRESQL_ONLY = pytest.StashKey[list[str]]()
 
+# `@pytest.mark.failover` (tests/test_failover.py: a pg_auto_failover formation, two failovers,
+# minutes): it runs in a CI step of its own, `make test-failover` (`-m failover`), once; every
+# run whose `-m` does not name it deselects it, and the deselected count says so.
+
 
 def _suite_database_is_postgresql() -> bool:
     from django.db import connections
@@ -76,6 +81,11 @@ def _suite_database_is_postgresql() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    if "failover" not in (config.option.markexpr or ""):
+        own_step = [item for item in items if item.get_closest_marker("failover")]
+        if own_step:
+            items[:] = [item for item in items if not item.get_closest_marker("failover")]
+            config.hook.pytest_deselected(items=own_step)
     if _suite_database_is_postgresql():
         return
     needs = [item for item in items if item.get_closest_marker("postgresql")]

@@ -263,9 +263,10 @@ def call(
     body: dict | None = None,
     organization: str = ORG,
     timeout: float = CLIENT_TIMEOUT_SECONDS,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
     """One request; never hangs: with no answer within `timeout` (per socket wait), the
-    answer has no status and `error` names the exception."""
+    answer has no status and `error` names the exception. `headers` are sent as well."""
     started = time.monotonic()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -273,7 +274,11 @@ def call(
             method,
             path,
             body=json.dumps(body) if body is not None else None,
-            headers={"X-Organization-Id": organization, "Content-Type": "application/json"},
+            headers={
+                "X-Organization-Id": organization,
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
         )
         response = connection.getresponse()
         answer = Answer(

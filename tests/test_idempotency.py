@@ -484,3 +484,67 @@ def test_twenty_parallel_retries_of_one_key_create_one_row():
     # Settled: every further retry is a replay of the one 201.
     retry = OrgClient(ORG_A).post("/v1/holders", BODY, **key("k-parallel"))
     assert (retry.status_code, retry.content) == (201, created[0])
+
+
+# --- Reservations whose request died with its database session ----------------------------------
+# After a failover the reservation is on the new primary but its session is not; after a crash
+# and restart, or a killed worker, the session is gone as well (docs/high-availability.md).
+
+
+def test_a_claim_records_the_session_that_made_it(api, monkeypatch):
+    from crm.db.sessions import session_id
+
+    create = holder_services.holder_create
+    seen: list[str] = []
+
+    def record_session(**kwargs):
+        seen.append(IdempotencyRecord.objects.get().session)  # while the request runs
+        return create(**kwargs)
+
+    monkeypatch.setattr(holder_services, "holder_create", record_session)
+    assert api.post("/v1/holders", BODY, **key("k-session")).status_code == 201
+
+    assert seen == [session_id(connection)]
+    if connection.vendor == "postgresql":
+        run, pid = seen[0].split("/")
+        assert float(run) > 0 and int(pid) == connection.connection.info.backend_pid
+    else:
+        assert seen == [""]  # SQLite: no server sessions; the timeout alone frees a key
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize(
+    "gone",
+    ["a session that ended", "a session of an earlier run of the server"],
+)
+def test_a_reservation_whose_session_is_gone_is_taken_over_at_once(api, gone):
+    from crm.db.sessions import session_id
+
+    run, pid = session_id(connection).split("/")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(pid), 0) + 100000 FROM pg_stat_activity")
+        unused_pid = cursor.fetchone()[0]
+    dead = f"{run}/{unused_pid}" if gone == "a session that ended" else f"{float(run) - 60}/{pid}"
+    in_progress_record(ORG_A, "k-died", "POST", "/v1/holders", BODY, session=dead)
+
+    response = api.post("/v1/holders", BODY, **key("k-died"))
+
+    assert (response.status_code, replayed(response)) == (201, "false")
+    record = IdempotencyRecord.objects.get()
+    assert record.state == IdempotencyRecord.State.COMPLETED
+    assert record.session == session_id(connection)
+    assert Holder.objects.count() == 1
+
+
+@pytest.mark.postgresql
+def test_a_reservation_whose_session_lives_is_409_until_the_timeout(api):
+    from crm.db.sessions import session_id
+
+    in_progress_record(
+        ORG_A, "k-alive", "POST", "/v1/holders", BODY, session=session_id(connection)
+    )
+
+    response = api.post("/v1/holders", BODY, **key("k-alive"))
+
+    assert (response.status_code, response.json()["code"]) == (409, "CRM-0910")
+    assert not Holder.objects.exists()

@@ -257,11 +257,14 @@ def test_replica_urls_become_databases_with_the_primarys_options():
         DB_STATEMENT_TIMEOUT_MS="2000",
     )
     script = (
-        "import json; from django.conf import settings as s; d = s.DATABASES; print(json.dumps("
+        "import json; from django.conf import settings as s; d = s.DATABASES; "
+        "primary = {k: v for k, v in d['default']['OPTIONS'].items() "
+        "if k != 'target_session_attrs'}; print(json.dumps("
         "{'aliases': list(d), 'replicas': s.DATABASE_REPLICA_ALIASES, "
         "'routers': s.DATABASE_ROUTERS, 'last_middleware': s.MIDDLEWARE[-1], "
         "'engines': [d[a]['ENGINE'] for a in d], 'hosts': [d[a]['HOST'] for a in d], "
-        "'same_options': all(d[a]['OPTIONS'] == d['default']['OPTIONS'] for a in d), "
+        "'same_options': all(d[a]['OPTIONS'] == primary for a in s.DATABASE_REPLICA_ALIASES), "
+        "'attrs': [d[a]['OPTIONS'].get('target_session_attrs') for a in d], "
         "'binding': d['replica1']['OPTIONS']['server_side_binding'], "
         "'timeout': d['replica2']['OPTIONS']['client_timeout'], "
         "'mirror': d['replica2']['TEST'], 'health': d['replica1']['CONN_HEALTH_CHECKS']}))"
@@ -284,6 +287,9 @@ def test_replica_urls_become_databases_with_the_primarys_options():
         "engines": ["crm.db.postgresql"] * 3,
         "hosts": ["db-primary", "db-r1", "db-r2"],
         "same_options": True,
+        # New connections to the primary go to a server that accepts writes; a replica is
+        # not given the primary's read-write (none is), only what its own URL asks for.
+        "attrs": ["read-write", None, None],
         "binding": True,
         "timeout": 3.0,
         "mirror": {"MIRROR": "default"},
@@ -488,7 +494,7 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
     from crm.db.postgresql.base import DatabaseWrapper
 
     reasons = {
-        "not_a_standby": "replica not_a_standby is not in recovery (promoted?)",
+        "not_a_standby": "replica not_a_standby takes writes (promoted?)",
         "dead": "replica dead unreachable, reading from the primary: OperationalError",
     }
     for name, settings_dict in configured.items():
@@ -501,8 +507,35 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
                 caplog.at_level("WARNING", logger="crm.db.replicas"),
             ):
                 assert replicas.measure_lag(name) is None
+            # Closed: the next check connects again (a multi-host replica URL with
+            # target_session_attrs=prefer-standby then finds whichever node is a standby).
+            assert wrapper.connection is None
             messages = [r.getMessage() for r in caplog.records if r.name == "crm.db.replicas"]
             assert len(messages) == 1 and messages[0].startswith(reasons[name]), messages
         finally:
             wrapper.close()
             del connections[name]
+
+
+def test_a_promoted_replica_that_takes_no_writes_is_still_read(replica_settings, django_db_blocker):
+    """During a failover pg_auto_failover promotes the standby and keeps it read-only until the
+    old primary is known to be down (it has every acknowledged write): readers stay on it.
+    Here a server that is not in recovery, with its session read-only as such a node's are."""
+    import os
+
+    import environ
+
+    from crm.db.postgresql.base import DatabaseWrapper
+
+    url = os.environ.get("CRM_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/postgres")
+    database = {**environ.Env.db_url_config(url), "ENGINE": "crm.db.postgresql"}
+    database["OPTIONS"] = {"connect_timeout": 2, "options": "-c default_transaction_read_only=on"}
+    settings_dict = connections.configure_settings({"default": {}, "fenced": database})["fenced"]
+    wrapper = DatabaseWrapper(settings_dict, "fenced")
+    connections["fenced"] = wrapper
+    try:
+        with django_db_blocker.unblock():
+            assert replicas.measure_lag("fenced") == 0.0
+    finally:
+        wrapper.close()
+        del connections["fenced"]

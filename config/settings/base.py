@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from crm.db.config import database_url_config, split_database_urls
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -98,8 +100,14 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------
-# SQLite file by default (embedded, zero set-up); PostgreSQL 15+ in production via DATABASE_URL.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# SQLite file by default (embedded, zero set-up); PostgreSQL 15+ in production via DATABASE_URL,
+# which may list the servers of a highly available cluster, libpq's multi-host form
+# (postgres://u@h1:5432,h2:5432/crm; crm/db/config.py, docs/high-availability.md).
+DATABASES = {
+    "default": database_url_config(
+        env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the database is down *or frozen* (docs/api.md §6): every wait is bounded.
     # - connect_timeout: a new connection (the only bound libpq enforces on a frozen server).
@@ -116,6 +124,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # - prepared_writes (crm.db.postgresql): the services' fixed-shape INSERTs are prepared on the
     #   server once per connection. Behind PgBouncer in transaction mode: PgBouncer 1.22+ with
     #   max_prepared_statements, or DB_PREPARED_WRITES=false.
+    # - target_session_attrs=read-write (unless the URL says otherwise): of the hosts listed,
+    #   a new connection goes to the one that accepts writes, so after a failover connections
+    #   find the new primary by themselves; a node that became read-only is refused.
     # Set DB_STATEMENT_TIMEOUT_MS=0 (and DB_CLIENT_TIMEOUT_MS=0) for long maintenance runs, e.g.
     # a migration that builds an index on a large table.
     DATABASES["default"]["ENGINE"] = "crm.db.postgresql"
@@ -144,6 +155,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "health_check_idle_seconds": env.int("DB_HEALTH_CHECK_IDLE_MS", default=1000) / 1000,
         "server_side_binding": True,
         "prepared_writes": env.bool("DB_PREPARED_WRITES", default=True),
+        "target_session_attrs": "read-write",
     }.items():
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_name, _value)
     # Persistent, health-checked connections (3.4x throughput of per-request connections).
@@ -164,7 +176,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # while its replay lag is within DATABASE_REPLICA_MAX_LAG_SECONDS; writes, reads inside a
 # transaction and reads by a caller that wrote in the last DATABASE_REPLICA_STICKY_SECONDS stay
 # on the primary (crm/db/replicas.py, docs/scaling.md). None configured: one database, as before.
-DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+# A replica URL may list several hosts (postgres://u@h1,h2/crm?target_session_attrs=prefer-standby:
+# a standby when one is up); the commas inside it do not separate URLs.
+DATABASE_REPLICA_URLS = split_database_urls(env.str("DATABASE_REPLICA_URLS", default=""))
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=2.0)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1.0)
 DATABASE_REPLICA_STICKY_SECONDS = env.float(
@@ -173,9 +187,15 @@ DATABASE_REPLICA_STICKY_SECONDS = env.float(
 )
 DATABASE_REPLICA_ALIASES: list[str] = []
 for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
-    _replica = environ.Env.db_url_config(_url)
+    _replica = database_url_config(_url)
     _replica["ENGINE"] = DATABASES["default"]["ENGINE"]  # crm.db.postgresql: the same bounds
-    _replica["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})}
+    # The primary's options, but not its target_session_attrs (read-write: no standby is).
+    _inherited = {
+        name: value
+        for name, value in DATABASES["default"].get("OPTIONS", {}).items()
+        if name != "target_session_attrs"
+    }
+    _replica["OPTIONS"] = {**_inherited, **_replica.get("OPTIONS", {})}
     for _name in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
         if _name in DATABASES["default"]:
             _replica[_name] = DATABASES["default"][_name]
@@ -433,7 +453,9 @@ if LOG_FORMAT == "json":
 
 # --- Idempotency (docs/api.md §6 "Retries are safe"; crm/api/idempotency.py) ----------------------
 # How long an Idempotency-Key is remembered (a retry after that runs as a new request), and how
-# long a request still running may hold its key before a retry takes it over (a crashed worker).
+# long a request still running may hold its key before a retry takes it over, where its
+# database session cannot be checked (SQLite, a transaction pooler): on PostgreSQL a retry
+# takes over at once the key of a session that is gone (crm/db/sessions.py).
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS = env.int(
     "IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS", default=120

@@ -321,15 +321,24 @@ def error_response(error: CRMError) -> JsonResponse:
 
 
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+# Refusals that say "not this server, not now", whatever DB-API class they arrive as:
+# 25006 read_only_sql_transaction ("cannot execute INSERT in a read-only transaction") is a
+# write that reached a standby or a primary being demoted during a failover (Django wraps it
+# as InternalError). The connection is then dropped (crm.db.postgresql: `is_usable`) and the
+# next one goes to the writable server (target_session_attrs=read-write).
+_UNAVAILABLE_SQLSTATES = frozenset({"25006"})
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Connection-level failures (server down, pool exhausted, SQLite locked) -> 503.
+    """Connection-level failures (server down, pool exhausted, SQLite locked, a read-only
+    server during a failover) -> 503.
 
     SQLite also reports SQL mistakes as OperationalError; those stay 500s so bugs are not
     disguised as outages.
     """
     if isinstance(exc, InterfaceError) or _is_pool_timeout(exc):
+        return True
+    if getattr(exc.__cause__, "sqlstate", None) in _UNAVAILABLE_SQLSTATES:
         return True
     if not isinstance(exc, OperationalError):
         return False

@@ -20,10 +20,13 @@ request refused by those burns no key. Without a key, or on other methods, nothi
      -> 422 CRM-0909;
    * it is still in progress -> 409 CRM-0910 (with `Retry-After`; nobody waits);
    * it is completed -> **replay**: the stored status and body, `Idempotent-Replayed: true`
-     (and Midaz's `X-Idempotency-Replayed: true`). Fresh answers say `false`.
+     (and Midaz's `X-Idempotency-Replayed: true`). Fresh answers say `false`. The record is
+     read under a row lock, so the replay's commit waits for the synchronous standby like a
+     write's: a replay never acknowledges what a failover may still lose.
    A record older than `IDEMPOTENCY_TTL_SECONDS` (24 h) is expired: the key is new again. An
-   in-progress record older than `IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS` belongs to a worker
-   that died; a retry takes it over.
+   in-progress record whose database session is gone (`crm.db.sessions`: the reservation
+   survived a failover or a crash, its request did not) is taken over by the retry at once;
+   where the session cannot be known, after `IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS`.
 3. **Execute**: the action runs in one transaction that also completes the record (status,
    encrypted body, the record it is about), so a write and its record commit together or not
    at all. Completing only a record still ours and in progress: if a retry took it over
@@ -68,7 +71,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -77,6 +80,7 @@ from rest_framework.response import Response
 from crm import lifecycle
 from crm.api.errors import CRMError
 from crm.crypto import search
+from crm.db.sessions import session_alive, session_id
 from crm.ids import parse_uuid
 from crm.models import IdempotencyRecord
 from crm.observability import metrics
@@ -193,20 +197,26 @@ class Claim:
             self._ours().delete()
         except DatabaseError:
             logger.warning(
-                "could not release idempotency record %s; it is taken over after %ss",
+                "could not release idempotency record %s; a retry takes it over once its "
+                "database session is gone (else after %ss)",
                 self.record_id,
                 settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS,
             )
 
 
 def _taken_over(existing: IdempotencyRecord) -> bool:
-    """Delete `existing` when it is expired, or in progress for too long (its worker died).
-    True when the claim should be tried again (whoever deleted it)."""
+    """Delete `existing` when it is expired, or in progress while its request is gone: the
+    database session that reserved it no longer exists (`crm.db.sessions`: a failover, a
+    crashed server or worker), or, where that cannot be known, it has been in progress for
+    longer than the timeout. True when the claim should be tried again."""
     now = timezone.now()
     if existing.created_at < now - ttl():
         IdempotencyRecord.objects.filter(pk=existing.pk, created_at__lt=now - ttl()).delete()
         return True
-    if existing.state == IN_PROGRESS and existing.created_at < now - in_progress_timeout():
+    if existing.state == IN_PROGRESS and (
+        existing.created_at < now - in_progress_timeout()
+        or session_alive(connection, existing.session) is False
+    ):
         IdempotencyRecord.objects.filter(pk=existing.pk, state=IN_PROGRESS).delete()
         return True
     return False
@@ -224,21 +234,44 @@ def claim(organization_id: uuid.UUID, key: str, request_fingerprints: list[str])
                     organization_id=organization_id,
                     key_hash=hashed,
                     fingerprint=request_fingerprints[0],
+                    session=session_id(connection),
                 )
         except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(
-                organization_id=organization_id, key_hash=hashed
-            ).first()
-            if existing is None or _taken_over(existing):
-                continue  # released or expired meanwhile: claim again
-            if existing.fingerprint not in request_fingerprints:
-                raise CRMError("CRM-0909") from None
-            if existing.state == IN_PROGRESS:
-                raise CRMError("CRM-0910", headers={"Retry-After": "1"}) from None
+            existing = _holder_of_the_key(organization_id, hashed, request_fingerprints)
+            if existing is None:
+                continue  # released, expired or taken over meanwhile: claim again
             return existing
         _purge_quietly()
         return Claim(record.pk)
     raise CRMError("CRM-0910", headers={"Retry-After": "1"})
+
+
+def _holder_of_the_key(
+    organization_id: uuid.UUID, hashed: str, request_fingerprints: list[str]
+) -> IdempotencyRecord | None:
+    """The completed record that holds the key, to replay; None when the key is free again
+    (released, expired, taken over); 422 CRM-0909 (another request's key) or 409 CRM-0910
+    (still running) otherwise.
+
+    The record is read under a row lock, and that is what makes a replay safe after a
+    failover: taking the lock writes WAL, so this transaction's commit waits for the
+    synchronous standby, as a write's does (docs/high-availability.md). A primary that
+    restarts after a crash can show, until it is demoted, a record whose commit it wrote but
+    the standby never received (that request got a 503); replaying it without the wait
+    answered 201 for a holder the promoted standby does not have."""
+    with transaction.atomic():
+        existing = (
+            IdempotencyRecord.objects.select_for_update(no_key=True)
+            .filter(organization_id=organization_id, key_hash=hashed)
+            .first()
+        )
+        if existing is None or _taken_over(existing):
+            return None
+        if existing.fingerprint not in request_fingerprints:
+            raise CRMError("CRM-0909")
+        if existing.state == IN_PROGRESS:
+            raise CRMError("CRM-0910", headers={"Retry-After": "1"})
+        return existing
 
 
 def _purge_quietly() -> None:

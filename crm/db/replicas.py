@@ -16,9 +16,13 @@ made while serving a `GET`/`HEAD` of `/v1/…` or of an admin changelist, when
   when several processes serve the API, or a worker only sees its own marks;
 - the replica's replay lag is within `DATABASE_REPLICA_MAX_LAG_SECONDS`, measured on the
   replica itself (`now() - pg_last_xact_replay_timestamp()`, 0 when it has replayed all it
-  received) at most every `DATABASE_REPLICA_CHECK_SECONDS` per process. An unreachable replica,
-  or one that is no longer in recovery (promoted: a split brain is not a read source), counts
-  as over the tolerance;
+  received) at most every `DATABASE_REPLICA_CHECK_SECONDS` per process. A promoted standby that
+  still takes no writes (pg_auto_failover keeps it read-only until the old primary is known to
+  be down: it has every acknowledged write) is still read. An unreachable replica, or one that
+  takes writes (promoted: a split brain is not a read source), counts as over the tolerance,
+  and its connection is closed: the next check connects again, and a
+  replica URL listing several hosts with `target_session_attrs=prefer-standby` then finds
+  whichever is a standby now (after a failover, the old primary once it has rejoined);
 - the read is not inside a transaction on the primary (`atomic()`: the services' reads before a
   write) and is not `select_for_update()` (Django routes it as a write).
 
@@ -52,10 +56,14 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MARK_PREFIX = "crm:replicas:wrote:"
 
-# The replica's replay lag in seconds, 0 when it has replayed everything it received (an idle
-# primary sends no new transactions, so `pg_last_xact_replay_timestamp()` alone would grow).
+# Whether the replica may be read (a standby, or a server that takes no writes: during a
+# failover pg_auto_failover promotes the standby and keeps it read-only until the old primary
+# is known to be down), and its replay lag in seconds: 0 when it has replayed everything it
+# received (an idle primary sends no new transactions, so `pg_last_xact_replay_timestamp()`
+# alone would grow) or is no longer replaying at all (promoted).
 LAG_SQL = (
-    "SELECT pg_is_in_recovery(), CASE"
+    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool, CASE"
+    " WHEN NOT pg_is_in_recovery() THEN 0"
     " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
     " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
 )
@@ -166,7 +174,7 @@ def measure_lag(alias: str) -> float | None:
         deadline = raw.deadline(bound) if bound and hasattr(raw, "deadline") else None
         with deadline or contextlib.nullcontext(), connection.cursor() as cursor:
             cursor.execute(LAG_SQL)
-            in_recovery, lag = cursor.fetchone()
+            readable, lag = cursor.fetchone()
     except Exception as exc:  # a check never fails a request
         logger.warning(
             "replica %s unreachable, reading from the primary: %s", alias, type(exc).__name__
@@ -174,8 +182,12 @@ def measure_lag(alias: str) -> float | None:
         with contextlib.suppress(Exception):
             connection.close()
         return None
-    if not in_recovery:
-        logger.warning("replica %s is not in recovery (promoted?), not reading from it", alias)
+    if not readable:
+        logger.warning("replica %s takes writes (promoted?), not reading from it", alias)
+        # Reconnect at the next check: with several hosts in its URL and
+        # target_session_attrs=prefer-standby, a new connection finds a standby once one is up
+        # again (the old primary rejoining after a failover).
+        connection.close()
         return None
     return float(lag) if lag is not None else None
 

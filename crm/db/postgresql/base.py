@@ -35,6 +35,12 @@ timeout. This backend gives it one:
   (psycopg's own threshold) measured no faster for `GET` holder. An `INSERT` has no plan to
   get wrong. Behind PgBouncer in transaction mode this needs PgBouncer 1.22+ with
   `max_prepared_statements` set; otherwise set it off (`DB_PREPARED_WRITES=false`).
+- `OPTIONS["target_session_attrs"]` `read-write` (the primary's default, config/settings/base.py)
+  is libpq's: of the hosts of a multi-host URL, connect to the one that accepts writes. libpq
+  checks it only when connecting; a connection whose server has become read-only since (a
+  write refused with "read-only transaction", 503 CRM-0907 by `crm.api.errors`) is reported
+  unusable by `is_usable`, so Django drops it after the request and the next connection finds
+  the writable server (docs/high-availability.md).
 - After the server failed to answer within one of these bounds (or `connect_timeout`), this
   connection wrapper (one per thread) refuses to reconnect for `UNRESPONSIVE_BACKOFF_SECONDS`:
   what is left of the request (a rollback's reconnect, an idempotency key's release) fails at
@@ -58,6 +64,8 @@ CLIENT_OPTIONS = (
     "prepared_writes",
 )
 UNRESPONSIVE_BACKOFF_SECONDS = 1.0
+# `target_session_attrs` values that ask for a server that accepts writes.
+WRITABLE_ATTRS = frozenset({"read-write", "primary"})
 # The connection's prepare threshold with `prepared_writes`: never reached, since the cursor
 # passes `prepare=False` for every unmarked statement; not None, which would disable
 # preparing altogether.
@@ -139,6 +147,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.health_check_idle_seconds = _seconds(options.get("health_check_idle_seconds")) or 0
         self.unresponsive_until = 0.0
         self.prepared_writes = bool(options.get("prepared_writes"))
+        self.needs_writable = options.get("target_session_attrs") in WRITABLE_ATTRS
+        self.side_connection: psycopg.Connection | None = None  # crm.db.durability's
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            side, self.side_connection = self.side_connection, None
+            if side is not None:
+                side.close()
 
     def server_unresponsive(self) -> None:
         self.unresponsive_until = time.monotonic() + UNRESPONSIVE_BACKOFF_SECONDS
@@ -189,10 +207,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().close_if_health_check_failed()
 
     def is_usable(self):
+        if self.needs_writable and self.server_read_only():
+            return False  # reconnect: target_session_attrs finds the writable server
         if self.connection is None or self.health_check_timeout is None:
             return super().is_usable()
         with self.connection.deadline(self.health_check_timeout):
             return super().is_usable()
+
+    def server_read_only(self) -> bool:
+        """The server says this session is read-only now (PostgreSQL 14+ reports both settings
+        to the client as they change, no round trip): a standby, or a primary made read-only
+        while it is demoted. libpq checks `target_session_attrs` only when it connects."""
+        if self.connection is None:
+            return False
+        info = self.connection.info
+        return "on" in (
+            info.parameter_status("default_transaction_read_only"),
+            info.parameter_status("in_hot_standby"),
+        )
 
     def set_autocommit(self, autocommit, force_begin_transaction_with_broken_autocommit=False):
         # `transaction.atomic` restores autocommit when it exits, even after it has dropped a
