@@ -218,13 +218,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """The server says this session is read-only now (PostgreSQL 14+ reports both settings
         to the client as they change, no round trip): a standby, or a primary made read-only
         while it is demoted. libpq checks `target_session_attrs` only when it connects."""
-        if self.connection is None:
-            return False
+        if self.connection is None or self.connection.closed:
+            return False  # a closed connection is not usable anyway (`is_usable` says so)
         info = self.connection.info
-        return "on" in (
-            info.parameter_status("default_transaction_read_only"),
-            info.parameter_status("in_hot_standby"),
-        )
+        try:
+            return "on" in (
+                info.parameter_status("default_transaction_read_only"),
+                info.parameter_status("in_hot_standby"),
+            )
+        except psycopg.OperationalError:  # closed under us (a frozen or lost server): not read-only
+            return False
 
     def set_autocommit(self, autocommit, force_begin_transaction_with_broken_autocommit=False):
         # `transaction.atomic` restores autocommit when it exits, even after it has dropped a
