@@ -218,8 +218,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """The server says this session is read-only now (PostgreSQL 14+ reports both settings
         to the client as they change, no round trip): a standby, or a primary made read-only
         while it is demoted. libpq checks `target_session_attrs` only when it connects."""
-        if self.connection is None:
-            return False
+        if self.connection is None or self.connection.closed:
+            return False  # a closed one (a client deadline, a lost server) is unusable anyway
         info = self.connection.info
         return "on" in (
             info.parameter_status("default_transaction_read_only"),
