@@ -196,3 +196,18 @@ def test_a_replica_connection_may_be_read_only(django_db_blocker):
             assert wrapper.is_usable()
         finally:
             wrapper.close()
+
+
+def test_a_connection_the_client_deadline_closed_is_unusable_not_an_error(django_db_blocker):
+    """The read-only check runs on every connection Django checks after an error, including
+    one `crm.db.postgresql` closed after a deadline (test_frozen_database.py: a 500 page when
+    the check raised on it)."""
+    wrapper = wrapper_for(MACHINE_URL, "deadline", target_session_attrs="read-write")
+    with django_db_blocker.unblock():
+        try:
+            wrapper.ensure_connection()
+            wrapper.connection.close()  # as DeadlineConnection.wait() does past its bound
+
+            assert not wrapper.is_usable()
+        finally:
+            wrapper.close()

@@ -219,7 +219,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         to the client as they change, no round trip): a standby, or a primary made read-only
         while it is demoted. libpq checks `target_session_attrs` only when it connects."""
         if self.connection is None or self.connection.closed:
-            return False  # a closed connection is not usable anyway (`is_usable` says so)
+            return False  # a closed one (a client deadline, a lost server) is unusable anyway
         info = self.connection.info
         try:
             return "on" in (
