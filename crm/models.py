@@ -397,6 +397,7 @@ class IdempotencyRecord(models.Model):
     `status_code` is a request still in progress; `session` is the database session that
     reserved it (`crm.db.sessions`), so a retry can see that session is gone and take the key
     over at once ("" where sessions are unknown: then only the in-progress timeout frees it).
+    `etag` is the answer's `ETag` (the record's version then), so a replay carries it too.
     """
 
     class State(models.TextChoices):
@@ -414,6 +415,7 @@ class IdempotencyRecord(models.Model):
     object_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     session = models.CharField(max_length=64, blank=True, default="")
+    etag = models.CharField(max_length=16, blank=True, default="")  # the answer's ETag, replayed
 
     class Meta:
         ordering = ["created_at", "id"]

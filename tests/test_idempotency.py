@@ -79,6 +79,24 @@ def test_post_retry_replays_the_original_201_and_body_and_creates_one_row(api):
     assert str(record.object_id) == first.json()["id"]
 
 
+def test_a_replay_carries_the_etag_of_the_first_answer(api):
+    """The replay is the first answer again, headers included: its `ETag` names the version
+    the first answer carried, even after the record changed (schemathesis found a replayed 201
+    without the `ETag` the OpenAPI document promises)."""
+    first = api.post("/v1/holders", BODY, **key("k-etag"))
+    holder_url = f"/v1/holders/{first.json()['id']}"
+    patched = api.patch(holder_url, {"name": "Joana Outra"}, **key("k-etag-patch"))
+    api.patch(holder_url, {"name": "Joana Terceira"})
+
+    create_retry = api.post("/v1/holders", BODY, **key("k-etag"))
+    patch_retry = api.patch(holder_url, {"name": "Joana Outra"}, **key("k-etag-patch"))
+
+    assert (first.headers["ETag"], patched.headers["ETag"]) == ('"1"', '"2"')
+    assert replayed(create_retry) == replayed(patch_retry) == "true"
+    assert create_retry.headers["ETag"] == '"1"'
+    assert patch_retry.headers["ETag"] == '"2"'
+
+
 def test_replay_ignores_whitespace_and_key_order_of_the_body(api):
     first = api.post("/v1/holders", BODY, **key("k-order"))
     reordered = (

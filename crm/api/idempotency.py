@@ -176,13 +176,15 @@ class Claim:
     def _ours(self):
         return IdempotencyRecord.objects.filter(pk=self.record_id, state=IN_PROGRESS)
 
-    def complete(self, status: int, body: str, subject: tuple[str, uuid.UUID | None]) -> bool:
-        """Store the answer; False when the reservation is no longer ours (taken over)."""
+    def complete(self, response: Response, subject: tuple[str, uuid.UUID | None]) -> bool:
+        """Store the answer (status, body, `ETag`); False when the reservation is no longer
+        ours (taken over)."""
         kind, object_id = subject
         updated = self._ours().update(
             state=COMPLETED,
-            status_code=status,
-            response_body=body,
+            status_code=response.status_code,
+            response_body=_body_text(response),
+            etag=response.get("ETag", ""),
             object_kind=kind,
             object_id=object_id,
         )
@@ -302,8 +304,12 @@ def _body_text(response: Response) -> str:
 
 
 def _replay(record: IdempotencyRecord) -> Response:
+    """The stored answer again: status, body and the `ETag` it carried."""
     data = json.loads(record.response_body) if record.response_body else None
-    return Response(data, status=record.status_code)
+    response = Response(data, status=record.status_code)
+    if record.etag:
+        response["ETag"] = record.etag
+    return response
 
 
 class IdempotentViewMixin:
@@ -338,7 +344,7 @@ class IdempotentViewMixin:
             with transaction.atomic():
                 response = action(request, *args, **kwargs)
                 if response.status_code < 500 and not claimed.complete(
-                    response.status_code, _body_text(response), self._subject(response)
+                    response, self._subject(response)
                 ):
                     raise CRMError(
                         "CRM-0910",
@@ -374,9 +380,7 @@ class IdempotentViewMixin:
             # The action raised: store a final 4xx answer, release after a 5xx.
             if response.status_code < 500 and isinstance(response, Response):
                 try:
-                    state.complete(
-                        response.status_code, _body_text(response), self._subject(response)
-                    )
+                    state.complete(response, self._subject(response))
                 except DatabaseError:
                     state.release()
             else:
