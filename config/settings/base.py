@@ -302,6 +302,8 @@ AXES_RESET_ON_SUCCESS = True
 # "Address" is the client's: the connection's, or what a TRUSTED_PROXIES proxy reports (never a
 # client's own X-Forwarded-For; axes is not left to read the header itself).
 AXES_CLIENT_IP_CALLABLE = "crm.access.client_address.client_address"
+# The lockout page: the admin's look, in the staff member's language (axes' own is English text).
+AXES_LOCKOUT_CALLABLE = "crm.admin.errors.lockout_page"
 
 # --- The client's address (crm/access/client_address.py, docs/operations.md) -------------------
 # Networks of the proxies in front of the service (comma-separated CIDRs, e.g. 10.0.0.0/8):

@@ -4,31 +4,51 @@ error shape (`crm.api.views`)."""
 
 import logging
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger("crm.admin")
 
 TEXTS = {
-    400: ("Bad request", "The request could not be accepted."),
+    400: (_("Bad request"), _("The request could not be accepted.")),
     403: (
-        "Permission denied",
-        "Your account is not allowed to do this. Ask an administrator "
-        "for the permission if your work needs it.",
+        _("Permission denied"),
+        _(
+            "Your account is not allowed to do this. Ask an administrator "
+            "for the permission if your work needs it."
+        ),
     ),
-    404: ("Page not found", "There is no such page, or the record no longer exists."),
+    404: (_("Page not found"), _("There is no such page, or the record no longer exists.")),
+    429: (
+        _("Too many failed logins"),
+        _(
+            "This account is locked on this computer after too many failed logins. Wait "
+            "%(minutes)s minutes and try again, or ask an administrator to unlock it."
+        ),
+    ),
     500: (
-        "Server error",
-        "Something went wrong on our side. Nothing you did caused it; try "
-        "again in a moment. The error was logged.",
+        _("Server error"),
+        _(
+            "Something went wrong on our side. Nothing you did caused it; try "
+            "again in a moment. The error was logged."
+        ),
     ),
-    503: ("Service unavailable", "The database is not answering. Try again in a moment."),
+    503: (_("Service unavailable"), _("The database is not answering. Try again in a moment.")),
 }
 
 
 def is_admin_path(request: HttpRequest) -> bool:
     return request.path.startswith("/admin/")
+
+
+def lockout_page(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
+    """django-axes' lockout answer (`AXES_LOCKOUT_CALLABLE`): a 429 in the admin's look and the
+    staff member's language, saying how long to wait (axes' own is an English text line)."""
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    return admin_error_page(request, 429, TEXTS[429][1] % {"minutes": minutes})
 
 
 def admin_error_page(request: HttpRequest, status: int, message: str = "") -> HttpResponse:
@@ -58,7 +78,7 @@ def admin_error_page(request: HttpRequest, status: int, message: str = "") -> Ht
 # The C0 and C1 controls but for tab and line breaks (pasted text): no stored value holds one,
 # and PostgreSQL refuses NUL in a text parameter outright.
 UNSEARCHABLE = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)])) - {"\t", "\n", "\r"}
-UNSEARCHABLE_MESSAGE = (
+UNSEARCHABLE_MESSAGE = _(
     "The search or a filter in this address holds a control character (such as NUL), which "
     "no record contains, so it cannot be searched and nothing was listed or exported. Go back "
     "and retype the search without it."

@@ -12,6 +12,7 @@ from django.db import Error as DatabaseFailure
 from django.db import connection
 from django.db.utils import load_backend
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -162,8 +163,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return admin_error_page(
             request,
             403,
-            "The form expired or your browser did not send its security cookie. Go back, "
-            "reload the page and try again.",
+            gettext(
+                "The form expired or your browser did not send its security cookie. Go "
+                "back, reload the page and try again."
+            ),
         )
     from django.views.csrf import csrf_failure as django_csrf_failure
 

@@ -1,0 +1,174 @@
+"""The back-office speaks only Brazilian Portuguese to a pt-BR browser (issue 28 item 7,
+docs/admin.md "Languages"): every page a superuser can reach from the dashboard by following
+links, and the error pages, are rendered in pt-BR and their visible text is searched for
+English words. A string shown to staff that is not marked for translation, or marked but
+missing from the catalog, shows up here; the catalog itself must have no fuzzy entry (a fuzzy
+entry is not used by gettext, so the page would be English).
+
+The pages are filled with records of every kind (holders, accounts with related parties, audit
+entries of every action, versions, organizations, tokens, events) whose own values hold no
+English words, so what is found is the interface's."""
+
+import html.parser
+import re
+from collections import deque
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from staff.roles import CLERK, ensure_roles
+from tests.test_admin_i18n import CATALOG
+
+pytestmark = pytest.mark.django_db
+
+PT_BR = {"HTTP_ACCEPT_LANGUAGE": "pt-BR"}
+MAX_PAGES = 250
+# Words that betray an English interface: function words of English sentences and the
+# interface's own nouns and verbs. None is spelt alike in Portuguese.
+ENGLISH = re.compile(
+    r"\b(the|and|of|with|this|for|from|not|was|were|has|have|are|is|you|your|by|on|at|"
+    r"Organization|Organizations|Holder|Holders|Account|Accounts|Record|Records|Reason|Create|"
+    r"Created|Update|Updated|Soft delete|Restore|Restored|Hard delete|Export|Home|Change|"
+    r"Changed|Delete|Deleted|Save|History|Search|Filter|Yes|Unknown|Document|Name|Type|Bank|"
+    r"Branch|Related|Party|Parties|staff|command|token|system|View|Show|Hide|Reveal|Back|Cancel|"
+    r"Confirm|events|Outbox|Key|Keys|Rotate|Legal hold|Hold|Verify|Verified|Plan|Erase|Erased|"
+    r"Request|Requested|Approve|Reject|Pending|Add|Edit|Close|Open|All|None|Active|Deleted|"
+    r"Warning|Error|Page|Next|Previous|results|result|Select|Action|Actions|Go|Clear|Date|"
+    r"Time|Actor|Field|Fields|Value|Values|Version|Versions|Before|After)\b",
+)
+# Text that is data or a name in its own right, not the interface's words.
+NOT_INTERFACE = ("English",)
+
+
+class VisibleText(html.parser.HTMLParser):
+    """The text a person reads on a page: not scripts, styles, the country list's option
+    names (django-countries' own catalog) nor the values of form fields."""
+
+    SKIP = {"script", "style", "textarea", "option", "code", "pre"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        attributes = dict(attrs)
+        for name in ("title", "placeholder", "aria-label"):
+            if attributes.get(name) and not self.skipping:
+                self.parts.append(attributes[name])
+        if tag == "input" and attributes.get("type") in {"submit", "button"}:
+            self.parts.append(attributes.get("value") or "")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if not self.skipping and data.strip():
+            self.parts.append(data.strip())
+
+
+def english_on(page_html: str) -> list[str]:
+    """The snippets of a page's visible text that hold an English word."""
+    parser = VisibleText()
+    parser.feed(page_html)
+    found = []
+    for part in parser.parts:
+        text = part
+        for allowed in NOT_INTERFACE:
+            text = text.replace(allowed, "")
+        if ENGLISH.search(text):
+            found.append(part[:120])
+    return found
+
+
+def admin_links(page_html: str) -> list[str]:
+    return [
+        urldefrag(href).url
+        for href in re.findall(r'href="(/admin/[^"]*)"', page_html.replace("&amp;", "&"))
+    ]
+
+
+@pytest.fixture
+def filled_registry(db):
+    """Records of every kind the back-office shows, with Portuguese-only values."""
+    from crm.lifecycle.audit import Actor, acting_as
+    from crm.models import Organization
+    from holders.services import holder_soft_delete, holder_update
+    from tests.conftest import ORG_A
+    from tests.factories import AliasFactory, HolderFactory
+
+    Organization.objects.create(id=ORG_A, label="Banco Exemplo")
+    with acting_as(Actor("staff", "escriturario")):
+        maria = HolderFactory(name="Maria Conceição", document="52998224725")
+        AliasFactory(
+            holder=maria,
+            relatedParties=[
+                {
+                    "document": "11144477735",
+                    "name": "Ana Representante",
+                    "role": "LEGAL_REPRESENTATIVE",
+                    "startDate": "2024-01-01",
+                }
+            ],
+        )
+        holder_update(organization_id=ORG_A, holder_id=maria.pk, patch={"name": "Maria Souza"})
+        antiga = HolderFactory(name="Joana Antiga", document="39053344705")
+        holder_soft_delete(organization_id=ORG_A, holder_id=antiga.pk)
+
+
+def crawl(client: Client, start: str) -> dict[str, list[str]]:
+    """English found on every admin page reachable from `start` (GET only, no query strings
+    but the first page of each list, at most MAX_PAGES pages)."""
+    seen, queue, found = {start}, deque([start]), {}
+    while queue and len(seen) <= MAX_PAGES:
+        url = queue.popleft()
+        response = client.get(url, **PT_BR)
+        if response.status_code in (301, 302):
+            continue
+        if "text/html" not in response.get("Content-Type", ""):
+            continue
+        page = response.content.decode()
+        english = english_on(page)
+        if english:
+            found[url] = english
+        for link in admin_links(page):
+            path = urlsplit(link).path
+            if "logout" in path or "jsi18n" in path or path in seen:
+                continue
+            seen.add(path)
+            queue.append(path)
+    return found
+
+
+def test_the_pt_br_catalog_has_no_fuzzy_entry():
+    text = (CATALOG / "django.po").read_text()
+    fuzzy = [
+        block.splitlines()[-1]
+        for block in text.split("\n\n")
+        if re.search(r"^#, .*\bfuzzy\b", block, re.M)
+    ]
+    assert fuzzy == []
+
+
+def test_the_error_pages_are_in_pt_br(client, db, settings):
+    ensure_roles()
+    clerk = User.objects.create_user("escriturario", password="senha-certa", is_staff=True)
+    clerk.groups.add(Group.objects.get(name=CLERK))
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/admin/login/", {"username": "escriturario", "password": "errada"}, **PT_BR)
+    locked = client.post(
+        "/admin/login/", {"username": "escriturario", "password": "senha-certa"}, **PT_BR
+    )
+    client.force_login(clerk)
+    missing = client.get("/admin/nada-aqui/", **PT_BR)
+    refused = client.get("/admin/auth/user/", **PT_BR)
+
+    assert (locked.status_code, missing.status_code, refused.status_code) == (429, 404, 403)
+    assert "Aguarde 15 minutos" in locked.content.decode()
+    for page in (locked, missing, refused):
+        assert english_on(page.content.decode()) == []
