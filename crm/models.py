@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.keycheck import KeyCheck  # noqa: F401 (the key check's table: its home)
@@ -191,21 +192,31 @@ class AuditEntry(models.Model):
     """
 
     class Action(models.TextChoices):
-        CREATE = "create"
-        UPDATE = "update"
-        SOFT_DELETE = "soft_delete"
-        RESTORE = "restore"
-        HARD_DELETE = "hard_delete"
-        ROTATE_KEYS = "rotate_keys"
-        EXPORT = "export"
-        VIEW_DOCUMENT = "view_document"
-        PLACE_HOLD = "place_hold"
-        LIFT_HOLD = "lift_hold"
+        CREATE = "create", pgettext_lazy("audit action", "Create")
+        UPDATE = "update", pgettext_lazy("audit action", "Update")
+        SOFT_DELETE = "soft_delete", pgettext_lazy("audit action", "Soft Delete")
+        RESTORE = "restore", pgettext_lazy("audit action", "Restore")
+        HARD_DELETE = "hard_delete", pgettext_lazy("audit action", "Hard Delete")
+        ROTATE_KEYS = "rotate_keys", pgettext_lazy("audit action", "Rotate Keys")
+        EXPORT = "export", pgettext_lazy("audit action", "Export")
+        VIEW_DOCUMENT = "view_document", pgettext_lazy("audit action", "View Document")
+        PLACE_HOLD = "place_hold", pgettext_lazy("audit action", "Place Hold")
+        LIFT_HOLD = "lift_hold", pgettext_lazy("audit action", "Lift Hold")
+
+    class ActorType(models.TextChoices):
+        """Who can act: an anonymous API call (access control off), an API token or Access
+        Manager subject, a back-office user, a management command, the system itself."""
+
+        API = "api", _("API call")
+        TOKEN = "token", _("API token")
+        STAFF = "staff", _("staff member")
+        COMMAND = "command", _("command")
+        SYSTEM = "system", _("system")
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created_at = models.DateTimeField(_("when (UTC)"), default=timezone.now, db_index=True)
     organization_id = models.UUIDField(_("organization"), null=True, blank=True)
-    actor_type = models.CharField(_("actor type"), max_length=16)
+    actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
     actor = models.CharField(_("actor"), max_length=150)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     object_type = models.CharField(_("object type"), max_length=32)

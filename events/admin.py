@@ -3,6 +3,7 @@ personal data is ever in them) and the backlog block on the admin index page
 (`{% outbox_backlog %}`, events/templatetags/events_admin.py)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from crm.admin.lists import ReadOnlyAdmin, organization_label, short_id
 from crm.admin.paging import PagedAdmin, PagedChangeList
@@ -15,11 +16,11 @@ admin.site.index_template = "admin/events/index.html"
 
 
 class StateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return (("pending", "Pending"), ("sent", "Sent"))
+        return (("pending", _("Pending")), ("sent", _("Sent")))
 
     def queryset(self, request, queryset):
         if self.value() == "pending":
@@ -47,17 +48,17 @@ class OutboxEventAdmin(PagedAdmin, ReadOnlyAdmin):
     )
     list_filter = (StateFilter, "type")
     search_fields = ("=event_id", "=aggregate_id", "=organization_id")
-    search_help_text = "Exact event id, record id or organization id."
+    search_help_text = _("Exact event id, record id or organization id.")
     ordering = ("-seq",)
 
     def get_changelist(self, request, **kwargs):
         return OutboxChangeList
 
-    @admin.display(description="aggregate id")
+    @admin.display(description=_("record id"))
     def aggregate(self, event: OutboxEvent):
         return short_id(event.aggregate_id)
 
-    @admin.display(description="organization")
+    @admin.display(description=_("organization"))
     def organization(self, event: OutboxEvent):
         return organization_label(event.organization_id, getattr(event, "labels", None))
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EventsConfig(AppConfig):
@@ -7,5 +8,5 @@ class EventsConfig(AppConfig):
     it to RabbitMQ as CloudEvents."""
 
     name = "events"
-    verbose_name = "Change events"
+    verbose_name = _("Change events")
     default_auto_field = "django.db.models.BigAutoField"

@@ -425,7 +425,7 @@ def test_history_page_shows_audit_entries_and_versions_with_documents_masked(adm
     assert response.status_code == 200
     trail = response.text[response.text.index('id="change-history"') :]
     assert "contact.primaryEmail" in trail
-    assert "staff admin" in trail
+    assert "staff member admin" in trail
     assert "Create" in trail
     for personal in ("other@example.com", "maria@example.com", "Conceição", "12345678900"):
         assert personal not in trail

@@ -20,8 +20,6 @@ from crm.admin.paging import PagedAdmin, PagedChangeList
 from crm.ids import parse_uuid
 from crm.models import AuditEntry, organization_labels
 
-ACTOR_TYPES = ("staff", "token", "api", "command", "system")
-
 
 def object_types() -> list[tuple[str, str]]:
     return [(kind.name, kind.name) for kind in lifecycle.kinds()]
@@ -61,7 +59,7 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
     list_filter = (
         "action",
         ObjectTypeFilter,
-        choices_filter("actor_type", _("actor type"), [(name, name) for name in ACTOR_TYPES]),
+        choices_filter("actor_type", _("actor type"), AuditEntry.ActorType.choices),
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("=object_id", "=actor", "=request_id", "=organization_id")

@@ -2,6 +2,7 @@
 filters, list columns and headings then show that name."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Organization
 
@@ -10,7 +11,7 @@ from crm.models import Organization
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("label", "id")
     search_fields = ("label", "=id")
-    search_help_text = "Label, or the exact organization id."
+    search_help_text = _("Label, or the exact organization id.")
     list_per_page = 50
 
     def get_readonly_fields(self, request, obj=None):

@@ -28,7 +28,7 @@ class ApiTokenForm(forms.ModelForm):
     organizations = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
-        help_text="Organization UUIDs, one per line (ignored when “all organizations” is on).",
+        help_text=_("Organization UUIDs, one per line (ignored when “all organizations” is on)."),
     )
     permissions = forms.MultipleChoiceField(
         required=False, choices=permission_choices, widget=forms.CheckboxSelectMultiple
@@ -56,7 +56,9 @@ class ApiTokenForm(forms.ModelForm):
             try:
                 organizations.append(str(uuid.UUID(line)))
             except ValueError:
-                raise forms.ValidationError(f"Not a UUID: {line[:40]}") from None
+                raise forms.ValidationError(
+                    _("Not a UUID: %(line)s") % {"line": line[:40]}
+                ) from None
         return organizations
 
 

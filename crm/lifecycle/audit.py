@@ -34,9 +34,8 @@ __all__ = [
 ]
 
 
-# Who can act: an anonymous API call (access control off), an API token or Access Manager
-# subject, a back-office user, a management command, the system itself.
-ACTOR_TYPES = ("api", "token", "staff", "command", "system")
+# Who can act (`AuditEntry.ActorType`).
+ACTOR_TYPES = tuple(AuditEntry.ActorType.values)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_admin_holder_lifecycle_in_browser(page: Page, live_server, holders):
     # History shows who changed which fields.
     page.click("a.historylink[href$='/history/']")
     expect(page.locator("#change-history")).to_contain_text("contact.primaryEmail")
-    expect(page.locator("#change-history")).to_contain_text("staff boss")
+    expect(page.locator("#change-history")).to_contain_text("staff member boss")
     expect(page.locator("#change-history")).not_to_contain_text("maria.nova@example.com")
     page.go_back()
 
