@@ -358,26 +358,33 @@ class ApiToken(models.Model):
     ACTIONS = ("get", "post", "patch", "delete")
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_prefix = models.CharField(max_length=12, editable=False)
-    all_organizations = models.BooleanField(default=False)
+    key_prefix = models.CharField(_("key prefix"), max_length=12, editable=False)
+    all_organizations = models.BooleanField(_("all organizations"), default=False)
     organizations = models.JSONField(
-        default=list, blank=True, help_text="Organization UUIDs this token may access."
-    )
-    permissions = models.JSONField(
+        _("organizations"),
         default=list,
         blank=True,
-        help_text=(
+        help_text=_("Organization UUIDs this token may access."),
+    )
+    permissions = models.JSONField(
+        _("permissions"),
+        default=list,
+        blank=True,
+        help_text=_(
             'Allowed "resource:action" pairs: each kind\'s plural with get, post, patch or delete.'
         ),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(_("active"), default=True)
     expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="After this moment the token is refused (401)."
+        _("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("After this moment the token is refused (401)."),
     )
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -450,11 +457,17 @@ class Organization(models.Model):
     without a row here are shown by id. Not personal data, and no record refers to it by a
     foreign key (the API keys every row by the bare `X-Organization-Id`)."""
 
-    id = models.UUIDField(primary_key=True, help_text="The organization id (X-Organization-Id).")
-    label = models.CharField(max_length=100, help_text="The name staff know it by.")
+    id = models.UUIDField(
+        _("organization id"),
+        primary_key=True,
+        help_text=_("The organization id (X-Organization-Id)."),
+    )
+    label = models.CharField(_("label"), max_length=100, help_text=_("The name staff know it by."))
 
     class Meta:
         ordering = ["label", "id"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
 
     def __str__(self) -> str:
         return f"{self.label} ({self.id})"

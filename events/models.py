@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.ids import uuid7
 
@@ -22,24 +23,27 @@ class OutboxEvent(models.Model):
     its record first, so a record's events get increasing `seq` in commit order whatever
     clocks the app servers have. `event_id` is the CloudEvents `id` (consumers dedupe on it)."""
 
-    seq = models.BigAutoField(primary_key=True)
-    event_id = models.UUIDField(unique=True, default=uuid7, editable=False)
-    type = models.CharField(max_length=64, help_text="event key, e.g. holder.created")
-    aggregate_kind = models.CharField(max_length=32, help_text="holder or alias")
-    aggregate_id = models.UUIDField(help_text="the CloudEvents subject")
-    organization_id = models.UUIDField()
-    payload = models.JSONField()
-    occurred_at = models.DateTimeField(help_text="the CloudEvents time")
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    seq = models.BigAutoField(_("sequence"), primary_key=True)
+    event_id = models.UUIDField(_("event id"), unique=True, default=uuid7, editable=False)
+    type = models.CharField(_("type"), max_length=64, help_text=_("event key, e.g. holder.created"))
+    aggregate_kind = models.CharField(
+        _("record kind"), max_length=32, help_text=_("holder or alias")
+    )
+    aggregate_id = models.UUIDField(_("record id"), help_text=_("the CloudEvents subject"))
+    organization_id = models.UUIDField(_("organization id"))
+    payload = models.JSONField(_("payload"))
+    occurred_at = models.DateTimeField(_("occurred at"), help_text=_("the CloudEvents time"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     # The W3C trace context of the write that appended the event (telemetry on; "" otherwise):
     # published as the CloudEvents `traceparent` extension, the parent of the relay's span.
     traceparent = models.CharField(max_length=55, blank=True, default="", editable=False)
 
     class Meta:
-        verbose_name = "outbox event"
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
         indexes = [
             # The relay's scan: pending rows in order.
             models.Index(fields=["seq"], condition=PENDING, name="events_outbox_pending"),

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
@@ -111,18 +112,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("Rotate the secret of the selected token"), permissions=["change"])
     def rotate_secret(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one token to rotate.", messages.WARNING)
+            self.message_user(request, _("Select exactly one token to rotate."), messages.WARNING)
             return None
         token = queryset.get()
         secret = issue_token(token)
         token.save(update_fields=["key_hash", "key_prefix"])
-        self.log_change(request, token, "Rotated the secret.")
+        self.log_change(request, token, gettext("Rotated the secret."))
         return self._secret_page(request, token, secret)
 
     def _secret_page(self, request, token: ApiToken, secret: str):
         context = {
             **self.admin_site.each_context(request),
-            "title": "API token secret",
+            "title": _("API token secret"),
             "token": token,
             "secret": secret,
             "opts": self.model._meta,
