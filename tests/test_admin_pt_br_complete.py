@@ -32,14 +32,14 @@ ENGLISH = re.compile(
     r"Organization|Organizations|Holder|Holders|Account|Accounts|Record|Records|Reason|Create|"
     r"Created|Update|Updated|Soft delete|Restore|Restored|Hard delete|Export|Home|Change|"
     r"Changed|Delete|Deleted|Save|History|Search|Filter|Yes|Unknown|Document|Name|Type|Bank|"
-    r"Branch|Related|Party|Parties|staff|command|token|system|View|Show|Hide|Reveal|Back|Cancel|"
+    r"Branch|Related|Party|Parties|staff|command|system|View|Show|Hide|Reveal|Back|Cancel|"
     r"Confirm|events|Outbox|Key|Keys|Rotate|Legal hold|Hold|Verify|Verified|Plan|Erase|Erased|"
     r"Request|Requested|Approve|Reject|Pending|Add|Edit|Close|Open|All|None|Active|Deleted|"
     r"Warning|Error|Page|Next|Previous|results|result|Select|Action|Actions|Go|Clear|Date|"
     r"Time|Actor|Field|Fields|Value|Values|Version|Versions|Before|After)\b",
 )
 # Text that is data or a name in its own right, not the interface's words.
-NOT_INTERFACE = ("English",)
+NOT_INTERFACE = ("English", "X-Organization-Id")
 
 
 class VisibleText(html.parser.HTMLParser):
