@@ -221,17 +221,17 @@ class AuditEntry(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     object_type = models.CharField(_("object type"), max_length=32)
     object_id = models.UUIDField(_("object id"), null=True, blank=True)
-    changed_fields = models.JSONField(default=list, blank=True)
-    request_id = models.CharField(max_length=128, blank=True, default="")
+    changed_fields = models.JSONField(_("changed fields"), default=list, blank=True)
+    request_id = models.CharField(_("request id"), max_length=128, blank=True, default="")
     # Facts about the action that are not personal data: an export's row count and filters.
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
     # Why, in the actor's words or as a legal basis ("LGPD Art. 18 VI"): required for a hard
     # delete by staff or an operator, optional for a soft delete. Free text written by staff:
     # the admin asks for a reason, never for personal data.
-    reason = models.TextField(blank=True, default="")
+    reason = models.TextField(_("reason"), blank=True, default="")
     # The body above (changed_fields, request_id, details, reason) was cleared by an erasure;
     # `body_hash` still holds its hash (crm.lifecycle.chain).
-    redacted = models.BooleanField(default=False)
+    redacted = models.BooleanField(_("redacted"), default=False)
     # The hash chain, filled in by the sealer (crm.lifecycle.chain.seal), never by a write:
     # position, keyed hash of the body, keyed hash of (previous chain hash, frame, body hash),
     # and which key made them (the first 8 hex digits of a hash of the chain key).

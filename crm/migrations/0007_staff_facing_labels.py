@@ -68,6 +68,31 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('api', 'API call'), ('token', 'API token'), ('staff', 'staff member'), ('command', 'command'), ('system', 'system')], max_length=16, verbose_name='actor type'),
         ),
         migrations.AlterField(
+            model_name='auditentry',
+            name='changed_fields',
+            field=models.JSONField(blank=True, default=list, verbose_name='changed fields'),
+        ),
+        migrations.AlterField(
+            model_name='auditentry',
+            name='details',
+            field=models.JSONField(blank=True, default=dict, verbose_name='details'),
+        ),
+        migrations.AlterField(
+            model_name='auditentry',
+            name='reason',
+            field=models.TextField(blank=True, default='', verbose_name='reason'),
+        ),
+        migrations.AlterField(
+            model_name='auditentry',
+            name='redacted',
+            field=models.BooleanField(default=False, verbose_name='redacted'),
+        ),
+        migrations.AlterField(
+            model_name='auditentry',
+            name='request_id',
+            field=models.CharField(blank=True, default='', max_length=128, verbose_name='request id'),
+        ),
+        migrations.AlterField(
             model_name='organization',
             name='id',
             field=models.UUIDField(help_text='The organization id (X-Organization-Id).', primary_key=True, serialize=False, verbose_name='organization id'),
