@@ -78,22 +78,26 @@ def _sealed(field_name: str, text: str, model=Holder):
     return model._meta.get_field(field_name).get_db_prep_save(text, connection)
 
 
+def _insert_holder(statement: str, holder_id: uuid.UUID, document_hash: str) -> None:
+    """A holder row of the floor's organization, by `statement` (`INSERT_SQL` or a variant)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [
+                holder_id,
+                FLOOR_ORGANIZATION,
+                _sealed("name", "Floor Holder"),
+                _sealed("document", "00000000000"),
+                document_hash,
+            ],
+        )
+
+
 @csrf_exempt
 def raw_insert(request):
     request.headers.get("X-Organization-Id")  # read, as the API reads it
-    organization = FLOOR_ORGANIZATION
     holder_id = uuid7()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            INSERT_SQL,
-            [
-                holder_id,
-                organization,
-                _sealed("name", "Floor Holder"),
-                _sealed("document", "00000000000"),
-                os.urandom(32).hex(),
-            ],
-        )
+    _insert_holder(INSERT_SQL, holder_id, os.urandom(32).hex())
     return JsonResponse({"id": str(holder_id)}, status=201)
 
 
@@ -123,17 +127,8 @@ ALIAS_INSERT_SQL = PreparedSQL(
 @cache
 def _floor_holder(alias: str) -> uuid.UUID:
     """`FLOOR_HOLDER`, inserted on the connection `alias` if no process did it before."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{INSERT_SQL} ON CONFLICT (id) DO NOTHING",  # once: not prepared
-            [
-                FLOOR_HOLDER,
-                FLOOR_ORGANIZATION,
-                _sealed("name", "Floor Holder"),
-                _sealed("document", "00000000000"),
-                "f" * 64,
-            ],
-        )
+    # Once per process: not prepared.
+    _insert_holder(f"{INSERT_SQL} ON CONFLICT (id) DO NOTHING", FLOOR_HOLDER, "f" * 64)
     return FLOOR_HOLDER
 
 
