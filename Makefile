@@ -87,13 +87,18 @@ BENCH_ALONE ?= 3
 BENCH_PAIR_ROUNDS ?= 7
 BENCH_EVENT_ROUNDS ?= 9
 BENCH_JSON ?= artifacts/bench-$(HOLDERS).json
+# The benchmark's own PostgreSQL server (files kept between runs) and gunicorn's port: give a
+# second checkout its own three when two benchmarks may run on one machine.
+BENCH_PG_DIR ?= /var/tmp/crm-bench-pg
+BENCH_PG_PORT ?= 5499
+BENCH_PORT ?= 4093
 bench: $(STAMP) ## Load HOLDERS (10000) through the importer, serve with gunicorn, measure every endpoint (PostgreSQL)
 	@mkdir -p $(dir $(BENCH_JSON))
-	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK) --alone-seconds $(BENCH_ALONE) --pair-rounds $(BENCH_PAIR_ROUNDS) --event-rounds $(BENCH_EVENT_ROUNDS) --json $(BENCH_JSON)
+	$(BIN)/python -m bench.run --holders $(HOLDERS) --seconds $(BENCH_SECONDS) --soak-seconds $(BENCH_SOAK) --alone-seconds $(BENCH_ALONE) --pair-rounds $(BENCH_PAIR_ROUNDS) --event-rounds $(BENCH_EVENT_ROUNDS) --pg-dir $(BENCH_PG_DIR) --pg-port $(BENCH_PG_PORT) --port $(BENCH_PORT) --json $(BENCH_JSON)
 
 bench-flat: $(STAMP) ## After `make bench` at 10k and 1M: every list/search p50 alone, both sizes alternately (the flatness target)
 	@mkdir -p artifacts
-	$(BIN)/python -m bench.flat --rounds 5 --json artifacts/bench-flat.json
+	$(BIN)/python -m bench.flat --rounds 5 --pg-dir $(BENCH_PG_DIR) --pg-port $(BENCH_PG_PORT) --port $(BENCH_PORT) --json artifacts/bench-flat.json
 
 lint: $(STAMP) ## ruff check + format check, Django checks, migrations up to date
 	$(BIN)/ruff check .

@@ -17,16 +17,7 @@ import statistics
 from pathlib import Path
 
 from bench import driver
-from bench.run import (
-    admin_session,
-    app_env,
-    deep_cursor,
-    deep_page,
-    drive,
-    endpoints,
-    own_server,
-    sample_ids,
-)
+from bench.run import app_env, drive, endpoints_of, own_server
 from bench.tables import FLAT_TARGET, is_list_or_search
 
 
@@ -34,9 +25,7 @@ def alone_p50s(url: str, holders: int, port: int, seconds: float) -> dict[str, f
     """p50 (ms) of every list and search endpoint alone, gunicorn serving database `url`."""
     server = driver.serve(app_env(url, port), port)
     try:
-        ids = sample_ids(url, 2000)
-        cursor = deep_cursor(url, deep_page(holders) * 10 - 10)
-        measured = endpoints(holders, ids, admin_session(port), cursor)
+        measured = endpoints_of(url, holders, port)
         p50s = {}
         for name, make, ok in measured:
             if not is_list_or_search(name):

@@ -7,14 +7,19 @@
    database `crmbench_<N>` (a 10k run does not drop the 1M one; `--skip-load` reuses either),
    migrated, loaded with N holders (one alias each) by `manage.py import_holders` from a
    generated JSON Lines file: deterministic values, metadata with a common value
-   (`segment`) and a rare one (`branch`, 0.2 %).
+   (`segment`) and a rare one (`branch`, 0.2 %). The import's rate (lines/s) and what the
+   version 1 rows it wrote cost on disk (bytes per version, index share included; per
+   holder) are printed before anything else writes.
 2. gunicorn with `config/gunicorn.conf.py` and production settings (plus the floors of
    bench/floors.py), on a loopback port.
 3. Per endpoint, `--seconds` of load at `--concurrency` from this process (bench/driver.py):
    requests/s, p50, p99, errors; queries per request measured once in-process; throughput as
-   a ratio of the floors; a `--soak-seconds` run at concurrency 32 sampling worker memory.
-   GET and create holder are then measured again against their floors in `--pair-rounds`
-   interleaved rounds: the median of those rounds' ratios is what their targets are judged on.
+   a ratio of the bare view and of the endpoint's own floor (`tables.floor_of`: the thinnest
+   view doing its database work; for a read of the past, the GET of its record); a
+   `--soak-seconds` run at concurrency 32 sampling worker memory. Each endpoint with a target
+   (`tables.TARGETS`, issues 27 and 29) is then measured again against its floor or GET in
+   `--pair-rounds` interleaved rounds: the median of those rounds' ratios is what its target
+   is judged on, in the verdict lines printed last.
    Each list and search endpoint is also measured alone (`--alone-seconds` at concurrency 1):
    its service time, the p50 the 10k-vs-1M flatness target is judged on. Under load the
    admin pages saturate the two cores, and their p50 is then the queue (concurrency over
@@ -38,8 +43,8 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from bench import cluster, driver, events
-from bench.tables import is_list_or_search
+from bench import cluster, driver, events, tables
+from bench.tables import PAIRS, floor_of, is_list_or_search
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "0196a3f4-1c2b-7cde-8f00-0000000be4c4"
@@ -146,15 +151,41 @@ def admin_session(port: int) -> str:
     return f"csrftoken={csrf}; sessionid={session.group(1)}"
 
 
-def deep_cursor(url: str, depth_rows: int) -> str:
-    """The keyset cursor of the page that starts `depth_rows` rows into the organization (the
-    same depth as the offset page measured next to it)."""
+def sample_aliases(url: str, count: int) -> list[tuple[str, str]]:
+    """(holder id, alias id) of live aliases of the measured organization, as `sample_ids`."""
+    query = (
+        "SELECT holder_id, id FROM aliases_aliasaccount "
+        f"WHERE organization_id = '{ORG}' AND deleted_at IS NULL ORDER BY random() LIMIT {count}"
+    )
+    out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
+    return [tuple(line.split("|")) for line in out.stdout.split()]
+
+
+def deep_boundary(url: str, depth_rows: int) -> str:
+    """The id after which the page that starts `depth_rows` rows into the organization begins
+    (the same depth as the offset page measured next to it); `signed_cursor` makes it the
+    API's cursor."""
     query = (
         f"SELECT id FROM holders_holder WHERE organization_id = '{ORG}' AND deleted_at IS NULL "
         f"ORDER BY id OFFSET {max(depth_rows, 1) - 1} LIMIT 1"
     )
     out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
-    return signed_cursor(out.stdout.strip())
+    return out.stdout.strip()
+
+
+def version_storage(url: str, holders: int) -> dict:
+    """The versions table's size after the import (`tables.version_storage`)."""
+    query = (
+        "SELECT pg_total_relation_size('crm_recordversion'), object_type, count(*), "
+        "sum(pg_column_size(v.*)) FROM crm_recordversion v GROUP BY object_type"
+    )
+    out = subprocess.run(["psql", url, "-Atc", query], capture_output=True, text=True, check=True)
+    total, kinds = 0, {}
+    for line in out.stdout.split():
+        total_bytes, kind, count, size = line.split("|")
+        total, kinds[kind] = int(total_bytes), (int(count), int(size))
+    rows = sum(count for count, _ in kinds.values())
+    return tables.version_storage(holders=holders, rows=rows, total_bytes=total, kinds=kinds)
 
 
 def signed_cursor(boundary_id: str, secret_key: str = SECRETS["SECRET_KEY"]) -> str:
@@ -170,13 +201,22 @@ def signed_cursor(boundary_id: str, secret_key: str = SECRETS["SECRET_KEY"]) -> 
 
 
 def endpoints(
-    holders: int, ids: list[str], cookie: str, cursor: str
+    holders: int,
+    ids: list[str],
+    cookie: str,
+    boundary: str,
+    aliases: list[tuple[str, str]],
+    as_of: str,
 ) -> list[tuple[str, object, tuple]]:
-    """(name, request factory, ok statuses) for every measured endpoint."""
+    """(name, request factory, ok statuses) for every measured endpoint: the floors first
+    (bench/floors.py; `tables.floor_of` says which endpoint each bounds), then the API's and
+    the admin's. `boundary`: the id the deep cursor page starts after; `aliases`: (holder id,
+    alias id) samples; `as_of`: an RFC 3339 instant after the import."""
     org = {"X-Organization-Id": ORG, "Content-Type": "application/json"}
     pick = random.Random(7).randrange
     deep = deep_page(holders)
     counter = driver.fresh_numbers()
+    cursor = signed_cursor(boundary)
 
     def get(path):
         return lambda: ("GET", path() if callable(path) else path, org, b"")
@@ -195,15 +235,45 @@ def endpoints(
         body = {"metadata": {"touched": str(next(counter))}}
         return ("PATCH", f"/v1/holders/{ids[pick(len(ids))]}", org, json.dumps(body).encode())
 
+    def floor_update():
+        body = str(next(counter)).encode()
+        return ("PATCH", f"/floor/update/{ids[pick(len(ids))]}", org, body)
+
     def any_i():
         return pick(holders)
 
+    def any_id():
+        return ids[pick(len(ids))]
+
+    def any_alias():
+        holder_id, alias_id = aliases[pick(len(aliases))]
+        return f"/v1/holders/{holder_id}/aliases/{alias_id}"
+
     admin = {"Cookie": cookie}
+    deep_offset = (deep - 1) * 10
     return [
-        ("floor: bare JSON view", get("/floor/json"), (200,)),
-        ("floor: raw SELECT by pk", get(lambda: f"/floor/select/{ids[pick(len(ids))]}"), (200,)),
-        ("floor: raw INSERT", lambda: ("POST", "/floor/insert", org, b""), (201,)),
-        ("get holder", get(lambda: f"/v1/holders/{ids[pick(len(ids))]}"), (200,)),
+        (tables.BARE, get("/floor/json"), (200,)),
+        (tables.SELECT, get(lambda: f"/floor/select/{any_id()}"), (200,)),
+        (tables.INSERT, lambda: ("POST", "/floor/insert", org, b""), (201,)),
+        (tables.UPDATE, floor_update, (200,)),
+        (tables.ALIAS_INSERT, lambda: ("POST", "/floor/alias-insert", org, b""), (201,)),
+        (tables.PAGE_10, get("/floor/page?limit=10"), (200,)),
+        (tables.PAGE_100, get("/floor/page?limit=100"), (200,)),
+        (tables.PAGE_DEEP_OFFSET, get(f"/floor/page?limit=10&offset={deep_offset}"), (200,)),
+        (tables.PAGE_DEEP_CURSOR, get(f"/floor/page?limit=10&after={boundary}"), (200,)),
+        (tables.ALIASES_BY_HOLDER, get(lambda: f"/floor/aliases?holder_id={any_id()}"), (200,)),
+        (
+            tables.ALIASES_BY_ACCOUNT,
+            get(lambda: f"/floor/aliases?account_id=ACC-{any_i()}"),
+            (200,),
+        ),
+        ("get holder", get(lambda: f"/v1/holders/{any_id()}"), (200,)),
+        (tables.HOLDER_VERSION, get(lambda: f"/v1/holders/{any_id()}/versions/1"), (200,)),
+        (tables.HOLDER_AS_OF, get(lambda: f"/v1/holders/{any_id()}?as_of={as_of}"), (200,)),
+        (tables.HOLDER_VERSIONS, get(lambda: f"/v1/holders/{any_id()}/versions"), (200,)),
+        ("get alias", get(any_alias), (200,)),
+        (tables.ALIAS_VERSION, get(lambda: f"{any_alias()}/versions/1"), (200,)),
+        (tables.ALIAS_AS_OF, get(lambda: f"{any_alias()}?as_of={as_of}"), (200,)),
         ("create holder", driver.holder_creator(ORG, "Bench Co", "9"), (201,)),
         ("patch holder", patch_holder, (200,)),
         ("list holders page 1", get("/v1/holders?limit=10"), (200,)),
@@ -254,6 +324,17 @@ def endpoints(
     ]
 
 
+def endpoints_of(url: str, holders: int, port: int) -> list[tuple[str, object, tuple]]:
+    """`endpoints` with their samples read from database `url` (`holders` loaded), the admin
+    logged in on the gunicorn of `port`."""
+    ids = sample_ids(url, 2000)
+    aliases = sample_aliases(url, 2000)
+    boundary = deep_boundary(url, deep_page(holders) * 10 - 10)
+    # An instant after the import and before this run's writes: `as_of` reads version 1 then.
+    as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
+    return endpoints(holders, ids, admin_session(port), boundary, aliases, as_of)
+
+
 def queries_per_request(env: dict, endpoint_list) -> dict[str, int]:
     """Each endpoint once through Django's test client in this process, counting queries."""
     os.environ.update(env)
@@ -283,10 +364,15 @@ def rows(
     results: list[driver.Result], queries: dict[str, int], alone: dict[str, driver.Result]
 ) -> list[dict]:
     """One row per endpoint: throughput, latency, errors (under load and alone), queries,
-    ratios to the floors, and the p50 alone where measured."""
-    floors = {r.name: r.rps for r in results if r.name.startswith("floor")}
-    select, insert = floors["floor: raw SELECT by pk"], floors["floor: raw INSERT"]
-    bare = floors["floor: bare JSON view"]
+    ratios to the bare view and to its own floor (`tables.floor_of`), and the p50 alone where
+    measured."""
+    rps = {r.name: r.rps for r in results}
+    bare = rps[tables.BARE]
+
+    def of_floor(name: str) -> float | None:
+        floor = floor_of(name)
+        return round(rps[name] / rps[floor], 3) if rps.get(floor) else None
+
     return [
         {
             "endpoint": r.name,
@@ -297,7 +383,8 @@ def rows(
             "queries": queries.get(r.name),
             "p50_alone_ms": round(alone[r.name].p50, 2) if r.name in alone else None,
             "of_bare": round(r.rps / bare, 3),
-            "of_floor": round(r.rps / (insert if r.name.startswith("create") else select), 3),
+            "of_floor": of_floor(r.name),
+            "floor": floor_of(r.name),
         }
         for r in results
     ]
@@ -308,10 +395,6 @@ def drive(port: int, name: str, make, ok, *, concurrency: int, seconds: float):
     return driver.run(
         name, "127.0.0.1", port, make, ok=ok, concurrency=concurrency, seconds=seconds
     )
-
-
-# The endpoints judged against a floor (docs/api.md §11 targets), with their floor.
-PAIRS = (("get holder", "floor: raw SELECT by pk"), ("create holder", "floor: raw INSERT"))
 
 
 def paired_ratios(measured, args: argparse.Namespace) -> dict[str, dict]:
@@ -351,13 +434,15 @@ def report(table: list[dict]) -> None:
     print()
     print(
         f"{'endpoint':40} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-        f"{'queries':>7} {'÷ bare':>7} {'÷ floor':>8}"
+        f"{'queries':>7} {'÷ bare':>7} {'÷ floor':>8}  floor"
     )
     for row in table:
         queries = "-" if row["queries"] is None else row["queries"]
+        of_floor = "-" if row["of_floor"] is None else f"{row['of_floor']:.1%}"
         print(
             f"{row['endpoint']:40} {row['rps']:7.0f} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
-            f"{row['errors']:6d} {queries:>7} {row['of_bare']:7.1%} {row['of_floor']:8.1%}"
+            f"{row['errors']:6d} {queries:>7} {row['of_bare']:7.1%} {of_floor:>8}  "
+            f"{row['floor'] or '-'}"
         )
 
 
@@ -497,12 +582,13 @@ def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
     }
     if not args.skip_load:
         summary["load_seconds"] = round(prepare(args.database_url, args.holders, env), 1)
-    ids = sample_ids(args.database_url, 2000)
-    cursor = deep_cursor(args.database_url, deep_page(args.holders) * 10 - 10)
+        # Before any measured write adds versions: what the import's version 1 rows cost.
+        summary["version_storage"] = version_storage(args.database_url, args.holders)
+        print(tables.import_line(summary))
+        print(tables.storage_line(summary["version_storage"]), flush=True)
     server = driver.serve(env, args.port)
     try:
-        cookie = admin_session(args.port)
-        measured = endpoints(args.holders, ids, cookie, cursor)
+        measured = endpoints_of(args.database_url, args.holders, args.port)
         results = []
         alone: dict[str, driver.Result] = {}
         for name, make, ok in measured:
@@ -564,6 +650,10 @@ def measure(args: argparse.Namespace, own: cluster.Cluster | None) -> None:
         "round_ratios": [round(r.ratio, 3) for r in bench.rounds],
         "relay": bench.relay,
     }
+    summary["verdicts"] = tables.verdicts(summary)
+    print("\ntargets (shared or quiet machine: see the machine's load when reading these):")
+    for line in summary["verdicts"]:
+        print(f"  {line}")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
         print(f"figures written to {args.json}")
