@@ -52,6 +52,10 @@ class Change:
     parts: Sequence[Any] | None = None  # the parts as just built (a create), when given
 
 
+# What a soft delete or a restore writes of the record, and the field its audit entry names.
+DELETION_COLUMNS = ("deleted_at", "updated_at", "version")
+DELETED_AT = ("deletedAt",)
+
 # What a write's `announce` function is: the rows (outbox events) a change appends.
 Announce = Callable[[Change], Iterable[Row]]
 
@@ -144,7 +148,6 @@ def update(
     *,
     body: Body,
     derived: Mapping[str, Callable[[], Replace]] | None = None,
-    rows: Sequence[Row] = (),
     removed_part_ids: Iterable[uuid.UUID] = (),
     announce: Announce | None = None,
 ) -> list[str]:
@@ -153,8 +156,8 @@ def update(
     differs from `before` (`stored_values`) with a new `updated_at` and the next `version`
     (the record changed through its parts when no column differs: those two alone), the rows
     derived from each changed column (`derived`: column → its `Replace`, e.g. the name word
-    index; only for the columns that changed, so the others' rows are never rewritten), new
-    parts (`rows`: appended related parties), then `record`'s rows — the audit entry naming
+    index; only for the columns that changed, so the others' rows are never rewritten), then
+    `record`'s rows — the audit entry naming
     `changed_fields`, the version (`body`), the change events `announce` returns. An update
     that re-encrypted and re-sent every column, or read the derived rows before replacing
     them, cost a round trip per step. The caller writes nothing when nothing changed. A unique
@@ -162,21 +165,17 @@ def update(
     columns = [name for name, value in before.items() if getattr(obj, name) != value]
     _next_version(obj)
     derived = derived or {}
-    parts: list[Part] = [
-        Update(obj, (*columns, "updated_at", "version")),
-        *(derived[column]() for column in columns if column in derived),
-        *rows,
-    ]
-    parts += _record_rows(
+    changes = [Update(obj, (*columns, "updated_at", "version"))]
+    changes += [derived[column]() for column in columns if column in derived]
+    _write_change(
         obj,
         audit.AuditEntry.Action.UPDATE,
         changed_fields,
+        changes,
         removed_part_ids=removed_part_ids,
         body=body,
         announce=announce,
     )
-    with _unique_errors(obj):
-        write_rows(parts)
     return columns
 
 
@@ -197,23 +196,43 @@ def has_live_children(obj: RegistryModel) -> bool:
 
 def soft_delete(obj: RegistryModel, *, body: Body, announce: Announce | None = None) -> None:
     """Stamp `deleted_at` (and `updated_at`, the next version) on a locked live row and record
-    it. The caller has checked its own preconditions (e.g. CRM-0017)."""
+    it, in one statement on PostgreSQL (`_write_change`). The caller has checked its own
+    preconditions (e.g. CRM-0017)."""
     _next_version(obj)
     obj.deleted_at = obj.updated_at
-    obj.save(update_fields=["deleted_at", "updated_at", "version"])
-    record(obj, audit.AuditEntry.Action.SOFT_DELETE, ["deletedAt"], body=body, announce=announce)
+    action = audit.AuditEntry.Action.SOFT_DELETE
+    _write_change(
+        obj, action, DELETED_AT, [Update(obj, DELETION_COLUMNS)], body=body, announce=announce
+    )
 
 
 def restore(obj: RegistryModel, *, body: Body, announce: Announce | None = None) -> None:
     """Clear `deleted_at` of a locked row (the next version) and record it; a unique value
-    taken meanwhile by a live row is the model's 409 (`save_unique`). A live row is left as
+    taken meanwhile by a live row is the model's 409 (`_unique_errors`). A live row is left as
     it is."""
     if not obj.is_deleted:
         return
     obj.deleted_at = None
     _next_version(obj)
-    save_unique(obj, update_fields=["deleted_at", "updated_at", "version"])
-    record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"], body=body, announce=announce)
+    action = audit.AuditEntry.Action.RESTORE
+    _write_change(
+        obj, action, DELETED_AT, [Update(obj, DELETION_COLUMNS)], body=body, announce=announce
+    )
+
+
+def _write_change(
+    obj: RegistryModel,
+    action: str,
+    changed_fields: Iterable[str],
+    changes: list[Part],
+    **record_rows: Any,
+) -> None:
+    """`changes` (the record's `UPDATE`, its derived rows) and the rows `record` writes for
+    `action` (`record_rows`: `_record_rows`'s keywords), as one statement on PostgreSQL
+    (`crm.db.rows.write_rows`); a unique violation is the model's 409."""
+    rows = _record_rows(obj, action, changed_fields, **record_rows)
+    with _unique_errors(obj):
+        write_rows([*changes, *rows])
 
 
 def record(
