@@ -59,6 +59,16 @@ def alias_list(*, organization_id: uuid.UUID, include_deleted: bool = False) -> 
     )
 
 
+def related_parties_of(alias_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[RelatedParty]]:
+    """The related parties of these aliases by alias id, each alias's by id: one query for a
+    whole list page (no N+1), none for an empty one."""
+    parties: dict[uuid.UUID, list[RelatedParty]] = {alias_id: [] for alias_id in alias_ids}
+    if alias_ids:
+        for party in RelatedParty.objects.filter(alias_id__in=alias_ids).order_by("id"):
+            parties[party.alias_id].append(party)
+    return parties
+
+
 def alias_account_in_use(*, organization_id: uuid.UUID, account_id: str) -> bool:
     """True when a live alias of the organization uses this account id (index-backed). The
     unique constraint stays the authority; this read lets a form say so before writing."""

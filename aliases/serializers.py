@@ -125,6 +125,24 @@ class AliasSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField()
     deletedAt = serializers.DateTimeField(allow_null=True)
 
+    # The alias attributes `alias_body` reads: all a list page loads of a row
+    # (`crm.api.viewsets.ListMixin`; the related parties are read apart), never the hashes.
+    reads = (
+        "id",
+        "holder_id",
+        "document",
+        "type",
+        "ledger_id",
+        "account_id",
+        "banking_details",
+        "banking_details_private",
+        "participant_document",
+        "metadata",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+    )
+
     def to_representation(self, alias: AliasAccount) -> dict[str, Any]:
         return alias_body(alias)
 

@@ -9,6 +9,7 @@ locked alias's version before anything is written (412 CRM-0911).
 """
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -28,10 +29,10 @@ from crm import lifecycle
 from crm.api.conditional import IfMatch
 from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
 from crm.api.errors import CRMError
-from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
+from crm.crypto.metadata_index import metadata_pair_replacement, metadata_pair_rows
 from crm.crypto.search import search_hash
 from crm.db.rows import Row
-from crm.models import ERASURE_COLUMNS, AuditEntry
+from crm.models import ERASURE_COLUMNS
 from events import outbox
 from holders.models import Holder
 from holders.selectors import holder_get
@@ -236,14 +237,12 @@ def alias_update(
     if removed:
         changed.add(PARTIES_REMOVED)
     if changed:
-        columns = lifecycle.save_changes(alias, stored, touch=True)
-        if "metadata" in columns:
-            sync_metadata_pairs(alias)
-        lifecycle.record(
+        lifecycle.update(
             alias,
-            AuditEntry.Action.UPDATE,
+            stored,
             changed,
             body=alias_version_body,
+            derived={"metadata": functools.partial(metadata_pair_replacement, alias)},
             removed_part_ids=removed,
             announce=outbox.change_rows,
         )
@@ -279,10 +278,9 @@ def related_party_remove(
     )
     lifecycle.require_version(alias, if_match)
     _remove_related_parties(alias, [related_party_id])
-    lifecycle.save_changes(alias, {}, touch=True)  # `updated_at` and `version` alone
-    lifecycle.record(
+    lifecycle.update(  # `updated_at` and `version` alone
         alias,
-        AuditEntry.Action.UPDATE,
+        {},
         [PARTIES_REMOVED],
         body=alias_version_body,
         removed_part_ids=(related_party_id,),

@@ -5,16 +5,27 @@ A6 at `/v1/aliases`, and an alias's past under its holder (§12: versions, `as_o
 
 from typing import Any
 
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aliases import selectors, services
 from aliases.filtersets import AliasFilterSet
 from aliases.schema import alias_list_schema, holder_alias_schema
-from aliases.serializers import AliasCreateSerializer, AliasSerializer, AliasUpdateSerializer
+from aliases.serializers import (
+    AliasCreateSerializer,
+    AliasSerializer,
+    AliasUpdateSerializer,
+    alias_body,
+)
 from crm.api.history import HistoryMixin
-from crm.api.viewsets import CreateMixin, DestroyMixin, MergePatchMixin, RegistryViewSet
+from crm.api.viewsets import (
+    CreateMixin,
+    DestroyMixin,
+    ListMixin,
+    MergePatchMixin,
+    RegistryViewSet,
+)
 
 
 class AliasViewSetBase(RegistryViewSet):
@@ -87,7 +98,7 @@ class HolderAliasViewSet(
 
 
 @alias_list_schema
-class AliasViewSet(mixins.ListModelMixin, AliasViewSetBase):
+class AliasViewSet(ListMixin, AliasViewSetBase):
     """A6: the organization's aliases, filtered (every filter of docs/api.md §3) and paged."""
 
     filterset_class = AliasFilterSet
@@ -96,3 +107,7 @@ class AliasViewSet(mixins.ListModelMixin, AliasViewSetBase):
         return selectors.alias_list(
             organization_id=self.organization_id, include_deleted=self.include_deleted()
         )
+
+    def bodies(self, rows: list) -> list[dict[str, Any]]:
+        parties = selectors.related_parties_of([row.id for row in rows])
+        return [alias_body(row, parties[row.id]) for row in rows]

@@ -35,7 +35,7 @@ from crm.api.documents import Path
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.metadata_index import MetadataPair
 from crm.crypto.search import canonical_email, canonical_phone, exact, search_hash
-from crm.db.rows import Row, insert_rows
+from crm.db.rows import Replace, Row, insert_rows
 from crm.models import DELETED, LIVE, RegistryModel
 
 NATURAL_PERSON_PRIVATE: list[Path] = [("motherName",), ("fatherName",)]
@@ -305,6 +305,13 @@ class Holder(RegistryModel):
             )
             for token in sorted(tokens)
         ]
+
+    def name_token_replacement(self) -> Replace:
+        """The stored name word index made that of the current name, as a part of the write
+        that changes the name (`crm.lifecycle.update`): nothing read first."""
+        return Replace(
+            HolderNameToken, ("holder_id", self.pk), "token_hash", self.name_token_rows()
+        )
 
     def sync_name_tokens(self) -> bool:
         """Make the stored name word index of this saved holder match the current name; True

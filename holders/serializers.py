@@ -120,6 +120,26 @@ class HolderSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField()
     deletedAt = serializers.DateTimeField(allow_null=True)
 
+    # The holder attributes `to_representation` reads: all a list page loads of a row
+    # (`crm.api.viewsets.ListMixin`), never the search hashes.
+    reads = (
+        "id",
+        "external_id",
+        "type",
+        "name",
+        "document",
+        "addresses",
+        "contact",
+        "natural_person",
+        "natural_person_private",
+        "legal_person",
+        "legal_person_private",
+        "metadata",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+    )
+
     def to_representation(self, holder: Holder) -> dict[str, Any]:
         body: dict[str, Any] = {"id": str(holder.id)}
         if holder.external_id:

@@ -9,6 +9,7 @@ here. Update and both deletes take `if_match` (the API's `If-Match`): compared w
 holder's version before anything is written (412 CRM-0911).
 """
 
+import functools
 import uuid
 from typing import Any
 
@@ -18,10 +19,10 @@ from crm import lifecycle
 from crm.api.conditional import IfMatch
 from crm.api.documents import changed_paths, join, merge_patch, prune_empty, split
 from crm.api.errors import CRMError
-from crm.crypto.metadata_index import metadata_pair_rows, sync_metadata_pairs
+from crm.crypto.metadata_index import metadata_pair_replacement, metadata_pair_rows
 from crm.crypto.search import lookup_hashes, search_hash
 from crm.db.rows import Row
-from crm.models import ERASURE_COLUMNS, AuditEntry
+from crm.models import ERASURE_COLUMNS
 from events import outbox
 from holders.models import (
     DOCUMENT_FIELD,
@@ -155,14 +156,17 @@ def holder_update(
         return holder
     _write_state(holder, after)
     # Something changed (`changed`), so the row is written, with the next version, even if
-    # no column differed (`touch`).
-    columns = lifecycle.save_changes(holder, stored, touch=True)
-    if "name" in columns:
-        holder.sync_name_tokens()
-    if "metadata" in columns:
-        sync_metadata_pairs(holder)
-    lifecycle.record(
-        holder, AuditEntry.Action.UPDATE, changed, body=holder_body, announce=outbox.change_rows
+    # no column differed; the name word and metadata pair rows only when their column did.
+    lifecycle.update(
+        holder,
+        stored,
+        changed,
+        body=holder_body,
+        derived={
+            "name": holder.name_token_replacement,
+            "metadata": functools.partial(metadata_pair_replacement, holder),
+        },
+        announce=outbox.change_rows,
     )
     return holder
 

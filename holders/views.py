@@ -2,10 +2,14 @@
 reads through `holders.selectors`, list filters in `holders.filtersets`, writes through
 `holders.services` (with the request's `If-Match`); the OpenAPI text is `holders.schema`."""
 
-from rest_framework import mixins
-
 from crm.api.history import HistoryMixin
-from crm.api.viewsets import CreateMixin, DestroyMixin, MergePatchMixin, RegistryViewSet
+from crm.api.viewsets import (
+    CreateMixin,
+    DestroyMixin,
+    ListMixin,
+    MergePatchMixin,
+    RegistryViewSet,
+)
 from holders import selectors, services
 from holders.filtersets import HolderFilterSet
 from holders.schema import holder_schema
@@ -14,7 +18,7 @@ from holders.serializers import HolderCreateSerializer, HolderSerializer, Holder
 
 @holder_schema
 class HolderViewSet(
-    mixins.ListModelMixin,
+    ListMixin,
     CreateMixin,
     HistoryMixin,
     MergePatchMixin,

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from crm.db.postgresql.base import PreparedSQL
-from crm.db.rows import _insert_sql, array_param
+from crm.db.rows import _MANY, _statement_sql, array_param
 from holders.models import Holder, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
 
@@ -50,7 +50,9 @@ def _prepared_statements() -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_only_the_services_inserts_are_prepared_and_a_rollback_does_not_break_them():
     api = OrgClient(ORG_A)
-    assert isinstance(_insert_sql("default", ((Holder, 1), (HolderNameToken, -1))), PreparedSQL)
+    shape = (("insert", Holder, 1, False), ("insert", HolderNameToken, _MANY, False))
+    (statement,) = _statement_sql("default", shape)
+    assert isinstance(statement, PreparedSQL)
     created = api.post("/v1/holders", BODY)
     assert created.status_code == 201
     assert api.get(f"/v1/holders/{created.json()['id']}").status_code == 200

@@ -136,8 +136,9 @@ class PagePagination(BasePagination):
     default_sort_order = "asc"
 
     def position(self, row) -> uuid.UUID:
-        """A row's place in the order, as a cursor carries it."""
-        return row.pk
+        """A row's place in the order, as a cursor carries it (a record, or a named tuple of
+        a list's columns)."""
+        return getattr(row, self.ordering_field)
 
     def bound(self, boundary: uuid.UUID) -> Any:
         """The `ordering_field` value a cursor's boundary stands for."""

@@ -17,7 +17,7 @@ values are indexed, which is what the filter has always matched: `metadata.k=5` 
 "5", never the number 5.
 
 Written with a new record (`metadata_pair_rows`), kept in step on update
-(`sync_metadata_pairs`), written in bulk by the importer (the same rows), erased with
+(`metadata_pair_replacement`), written in bulk by the importer (the same rows), erased with
 the record (a lifecycle part; CASCADE too)."""
 
 import hashlib
@@ -27,7 +27,7 @@ from django.db import connections, models
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from crm.db.rows import Row, insert_rows
+from crm.db.rows import Replace, Row
 
 
 def pair_hash(organization_id: Any, key: str, value: str) -> str:
@@ -59,16 +59,17 @@ class MetadataPair(models.Model):
         return "Metadata pair"
 
 
-def sync_metadata_pairs(record: models.Model) -> None:
-    """Make the stored pairs of a saved record match its metadata. (A new record's pairs are
-    written with it: `metadata_pair_rows`.)"""
-    manager = record.metadata_pairs
-    rows = metadata_pair_rows(record)
-    wanted = {row.values["pair_hash"] for row in rows}
-    stored = set(manager.values_list("pair_hash", flat=True))
-    if stored - wanted:
-        manager.filter(pair_hash__in=stored - wanted).delete()
-    insert_rows([row for row in rows if row.values["pair_hash"] not in stored])
+def metadata_pair_replacement(record: models.Model) -> Replace:
+    """The stored pairs of a saved record made those of its metadata, as a part of the write
+    that changes the metadata (`crm.lifecycle.update`): nothing read first. (A new record's
+    pairs are written with it: `metadata_pair_rows`.)"""
+    fk = type(record).metadata_pairs.field.attname
+    return Replace(
+        type(record).metadata_pairs.field.model,
+        (fk, record.pk),
+        "pair_hash",
+        metadata_pair_rows(record),
+    )
 
 
 def metadata_pair_values(record: models.Model) -> list[dict[str, Any]]:

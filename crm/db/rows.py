@@ -2,7 +2,6 @@
 
 import datetime as dt
 import functools
-import itertools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -83,63 +82,184 @@ def _written(model: type[Model]) -> tuple:
     return tuple(field for field in model._meta.concrete_fields if not isinstance(field, _AUTO))
 
 
+@dataclass(frozen=True)
+class Update:
+    """The `UPDATE` of one saved instance's row by primary key: the columns of `fields` (by
+    attribute name), each value prepared as `save()` prepares it (`pre_save`, then
+    `get_db_prep_save`)."""
+
+    obj: Model
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Make the rows of `model` that belong to one record exactly `rows`:
+    `owner` is (the foreign key's attribute name, the record's id), `key` the attribute that
+    tells a record's rows apart (a token hash, a pair hash). The record's other rows are
+    deleted and the missing ones inserted; a row already stored is left as it is, never
+    rewritten. Nothing is read first: on PostgreSQL both are parts of the write's one
+    statement (`write_rows`)."""
+
+    model: type[Model]
+    owner: tuple[str, Any]
+    key: str
+    rows: Sequence[Row]
+
+
+# One part of a write: rows to insert, a row to update, a record's derived rows to replace.
+Part = Row | Update | Replace
+
+
 @functools.lru_cache(maxsize=512)
-def _insert_sql(alias: str, groups: tuple[tuple[type[Model], int], ...]) -> str:
-    """One statement inserting `count` rows into each `model` of `groups` on database
-    `alias`. On PostgreSQL the first inserts are data-modifying CTEs (`WITH r0 AS (INSERT
-    ...) INSERT ...`), which PostgreSQL runs whole whatever the outer statement reads (foreign
-    keys are checked at commit: Django makes them deferrable), and a run of several rows is
-    one array parameter per column (`SELECT * FROM unnest(...)`), so the statement's text and
-    parameter count do not grow with the rows: psycopg keeps the parsed form of a short
-    statement with few parameters (under 4 KB and 50) and reparses any other on every call.
-    The statement is marked for preparing on the server (`crm.db.postgresql`'s
-    `prepared_writes`; other backends ignore the mark)."""
+def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
+    """The statements of a write of this `shape` on database `alias`: on PostgreSQL one, the
+    first parts data-modifying CTEs (`WITH w0 AS (UPDATE ...), w1 AS (INSERT ...) INSERT
+    ...`), which PostgreSQL runs whole whatever the outer statement reads (foreign keys are
+    checked at commit: Django makes them deferrable); elsewhere one per part. A run of several
+    rows is one array parameter per column on PostgreSQL (`SELECT * FROM unnest(...)`), so the
+    statement's text and parameter count do not grow with the rows: psycopg keeps the parsed
+    form of a short statement with few parameters (under 4 KB and 50) and reparses any other
+    on every call. Each statement is marked for preparing on the server (`crm.db.postgresql`'s
+    `prepared_writes`; other backends ignore the mark): a write of one shape runs again and
+    again.
+
+    A shape is a tuple of operations: `("insert", model, count, or_skip)` (`count` rows, or
+    `_MANY` as arrays; `or_skip`: a row already stored is skipped), `("update", model,
+    attribute names)` (by primary key) and `("delete", model, owner attribute, key attribute,
+    count)` (the owner's rows whose key is none of `count` keys, `_MANY` as one array)."""
     db = connections[alias]
     quote = db.ops.quote_name
-    inserts = []
-    for model, count in groups:
-        fields = _written(model)
-        names = ", ".join(quote(field.column) for field in fields)
+    statements = []
+    for operation, model, *details in shape:
         table = quote(model._meta.db_table)
-        if count == _MANY:
-            arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
-            rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+        if operation == "insert":
+            count, or_skip = details
+            fields = _written(model)
+            names = ", ".join(quote(field.column) for field in fields)
+            if count == _MANY:
+                arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+                rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+            else:
+                rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
+            skip = " ON CONFLICT DO NOTHING" if or_skip else ""
+            statements.append(f"INSERT INTO {table} ({names}) {rows}{skip}")
+        elif operation == "update":
+            (names,) = details
+            columns = ", ".join(
+                f"{quote(model._meta.get_field(name).column)} = %s" for name in names
+            )
+            pk = quote(model._meta.pk.column)
+            statements.append(f"UPDATE {table} SET {columns} WHERE {pk} = %s")  # noqa: S608
         else:
-            rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
-        inserts.append(f"INSERT INTO {table} ({names}) {rows}")
-    *first, last = inserts
+            owner, key, count = details
+            owner_column = quote(model._meta.get_field(owner).column)
+            key_field = model._meta.get_field(key)
+            key_column = quote(key_field.column)
+            if count == _MANY:
+                others = f"NOT ({key_column} = ANY(%s::{key_field.db_type(db)}[]))"
+            elif count:
+                others = f"{key_column} NOT IN ({', '.join(['%s'] * count)})"
+            else:
+                others = "TRUE"
+            statements.append(
+                f"DELETE FROM {table} WHERE {owner_column} = %s AND {others}"  # noqa: S608
+            )
+    if db.vendor != "postgresql":
+        return tuple(PreparedSQL(statement) for statement in statements)
+    *first, last = statements
     if first:
-        ctes = ", ".join(f"r{number} AS ({sql})" for number, sql in enumerate(first))
+        ctes = ", ".join(f"w{number} AS ({sql})" for number, sql in enumerate(first))
         last = f"WITH {ctes} {last}"
-    return PreparedSQL(last)  # a fixed shape, run by every write of its kind
+    return (PreparedSQL(last),)  # a fixed shape, run by every write of its kind
 
 
 def insert_rows(rows: Sequence[Row]) -> None:
-    """Insert `rows` (each value through its field's `get_db_prep_save`, as `save()` does):
-    consecutive rows of one model as one `INSERT`, and all of them in one round trip on
-    PostgreSQL (one statement per model run elsewhere). For the rows a write appends beside
-    its record — its search index entries, its audit entry, its change event: no instance,
-    no `RETURNING`, nothing read back."""
-    if not rows:
+    """Insert `rows` (`write_rows` with inserts alone): for the rows a write appends beside its
+    record — its search index entries, its audit entry, its change event."""
+    write_rows(rows)
+
+
+def write_rows(parts: Sequence[Part]) -> None:
+    """Write `parts` in order (each value through its field's `get_db_prep_save`, as `save()`
+    does): consecutive rows of one model as one `INSERT`, an `Update` as one `UPDATE`, a
+    `Replace` as a `DELETE` and an `INSERT` that skips stored rows; all of them in one round
+    trip on PostgreSQL (one statement per part elsewhere). No instance, no `RETURNING`,
+    nothing read back."""
+    if not parts:
         return
-    alias = router.db_for_write(rows[0].model)
+    first = parts[0]
+    alias = router.db_for_write(type(first.obj) if isinstance(first, Update) else first.model)
     db = connections[alias]
     postgresql = db.vendor == "postgresql"
-    runs = [list(run) for _model, run in itertools.groupby(rows, key=lambda row: row.model)]
-    statements = [runs] if postgresql else [[run] for run in runs]
+    shape: list[tuple] = []
+    params: list[list] = []
+    for run in _runs(parts):
+        if isinstance(run, Update):
+            shape.append(("update", type(run.obj), run.fields))
+            params.append(_update_params(run, db))
+        elif isinstance(run, Replace):
+            shape.append(_replace_delete(run, db, params, postgresql))
+            if run.rows:
+                shape.append(_insert(list(run.rows), db, params, postgresql, or_skip=True))
+        else:
+            shape.append(_insert(run, db, params, postgresql, or_skip=False))
+    statements = _statement_sql(alias, tuple(shape))
+    if postgresql:
+        params = [[value for group in params for value in group]]
     with db.cursor() as cursor:
-        for statement in statements:
-            params: list = []
-            groups = []
-            for run in statement:
-                columns = prepared_columns(run, db)
-                if postgresql and len(run) > 1:
-                    groups.append((run[0].model, _MANY))
-                    params.extend(array_param(column) for column in columns)
-                else:
-                    groups.append((run[0].model, len(run)))
-                    params.extend(value for row in zip(*columns, strict=True) for value in row)
-            cursor.execute(_insert_sql(alias, tuple(groups)), params)
+        for statement, values in zip(statements, params, strict=True):
+            cursor.execute(statement, values)
+
+
+def _runs(parts: Sequence[Part]) -> list:
+    """`parts` with each run of consecutive rows of one model gathered into a list."""
+    runs: list = []
+    for part in parts:
+        if (
+            isinstance(part, Row)
+            and runs
+            and isinstance(runs[-1], list)
+            and (runs[-1][0].model is part.model)
+        ):
+            runs[-1].append(part)
+            continue
+        runs.append([part] if isinstance(part, Row) else part)
+    return runs
+
+
+def _insert(run: list[Row], db, params: list[list], postgresql: bool, *, or_skip: bool) -> tuple:
+    columns = prepared_columns(run, db)
+    if postgresql and len(run) > 1:
+        params.append([array_param(column) for column in columns])
+        return ("insert", run[0].model, _MANY, or_skip)
+    params.append([value for row in zip(*columns, strict=True) for value in row])
+    return ("insert", run[0].model, len(run), or_skip)
+
+
+def _update_params(update: Update, db) -> list:
+    obj = update.obj
+    meta = obj._meta
+    values = []
+    for name in update.fields:
+        field = meta.get_field(name)
+        values.append(save_preparer(field, db)(field.pre_save(obj, False), db))
+    values.append(save_preparer(meta.pk, db)(obj.pk, db))
+    return values
+
+
+def _replace_delete(replace: Replace, db, params: list[list], postgresql: bool) -> tuple:
+    owner, record_id = replace.owner
+    meta = replace.model._meta
+    key_field = meta.get_field(replace.key)
+    prepare = save_preparer(key_field, db)
+    keys = [prepare(row.values[replace.key], db) for row in replace.rows]
+    owner_id = save_preparer(meta.get_field(owner), db)(record_id, db)
+    if postgresql:
+        params.append([owner_id, array_param(keys)])
+        return ("delete", replace.model, owner, replace.key, _MANY)
+    params.append([owner_id, *keys])
+    return ("delete", replace.model, owner, replace.key, len(keys))
 
 
 def array_param(values: Sequence[Any]) -> Any:

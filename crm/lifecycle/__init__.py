@@ -61,10 +61,10 @@ from crm.lifecycle.writes import (
     has_live_children,
     record,
     restore,
-    save_changes,
     save_unique,
     soft_delete,
     stored_values,
+    update,
 )
 
 __all__ = [
@@ -102,10 +102,10 @@ __all__ = [
     "restore",
     "retention_purge",
     "run_purge",
-    "save_changes",
     "save_unique",
     "soft_delete",
     "stored_values",
+    "update",
     "version_as_of",
     "version_number",
     "versions_of",

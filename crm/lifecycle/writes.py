@@ -6,8 +6,9 @@ Every write path (API, admin, commands, import) ends here, so each rule is writt
   constraints to its 409 code (`Model.unique_error_codes`), so concurrent writers cannot both
   win and nobody checks-then-inserts; `create(obj, ...)` inserts a new record with its derived
   rows, audit entry and first version in one statement, with the same 409s.
-* `save_changes(obj, before)`, `soft_delete(obj)` / `restore(obj)` write the record and bump
-  its `version` in the same `UPDATE`; `soft_delete` / `restore` also record the change.
+* `update(obj, before, ...)` writes a change of a locked record with its derived rows, audit
+  entry, version and events in one statement; `soft_delete(obj)` / `restore(obj)` write the
+  record and bump its `version` in the same `UPDATE`, and record the change.
 * `creation_rows(obj, ...)` describes every row a create writes; `create` writes them.
 * `record(obj, action, fields)` writes the audit entry of a write (field names, never values)
   and, for a change, the record's new version (`crm.lifecycle.versions`).
@@ -22,7 +23,7 @@ their kind's response body); a change without one is refused, never left unversi
 import contextlib
 import copy
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from crm.api.errors import CRMError
-from crm.db.rows import Row, insert_rows, is_unique_violation
+from crm.db.rows import Part, Replace, Row, Update, insert_rows, is_unique_violation, write_rows
 from crm.lifecycle import audit
 from crm.lifecycle.kinds import Kind, children, kind_of
 from crm.lifecycle.versions import VERSIONED, Body, version_row
@@ -50,6 +51,10 @@ class Change:
     changed_fields: tuple[str, ...] = ()
     parts: Sequence[Any] | None = None  # the parts as just built (a create), when given
 
+
+# What a soft delete or a restore writes of the record, and the field its audit entry names.
+DELETION_COLUMNS = ("deleted_at", "updated_at", "version")
+DELETED_AT = ("deletedAt",)
 
 # What a write's `announce` function is: the rows (outbox events) a change appends.
 Announce = Callable[[Change], Iterable[Row]]
@@ -129,25 +134,49 @@ def create(obj: RegistryModel, rows: Sequence[Row]) -> None:
 
 
 def stored_values(obj: RegistryModel) -> dict[str, Any]:
-    """A copy of every concrete field's value, taken before a change (see `save_changes`)."""
+    """A copy of every concrete field's value, taken before a change (see `update`)."""
     return {
         field.attname: copy.deepcopy(getattr(obj, field.attname))
         for field in obj._meta.concrete_fields
     }
 
 
-def save_changes(obj: RegistryModel, before: dict[str, Any], *, touch: bool = False) -> list[str]:
-    """Write only the columns whose value differs from `before` (`stored_values`), with a new
-    `updated_at` and the next `version`; write nothing and keep both when nothing differs,
-    unless `touch` (the record changed through its parts, e.g. an alias's related parties:
-    `updated_at` and `version` alone). An update that rewrote every column would re-encrypt
-    and re-send all of them. Returns the changed attribute names. The caller then `record`s
-    the change (its version is `obj.version`)."""
-    changed = [name for name, value in before.items() if getattr(obj, name) != value]
-    if changed or touch:
-        _next_version(obj)
-        save_unique(obj, update_fields=[*changed, "updated_at", "version"])
-    return changed
+def update(
+    obj: RegistryModel,
+    before: dict[str, Any],
+    changed_fields: Iterable[str],
+    *,
+    body: Body,
+    derived: Mapping[str, Callable[[], Replace]] | None = None,
+    removed_part_ids: Iterable[uuid.UUID] = (),
+    announce: Announce | None = None,
+) -> list[str]:
+    """Write a change of a record locked by its service, in one statement on PostgreSQL (one
+    round trip between the lock and the commit): the `UPDATE` of only the columns whose value
+    differs from `before` (`stored_values`) with a new `updated_at` and the next `version`
+    (the record changed through its parts when no column differs: those two alone), the rows
+    derived from each changed column (`derived`: column → its `Replace`, e.g. the name word
+    index; only for the columns that changed, so the others' rows are never rewritten), then
+    `record`'s rows — the audit entry naming
+    `changed_fields`, the version (`body`), the change events `announce` returns. An update
+    that re-encrypted and re-sent every column, or read the derived rows before replacing
+    them, cost a round trip per step. The caller writes nothing when nothing changed. A unique
+    violation is the model's 409 (`_unique_errors`). Returns the changed attribute names."""
+    columns = [name for name, value in before.items() if getattr(obj, name) != value]
+    _next_version(obj)
+    derived = derived or {}
+    changes = [Update(obj, (*columns, "updated_at", "version"))]
+    changes += [derived[column]() for column in columns if column in derived]
+    _write_change(
+        obj,
+        audit.AuditEntry.Action.UPDATE,
+        changed_fields,
+        changes,
+        removed_part_ids=removed_part_ids,
+        body=body,
+        announce=announce,
+    )
+    return columns
 
 
 def _next_version(obj: RegistryModel) -> None:
@@ -167,23 +196,43 @@ def has_live_children(obj: RegistryModel) -> bool:
 
 def soft_delete(obj: RegistryModel, *, body: Body, announce: Announce | None = None) -> None:
     """Stamp `deleted_at` (and `updated_at`, the next version) on a locked live row and record
-    it. The caller has checked its own preconditions (e.g. CRM-0017)."""
+    it, in one statement on PostgreSQL (`_write_change`). The caller has checked its own
+    preconditions (e.g. CRM-0017)."""
     _next_version(obj)
     obj.deleted_at = obj.updated_at
-    obj.save(update_fields=["deleted_at", "updated_at", "version"])
-    record(obj, audit.AuditEntry.Action.SOFT_DELETE, ["deletedAt"], body=body, announce=announce)
+    action = audit.AuditEntry.Action.SOFT_DELETE
+    _write_change(
+        obj, action, DELETED_AT, [Update(obj, DELETION_COLUMNS)], body=body, announce=announce
+    )
 
 
 def restore(obj: RegistryModel, *, body: Body, announce: Announce | None = None) -> None:
     """Clear `deleted_at` of a locked row (the next version) and record it; a unique value
-    taken meanwhile by a live row is the model's 409 (`save_unique`). A live row is left as
+    taken meanwhile by a live row is the model's 409 (`_unique_errors`). A live row is left as
     it is."""
     if not obj.is_deleted:
         return
     obj.deleted_at = None
     _next_version(obj)
-    save_unique(obj, update_fields=["deleted_at", "updated_at", "version"])
-    record(obj, audit.AuditEntry.Action.RESTORE, ["deletedAt"], body=body, announce=announce)
+    action = audit.AuditEntry.Action.RESTORE
+    _write_change(
+        obj, action, DELETED_AT, [Update(obj, DELETION_COLUMNS)], body=body, announce=announce
+    )
+
+
+def _write_change(
+    obj: RegistryModel,
+    action: str,
+    changed_fields: Iterable[str],
+    changes: list[Part],
+    **record_rows: Any,
+) -> None:
+    """`changes` (the record's `UPDATE`, its derived rows) and the rows `record` writes for
+    `action` (`record_rows`: `_record_rows`'s keywords), as one statement on PostgreSQL
+    (`crm.db.rows.write_rows`); a unique violation is the model's 409."""
+    rows = _record_rows(obj, action, changed_fields, **record_rows)
+    with _unique_errors(obj):
+        write_rows([*changes, *rows])
 
 
 def record(
@@ -196,7 +245,7 @@ def record(
     announce: Announce | None = None,
 ) -> None:
     """Write the audit entry of a write to `obj`, its version (a change: `body` required; the
-    row was saved with its new `version` by `save_changes`) and the change events `announce`
+    row was saved with its new `version`) and the change events `announce`
     returns, in one statement (`_record_rows`)."""
     insert_rows(
         _record_rows(

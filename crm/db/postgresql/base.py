@@ -25,7 +25,8 @@ timeout. This backend gives it one:
   restarted within that window costs the next request on the connection one 503 (the
   connection is then dropped and the following request reconnects).
 - `OPTIONS["prepared_writes"]` (on by default): the statements marked `PreparedSQL` (the
-  services' fixed-shape `INSERT`s, `crm.db.rows.insert_rows`) are prepared on the server on first
+  services' fixed-shape writes, `crm.db.rows.write_rows`: inserts, and a change's `UPDATE`
+  by primary key with its index rows) are prepared on the server on first
   use and executed by name afterwards: PostgreSQL parses and plans a create's one multi-table
   statement once per connection instead of on every call (create holder in-process
   2.5 → 2.2 ms with `crm.db.rows.array_param`; docs/performance.md). Nothing else is prepared: a
