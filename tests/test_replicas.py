@@ -477,11 +477,40 @@ def test_lagging_or_unreachable_replica_is_not_read(replica_settings, monkeypatc
 
 
 def test_failed_replica_read_is_served_again_from_the_primary(replica_settings, monkeypatch):
-    monkeypatch.setattr(replicas, "measure_lag", lambda alias: 0.0)
+    lags = iter([0.0, None])  # answering at the check; then dead, measured again at once
+    monkeypatch.setattr(replicas, "measure_lag", lambda alias: next(lags))
     response, attempts = serve("GET", "/v1/holders", fail_on_replica=True)
     assert response.status_code == 200
     assert attempts == ["replica1", "default"]
-    assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["default"]  # marked down
+    assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["default"]  # known down
+
+
+def test_failed_replica_read_that_a_new_connection_serves_stays_on_the_replica(
+    replica_settings, monkeypatch
+):
+    """The thread's replica connection was to a server that has gone (a failover); measured
+    again over a new connection the replica answers: the request is served from it, and the
+    primary (perhaps the server that went) is not asked."""
+    measured = []
+    monkeypatch.setattr(replicas, "measure_lag", lambda alias: measured.append(alias) or 0.0)
+    failures = iter([True, False])
+    state_failed = []
+
+    def view(request):
+        middleware.process_view(request, None, (), {})
+        alias = router.db_for_read(Holder)
+        state_failed.append(alias)
+        if alias != "default" and next(failures):
+            replicas._state.get().failed.add(alias)
+            return HttpResponse(status=503)
+        return HttpResponse(status=200)
+
+    middleware = replicas.ReplicaMiddleware(view)
+    request = RequestFactory().get("/v1/holders", HTTP_X_ORGANIZATION_ID=ORG_B)
+    request.resolver_match = resolve("/v1/holders")
+    assert middleware(request).status_code == 200
+    assert state_failed == ["replica1", "replica1"]
+    assert measured == ["replica1", "replica1"]  # at the check, then again after the failure
 
 
 def test_a_failed_read_of_the_primary_leaves_the_replica_in_use(replica_settings, monkeypatch):
@@ -572,6 +601,25 @@ def test_a_promoted_replica_that_takes_no_writes_is_still_read(replica_settings,
     Here a server that is not in recovery, with its session read-only as such a node's are."""
     with real_replica("fenced", options=READ_ONLY_SESSIONS), django_db_blocker.unblock():
         assert replicas.measure_lag("fenced") == 0.0
+
+
+def test_a_threads_old_connection_to_a_promoted_server_is_measured_again(
+    replica_settings, django_db_blocker
+):
+    """A thread's connection made to the standby before it was promoted now reaches a server
+    that takes writes; a new connection (prefer-standby: the standby that rejoined) may not:
+    the check measures one before giving the replica up for everyone (in the failover test
+    that given-up second sent reads to the primary just before it was killed). Here new
+    sessions are read-only and the thread's old one is made writable."""
+    with (
+        real_replica("was_standby", options=READ_ONLY_SESSIONS) as wrapper,
+        django_db_blocker.unblock(),
+    ):
+        wrapper.ensure_connection()
+        old = wrapper.connection
+        old.execute("SET default_transaction_read_only = off")
+        assert replicas.measure_lag("was_standby") == 0.0
+        assert wrapper.connection is not old and old.closed
 
 
 @pytest.mark.parametrize(

@@ -34,10 +34,12 @@ thread's connection to it is closed if its server takes writes (the server repor
 query connects again and finds the standby. Otherwise the standby's reads would die with the
 primary at its next failure (issue 26: the reads refused in the failover test).
 
-If a replica read fails anyway (the replica died between two checks), the middleware marks that
-replica down and serves the same `GET` once more from the primary: a client never sees it. Only a
-failure of the replica's own connection does that: a read of the primary that fails (the primary
-is down) is the request's answer, and the replica stays in use for everyone else.
+If a replica read fails anyway (the replica died between two checks, or this thread's connection
+was to a server that has gone), the middleware measures the replica again over a new connection
+and serves the same `GET` once more, from a replica that answers or else from the primary: a
+client never sees it. Only a failure of the replica's own connection does that: a read of the
+primary that fails (the primary is down) is the request's answer, and the replica stays in use
+for everyone else.
 
 A `GET` served from a replica touches the primary for nothing else: the registry's records, their
 versions and audit entries, and the API token of `PLUGIN_AUTH_ENABLED` are read there (a token
@@ -184,8 +186,11 @@ _health_lock = threading.Lock()
 
 def measure_lag(alias: str) -> float | None:
     """The replica's replay lag in seconds, or None when it cannot serve reads. Never raises.
-    Every replica is PostgreSQL: start-up refuses any other (crm/access/settings_checks.py)."""
+    Every replica is PostgreSQL: start-up refuses any other (crm/access/settings_checks.py).
+    A connection this thread already had that fails or is to a server taking writes is
+    replaced, and the new one measured, before the replica is given up."""
     connection = connections[alias]
+    reused = connection.connection is not None
     try:
         connection.ensure_connection()  # bounded by connect_timeout
         raw = connection.connection
@@ -195,18 +200,24 @@ def measure_lag(alias: str) -> float | None:
             cursor.execute(LAG_SQL)
             readable, lag = cursor.fetchone()
     except Exception as exc:  # a check never fails a request
+        with contextlib.suppress(Exception):
+            connection.close()
+        if reused:  # a connection to a server that has gone: measured again over a new one
+            return measure_lag(alias)
         logger.warning(
             "replica %s unreachable, reading from the primary: %s", alias, type(exc).__name__
         )
-        with contextlib.suppress(Exception):
-            connection.close()
         return None
     if not readable:
-        logger.warning("replica %s takes writes (promoted?), not reading from it", alias)
-        # Reconnect at the next check: with several hosts in its URL and
-        # target_session_attrs=prefer-standby, a new connection finds a standby once one is up
-        # again (the old primary rejoining after a failover).
+        # Reconnect: with several hosts in its URL and target_session_attrs=prefer-standby, a
+        # new connection finds a standby if one is up (the old primary rejoined after a
+        # failover). This thread's connection may date from before the failover, made to the
+        # standby since promoted: then a new one is measured at once, or every reader would go
+        # to the primary until the next check (and die with it if it fails then).
         connection.close()
+        if reused:
+            return measure_lag(alias)
+        logger.warning("replica %s takes writes (promoted?), not reading from it", alias)
         return None
     return float(lag) if lag is not None else None
 
@@ -226,9 +237,15 @@ def replica_lag(alias: str) -> float | None:
     return lag
 
 
-def mark_down(alias: str) -> None:
+def recheck(alias: str) -> None:
+    """Drop this thread's connection to `alias` and what is known of its health: the next
+    `replica_lag` measures it over a new connection."""
+    connection = _connection(alias)
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection.close()
     with _health_lock:
-        _health[alias] = Health(time.monotonic(), None)
+        _health.pop(alias, None)
 
 
 def forget_health() -> None:
@@ -342,11 +359,17 @@ class ReplicaMiddleware:
             response = self.get_response(request)
             failed = failed_replicas(state) if response.status_code >= 500 else set()
             if failed:
-                # A replica failed mid-request (down since its last check): once more, primary.
+                # A replica read failed mid-request: its server died since the last check, or
+                # this thread's connection was to a server that has gone since (a failover).
+                # Measured again at once over a new connection: the same request is served once
+                # more from a replica that answers, or from the primary.
                 for alias in failed:
-                    mark_down(alias)
-                logger.warning("a replica read failed; serving the request from the primary")
-                state.alias = None
+                    recheck(alias)
+                state.alias = choose_replica()
+                logger.warning(
+                    "a replica read failed; serving the request again from %s",
+                    state.alias or "the primary",
+                )
                 state.used.clear()
                 state.failed.clear()
                 state.retry = True
