@@ -40,9 +40,10 @@ before the sticky window of read-your-writes, so its reads are the standby's, an
 the primary for nothing else (docs/high-availability.md, cause 8): in six rounds after the fix
 no read was refused at a kill. But at the instant the standby is promoted and takes writes, the
 router stops reading from it (a replica that takes writes is no read source) and reads go to
-the primary — the same node — through the worker thread's primary connection, which can still
-be in its one-second reconnect backoff after a timed-out health check of the old primary's
-connection: one read in six rounds was refused so. Asserting zero would fail on that.
+the primary — the same node — through the worker thread's primary connection, which can
+still be in its one-second reconnect backoff after a timed-out health check of the old
+primary's connection (most likely: the log names no threads): one read in six rounds was
+refused so. Asserting zero would fail on that.
 
 The second test makes the two failures the issue reported happen on purpose, with a plain
 synchronous primary/standby pair: a replay (and a relay) on an old primary that shows a commit
