@@ -113,7 +113,7 @@ class ReadState:
     alias: str | None = None  # the replica chosen for this request; None: the primary
     used: set[str] = field(default_factory=set)  # replicas a query was actually sent to
     failed: set[str] = field(default_factory=set)  # replicas known to have failed a read
-    retry: bool = False  # the request is served again, from the primary
+    retry: bool = False  # the request is served again (a replica read failed)
 
 
 _state: contextvars.ContextVar[ReadState | None] = contextvars.ContextVar(
