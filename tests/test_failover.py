@@ -37,12 +37,12 @@ successful write (RTO) and to the last 503, the reads refused, and the counts ch
 
 Reads refused are counted, not asserted to be none. The readers' organization last wrote
 before the sticky window of read-your-writes, so its reads are the standby's, and a GET uses
-the primary for nothing else (docs/high-availability.md, cause 8): in six rounds after the fix
-no read was refused at a kill. But at the instant the standby is promoted and takes writes, the
+the primary for nothing else (docs/high-availability.md, cause 8): in twelve rounds after the
+fix no read was refused at a kill. But at the instant the standby is promoted and takes writes, the
 router stops reading from it (a replica that takes writes is no read source) and reads go to
 the primary — the same node — through the worker thread's primary connection, which can
 still be in its one-second reconnect backoff after a timed-out health check of the old
-primary's connection (most likely: the log names no threads): one read in six rounds was
+primary's connection (most likely: the log names no threads): one read in twelve rounds was
 refused so. Asserting zero would fail on that.
 
 The second test makes the two failures the issue reported happen on purpose, with a plain
