@@ -50,8 +50,9 @@ test-image: $(STAMP) system ## Build the container image and run it against Post
 	$(BIN)/pytest -q -s -m image tests/test_image.py
 
 FAILOVER_ROUNDS ?= 2
-test-failover: $(STAMP) system ## Kill the primary of a pg_auto_failover formation under load, FAILOVER_ROUNDS (2) times
-	FAILOVER_ROUNDS=$(FAILOVER_ROUNDS) $(BIN)/pytest -q -s -m failover tests/test_failover.py
+FAILOVER_NODE_ROUNDS ?= 1
+test-failover: $(STAMP) system ## Kill a pg_auto_failover primary under load FAILOVER_ROUNDS (2) times, then its whole node FAILOVER_NODE_ROUNDS (1)
+	FAILOVER_ROUNDS=$(FAILOVER_ROUNDS) FAILOVER_NODE_ROUNDS=$(FAILOVER_NODE_ROUNDS) $(BIN)/pytest -q -s -m failover tests/test_failover.py
 
 test-browser: $(STAMP) system ## Run only the admin browser tests (headless Chromium); screenshots in artifacts/
 	$(BIN)/pytest -q -m browser

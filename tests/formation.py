@@ -1,7 +1,10 @@
 """A pg_auto_failover formation for tests (tests/test_failover.py): a monitor and two PostgreSQL
 nodes on free loopback ports in a temporary directory, created and run with the commands the
 project ships (`deploy/pg_auto_failover/formation.sh`), as the `postgres` user when run as root
-(pg_autoctl refuses root), with trust authentication and no TLS (loopback only).
+(pg_autoctl refuses root), with trust authentication and no TLS (loopback only), and the shipped
+failover timing (`formation.sh settings` on the monitor, `formation.sh node-settings` on each
+node). `kill_primary` kills the primary's postmaster; `kill_node` the whole node, keeper and
+PostgreSQL, as when its machine dies (`restart_node` brings its keeper back).
 
 pg_autoctl keeps its configuration and state under `XDG_CONFIG_HOME` / `XDG_DATA_HOME`: both
 point into the temporary directory, so formations of concurrent runs never meet. `stop()` ends
@@ -82,6 +85,8 @@ class Formation:
             "DBNAME": dbname,
         }
         self.processes: list[subprocess.Popen] = []
+        self.ended: list[subprocess.Popen] = []  # killed on purpose (kill_node)
+        self.keepers: dict[str, subprocess.Popen] = {}  # each node's pg_autoctl
         self._logs: list = []
         self._holders: list[tuple[DeadAddress, threading.Thread]] = []
 
@@ -91,18 +96,18 @@ class Formation:
         assignments = [f"{name}={value}" for name, value in {**self.env, **env}.items()]
         return [*self.as_user, "env", "-i", *assignments, *args]
 
-    def _spawn(self, name: str, *args: str, **env: str) -> None:
-        log = (self.dir / f"{name}.log").open("wb")
+    def _spawn(self, name: str, *args: str, **env: str) -> subprocess.Popen:
+        log = (self.dir / f"{name}.log").open("ab")
         self._logs.append(log)
-        self.processes.append(
-            subprocess.Popen(
-                self._command(*args, **env),
-                cwd=self.dir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed whole by stop()
-            )
+        process = subprocess.Popen(
+            self._command(*args, **env),
+            cwd=self.dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed whole by stop()
         )
+        self.processes.append(process)
+        return process
 
     def autoctl(self, *args: str, pgdata: Path | None = None, timeout: float = 30) -> str:
         """`pg_autoctl ARGS --pgdata MONITOR` (or `pgdata`); its standard output."""
@@ -152,14 +157,18 @@ class Formation:
         )  # fmt: skip
         monitor_uri = self._wait(self._monitor_uri, "the monitor", START_SECONDS)
         for name, port in self.ports.items():
-            self._spawn(
+            self.keepers[name] = self._spawn(
                 name, str(SCRIPT), "node",
                 PGDATA=str(self.data_dir(name)), PGPORT=str(port), MONITOR_URI=monitor_uri,
             )  # fmt: skip
             self._wait(lambda name=name: self._registered(name), f"{name} to register")
         first = next(iter(self.ports))
         self._wait(lambda: self._checkpoint(first) and self.stable(), "a standby", START_SECONDS)
+        # The shipped settings, the monitor's failover timing among them, then each keeper's
+        # network partition timeout (below the monitor's primary_demote_timeout).
         self.script("settings", self.monitor_dir, NUMBER_SYNC_STANDBYS="0")
+        for name in self.ports:
+            self.script("node-settings", self.data_dir(name))
         self.wait_stable(START_SECONDS)
 
     def _checkpoint(self, name: str) -> bool:
@@ -244,6 +253,30 @@ class Formation:
         self._holders.append((held, thread))
         return primary
 
+    def kill_node(self) -> Node:
+        """SIGKILL the whole primary node, as when its machine dies: its pg_autoctl keeper's
+        process group, then its postmaster and backends. Nothing restarts it; the monitor
+        notices only that the node stopped reporting and fails its health checks, and promotes
+        the standby after its timeouts (`formation.sh settings`). `restart_node` brings it back."""
+        primary = self.stable()
+        if primary is None:
+            raise FormationError("no stable primary to kill")
+        keeper = self.keepers.pop(primary.name)
+        self.processes.remove(keeper)
+        self.ended.append(keeper)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(keeper.pid, signal.SIGKILL)
+        _kill_postmaster(self.data_dir(primary.name) / "postmaster.pid")
+        keeper.wait(timeout=10)
+        return primary
+
+    def restart_node(self, name: str) -> None:
+        """Start the keeper of node `name` again (`pg_autoctl run`), as after its machine is
+        back: it rejoins the formation as a standby."""
+        self.keepers[name] = self._spawn(
+            name, "pg_autoctl", "run", "--pgdata", str(self.data_dir(name))
+        )
+
     def _release(self, name: str, held: "DeadAddress") -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
         try:
@@ -289,7 +322,7 @@ class Formation:
             if pgdata.exists():
                 with contextlib.suppress(FormationError, subprocess.SubprocessError, OSError):
                     self.autoctl("stop", "--immediate", pgdata=pgdata)
-        for process in self.processes:
+        for process in [*self.processes, *self.ended]:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:

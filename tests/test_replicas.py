@@ -15,6 +15,7 @@ middleware's read-your-writes marks, lag and reachability checks and their cache
 retry of a failed replica read on the primary.
 """
 
+import contextlib
 import json
 import re
 import shutil
@@ -35,7 +36,7 @@ from django.urls import resolve
 
 from aliases.models import AliasAccount
 from crm.db import replicas
-from crm.models import ApiToken, AuditEntry
+from crm.models import ApiToken, AuditEntry, IdempotencyRecord, RecordVersion
 from holders.models import Holder
 from tests.servers import (
     ROOT,
@@ -234,7 +235,7 @@ def test_reads_from_a_real_streaming_replica(replicated_stack):
     log = (scratch / "gunicorn.log").read_text(errors="replace")
     assert re.search(
         r"replica replica1 unreachable, reading from the primary"
-        r"|a replica read failed; serving the request from the primary",
+        r"|a replica read failed; serving the request again from",
         log,
     ), log[-2000:]
 
@@ -362,7 +363,11 @@ def test_router_reads_registry_tables_from_the_chosen_replica(replica_settings):
         assert router.db_for_read(Holder) == "replica1"
         assert router.db_for_read(AliasAccount) == "replica1"
         assert router.db_for_read(AuditEntry) == "replica1"
-        assert router.db_for_read(ApiToken) == "default"  # tokens, keys, sessions: primary
+        # A GET's every read: its versions and the caller's API token too (issue 26: with the
+        # primary down, reads from the standby go on).
+        assert router.db_for_read(RecordVersion) == "replica1"
+        assert router.db_for_read(ApiToken) == "replica1"
+        assert router.db_for_read(IdempotencyRecord) == "default"  # keys, sessions: primary
         assert Holder.objects.all().db == "replica1"
         assert Holder.objects.select_for_update().db == "default"
         assert router.db_for_write(Holder) == "default"
@@ -393,7 +398,12 @@ def test_router_migrates_the_primary_only_and_relates_copies(replica_settings):
 
 
 def serve(
-    method: str, path: str, organization: str | None = ORG_A, fail_on_replica=False, user=None
+    method: str,
+    path: str,
+    organization: str | None = ORG_A,
+    fail_on_replica=False,
+    user=None,
+    fail_on_primary=False,
 ):
     """One request through ReplicaMiddleware (its __call__ and process_view, as Django's
     handler calls them); returns (response, the aliases a Holder read went to, per attempt)."""
@@ -409,8 +419,10 @@ def serve(
         middleware.process_view(req, None, (), {})
         alias = router.db_for_read(Holder)
         attempts.append(alias)
-        status = 503 if fail_on_replica and alias != "default" else 200
-        return HttpResponse(status=status)
+        failed = fail_on_replica and alias != "default"
+        if failed:  # as Django flags the replica's connection that raised
+            replicas._state.get().failed.add(alias)
+        return HttpResponse(status=503 if failed or fail_on_primary else 200)
 
     middleware = replicas.ReplicaMiddleware(view)
     return middleware(request), attempts
@@ -465,11 +477,51 @@ def test_lagging_or_unreachable_replica_is_not_read(replica_settings, monkeypatc
 
 
 def test_failed_replica_read_is_served_again_from_the_primary(replica_settings, monkeypatch):
-    monkeypatch.setattr(replicas, "measure_lag", lambda alias: 0.0)
+    lags = iter([0.0, None])  # answering at the check; then dead, measured again at once
+    monkeypatch.setattr(replicas, "measure_lag", lambda alias: next(lags))
     response, attempts = serve("GET", "/v1/holders", fail_on_replica=True)
     assert response.status_code == 200
     assert attempts == ["replica1", "default"]
-    assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["default"]  # marked down
+    assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["default"]  # known down
+
+
+def test_failed_replica_read_that_a_new_connection_serves_stays_on_the_replica(
+    replica_settings, monkeypatch
+):
+    """The thread's replica connection was to a server that has gone (a failover); measured
+    again over a new connection the replica answers: the request is served from it, and the
+    primary (perhaps the server that went) is not asked."""
+    measured = []
+    monkeypatch.setattr(replicas, "measure_lag", lambda alias: measured.append(alias) or 0.0)
+    failures = iter([True, False])
+    state_failed = []
+
+    def view(request):
+        middleware.process_view(request, None, (), {})
+        alias = router.db_for_read(Holder)
+        state_failed.append(alias)
+        if alias != "default" and next(failures):
+            replicas._state.get().failed.add(alias)
+            return HttpResponse(status=503)
+        return HttpResponse(status=200)
+
+    middleware = replicas.ReplicaMiddleware(view)
+    request = RequestFactory().get("/v1/holders", HTTP_X_ORGANIZATION_ID=ORG_B)
+    request.resolver_match = resolve("/v1/holders")
+    assert middleware(request).status_code == 200
+    assert state_failed == ["replica1", "replica1"]
+    assert measured == ["replica1", "replica1"]  # at the check, then again after the failure
+
+
+def test_a_failed_read_of_the_primary_leaves_the_replica_in_use(replica_settings, monkeypatch):
+    """A GET that read from the replica and then failed on the primary (down: a failover) is not
+    the replica's failure: it is not served again from that primary, and the replica is not
+    marked down, so the other readers stay on it (issue 26)."""
+    monkeypatch.setattr(replicas, "measure_lag", lambda alias: 0.0)
+    response, attempts = serve("GET", "/v1/holders", fail_on_primary=True)
+    assert response.status_code == 503
+    assert attempts == ["replica1"]
+    assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["replica1"]
 
 
 def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
@@ -517,10 +569,10 @@ def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
             del connections[name]
 
 
-def test_a_promoted_replica_that_takes_no_writes_is_still_read(replica_settings, django_db_blocker):
-    """During a failover pg_auto_failover promotes the standby and keeps it read-only until the
-    old primary is known to be down (it has every acknowledged write): readers stay on it.
-    Here a server that is not in recovery, with its session read-only as such a node's are."""
+@contextlib.contextmanager
+def real_replica(name: str, **options):
+    """`connections[name]`: this machine's PostgreSQL (not in recovery) as a replica alias,
+    with `options` (libpq's) for its sessions; closed and removed on exit."""
     import os
 
     import environ
@@ -529,13 +581,103 @@ def test_a_promoted_replica_that_takes_no_writes_is_still_read(replica_settings,
 
     url = os.environ.get("CRM_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/postgres")
     database = {**environ.Env.db_url_config(url), "ENGINE": "crm.db.postgresql"}
-    database["OPTIONS"] = {"connect_timeout": 2, "options": "-c default_transaction_read_only=on"}
-    settings_dict = connections.configure_settings({"default": {}, "fenced": database})["fenced"]
-    wrapper = DatabaseWrapper(settings_dict, "fenced")
-    connections["fenced"] = wrapper
+    database["OPTIONS"] = {"connect_timeout": 2, **options}
+    settings_dict = connections.configure_settings({"default": {}, name: database})[name]
+    wrapper = DatabaseWrapper(settings_dict, name)
+    connections[name] = wrapper
     try:
-        with django_db_blocker.unblock():
-            assert replicas.measure_lag("fenced") == 0.0
+        yield wrapper
     finally:
         wrapper.close()
-        del connections["fenced"]
+        del connections[name]
+
+
+READ_ONLY_SESSIONS = "-c default_transaction_read_only=on"
+
+
+def test_a_promoted_replica_that_takes_no_writes_is_still_read(replica_settings, django_db_blocker):
+    """During a failover pg_auto_failover promotes the standby and keeps it read-only until the
+    old primary is known to be down (it has every acknowledged write): readers stay on it.
+    Here a server that is not in recovery, with its session read-only as such a node's are."""
+    with real_replica("fenced", options=READ_ONLY_SESSIONS), django_db_blocker.unblock():
+        assert replicas.measure_lag("fenced") == 0.0
+
+
+def test_a_threads_old_connection_to_a_promoted_server_is_measured_again(
+    replica_settings, django_db_blocker
+):
+    """A thread's connection made to the standby before it was promoted now reaches a server
+    that takes writes; a new connection (prefer-standby: the standby that rejoined) may not:
+    the check measures one before giving the replica up for everyone (in the failover test
+    that given-up second sent reads to the primary just before it was killed). Here new
+    sessions are read-only and the thread's old one is made writable."""
+    with (
+        real_replica("was_standby", options=READ_ONLY_SESSIONS) as wrapper,
+        django_db_blocker.unblock(),
+    ):
+        wrapper.ensure_connection()
+        old = wrapper.connection
+        old.execute("SET default_transaction_read_only = off")
+        assert replicas.measure_lag("was_standby") == 0.0
+        assert wrapper.connection is not old and old.closed
+
+
+@pytest.mark.parametrize(
+    ("options", "kept"), [({}, False), ({"options": READ_ONLY_SESSIONS}, True)]
+)
+def test_a_threads_replica_connection_to_a_writable_server_is_dropped_before_reading(
+    django_db_blocker, options, kept
+):
+    """Each thread has its own replica connection; with `prefer-standby` it lands on the primary
+    while no standby is up, and kept it until that primary died under the next failover (the
+    reads refused in the failover test's later rounds). Before a read it is dropped if its
+    server takes writes (the next query connects again and finds the standby); one to a
+    read-only server is kept. No round trip: the server reports both settings."""
+    with real_replica("thread_replica", **options) as wrapper, django_db_blocker.unblock():
+        wrapper.ensure_connection()
+        replicas.release_if_writable("thread_replica")
+        assert (wrapper.connection is not None) is kept
+
+
+def test_reads_from_the_standby_go_on_when_the_primary_is_gone(replicated_stack):
+    """Issue 26, "reads from the standby uninterrupted": in the failover test a few reads of an
+    organization that never writes were refused (503) right after the primary's postmaster
+    was killed, with `AdminShutdown` on the PRIMARY's connection: some part of serving a GET
+    besides the record read used `default`. Here the primary is stopped (fast: its open
+    connections get `AdminShutdown`, as the failover's did) after every worker thread has used
+    its primary connection, and each read the API offers a reader — a holder, the holder list,
+    an alias, the alias list, a holder's versions — must still be answered 200 by the standby.
+    What stays on the primary (a caller who wrote within the sticky window) is
+    docs/scaling.md's read-your-writes, not tested here."""
+    primary, standby, port, process, scratch = replicated_stack
+    seed = call(port, "POST", "/v1/holders", new_holder("Standby Reader"), organization=ORG_B)
+    assert seed.status == 201, seed.body[:200]
+    holder_id = seed.json()["id"]
+    alias = call(
+        port, "POST", f"/v1/holders/{holder_id}/aliases",
+        {"ledgerId": str(uuid.uuid4()), "accountId": str(uuid.uuid4())}, organization=ORG_B,
+    )  # fmt: skip
+    assert alias.status == 201, alias.body[:200]
+    alias_id = alias.json()["id"]
+    # Every worker thread (2 x 4) opens its connection to the primary with a write of A's.
+    for number in range(16):
+        written = call(port, "POST", "/v1/holders", new_holder(f"A {number}"), organization=ORG_A)
+        assert written.status == 201, written.body[:200]
+    wait_replayed(primary, standby)
+    time.sleep(STICKY + CHECK + 0.2)  # B's writes no longer pin its reads to the primary
+    paths = [
+        f"/v1/holders/{holder_id}",
+        "/v1/holders?limit=10",
+        f"/v1/holders/{holder_id}/aliases/{alias_id}",
+        f"/v1/aliases?holder_id={holder_id}",
+        f"/v1/holders/{holder_id}/versions",
+    ]
+    before = [get(port, path, ORG_B) for path in paths]
+    assert [a.status for a in before] == [200] * len(paths), [a.body[:200] for a in before]
+
+    primary.halt("fast")
+    answers = [(path, get(port, path, ORG_B)) for _ in range(4) for path in paths]
+    refused = [(path, a.status, a.error, a.body[:200]) for path, a in answers if a.status != 200]
+    log = (scratch / "gunicorn.log").read_text(errors="replace")
+    assert refused == [], (refused, log[-6000:])
+    assert process.poll() is None

@@ -15,9 +15,11 @@ garbling -> 503 CRM-0908 (fail closed).
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
@@ -27,6 +29,8 @@ from rest_framework.permissions import BasePermission
 from crm.access import access_manager
 from crm.api.errors import CRMError
 from crm.models import ApiToken
+
+logger = logging.getLogger("crm.access.auth")
 
 TOKEN_PREFIX = "crm_"
 # `last_used_at` is written at most this often per token: one UPDATE a minute, not per request.
@@ -60,7 +64,12 @@ def _api_token(raw: str) -> ApiToken:
     if token is None:
         raise AuthenticationFailed()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        try:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        except DatabaseError as exc:
+            # A read served by a replica while the primary is down (a failover) still answers:
+            # the use is recorded at the token's next request that reaches the primary.
+            logger.warning("could not record the API token's use: %s", type(exc).__name__)
     return token
 
 

@@ -26,10 +26,28 @@ made while serving a `GET`/`HEAD` of `/v1/…` or of an admin changelist, when
 - the read is not inside a transaction on the primary (`atomic()`: the services' reads before a
   write) and is not `select_for_update()` (Django routes it as a write).
 
-If a replica read fails anyway (the replica died between two checks), the middleware marks that
-replica down and serves the same `GET` once more from the primary: a client never sees it.
+Each worker thread has its own connection to a replica, and a replica URL with
+`target_session_attrs=prefer-standby` lands on the primary when no standby is up (during a
+failover, until the old primary has rejoined): before a request reads from a replica, the
+thread's connection to it is closed if its server takes writes (the server reports
+`in_hot_standby` and `default_transaction_read_only` to the client: no round trip), so the next
+query connects again and finds the standby. Otherwise the standby's reads would die with the
+primary at its next failure (issue 26: the reads refused in the failover test).
 
-Everything else — writes, sessions, users, tokens, idempotency keys, content types, migrations
+If a replica read fails anyway (the replica died between two checks, or this thread's connection
+was to a server that has gone), the middleware measures the replica again over a new connection
+and serves the same `GET` once more, from a replica that answers or else from the primary: a
+client never sees it. Only a failure of the replica's own connection does that: a read of the
+primary that fails (the primary is down) is the request's answer, and the replica stays in use
+for everyone else.
+
+A `GET` served from a replica touches the primary for nothing else: the registry's records, their
+versions and audit entries, and the API token of `PLUGIN_AUTH_ENABLED` are read there (a token
+revoked on the primary is refused on reads once the replica has replayed it, within the lag
+tolerance); the token's `last_used_at` is written on the primary at most once a minute, and a
+failure to write it does not fail the read (crm/access/auth.py).
+
+Everything else — writes, sessions, users, idempotency keys, content types, migrations
 (`allow_migrate`: the primary only) — uses `default`. Relations between objects of any two
 aliases are allowed: they are copies of one cluster.
 """
@@ -48,6 +66,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import ConnectionDoesNotExist
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger("crm.db.replicas")
@@ -93,7 +112,8 @@ def _sticky_seconds() -> float:
 class ReadState:
     alias: str | None = None  # the replica chosen for this request; None: the primary
     used: set[str] = field(default_factory=set)  # replicas a query was actually sent to
-    retry: bool = False  # the request is served again, from the primary
+    failed: set[str] = field(default_factory=set)  # replicas known to have failed a read
+    retry: bool = False  # the request is served again (a replica read failed)
 
 
 _state: contextvars.ContextVar[ReadState | None] = contextvars.ContextVar(
@@ -116,11 +136,12 @@ def reading_from(alias: str | None) -> Iterator[ReadState]:
 @functools.cache
 def _eligible_models() -> frozenset:
     """The registry's kinds and their parts (`crm.lifecycle.kinds`, imported here because the
-    lifecycle core itself uses `crm.db`), and the audit trail the admin lists."""
+    lifecycle core itself uses `crm.db`), their versions (`…/versions`, `?as_of=`), the audit
+    trail the admin lists, and the API tokens every `/v1` read authenticates with."""
     from crm.lifecycle.kinds import registry_models
-    from crm.models import AuditEntry
+    from crm.models import ApiToken, AuditEntry, RecordVersion
 
-    return frozenset([*registry_models(), AuditEntry])
+    return frozenset([*registry_models(), RecordVersion, AuditEntry, ApiToken])
 
 
 def replica_eligible(model) -> bool:
@@ -165,8 +186,11 @@ _health_lock = threading.Lock()
 
 def measure_lag(alias: str) -> float | None:
     """The replica's replay lag in seconds, or None when it cannot serve reads. Never raises.
-    Every replica is PostgreSQL: start-up refuses any other (crm/access/settings_checks.py)."""
+    Every replica is PostgreSQL: start-up refuses any other (crm/access/settings_checks.py).
+    A connection this thread already had that fails or is to a server taking writes is
+    replaced, and the new one measured, before the replica is given up."""
     connection = connections[alias]
+    reused = connection.connection is not None
     try:
         connection.ensure_connection()  # bounded by connect_timeout
         raw = connection.connection
@@ -176,18 +200,24 @@ def measure_lag(alias: str) -> float | None:
             cursor.execute(LAG_SQL)
             readable, lag = cursor.fetchone()
     except Exception as exc:  # a check never fails a request
+        with contextlib.suppress(Exception):
+            connection.close()
+        if reused:  # a connection to a server that has gone: measured again over a new one
+            return measure_lag(alias)
         logger.warning(
             "replica %s unreachable, reading from the primary: %s", alias, type(exc).__name__
         )
-        with contextlib.suppress(Exception):
-            connection.close()
         return None
     if not readable:
-        logger.warning("replica %s takes writes (promoted?), not reading from it", alias)
-        # Reconnect at the next check: with several hosts in its URL and
-        # target_session_attrs=prefer-standby, a new connection finds a standby once one is up
-        # again (the old primary rejoining after a failover).
+        # Reconnect: with several hosts in its URL and target_session_attrs=prefer-standby, a
+        # new connection finds a standby if one is up (the old primary rejoined after a
+        # failover). This thread's connection may date from before the failover, made to the
+        # standby since promoted: then a new one is measured at once, or every reader would go
+        # to the primary until the next check (and die with it if it fails then).
         connection.close()
+        if reused:
+            return measure_lag(alias)
+        logger.warning("replica %s takes writes (promoted?), not reading from it", alias)
         return None
     return float(lag) if lag is not None else None
 
@@ -207,9 +237,15 @@ def replica_lag(alias: str) -> float | None:
     return lag
 
 
-def mark_down(alias: str) -> None:
+def recheck(alias: str) -> None:
+    """Drop this thread's connection to `alias` and what is known of its health: the next
+    `replica_lag` measures it over a new connection."""
+    connection = _connection(alias)
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection.close()
     with _health_lock:
-        _health[alias] = Health(time.monotonic(), None)
+        _health.pop(alias, None)
 
 
 def forget_health() -> None:
@@ -226,6 +262,38 @@ def choose_replica() -> str | None:
         if lag is not None and lag <= _max_lag():
             return alias
     return None
+
+
+def release_if_writable(alias: str) -> None:
+    """Close this thread's connection to `alias` if its server takes writes (see the module
+    docstring): the next query connects again, and `prefer-standby` finds the standby."""
+    connection = _connection(alias)
+    if connection is None or connection.connection is None or connection.in_atomic_block:
+        return
+    read_only = getattr(connection, "server_read_only", None)
+    if read_only is not None and not read_only():
+        connection.close()
+
+
+def failed_replicas(state: ReadState) -> set[str]:
+    """The replicas this request read from whose connection failed: Django flags a connection on
+    which a query or the connect raised a database error (other than a data or an integrity
+    error) until it is reconnected, and `used` names only replicas this request connected to
+    or reused."""
+    return state.failed | {
+        alias
+        for alias in state.used
+        if (connection := _connection(alias)) is not None and connection.errors_occurred
+    }
+
+
+def _connection(alias: str):
+    """This thread's connection wrapper for `alias`, None for an alias with no database (the
+    router's tests name one)."""
+    try:
+        return connections[alias]
+    except ConnectionDoesNotExist:
+        return None
 
 
 # --- Read-your-writes marks --------------------------------------------------------------------
@@ -289,13 +357,21 @@ class ReplicaMiddleware:
             return self.get_response(request)  # OPTIONS: neither a read nor a write
         with reading_from(None) as state:
             response = self.get_response(request)
-            if response.status_code >= 500 and state.used:
-                # A replica failed mid-request (down since its last check): once more, primary.
-                for alias in state.used:
-                    mark_down(alias)
-                logger.warning("a replica read failed; serving the request from the primary")
-                state.alias = None
+            failed = failed_replicas(state) if response.status_code >= 500 else set()
+            if failed:
+                # A replica read failed mid-request: its server died since the last check, or
+                # this thread's connection was to a server that has gone since (a failover).
+                # Measured again at once over a new connection: the same request is served once
+                # more from a replica that answers, or from the primary.
+                for alias in failed:
+                    recheck(alias)
+                state.alias = choose_replica()
+                logger.warning(
+                    "a replica read failed; serving the request again from %s",
+                    state.alias or "the primary",
+                )
                 state.used.clear()
+                state.failed.clear()
                 state.retry = True
                 response = self.get_response(request)
             return response
@@ -306,6 +382,8 @@ class ReplicaMiddleware:
             return None  # a write, or the retry of a failed replica read
         if self.serves_from_replica(request) and not wrote_recently(request):
             state.alias = choose_replica()
+            if state.alias is not None:
+                release_if_writable(state.alias)
         return None
 
     @staticmethod
