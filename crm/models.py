@@ -179,6 +179,17 @@ class RegistryModel(models.Model):
         return self.deleted_at is not None
 
 
+# The human names of an audit entry's `actor_type` (`crm.lifecycle.audit.ACTOR_TYPES`); a
+# mapping, not field choices, so the table's definition does not change with the wording.
+ACTOR_TYPE_LABELS = {
+    "api": _("API (no token)"),
+    "token": _("API token"),
+    "staff": _("staff"),
+    "command": _("command"),
+    "system": _("system"),
+}
+
+
 class AuditEntry(models.Model):
     """One write to the registry: who, when, what, which fields - never the values.
 
@@ -250,6 +261,11 @@ class AuditEntry(models.Model):
         # Plain and value-free; the admin titles entries with `crm.admin.audit.entry_title`.
         target = f" {self.object_id}" if self.object_id is not None else ""
         return f"{self.action} {self.object_type}{target} by {self.actor}"
+
+    @property
+    def actor_type_label(self) -> str:
+        """`actor_type` as staff read it ("API token", "staff"), in the page's language."""
+        return str(ACTOR_TYPE_LABELS.get(self.actor_type, self.actor_type))
 
 
 class RecordVersion(models.Model):

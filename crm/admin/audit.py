@@ -20,13 +20,11 @@ from crm.admin.lists import (
 from crm.admin.naming import record_names
 from crm.admin.paging import PagedAdmin, PagedChangeList
 from crm.ids import parse_uuid
-from crm.models import AuditEntry, organization_labels
-
-ACTOR_TYPES = ("staff", "token", "api", "command", "system")
+from crm.models import ACTOR_TYPE_LABELS, AuditEntry, organization_labels
 
 
 def object_types() -> list[tuple[str, str]]:
-    return [(kind.name, kind.name) for kind in lifecycle.kinds()]
+    return [(kind.name, kind.label) for kind in lifecycle.kinds()]
 
 
 class ObjectTypeFilter(admin.SimpleListFilter):
@@ -49,10 +47,10 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
 
     list_display = (
         "created_at",
-        "actor_type",
+        "actor_type_label",
         "actor",
         "action",
-        "object_type",
+        "object_type_label",
         "record_link",
         "changed_field_names",
         "reason",
@@ -63,7 +61,7 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
     list_filter = (
         "action",
         ObjectTypeFilter,
-        choices_filter("actor_type", _("actor type"), [(name, name) for name in ACTOR_TYPES]),
+        choices_filter("actor_type", _("actor type"), list(ACTOR_TYPE_LABELS.items())),
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("=object_id", "=actor", "=request_id", "=organization_id")
@@ -78,7 +76,9 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
         entry_id = parse_uuid(str(object_id or ""))
         entry = AuditEntry.objects.filter(pk=entry_id).first() if entry_id else None
         if entry is not None:
-            extra_context = {"subtitle": entry_title(entry), **(extra_context or {})}
+            name = record_names(entry.object_type, [entry.object_id]) if record_url(entry) else {}
+            title = " · ".join(filter(None, [entry_title(entry), name.get(entry.object_id)]))
+            extra_context = {"subtitle": title, **(extra_context or {})}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("organization"))
@@ -86,6 +86,14 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
         if entry.organization_id is None:
             return "—"
         return organization_label(entry.organization_id, getattr(entry, "labels", None))
+
+    @admin.display(description=_("actor type"), ordering="actor_type")
+    def actor_type_label(self, entry: AuditEntry) -> str:
+        return entry.actor_type_label
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_type_label(self, entry: AuditEntry) -> str:
+        return kind_name(entry.object_type, 1)
 
     @admin.display(description=_("changed fields"))
     def changed_field_names(self, entry: AuditEntry) -> str:
@@ -130,7 +138,7 @@ def entry_title(entry: AuditEntry) -> str:
     by its action, kind and record id ("Update holder 01a2…")."""
     if entry.action == AuditEntry.Action.EXPORT:
         return export_title(entry)
-    words = [str(entry.get_action_display()), _kind_name(entry.object_type, 1)]
+    words = [str(entry.get_action_display()), kind_name(entry.object_type, 1)]
     if entry.object_id is not None:
         words.append(str(entry.object_id))
     return " ".join(words)
@@ -144,7 +152,7 @@ def export_title(entry: AuditEntry) -> str:
     rows = int(details.get("rows") or 0)
     title = gettext("Export of %(count)s %(kind)s") % {
         "count": formats.number_format(rows, force_grouping=True),
-        "kind": _kind_name(entry.object_type, rows),
+        "kind": kind_name(entry.object_type, rows),
     }
     filters = {  # sorted: PostgreSQL's jsonb keeps its own key order
         name: value
@@ -165,7 +173,7 @@ def export_title(entry: AuditEntry) -> str:
     return f"{title} ({'; '.join(notes)})" if notes else title
 
 
-def _kind_name(object_type: str, count: int) -> str:
+def kind_name(object_type: str, count: int) -> str:
     """The record kind's verbose name ("alias account" / "alias accounts"), or the object type
     itself for what is not a registry kind (a key rotation, …)."""
     if object_type not in {kind.name for kind in lifecycle.kinds()}:

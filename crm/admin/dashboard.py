@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from crm import lifecycle
+from crm.admin.audit import kind_name
 from crm.admin.counting import estimate_or_count
 from crm.admin.lists import organization_label, present_organizations
 from crm.admin.naming import record_names
@@ -116,6 +117,11 @@ def dashboard_view(request):
         context["recent_erasures"] = list(
             trail.filter(action=AuditEntry.Action.HARD_DELETE)[:RECENT]
         )
+        for entry in [
+            *(e for e, _url, _name in context["recent_changes"]),
+            *context["recent_erasures"],
+        ]:
+            entry.object_type_label = kind_name(entry.object_type, 1)
         context["audit_url"] = reverse("admin:crm_auditentry_changelist")
         context["last_verification"] = AuditVerification.objects.first()
     request.current_app = admin.site.name

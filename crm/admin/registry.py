@@ -108,6 +108,30 @@ def adopt(target, source) -> None:
     target._state.db = source._state.db
 
 
+def _planned_model(kind_or_label: str):
+    """The model of an erasure plan's row: a kind's, or a listed part's (by its label)."""
+    for kind in lifecycle.kinds():
+        if kind.name == kind_or_label:
+            return kind.model
+        for part in kind.parts:
+            if part.label and part.label == kind_or_label:
+                return part.model
+    return None
+
+
+def _plain_details(record: lifecycle.PlannedRecord) -> list[str]:
+    """A plan row's plaintext columns as staff read them: the field's name and a choice's
+    label ("type Natural person", "role Legal representative"), never a raw enum value."""
+    model = _planned_model(record.kind)
+    details = []
+    for name, value in record.details.items():
+        field = model._meta.get_field(name) if model else None
+        label = str(field.verbose_name) if field else name.replace("_", " ")
+        shown = dict(field.flatchoices).get(value, value) if field else value
+        details.append(f"{label} {shown}")
+    return details
+
+
 class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
     """Subclasses implement `service_create(form)`, `service_update(obj, payload)`,
     `service_soft_delete(obj)` and `service_restore(obj)`, name the erasure's change events
@@ -822,9 +846,7 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
                 names.update(record_names(kind_name, ids))
         rows = []
         for record in plan.records:
-            details = [
-                f"{name.replace('_', ' ')} {value}" for name, value in record.details.items()
-            ]
+            details = _plain_details(record)
             if record.id in names:
                 details.insert(0, names[record.id])
             if record.id in selected:
