@@ -171,7 +171,7 @@ class HolderAdmin(RegistryAdmin):
     extra_searches: ClassVar[list[HolderSearch]] = []  # more arms of holder ids
     announce_erasure = staticmethod(outbox.erasure_events)
     list_display = (
-        "holder_link",
+        "holder_name",
         "masked_document",
         "type",
         "external_id",
@@ -198,7 +198,7 @@ class HolderAdmin(RegistryAdmin):
     # --- list --------------------------------------------------------------------------------
 
     @admin.display(description=_("name"))
-    def holder_link(self, holder: Holder):
+    def holder_name(self, holder: Holder):
         """The name, linked to the holder's page (the id is in the link's tooltip, and the
         search box takes it)."""
         return format_html(

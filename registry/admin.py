@@ -103,11 +103,6 @@ class HolderWithAccountsAdmin(HolderAdmin):
 
     # --- a customer soft-deleted or restored with its accounts (registry/services.py) ---------
 
-    def has_soft_delete_permission(self, request, obj=None) -> bool:
-        return super().has_soft_delete_permission(request, obj) and request.user.has_perm(
-            ACCOUNTS_PERMISSION
-        )
-
     def report_state_refusal(self, request, obj, change: str, error: CRMError) -> None:
         """A list action refused by the API's rule (CRM-0017: live accounts) says so by name
         and links to the page that soft-deletes the customer with its accounts."""
@@ -137,6 +132,8 @@ class HolderWithAccountsAdmin(HolderAdmin):
             accounts, chosen = services.customer_soft_delete_accounts(holder), None
         else:
             accounts, chosen = services.customer_restore_accounts(holder)
+        if accounts and not request.user.has_perm(ACCOUNTS_PERMISSION):
+            raise PermissionDenied  # the accounts are changed too
         if request.method == "POST" and request.POST.get("post") == "yes":
             ids = {parse_uuid(value) for value in request.POST.getlist("account")} - {None}
             if self._customer_change(request, holder, change, ids):

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from aliases.models import AliasAccount
 from aliases.services import alias_soft_delete
-from crm.models import AuditEntry, Organization, RecordVersion
+from crm.models import AuditEntry, RecordVersion
 from events.models import OutboxEvent
 from holders.models import Holder
 from registry import services
@@ -32,23 +32,6 @@ def restore_page(holder) -> str:
 
 def change_page(holder) -> str:
     return reverse("admin:holders_holder_change", args=[holder.pk])
-
-
-@pytest.fixture
-def customer(db):
-    Organization.objects.create(id=ORG_A, label="Banco Alfa")
-    holder = HolderFactory(name="Joana Prado", document="52998224725")
-    first = AliasFactory(
-        holder=holder,
-        accountId="acc-1",
-        bankingDetails={"bankId": "341", "branch": "0001", "account": "4398187-0"},
-    )
-    second = AliasFactory(
-        holder=holder,
-        accountId="acc-2",
-        bankingDetails={"bankId": "341", "branch": "0002", "account": "7654321-9"},
-    )
-    return holder, first, second
 
 
 def log_in(client, role: str):

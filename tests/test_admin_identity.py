@@ -11,14 +11,14 @@ from django.urls import reverse
 
 from aliases.services import alias_soft_delete
 from crm.admin.naming import staff_name
-from crm.models import AuditEntry, Organization
+from crm.models import AuditEntry
 from holders.models import Holder
 from holders.services import holder_update
 from staff.roles import CLERK, DATA_PROTECTION_OFFICER, SUPERVISOR
 from tests.conftest import ORG_A, ORG_B
 from tests.factories import AliasFactory, HolderFactory
 from tests.test_admin import form_data
-from tests.test_admin_bank_work import member_of
+from tests.test_admin_customer_operation import log_in
 
 HOLDERS = reverse("admin:holders_holder_changelist")
 ALIASES = reverse("admin:aliases_aliasaccount_changelist")
@@ -32,21 +32,10 @@ CONTA = "banco 341 agência 0001 conta ****187-0"
 
 
 @pytest.fixture
-def joana(db):
-    Organization.objects.create(id=ORG_A, label="Banco Alfa")
-    holder = HolderFactory(name="Joana Prado", document="52998224725")
-    alias = AliasFactory(
-        holder=holder,
-        accountId="acc-joana",
-        type="NATURAL_PERSON",
-        bankingDetails={"bankId": "341", "branch": "0001", "account": "4398187-0"},
-    )
-    return holder, alias
-
-
-def log_in(client, role: str):
-    client.force_login(member_of(role))
-    return client
+def joana(customer):
+    """Joana Prado of Banco Alfa and her first account (341 / 0001 / 4398187-0)."""
+    holder, first, _second = customer
+    return holder, first
 
 
 def change_page(obj) -> str:
@@ -101,15 +90,16 @@ def test_add_holder_refuses_an_organization_not_offered(client, joana):
     assert "organization" in response.context["adminform"].form.errors
 
 
-def test_change_message_breadcrumb_and_title_name_the_holder(client, joana):
-    holder, alias = joana
+def test_change_message_breadcrumb_and_title_name_the_holder(client, customer):
+    holder, first, second = customer
     clerk = log_in(client, CLERK)
     page = clerk.get(change_page(holder))
     breadcrumbs = page.text.split('<div class="breadcrumbs">')[1].split("</div>")[0]
     assert JOANA in breadcrumbs
     assert f"<title>{JOANA} | Change holder" in page.text
     # The account's row in the inline posts its id, as the browser's hidden input does.
-    data = {**form_data(page), "externalId": "EXT-1", "aliases-0-id": str(alias.pk)}
+    data = {**form_data(page), "externalId": "EXT-1"}
+    data.update({"aliases-0-id": str(first.pk), "aliases-1-id": str(second.pk)})
     response = clerk.post(change_page(holder), {**data, "_continue": "1"}, follow=True)
     link = f'<a href="{change_page(holder)}">{JOANA}</a>'
     assert messages_of(response) == [
@@ -140,7 +130,7 @@ def test_holder_page_lists_accounts_by_bank_branch_and_masked_number(client, joa
     cells = re.findall(r"<td[^>]*>\s*(?:<p>)?(.*?)(?:</p>)?\s*</td>", inline, re.S)
     assert "341" in cells and "0001" in cells
     assert f'<a href="{change_page(alias)}" title="{alias.pk}">****187-0</a>' in inline
-    assert "4398187-0" not in page.text and "acc-joana" not in inline
+    assert "4398187-0" not in page.text and "acc-1" not in inline
 
 
 def test_lists_open_with_the_name_linking_to_the_record(client, joana):
@@ -148,7 +138,7 @@ def test_lists_open_with_the_name_linking_to_the_record(client, joana):
     clerk = log_in(client, CLERK)
     holders = clerk.get(HOLDERS).text
     first = re.search(r'<tr>.*?<t[hd] class="field-(\w+)"', holders.split("<tbody>")[1], re.S)
-    assert first.group(1) == "holder_link"
+    assert first.group(1) == "holder_name"
     assert f'<a href="{change_page(holder)}" title="{holder.pk}">Joana Prado</a>' in holders
     aliases = clerk.get(ALIASES).text
     first = re.search(r'<tr>.*?<t[hd] class="field-(\w+)"', aliases.split("<tbody>")[1], re.S)
