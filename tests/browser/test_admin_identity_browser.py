@@ -93,7 +93,9 @@ def test_clerk_adds_a_holder_picking_the_organization(
     page.select_option("#id_type", "NATURAL_PERSON")
     page.fill("#id_document", "111.444.777-35")
     page.fill("#id_name", "Carlos Souza")
-    page.screenshot(path=str(screenshots / f"{PREFIX[locale]}holder_add.png"), full_page=True)
+    page.screenshot(
+        path=str(screenshots / f"{PREFIX[locale]}holder_add_organization.png"), full_page=True
+    )
     page.click("input[name=_save]")
     message = page.locator(".messagelist")
     expect(message).to_contain_text(
@@ -177,7 +179,7 @@ def test_data_protection_officer_reads_names_in_history_audit_dashboard_and_eras
     first = page.locator("#result_list tbody tr").first
     expect(first).to_contain_text(words["type"])
     expect(first).not_to_contain_text("NATURAL_PERSON")
-    page.screenshot(path=str(screenshots / f"{prefix}alias_list.png"), full_page=True)
+    page.screenshot(path=str(screenshots / f"{prefix}alias_list_names.png"), full_page=True)
 
     page.click("#crm-dashboard-link")
     expect(page.locator("#crm-counts")).to_contain_text("Banco Exemplo")
