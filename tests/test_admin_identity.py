@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from aliases.services import alias_soft_delete
 from crm.admin.naming import staff_name
+from crm.lifecycle.audit import Actor, acting_as
 from crm.models import AuditEntry
 from holders.models import Holder
 from holders.services import holder_update
@@ -194,6 +195,8 @@ def test_audit_list_names_records_with_human_labels(client, joana, headers, acto
 
 def test_dashboard_shows_organization_labels_and_names(client, joana):
     holder, _alias = joana
+    with acting_as(Actor("command", "nightly-sync")):
+        holder_update(organization_id=ORG_A, holder_id=holder.pk, patch={"externalId": "E-3"})
     HolderFactory(organization_id=ORG_B, name="Rui Dias", document="11144477735")
     page = log_in(client, DATA_PROTECTION_OFFICER).get(DASHBOARD)
     counts = page.text.split('id="crm-counts"')[1].split("</table>")[0]
@@ -201,7 +204,8 @@ def test_dashboard_shows_organization_labels_and_names(client, joana):
     assert f"{str(ORG_B)[:8]}…{str(ORG_B)[-4:]}" in counts  # no label: the short id
     changes = page.text.split('id="crm-recent-changes"')[1].split("</table>")[0]
     assert f'<a href="{change_page(holder)}" title="{holder.pk}">{JOANA}</a>' in changes
-    assert "system: system" in changes  # the factory writes as the system, labelled
+    assert "command: nightly-sync" in changes  # the actor type by its label
+    assert "comando: nightly-sync" in client.get(DASHBOARD, **PT).text
 
 
 def test_clerk_dashboard_shows_labels_too(client, joana):
