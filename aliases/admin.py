@@ -59,7 +59,7 @@ from crm.crypto.masking import mask_account
 from crm.crypto.search import canonical
 from crm.ids import parse_uuid
 from events import outbox
-from holders.models import Holder, HolderType
+from holders.models import Holder, HolderType, holder_type_label
 
 ADD_IDENTITY = (
     WireField(("ledgerId",), _("Ledger id")),
@@ -251,16 +251,16 @@ class AliasAccountAdmin(RegistryAdmin):
         StateFilter,
     )
     list_display = (
-        "record_id",
+        "alias_link",
         "holder_link",
         "account",
         "ledger",
-        "type",
+        "type_label",
         "organization",
         "created",
         "state",
     )
-    list_defer = ("banking_details_private", "participant_document")
+    list_defer = ("participant_document",)
     search_help_text = _(
         "Alias or holder id, account id, ledger id, bank account (alone or after its branch), "
         "IBAN, holder document, participant or related-party document (any formatting)."
@@ -270,7 +270,7 @@ class AliasAccountAdmin(RegistryAdmin):
         "holder_page_link",
         "ledger_id",
         "account_id",
-        "type",
+        "type_label",
         "document_reveal",
         "organization_id",
         "created_at",
@@ -286,6 +286,21 @@ class AliasAccountAdmin(RegistryAdmin):
         )
         for alias in rows:
             alias.page_holder = holders.get(alias.holder_id)
+
+    @admin.display(description=_("bank account"))
+    def alias_link(self, alias: AliasAccount):
+        """The account as a customer gives it (bank, branch, masked number), linked to the
+        alias's page (its id in the tooltip)."""
+        return format_html(
+            '<a href="{}" title="{}">{}</a>',
+            self._url("change", alias.pk),
+            alias.pk,
+            alias.bank_account_label,
+        )
+
+    @admin.display(description=_("type"))
+    def type_label(self, alias: AliasAccount) -> str:
+        return holder_type_label(alias.type)
 
     @admin.display(description=_("holder"))
     def holder_link(self, alias: AliasAccount):
@@ -308,16 +323,13 @@ class AliasAccountAdmin(RegistryAdmin):
     def ledger(self, alias: AliasAccount):
         return short_id(alias.ledger_id)
 
-    @admin.display(description="holder")
+    @admin.display(description=_("holder"))
     def holder_page_link(self, alias: AliasAccount):
         """The change page names the holder as staff know it and links back to it."""
         url = reverse("admin:holders_holder_change", args=[alias.holder_id])
         return format_html(
             '<a href="{}" id="crm-holder-link">{}</a>', url, alias.holder.display_name
         )
-
-    def display_name(self, alias: AliasAccount) -> str:
-        return alias.display_name
 
     def search_arms(self, request, term: str) -> list:
         """Each kind of match is its own organization-scoped index read of alias ids, newest
@@ -398,7 +410,13 @@ class AliasAccountAdmin(RegistryAdmin):
         if obj is None:
             identity = ("holder_id", "ledgerId", "accountId")
         else:
-            identity = ("holder_page_link", "ledger_id", "account_id", "type", "document_reveal")
+            identity = (
+                "holder_page_link",
+                "ledger_id",
+                "account_id",
+                "type_label",
+                "document_reveal",
+            )
         fieldsets = [
             (_("Account"), {"fields": identity}),
             (_("Banking details"), {"fields": tuple(spec.name for spec in BANKING)}),
@@ -502,7 +520,7 @@ class AliasInline(admin.TabularInline):
     model = AliasAccount
     formset = FirstAliasesFormSet
     fk_name = "holder"
-    fields = ("alias_link", "account_id", "ledger_id", "branch", "created_at", "state")
+    fields = ("bank", "branch", "account_link", "created_at", "state")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -516,14 +534,23 @@ class AliasInline(admin.TabularInline):
             "account_id",
             "ledger_id",
             "banking_branch",
+            "banking_details",
+            "banking_details_private",
             "created_at",
             "deleted_at",
         ).order_by("id")
 
-    @admin.display(description=_("alias"))
-    def alias_link(self, alias: AliasAccount):
+    @admin.display(description=_("bank"))
+    def bank(self, alias: AliasAccount) -> str:
+        return (alias.banking_details or {}).get("bankId") or "—"
+
+    @admin.display(description=_("account"))
+    def account_link(self, alias: AliasAccount):
+        """The account number, masked (`mask_account`), linked to the alias's page (its id in
+        the tooltip); the account id when the alias has no account number."""
         url = reverse("admin:aliases_aliasaccount_change", args=[alias.pk])
-        return format_html('<a href="{}">{}</a>', url, alias.pk)
+        number = mask_account(alias.account) if alias.account else alias.account_id
+        return format_html('<a href="{}" title="{}">{}</a>', url, alias.pk, number)
 
     @admin.display(description=_("branch"))
     def branch(self, alias: AliasAccount) -> str:

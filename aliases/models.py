@@ -17,10 +17,12 @@ unless the account was taken meanwhile) -> hard-deleted (row and parties gone).
 """
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.api.documents import Path
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
+from crm.crypto.masking import mask_account
 from crm.crypto.metadata_index import MetadataPair
 from crm.crypto.search import search_hash
 from crm.ids import uuid7
@@ -149,9 +151,29 @@ class AliasAccount(RegistryModel):
 
     @property
     def display_name(self) -> str:
-        """How staff recognise the alias on admin pages: its account id and its holder's
-        display name. Personal data: for pages, never for logs."""
-        return f"Account {self.account_id} · {self.holder.display_name}"
+        """How staff recognise the alias on admin pages: its bank account and its holder's
+        display name ("bank 341 branch 0001 account ****187-0 · Maria Silva · ***.***.789-00").
+        Personal data: for pages, never for logs; `crm.admin.naming.staff_name` adds the
+        organization."""
+        return f"{self.bank_account_label} · {self.holder.display_name}"
+
+    @property
+    def bank_account_label(self) -> str:
+        """The account as a customer gives it: bank code, branch and account number, the
+        number masked like a document (`crm.crypto.masking.mask_account`); the account id when
+        it has no banking details."""
+        bank = (self.banking_details or {}).get("bankId")
+        parts = [
+            gettext("bank %(code)s") % {"code": bank} if bank else "",
+            gettext("branch %(branch)s") % {"branch": self.banking_branch}
+            if self.banking_branch
+            else "",
+            gettext("account %(number)s") % {"number": mask_account(self.account)}
+            if self.account
+            else "",
+        ]
+        label = " ".join(part for part in parts if part)
+        return label or gettext("account id %(id)s") % {"id": self.account_id}
 
     @property
     def account(self) -> str | None:

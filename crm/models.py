@@ -207,9 +207,9 @@ class AuditEntry(models.Model):
         """Who can act: an anonymous API call (access control off), an API token or Access
         Manager subject, a back-office user, a management command, the system itself."""
 
-        API = "api", _("API call")
+        API = "api", _("API (no token)")
         TOKEN = "token", _("API token")
-        STAFF = "staff", _("staff member")
+        STAFF = "staff", _("staff")
         COMMAND = "command", _("command")
         SYSTEM = "system", _("system")
 
@@ -261,6 +261,11 @@ class AuditEntry(models.Model):
         # Plain and value-free; the admin titles entries with `crm.admin.audit.entry_title`.
         target = f" {self.object_id}" if self.object_id is not None else ""
         return f"{self.action} {self.object_type}{target} by {self.actor}"
+
+    @property
+    def actor_type_label(self) -> str:
+        """`actor_type` as staff read it ("API token", "staff"), in the page's language."""
+        return str(self.get_actor_type_display())
 
 
 class RecordVersion(models.Model):

@@ -19,12 +19,13 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import BLANK_CHOICE_DASH, QuerySet
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
-from crm.admin.lists import mask_document, search_organizations
+from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.lists import mask_document, organization_choices, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
 from crm.crypto.search import canonical, canonical_email, exact, phone_digits, phone_readings
@@ -122,10 +123,14 @@ class HolderFormBase(WireForm):
     create_serializer = HolderCreateSerializer
     update_serializer = HolderUpdateSerializer
 
-    organization = forms.UUIDField(
-        label=_("Organization id"),
-        help_text=_("The organization (tenant) that owns the holder."),
-        widget=UUID_INPUT,
+    organization = forms.TypedChoiceField(
+        label=_("Organization"),
+        help_text=_(
+            "The organization (tenant) that owns the holder. An organization missing here is "
+            "given its label under Organizations first."
+        ),
+        choices=lambda: [*BLANK_CHOICE_DASH, *organization_choices(Holder)],
+        coerce=uuid.UUID,
     )
 
     class Meta(WireForm.Meta):
@@ -166,9 +171,8 @@ class HolderAdmin(RegistryAdmin):
     extra_searches: ClassVar[list[HolderSearch]] = []  # more arms of holder ids
     announce_erasure = staticmethod(outbox.erasure_events)
     list_display = (
-        "record_id",
-        "masked_document",
         "holder_name",
+        "masked_document",
         "type",
         "external_id",
         "organization",
@@ -194,8 +198,12 @@ class HolderAdmin(RegistryAdmin):
     # --- list --------------------------------------------------------------------------------
 
     @admin.display(description=_("name"))
-    def holder_name(self, holder: Holder) -> str:
-        return holder.name
+    def holder_name(self, holder: Holder):
+        """The name, linked to the holder's page (the id is in the link's tooltip, and the
+        search box takes it)."""
+        return format_html(
+            '<a href="{}" title="{}">{}</a>', self._url("change", holder.pk), holder.pk, holder.name
+        )
 
     def search_arms(self, request, term: str) -> list:
         """Each kind of match is its own organization-scoped index read of holder ids,
@@ -267,9 +275,6 @@ class HolderAdmin(RegistryAdmin):
 
     # --- change form -------------------------------------------------------------------------
 
-    def display_name(self, holder: Holder) -> str:
-        return holder.display_name
-
     def service_create(self, form) -> Holder:
         return services.holder_create(
             organization_id=form.cleaned_data["organization"], data=form.payload
@@ -321,6 +326,3 @@ class HolderAdmin(RegistryAdmin):
 
     def service_restore(self, holder: Holder) -> None:
         services.holder_restore(organization_id=holder.organization_id, holder_id=holder.id)
-
-    def erasure_details(self, holder: Holder) -> list[str]:
-        return [f"document {mask_document(holder.document)}"]

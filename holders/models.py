@@ -157,6 +157,12 @@ class HolderType(models.TextChoices):
     LEGAL_PERSON = "LEGAL_PERSON", _("Legal person")
 
 
+def holder_type_label(value: str) -> str:
+    """The human label of a holder type ("Natural person"), for a column without model
+    choices (an alias's type is its holder's); an unknown value as it is."""
+    return str(HolderType(value).label) if value in HolderType.values else value
+
+
 class Holder(RegistryModel):
     """A person or company of one organization. Soft-deleted holders keep their row (and may be
     restored) until hard-deleted; the document becomes reusable as soon as the holder is

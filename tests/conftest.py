@@ -118,3 +118,36 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     )
     for name in names:
         terminalreporter.write_line(f"  {name}")
+
+
+@pytest.fixture
+def customer(db):
+    """Joana Prado of "Banco Alfa" (a labelled organization) with two live alias accounts at
+    bank 341, branches 0001 and 0002 (the back-office tests of issue 28 items 2 and 3)."""
+    from crm.models import Organization
+    from tests.factories import AliasFactory, HolderFactory
+
+    Organization.objects.create(id=ORG_A, label="Banco Alfa")
+    holder = HolderFactory(name="Joana Prado", document="52998224725")
+    first = AliasFactory(
+        holder=holder,
+        accountId="acc-1",
+        bankingDetails={"bankId": "341", "branch": "0001", "account": "4398187-0"},
+    )
+    second = AliasFactory(
+        holder=holder,
+        accountId="acc-2",
+        bankingDetails={"bankId": "341", "branch": "0002", "account": "7654321-9"},
+    )
+    return holder, first, second
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active():
+    """A request in Portuguese leaves its language active in the thread (LocaleMiddleware
+    activates it and nothing deactivates it): a test after it, in the same worker, would read
+    translated text where it expects the default."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

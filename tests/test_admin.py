@@ -13,7 +13,7 @@ from aliases.models import AliasAccount
 from crm.admin import mask_document
 from crm.crypto.search import search_hash
 from crm.db.rows import insert_rows
-from crm.models import ApiToken, AuditEntry
+from crm.models import ApiToken, AuditEntry, Organization
 from holders.models import (
     NAME_PREFIX_FIELD,
     NAME_WORD_FIELD,
@@ -255,7 +255,10 @@ def test_holder_change_form_serializer_error_is_attached_to_the_field(admin_clie
 
 
 def test_holder_add_form_creates_through_the_service(admin_client):
+    Organization.objects.create(id=ORG_A, label="Banco Alfa")
     response = admin_client.get(reverse("admin:holders_holder_add"))
+    # An organization is picked by its label, not typed as a UUID.
+    assert f'<option value="{ORG_A}">Banco Alfa</option>' in response.text
     data = form_data(response)
     data.update(
         organization=str(ORG_A),
@@ -425,7 +428,7 @@ def test_history_page_shows_audit_entries_and_versions_with_documents_masked(adm
     assert response.status_code == 200
     trail = response.text[response.text.index('id="change-history"') :]
     assert "contact.primaryEmail" in trail
-    assert "staff member admin" in trail
+    assert "staff admin" in trail
     assert "Create" in trail
     for personal in ("other@example.com", "maria@example.com", "Conceição", "12345678900"):
         assert personal not in trail
@@ -588,13 +591,22 @@ def test_holder_page_lists_aliases_inline(admin_client, alias, django_assert_max
     from aliases.services import alias_soft_delete
     from tests.factories import AliasFactory
 
-    other = AliasFactory(holder=alias.holder, accountId="acc-002")
+    other = AliasFactory(
+        holder=alias.holder,
+        accountId="acc-002",
+        bankingDetails={"bankId": "341", "branch": "0002", "account": "4398187-0"},
+    )
     alias_soft_delete(organization_id=ORG_A, holder_id=alias.holder_id, alias_id=other.pk)
     with django_assert_max_num_queries(15):
         response = admin_client.get(change_url(alias.holder))
     assert alias_change_url(alias) in response.text
     assert alias_change_url(other) in response.text
-    assert "acc-002" in response.text
+    # By bank, branch and account number (masked), not by ids.
+    inline = response.text.split('id="aliases-group"')[1].split("</fieldset>")[0]
+    for shown in ("341", "0002", "****187-0", "0001", "**345-6"):
+        assert shown in inline
+    for hidden in ("4398187-0", "12345-6", str(other.pk) + "<", "acc-002"):
+        assert hidden not in inline
 
 
 def test_alias_change_form_edits_banking_and_regulatory_fields(admin_client, alias):

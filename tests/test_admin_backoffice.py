@@ -323,8 +323,11 @@ def test_alias_document_reveal_is_recorded(admin_client, alias):
 
 def test_audit_entries_link_to_their_record_while_it_exists(admin_client, holder):
     audit_list = reverse("admin:crm_auditentry_changelist")
-    # The id is shortened (the full one in the tooltip) so the list fits the screen.
-    link = f'<a href="{change_url(holder)}" title="{holder.pk}" class="crm-id">'
+    # Named as staff know the record (the full id in the tooltip).
+    link = (
+        f'<a href="{change_url(holder)}" title="{holder.pk}">'
+        f"Maria José da Conceição · ***.***.789-00 · "
+    )
     assert link in admin_client.get(audit_list).text
     admin_client.post(
         reverse("admin:holders_holder_hard_delete", args=[holder.pk]),

@@ -84,7 +84,8 @@ def test_admin_changelist_reads_no_more_than_a_page(boss_client, registry, two_p
             ):
                 continue  # a search arm (crm.admin.searching): ids only, nothing decrypted
             assert all(n <= 2 for n in limits), statement
-            if not limits and '_holder"."id" IN (' not in statement:
+            # A read by primary key of the page's own records (their names) is bounded too.
+            if not limits and not re.search(r'_(holder|aliasaccount)"\."id" IN \(', statement):
                 # Unpaged only when the count says the whole selection fits on the page.
                 assert changelist.result_count <= 2, statement
     assert len(changelist.result_list) <= 2

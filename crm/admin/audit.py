@@ -5,6 +5,7 @@ to fit a 1,440 px screen (short ids with the full id in the tooltip, organizatio
 
 from django.contrib import admin
 from django.utils import formats
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -16,13 +17,14 @@ from crm.admin.lists import (
     record_change_url,
     short_id,
 )
+from crm.admin.naming import record_names
 from crm.admin.paging import PagedAdmin, PagedChangeList
 from crm.ids import parse_uuid
 from crm.models import AuditEntry, organization_labels
 
 
 def object_types() -> list[tuple[str, str]]:
-    return [(kind.name, kind.name) for kind in lifecycle.kinds()]
+    return [(kind.name, kind.label) for kind in lifecycle.kinds()]
 
 
 class ObjectTypeFilter(admin.SimpleListFilter):
@@ -45,10 +47,10 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
 
     list_display = (
         "created_at",
-        "actor_type",
+        "actor_type_label",
         "actor",
         "action",
-        "object_type",
+        "object_type_label",
         "record_link",
         "changed_field_names",
         "reason",
@@ -74,7 +76,9 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
         entry_id = parse_uuid(str(object_id or ""))
         entry = AuditEntry.objects.filter(pk=entry_id).first() if entry_id else None
         if entry is not None:
-            extra_context = {"subtitle": entry_title(entry), **(extra_context or {})}
+            name = record_names(entry.object_type, [entry.object_id]) if record_url(entry) else {}
+            title = " · ".join(filter(None, [entry_title(entry), name.get(entry.object_id)]))
+            extra_context = {"subtitle": title, **(extra_context or {})}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("organization"))
@@ -82,6 +86,14 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
         if entry.organization_id is None:
             return "—"
         return organization_label(entry.organization_id, getattr(entry, "labels", None))
+
+    @admin.display(description=_("actor type"), ordering="actor_type")
+    def actor_type_label(self, entry: AuditEntry) -> str:
+        return entry.actor_type_label
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_type_label(self, entry: AuditEntry) -> str:
+        return kind_name(entry.object_type, 1)
 
     @admin.display(description=_("changed fields"))
     def changed_field_names(self, entry: AuditEntry) -> str:
@@ -97,17 +109,28 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
             return export_title(entry)
         if entry.object_id is None:
             return "—"
-        return short_id(entry.object_id, record_url(entry))
+        url = record_url(entry)
+        name = getattr(entry, "record_name", "")
+        if url and name:
+            return format_html('<a href="{}" title="{}">{}</a>', url, entry.object_id, name)
+        return short_id(entry.object_id, url)
 
 
 class AuditChangeList(PagedChangeList):
-    """The page's organization labels in one query (the organization column)."""
+    """The page's organization labels in one query (the organization column), and the names of
+    its records that still exist, as staff know them (`crm.admin.naming`; a query per kind)."""
 
     def get_results(self, request) -> None:
         super().get_results(request)
         labels = organization_labels(entry.organization_id for entry in self.result_list)
+        named = [entry for entry in self.result_list if record_url(entry)]
+        names = {}
+        for object_type in {entry.object_type for entry in named}:
+            ids = [entry.object_id for entry in named if entry.object_type == object_type]
+            names.update(record_names(object_type, ids))
         for entry in self.result_list:
             entry.labels = labels
+            entry.record_name = names.get(entry.object_id, "")
 
 
 def entry_title(entry: AuditEntry) -> str:
@@ -115,7 +138,7 @@ def entry_title(entry: AuditEntry) -> str:
     by its action, kind and record id ("Update holder 01a2…")."""
     if entry.action == AuditEntry.Action.EXPORT:
         return export_title(entry)
-    words = [str(entry.get_action_display()), _kind_name(entry.object_type, 1)]
+    words = [str(entry.get_action_display()), kind_name(entry.object_type, 1)]
     if entry.object_id is not None:
         words.append(str(entry.object_id))
     return " ".join(words)
@@ -129,7 +152,7 @@ def export_title(entry: AuditEntry) -> str:
     rows = int(details.get("rows") or 0)
     title = gettext("Export of %(count)s %(kind)s") % {
         "count": formats.number_format(rows, force_grouping=True),
-        "kind": _kind_name(entry.object_type, rows),
+        "kind": kind_name(entry.object_type, rows),
     }
     filters = {  # sorted: PostgreSQL's jsonb keeps its own key order
         name: value
@@ -150,7 +173,7 @@ def export_title(entry: AuditEntry) -> str:
     return f"{title} ({'; '.join(notes)})" if notes else title
 
 
-def _kind_name(object_type: str, count: int) -> str:
+def kind_name(object_type: str, count: int) -> str:
     """The record kind's verbose name ("alias account" / "alias accounts"), or the object type
     itself for what is not a registry kind (a key rotation, …)."""
     if object_type not in {kind.name for kind in lifecycle.kinds()}:

@@ -18,9 +18,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from crm import lifecycle
+from crm.admin.audit import kind_name
 from crm.admin.counting import estimate_or_count
-from crm.admin.lists import present_organizations
-from crm.models import AuditEntry, AuditVerification
+from crm.admin.lists import organization_label, present_organizations
+from crm.admin.naming import record_names
+from crm.models import AuditEntry, AuditVerification, organization_labels
 
 COUNT_LIMIT = 1000
 ORGANIZATIONS_SHOWN = 50
@@ -36,6 +38,7 @@ class Count:
 @dataclass(frozen=True)
 class OrganizationRow:
     organization_id: str
+    label: str  # the organization as staff know it (`crm.Organization`), the id in a tooltip
     counts: list[Count]  # per kind: live, deleted
 
 
@@ -47,28 +50,33 @@ def organization_rows(kinds) -> list[OrganizationRow]:
     organizations = sorted(
         {org for kind in kinds for org in present_organizations(kind.model)}, key=str
     )[:ORGANIZATIONS_SHOWN]
+    labels = organization_labels(organizations)
     rows = []
     for organization in organizations:
         counts = []
         for kind in kinds:
             records = kind.model.all_objects.for_organization(organization)
             counts += [_count(records.live()), _count(records.deleted())]
-        rows.append(OrganizationRow(str(organization), counts))
+        rows.append(
+            OrganizationRow(str(organization), organization_label(organization, labels), counts)
+        )
     return rows
 
 
-def _with_links(entries: list[AuditEntry]) -> list[tuple[AuditEntry, str | None]]:
-    """Each entry with the admin URL of its record while the record exists (one query per
-    kind)."""
+def _with_links(entries: list[AuditEntry]) -> list[tuple[AuditEntry, str | None, str]]:
+    """Each entry with the admin URL of its record and the record's name as staff know it
+    (`crm.admin.naming`), while the record exists (a query per kind and one for the
+    organizations' labels)."""
     by_kind = {kind.name: kind for kind in lifecycle.kinds()}
-    existing: dict[str, set] = {}
-    for name, kind in by_kind.items():
+    names: dict[str, dict] = {}
+    for name in by_kind:
         ids = [e.object_id for e in entries if e.object_type == name and e.object_id]
-        existing[name] = set(kind.model.all_objects.filter(pk__in=ids).values_list("pk", flat=True))
+        names[name] = record_names(name, ids) if ids else {}
     linked = []
     for entry in entries:
         url = None
-        if entry.object_id in existing.get(entry.object_type, ()):
+        name = names.get(entry.object_type, {}).get(entry.object_id, "")
+        if name:
             opts = by_kind[entry.object_type].model._meta
             try:
                 url = reverse(
@@ -76,7 +84,7 @@ def _with_links(entries: list[AuditEntry]) -> list[tuple[AuditEntry, str | None]
                 )
             except NoReverseMatch:
                 url = None
-        linked.append((entry, url))
+        linked.append((entry, url, name))
     return linked
 
 
@@ -109,6 +117,11 @@ def dashboard_view(request):
         context["recent_erasures"] = list(
             trail.filter(action=AuditEntry.Action.HARD_DELETE)[:RECENT]
         )
+        for entry in [
+            *(e for e, _url, _name in context["recent_changes"]),
+            *context["recent_erasures"],
+        ]:
+            entry.object_type_label = kind_name(entry.object_type, 1)
         context["audit_url"] = reverse("admin:crm_auditentry_changelist")
         context["last_verification"] = AuditVerification.objects.first()
     request.current_app = admin.site.name

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import lifecycle
 from crm.crypto.masking import mask_document  # noqa: F401  (re-exported for the admins)
 from crm.ids import parse_uuid
-from crm.models import organization_labels
+from crm.models import Organization, organization_labels
 
 
 def short_id(value: Any, url: str | None = None):
@@ -142,6 +142,18 @@ def organizations_query(model, connection) -> tuple[str, list]:
         f") SELECT org FROM present WHERE org IS NOT NULL"
     )
     return sql, [MAX_ORGANIZATIONS]
+
+
+def organization_choices(model) -> list[tuple[str, str]]:
+    """The organizations a record of `model` may be added to, as (id, label) for a picker:
+    every labelled one (`crm.Organization`) and every one with rows in the table (by its id
+    when it has no label), labelled ones first by label."""
+    labelled = list(Organization.objects.values_list("id", "label"))
+    known = {organization for organization, _label in labelled}
+    unlabelled = [org for org in present_organizations(model) if org not in known]
+    return [(str(org), label) for org, label in labelled] + [
+        (str(org), str(org)) for org in unlabelled
+    ]
 
 
 def selected_organization(request) -> uuid.UUID | None:

@@ -24,8 +24,10 @@
   kept on the audit entry (`crm.lifecycle.audit.giving_reason`).
 * **Documents** are masked on the change page; "Show full document" asks the `document` view,
   which records a `view_document` audit entry before answering.
-* **Names**: pages name a record as staff know it (`display_name`: name and masked document);
-  `__str__`, which Django's log entries and messages to logs use, stays free of personal data.
+* **Names**: pages, messages, titles and breadcrumbs name a record as staff know it
+  (`crm.admin.naming.staff_name`: name, masked document, organization label), Django's own
+  "was added / changed" messages included; `__str__`, which Django's log entries and messages
+  to logs use, stays free of personal data.
 """
 
 import contextlib
@@ -57,6 +59,7 @@ from crm.admin.lists import (
     short_id,
     state_badge,
 )
+from crm.admin.naming import record_names, staff_name
 from crm.admin.paging import PagedAdmin, count_text
 from crm.api.conditional import IfMatch
 from crm.api.errors import CRMError
@@ -67,6 +70,28 @@ from crm.lifecycle.audit import giving_reason
 from crm.models import ERASURE_COLUMNS, AuditEntry, RecordVersion, organization_labels
 
 SAVE_BUTTONS = ("show_save", "show_save_and_continue", "show_save_and_add_another")
+
+# Django's own messages after a save (its wording and translations), sent with the record named
+# as staff know it instead of `__str__`: (done, then by button pressed).
+SAVED_MESSAGES = {
+    "add": (
+        "The {name} “{obj}” was added successfully.",
+        {
+            "_continue": "You may edit it again below.",
+            "_addanother": "The {name} “{obj}” was added successfully. You may add another "
+            "{name} below.",
+        },
+    ),
+    "change": (
+        "The {name} “{obj}” was changed successfully.",
+        {
+            "_continue": "The {name} “{obj}” was changed successfully. You may edit it again "
+            "below.",
+            "_addanother": "The {name} “{obj}” was changed successfully. You may add another "
+            "{name} below.",
+        },
+    ),
+}
 
 
 class Refused(Exception):
@@ -81,6 +106,30 @@ def adopt(target, source) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
     target._state.adding = False
     target._state.db = source._state.db
+
+
+def _planned_model(kind_or_label: str):
+    """The model of an erasure plan's row: a kind's, or a listed part's (by its label)."""
+    for kind in lifecycle.kinds():
+        if kind.name == kind_or_label:
+            return kind.model
+        for part in kind.parts:
+            if part.label and part.label == kind_or_label:
+                return part.model
+    return None
+
+
+def _plain_details(record: lifecycle.PlannedRecord) -> list[str]:
+    """A plan row's plaintext columns as staff read them: the field's name and a choice's
+    label ("type Natural person", "role Legal representative"), never a raw enum value."""
+    model = _planned_model(record.kind)
+    details = []
+    for name, value in record.details.items():
+        field = model._meta.get_field(name) if model else None
+        label = str(field.verbose_name) if field else name.replace("_", " ")
+        shown = dict(field.flatchoices).get(value, value) if field else value
+        details.append(f"{label} {shown}")
+    return details
 
 
 class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
@@ -254,9 +303,49 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def display_name(self, obj) -> str:
-        """How staff recognise the record on its pages (subclasses: name, masked document).
-        Pages only: never in logs."""
-        return str(obj)
+        """How staff recognise the record (`crm.admin.naming.staff_name`). Pages and messages
+        only: never in logs."""
+        return staff_name(obj)
+
+    # --- Django's "was added / changed" messages, naming the record --------------------------
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        if level == messages.SUCCESS and getattr(request, "_crm_own_saved_message", False):
+            return  # Django's, naming `__str__`: `_saved_message` sends it with the name
+        super().message_user(request, message, level, *args, **kwargs)
+
+    def _saved_message(self, request, obj, done: str, respond):
+        """`respond()` (Django's response after a save) without its message, and the same
+        message naming the record as staff know it, linked to its page."""
+        request._crm_own_saved_message = True
+        try:
+            response = respond()
+        finally:
+            request._crm_own_saved_message = False
+        first, by_button = SAVED_MESSAGES[done]
+        button = next((name for name in by_button if name in request.POST), None)
+        if done == "add" and button == "_continue":
+            text = f"{gettext(first)} {gettext(by_button[button])}"
+        else:
+            text = gettext(by_button[button]) if button else gettext(first)
+        link = format_html(
+            '<a href="{}">{}</a>', self._url("change", obj.pk), self.display_name(obj)
+        )
+        self.message_user(
+            request,
+            format_html(text, name=self.opts.verbose_name, obj=link),
+            messages.SUCCESS,
+        )
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        respond = partial(super().response_add, request, obj, post_url_continue)
+        return self._saved_message(request, obj, "add", respond)
+
+    def response_change(self, request, obj):
+        return self._saved_message(
+            request, obj, "change", partial(super().response_change, request, obj)
+        )
 
     # --- writes through the services -------------------------------------------------------
 
@@ -326,8 +415,9 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
-            # The trail page shows no personal data at all, not even the holder's name.
-            "title": f"History: {opts.verbose_name} {object_id}",
+            "title": gettext("History: %(name)s")
+            % {"name": self.display_name(obj) if obj is not None else object_id},
+            "object_name": self.display_name(obj) if obj is not None else "",
             "subtitle": None,
             "entries": entries,
             "versions": history.version_rows(obj, reveal=reveal) if obj is not None else [],
@@ -464,17 +554,23 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
 
     def _change_state(self, request, obj, change: str) -> bool:
         """Soft delete or restore one record through its service; a refusal is reported."""
-        service, log_message, _many, _one, failed = self.STATE_CHANGES[change]
+        service, log_message, *_messages = self.STATE_CHANGES[change]
         if not self.has_soft_delete_permission(request, obj):
             raise PermissionDenied
         try:
             with giving_reason(request.POST.get("reason", "")):
                 getattr(self, service)(obj)
         except CRMError as error:
-            self.report_crm_error(request, error, failed % {"object": obj})
+            self.report_state_refusal(request, obj, change, error)
             return False
         self.log_change(request, obj, log_message)
         return True
+
+    def report_state_refusal(self, request, obj, change: str, error: CRMError) -> None:
+        """A soft delete or restore the service refused, the record named (subclasses may add
+        the way forward, e.g. a link)."""
+        failed = self.STATE_CHANGES[change][4]
+        self.report_crm_error(request, error, failed % {"object": self.display_name(obj)})
 
     def _change_selected(self, request, queryset, change: str) -> None:
         done = sum(self._change_state(request, obj, change) for obj in queryset)
@@ -634,7 +730,7 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
             raise PermissionDenied
         if self._change_state(request, obj, change):
             one = self.STATE_CHANGES[change][3]
-            self.message_user(request, one % {"object": obj}, messages.SUCCESS)
+            self.message_user(request, one % {"object": self.display_name(obj)}, messages.SUCCESS)
         return HttpResponseRedirect(self._url("change", obj.pk))
 
     def hard_delete_view(self, request, object_id):
@@ -644,8 +740,9 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
         obj = get_object_or_404(self.model.all_objects.only(*ERASURE_COLUMNS), pk=object_id)
         reason = request.POST.get("reason", "").strip()
         if request.method == "POST" and request.POST.get("post") == "yes" and reason:
+            name = self.display_name(obj)  # read before the record is gone
             if self._erase(request, [obj], reason):
-                message = gettext("%(object)s was erased.") % {"object": obj}
+                message = gettext("%(object)s was erased.") % {"object": name}
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
             return HttpResponseRedirect(self._url("change", obj.pk))
@@ -714,7 +811,7 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Lift the legal hold") if hold else gettext("Place a legal hold"),
-            "subtitle": str(obj),
+            "subtitle": self.display_name(obj),
             "hold": hold,
             "reason_missing": request.method == "POST" and not reason,
             "opts": self.model._meta,
@@ -742,11 +839,16 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
 
     def _erasure_rows(self, plan: lifecycle.ErasurePlan, objects) -> list[dict[str, Any]]:
         selected = {obj.pk: obj for obj in objects}
+        names: dict[Any, str] = {}  # every record of the plan as staff know it
+        for kind_name in {record.kind for record in plan.records}:
+            with contextlib.suppress(DecryptionError):
+                ids = [record.id for record in plan.records if record.kind == kind_name]
+                names.update(record_names(kind_name, ids))
         rows = []
         for record in plan.records:
-            details = [
-                f"{name.replace('_', ' ')} {value}" for name, value in record.details.items()
-            ]
+            details = _plain_details(record)
+            if record.id in names:
+                details.insert(0, names[record.id])
             if record.id in selected:
                 # A lost key: the masked document is left off, the plan is shown all the same.
                 with contextlib.suppress(DecryptionError):
@@ -779,6 +881,7 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
             ],
             **self.admin_site.each_context(request),
             "title": gettext("Erase for good? This cannot be undone"),
+            "subtitle": self.display_name(objects[0]) if len(objects) == 1 else None,
             "reason_missing": posted and not request.POST.get("reason", "").strip(),
             "rows": rows,
             "record_count": len(rows),

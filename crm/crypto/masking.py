@@ -1,4 +1,7 @@
-"""Masked personal values for staff pages: enough to recognise a record, not to copy it."""
+"""Masked personal values for staff pages: enough to recognise a record, not to copy it. A
+value no configured key decrypts is shown as its mark ("cannot be read with the current keys")."""
+
+from crm.crypto.encryption import is_unreadable
 
 
 def mask_document(document: str | None) -> str:
@@ -6,6 +9,8 @@ def mask_document(document: str | None) -> str:
     (CNPJ), `*******1234` otherwise."""
     if not document:
         return ""
+    if is_unreadable(document):
+        return str(document)
     compact = "".join(char for char in document if char.isalnum())
     if len(compact) == 11 and compact.isdigit():
         return f"***.***.{compact[6:9]}-{compact[9:]}"
@@ -21,6 +26,8 @@ def mask_account(account: str | None) -> str:
     Four or fewer are all masked (nothing would be left to hide)."""
     if not account:
         return ""
+    if is_unreadable(account):
+        return str(account)
     keep = 4 if sum(char.isalnum() for char in account) > 4 else 0
     masked = []
     for char in reversed(account):

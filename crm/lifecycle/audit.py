@@ -5,7 +5,10 @@ middleware from the staff user, commands with `acting_as(...)`. Services call `r
 field *names* only, so no personal value ever reaches the audit table. Why staff or an operator
 act (a reason or legal basis, required for a hard delete) is carried the same way: the admin and
 `manage.py hard_delete` wrap the call in `giving_reason(...)`, and every entry written inside it
-keeps the reason.
+keeps the reason. A write that spans several records as one staff action (a holder soft-deleted
+with its accounts) wraps its service calls in `as_one_action(...)`: every entry written inside
+carries the same `details` (the action's name, its main record and a shared id), so the trail
+reads the entries as one action.
 """
 
 import contextlib
@@ -25,6 +28,7 @@ __all__ = [
     "Actor",
     "AuditEntry",
     "acting_as",
+    "as_one_action",
     "current_actor",
     "entry_row",
     "entry_values",
@@ -86,6 +90,27 @@ def giving_reason(reason: str) -> Iterator[None]:
         _reason.reset(token)
 
 
+_one_action: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "audit_one_action", default=None
+)
+
+
+@contextlib.contextmanager
+def as_one_action(name: str, *, object_type: str, object_id: uuid.UUID) -> Iterator[str]:
+    """Every audit entry written inside records that it is part of one action `name` on the
+    record (`object_type`, `object_id`), with an action id shared by those entries only
+    (yielded): `details = {"action": name, "of": "<type> <id>", "actionId": …}`. Names and ids
+    only, never a value."""
+    action_id = str(uuid.uuid4())
+    token = _one_action.set(
+        {"action": name, "of": f"{object_type} {object_id}", "actionId": action_id}
+    )
+    try:
+        yield action_id
+    finally:
+        _one_action.reset(token)
+
+
 def entry_values(
     action: str,
     *,
@@ -99,7 +124,9 @@ def entry_values(
     given), the request id, and the *names* of the changed fields, never their values."""
     actor = actor or current_actor()
     request_id = request_id_var.get()
+    one_action = _one_action.get()
     return {
+        **({"details": dict(one_action)} if one_action else {}),
         "organization_id": organization_id,
         "actor_type": actor.kind,
         "actor": actor.name[:150],
