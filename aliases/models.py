@@ -147,7 +147,7 @@ class AliasAccount(RegistryModel):
 
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.
-        return f"Alias {self.id}"
+        return gettext("Alias %(id)s") % {"id": self.id}
 
     @property
     def display_name(self) -> str:
@@ -219,10 +219,10 @@ class RelatedParty(models.Model):
     organization_id = models.UUIDField(editable=False)
     document = EncryptedTextField()
     document_hash = models.CharField(max_length=64)
-    name = models.CharField(max_length=256)
-    role = models.CharField(max_length=32, choices=RelatedPartyRole.choices)
-    start_date = models.DateField()
-    end_date = models.DateField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=256)
+    role = models.CharField(_("role"), max_length=32, choices=RelatedPartyRole.choices)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -241,7 +241,7 @@ class RelatedParty(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Related party {self.id}"
+        return gettext("Related party %(id)s") % {"id": self.id}
 
     def recompute_search_hashes(self) -> list[str]:
         """Recompute the document hash with the current hash key (key rotation)."""

@@ -14,8 +14,8 @@ from django.db import connections, models, router
 from django.db.models import Q
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
 from crm.crypto.keycheck import KeyCheck  # noqa: F401 (the key check's table: its home)
@@ -260,7 +260,12 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         # Plain and value-free; the admin titles entries with `crm.admin.audit.entry_title`.
         target = f" {self.object_id}" if self.object_id is not None else ""
-        return f"{self.action} {self.object_type}{target} by {self.actor}"
+        return gettext("%(action)s: %(kind)s%(target)s, by %(actor)s") % {
+            "action": self.get_action_display(),
+            "kind": self.object_type,
+            "target": target,
+            "actor": self.actor,
+        }
 
     @property
     def actor_type_label(self) -> str:

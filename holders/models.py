@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.api.documents import Path
@@ -265,7 +266,7 @@ class Holder(RegistryModel):
 
     def __str__(self) -> str:
         # Never personal data: admin log messages and audit views print this.
-        return f"Holder {self.id}"
+        return gettext("Holder %(id)s") % {"id": self.id}
 
     @property
     def display_name(self) -> str:

@@ -1,10 +1,13 @@
 """The user and group pages with a permission picker that offers only meaningful
 permissions (`staff.permissions`)."""
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
+from staff.models import LoginAttempts, LoginFailure, LoginRecord
 from staff.permissions import offered_permissions
 
 PERMISSION_FIELDS = ("permissions", "user_permissions")
@@ -29,3 +32,12 @@ admin.site.unregister(Group)
 admin.site.register(Group, StaffGroupAdmin)
 admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
+
+# Axes' login records under names in the staff member's language (`staff.models`).
+for axes_model, proxy, model_admin in (
+    (AccessAttempt, LoginAttempts, AccessAttemptAdmin),
+    (AccessLog, LoginRecord, AccessLogAdmin),
+    (AccessFailureLog, LoginFailure, AccessFailureLogAdmin),
+):
+    admin.site.unregister(axes_model)
+    admin.site.register(proxy, model_admin)

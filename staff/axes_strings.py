@@ -1,8 +1,8 @@
 """django-axes' own interface strings (its login-attempt pages in the admin: field names, filters,
 actions), listed here so that `makemessages` keeps them in our pt-BR catalog: axes ships no
 Portuguese translation, and our catalog (LOCALE_PATHS) comes first for every app. Never called;
-`gettext_noop` only marks them. Axes' `__str__` of an attempt or log entry is not translatable
-(an f-string in axes); those titles stay in English."""
+`gettext_noop` only marks them. The records' own names (axes' `__str__`, English f-strings) come
+from the proxies in `staff.models`."""
 
 from django.utils.translation import gettext_noop
 

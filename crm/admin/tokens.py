@@ -27,6 +27,7 @@ def permission_choices() -> list[tuple[str, str]]:
 
 class ApiTokenForm(forms.ModelForm):
     organizations = forms.CharField(
+        label=_("organizations"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
         help_text=_("Organization UUIDs, one per line (ignored when “all organizations” is on)."),
