@@ -10,7 +10,7 @@ lets them save it anyway.
   (the federal revenue's alphanumeric CNPJ, Nota Técnica COCAD/SUARA/RFB nº 49/2024): each
   character counts as its ASCII code minus 48 (`0`-`9` as 0-9, `A` as 17 … `Z` as 42), so a
   numeric CNPJ keeps its digits. Weights 2..9 from the right, cycling; a remainder below 2
-  gives 0, otherwise 11 − remainder.
+  gives 0, otherwise 11 - remainder.
 
 Punctuation and spaces are ignored and letters upper-cased (`crm.crypto.search.canonical`):
 `123.456.789-09`, `12345678909` and `12.ABC.345/01DE-35` are read as staff type them.

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form
+from crm.admin.forms import UUID_INPUT, WireField, WireForm, warn_check_digits, wire_form
 from crm.admin.lists import mask_document, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
@@ -136,6 +136,7 @@ class HolderFormBase(WireForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        warn_check_digits(self, ("document", "legalPerson__representative__document"))
         if (
             self.adding
             and self.payload

@@ -1,6 +1,6 @@
 """CPF and CNPJ check digits (crm/checkdigits.py): known valid documents pass in any
 formatting, one wrong digit fails, the alphanumeric CNPJ of 2026 follows the revenue's rule
-(ASCII − 48, weights 2..9 from the right, modulus 11), and anything not shaped like a CPF or
+(ASCII - 48, weights 2..9 from the right, modulus 11), and anything not shaped like a CPF or
 CNPJ is left alone."""
 
 import pytest
