@@ -339,3 +339,23 @@ def test_four_eyes_command_line_is_unchanged(four_eyes, customer):
 
     assert not exists(holder, alias)
     assert not ErasureRequest.objects.exists()
+
+
+def test_four_eyes_view_permission_alone_reads_the_queue_without_deciding(
+    four_eyes, officers, customer, client, django_user_model
+):
+    from django.contrib.auth.models import Permission
+
+    ana, _ = officers
+    holder, alias = customer
+    ask(ana, holder)
+    erasure_request = ErasureRequest.objects.get()
+    auditor = django_user_model.objects.create_user("auditor", password="pw", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_erasurerequest"))
+    client.force_login(auditor)
+
+    assert REASON in client.get(REQUESTS).text
+    page = client.get(request_url(erasure_request)).text
+    assert 'id="crm-approve"' not in page and 'id="crm-reject"' not in page
+    assert client.post(request_url(erasure_request), {"decision": "approve"}).status_code == 403
+    assert exists(holder, alias)

@@ -72,17 +72,31 @@ def _kind_admin(site, object_type: str):
     return site.get_model_admin(lifecycle.kind(object_type).model)
 
 
+def record_names(site, requests) -> dict:
+    """`(object_type, object_id)` -> how staff know the record (the kind admin's
+    `display_name`), for a page of requests: one query per kind. Records gone or unreadable
+    are left out (shown by id)."""
+    names = {}
+    wanted: dict[str, list] = {}
+    for erasure_request in requests:
+        wanted.setdefault(erasure_request.object_type, []).append(erasure_request.object_id)
+    for object_type, ids in wanted.items():
+        kind_admin = _kind_admin(site, object_type)
+        for pk, record in kind_admin.model.all_objects.in_bulk(ids).items():
+            with contextlib.suppress(DecryptionError):
+                names[(object_type, pk)] = kind_admin.display_name(record)
+    return names
+
+
 @admin.register(ErasureRequest)
 class ErasureRequestAdmin(admin.ModelAdmin):
     """Pending and rejected erasure requests; deciding one is its page (`change_view`)."""
 
-    list_display = ("record", "requested_by", "requested", "reason_text", "status_badge")
+    list_display = ("record", "status_badge", "requested_by", "requested", "reason")
     list_display_links = None
-    list_filter = (
-        choices_filter("status", _("status"), ErasureRequest.Status.choices),
-        "object_type",
-    )
+    list_filter = (choices_filter("status", _("status"), ErasureRequest.Status.choices),)
     ordering = ("status", "-requested_at", "-id")  # pending first
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
 
     def _may_erase(self, request, object_type: str | None = None) -> bool:
@@ -92,9 +106,16 @@ class ErasureRequestAdmin(admin.ModelAdmin):
         )
 
     def has_module_permission(self, request) -> bool:
-        return self._may_erase(request)
+        return self.has_view_permission(request)
 
     def has_view_permission(self, request, obj=None) -> bool:
+        """Whoever may decide (`may_decide`), and whoever was given `view_erasurerequest`
+        (an auditor reading the queue; no decisions)."""
+        return self.may_decide(request, obj) or super().has_view_permission(request, obj)
+
+    def may_decide(self, request, obj: ErasureRequest | None = None) -> bool:
+        """Approving and rejecting: the hard-delete permission of the request's kind (of any
+        kind, for the list)."""
         return self._may_erase(request, obj.object_type if obj else None)
 
     def has_add_permission(self, request) -> bool:
@@ -106,31 +127,43 @@ class ErasureRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": gettext("Erasure requests"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_changelist(self, request, **kwargs):
+        site = self.admin_site
+
+        class RequestChangeList(super().get_changelist(request, **kwargs)):
+            def get_results(self, request):
+                super().get_results(request)
+                names = record_names(site, self.result_list)
+                for erasure_request in self.result_list:
+                    key = (erasure_request.object_type, erasure_request.object_id)
+                    erasure_request.record_name = names.get(key)
+
+        return RequestChangeList
+
     # --- list columns ----------------------------------------------------------------------
 
     @admin.display(description=_("record"))
     def record(self, obj: ErasureRequest):
-        """The request (linked to its page), the kind of record and how many records of each
-        kind its erasure removed when it was asked for."""
-        counts = ", ".join(
-            f"{number} × {lifecycle.kind(name).label}"
-            for name, number in obj.plan_counts.items()
-            if number
-        )
+        """The record as staff know it (its id once it cannot be read), linked to the
+        request's page, and how many records its erasure removed when it was asked for."""
+        total = sum(obj.plan_counts.values())
+        size = ngettext("%(count)d record", "%(count)d records", total) % {"count": total}
+        name = getattr(obj, "record_name", None)
         return format_html(
-            "{} {} · {}",
-            short_id(obj.pk, request_url(obj)),
+            '<a href="{}">{} {}</a> <span class="crm-nowrap">· {}</span>',
+            request_url(obj),
             lifecycle.kind(obj.object_type).label,
-            counts,
+            name or short_id(obj.object_id),
+            size,
         )
 
     @admin.display(description=_("requested at (UTC)"), ordering="requested_at")
     def requested(self, obj: ErasureRequest) -> str:
         return f"{obj.requested_at:%Y-%m-%d %H:%M}"
-
-    @admin.display(description=_("reason"))
-    def reason_text(self, obj: ErasureRequest) -> str:
-        return obj.reason if len(obj.reason) <= 120 else f"{obj.reason[:119]}…"
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: ErasureRequest) -> str:
@@ -151,6 +184,8 @@ class ErasureRequestAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, erasure_request):
             raise PermissionDenied
         if request.method == "POST":
+            if not self.may_decide(request, erasure_request):
+                raise PermissionDenied
             return self._decide(request, erasure_request)
         return self._review_page(request, erasure_request)
 
@@ -217,7 +252,12 @@ class ErasureRequestAdmin(admin.ModelAdmin):
             "record_count": len(rows),
             "holds": holds,
             "own": own,
-            "may_approve": pending and not own and not holds and not (state and state.changed),
+            "may_decide": pending and self.may_decide(request, erasure_request),
+            "may_approve": pending
+            and not own
+            and not holds
+            and not (state and state.changed)
+            and self.may_decide(request, erasure_request),
             "reason_missing": False,
         }
         request.current_app = self.admin_site.name
