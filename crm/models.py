@@ -201,9 +201,10 @@ class AuditEntry(models.Model):
         VIEW_DOCUMENT = "view_document"
         PLACE_HOLD = "place_hold"
         LIFT_HOLD = "lift_hold"
-        REQUEST_ERASURE = "request_erasure"
-        APPROVE_ERASURE = "approve_erasure"
-        REJECT_ERASURE = "reject_erasure"
+        # Four eyes on erasure (crm.lifecycle.approval).
+        REQUEST_ERASURE = "request_erasure", _("Request Erasure")
+        APPROVE_ERASURE = "approve_erasure", _("Approve Erasure")
+        REJECT_ERASURE = "reject_erasure", _("Reject Erasure")
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created_at = models.DateTimeField(_("when (UTC)"), default=timezone.now, db_index=True)

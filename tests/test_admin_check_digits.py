@@ -106,14 +106,13 @@ def test_check_digits_new_related_party_document_warns(clerk):
     response = clerk.get(alias_change_url(alias))
     data = form_data(response)
     new = [f.formset.prefix for f in response.context["inline_admin_formsets"]][-1]
-    data.update(
-        {
-            f"{new}-0-document": "111.444.777-36",
-            f"{new}-0-name": "New Party",
-            f"{new}-0-role": "RESPONSIBLE_PARTY",
-            f"{new}-0-startDate": "2024-02-03",
-        }
-    )
+    party = {
+        "document": "111.444.777-36",
+        "name": "New Party",
+        "role": "RESPONSIBLE_PARTY",
+        "startDate": "2024-02-03",
+    }
+    data.update({f"{new}-0-{field}": value for field, value in party.items()})
 
     response = clerk.post(alias_change_url(alias), data)
     assert response.status_code == 200

@@ -51,6 +51,13 @@ def officers(client, django_user_model):
     return ana, bia
 
 
+@pytest.fixture
+def asked(four_eyes, officers, customer):
+    """`dpo-ana` asked for the customer's erasure: the pending request."""
+    ask(officers[0], customer[0])
+    return ErasureRequest.objects.get()
+
+
 def hard_delete_url(holder) -> str:
     return reverse("admin:holders_holder_hard_delete", args=[holder.pk])
 
@@ -131,11 +138,10 @@ def test_four_eyes_reason_is_required_and_one_request_waits_per_record(
     assert 'id="crm-erasure-waiting"' in bia.get(hard_delete_url(holder)).text
 
 
-def test_four_eyes_requester_cannot_approve_own_request(four_eyes, officers, customer):
+def test_four_eyes_requester_cannot_approve_own_request(asked, four_eyes, officers, customer):
     ana, _ = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
 
     page = ana.get(request_url(erasure_request)).text
     assert 'id="crm-request-own"' in page and 'id="crm-approve"' not in page
@@ -161,12 +167,10 @@ def test_four_eyes_service_refuses_the_requester_too(four_eyes, customer):
 
 @pytest.mark.parametrize("role", [CLERK, SUPERVISOR])
 def test_four_eyes_clerk_or_supervisor_cannot_see_or_approve(
-    four_eyes, officers, customer, client, role
+    asked, four_eyes, officers, customer, client, role
 ):
-    ana, _ = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
     client.force_login(member_of(role))
 
     assert client.get(REQUESTS).status_code == 403
@@ -177,13 +181,12 @@ def test_four_eyes_clerk_or_supervisor_cannot_see_or_approve(
 
 
 def test_four_eyes_second_officer_approves_and_the_record_is_erased_and_audited(
-    four_eyes, officers, customer, settings
+    asked, four_eyes, officers, customer, settings
 ):
     settings.EVENTS_ENABLED = True
-    ana, bia = officers
+    _, bia = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
 
     listing = bia.get(REQUESTS).text
     assert request_url(erasure_request) in listing and REASON in listing
@@ -211,11 +214,10 @@ def test_four_eyes_second_officer_approves_and_the_record_is_erased_and_audited(
     }
 
 
-def test_four_eyes_reject_leaves_the_record(four_eyes, officers, customer):
+def test_four_eyes_reject_leaves_the_record(asked, four_eyes, officers, customer):
     ana, bia = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
 
     bia.post(request_url(erasure_request), {"decision": "reject", "reason": " "})
     assert ErasureRequest.objects.get().status == "pending"  # a rejection needs its reason
@@ -239,11 +241,10 @@ def test_four_eyes_reject_leaves_the_record(four_eyes, officers, customer):
     assert ErasureRequest.objects.filter(status="pending").count() == 1
 
 
-def test_four_eyes_requester_may_withdraw(four_eyes, officers, customer):
+def test_four_eyes_requester_may_withdraw(asked, four_eyes, officers, customer):
     ana, _ = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
 
     ana.post(request_url(erasure_request), {"decision": "reject", "reason": "Asked by mistake"})
 
@@ -251,11 +252,10 @@ def test_four_eyes_requester_may_withdraw(four_eyes, officers, customer):
     assert exists(holder, alias)
 
 
-def test_four_eyes_hold_refuses_at_approval(four_eyes, officers, customer):
-    ana, bia = officers
+def test_four_eyes_hold_refuses_at_approval(asked, four_eyes, officers, customer):
+    _, bia = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
     holds.place(holder, reason="Court order 2026/118", placed_by="dpo-carla")
 
     page = bia.get(request_url(erasure_request)).text
@@ -268,11 +268,12 @@ def test_four_eyes_hold_refuses_at_approval(four_eyes, officers, customer):
     assert not AuditEntry.objects.filter(action__in=["approve_erasure", "hard_delete"]).exists()
 
 
-def test_four_eyes_record_changed_since_the_request_is_not_approved(four_eyes, officers, customer):
-    ana, bia = officers
+def test_four_eyes_record_changed_since_the_request_is_not_approved(
+    asked, four_eyes, officers, customer
+):
+    _, bia = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
     holder_update(organization_id=ORG_A, holder_id=holder.pk, patch={"name": "Maria J. Conceição"})
 
     page = bia.get(request_url(erasure_request)).text
@@ -296,11 +297,12 @@ def test_four_eyes_new_account_since_the_request_is_a_change_too(four_eyes, cust
     assert Holder.objects.filter(pk=holder.pk).exists()
 
 
-def test_four_eyes_record_erased_meanwhile_is_said_clearly(four_eyes, officers, customer, api):
-    ana, bia = officers
+def test_four_eyes_record_erased_meanwhile_is_said_clearly(
+    asked, four_eyes, officers, customer, api
+):
+    _, bia = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
     api.delete(f"/v1/holders/{holder.pk}/aliases/{alias.pk}?hard_delete=true")
     # The API erases as before, whatever the setting; the holder's request goes with it.
     assert api.delete(f"/v1/holders/{holder.pk}?hard_delete=true").status_code == 204
@@ -342,14 +344,12 @@ def test_four_eyes_command_line_is_unchanged(four_eyes, customer):
 
 
 def test_four_eyes_view_permission_alone_reads_the_queue_without_deciding(
-    four_eyes, officers, customer, client, django_user_model
+    asked, four_eyes, officers, customer, client, django_user_model
 ):
     from django.contrib.auth.models import Permission
 
-    ana, _ = officers
     holder, alias = customer
-    ask(ana, holder)
-    erasure_request = ErasureRequest.objects.get()
+    erasure_request = asked
     auditor = django_user_model.objects.create_user("auditor", password="pw", is_staff=True)
     auditor.user_permissions.add(Permission.objects.get(codename="view_erasurerequest"))
     client.force_login(auditor)

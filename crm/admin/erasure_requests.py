@@ -23,7 +23,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
-from crm.admin.lists import choices_filter, record_change_url, short_id
+from crm.admin.lists import ReadOnlyAdmin, choices_filter, record_change_url, short_id
 from crm.crypto.encryption import DecryptionError
 from crm.ids import parse_uuid
 from crm.lifecycle import approval
@@ -89,8 +89,9 @@ def record_names(site, requests) -> dict:
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(admin.ModelAdmin):
-    """Pending and rejected erasure requests; deciding one is its page (`change_view`)."""
+class ErasureRequestAdmin(ReadOnlyAdmin):
+    """Pending and rejected erasure requests, never written here but through
+    `crm.lifecycle.approval`; deciding one is its page (`change_view`)."""
 
     list_display = ("record", "status_badge", "requested_by", "requested", "reason")
     list_display_links = None
@@ -117,15 +118,6 @@ class ErasureRequestAdmin(admin.ModelAdmin):
         """Approving and rejecting: the hard-delete permission of the request's kind (of any
         kind, for the list)."""
         return self._may_erase(request, obj.object_type if obj else None)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"title": gettext("Erasure requests"), **(extra_context or {})}

@@ -96,14 +96,19 @@ def erasure_request_create(*, obj: RegistryModel, reason: str, requested_by: str
             )
     except IntegrityError:  # another officer asked in the same instant
         raise ApprovalError(_already_waiting(pending_request(obj))) from None
+    _record(AuditEntry.Action.REQUEST_ERASURE, request, reason)
+    return request
+
+
+def _record(action: str, request: ErasureRequest, reason: str) -> None:
+    """The audit entry of one step of `request`, about its record, with `reason`."""
     with audit.giving_reason(reason):
         audit.record(
-            AuditEntry.Action.REQUEST_ERASURE,
-            object_type=of.name,
-            object_id=obj.pk,
-            organization_id=obj.organization_id,
+            action,
+            object_type=request.object_type,
+            object_id=request.object_id,
+            organization_id=request.organization_id,
         )
-    return request
 
 
 def _already_waiting(waiting: ErasureRequest | None) -> str:
@@ -187,13 +192,8 @@ def erasure_request_approve(
                 "again as the record is now."
             )
         )
+    _record(AuditEntry.Action.APPROVE_ERASURE, request, request.reason)
     with audit.giving_reason(request.reason):
-        audit.record(
-            AuditEntry.Action.APPROVE_ERASURE,
-            object_type=request.object_type,
-            object_id=request.object_id,
-            organization_id=request.organization_id,
-        )
         return erase(state.plan, announce=announce)
 
 
@@ -208,11 +208,5 @@ def erasure_request_reject(*, request_id: uuid.UUID, by: str, reason: str) -> Er
     request.decided_at = timezone.now()
     request.decision_reason = reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    with audit.giving_reason(reason):
-        audit.record(
-            AuditEntry.Action.REJECT_ERASURE,
-            object_type=request.object_type,
-            object_id=request.object_id,
-            organization_id=request.organization_id,
-        )
+    _record(AuditEntry.Action.REJECT_ERASURE, request, reason)
     return request
