@@ -100,8 +100,7 @@ def wide_registry(db):
     )
     approval.erasure_request_create(
         obj=company,
-        reason="LGPD Art. 18 VI: erasure requested by the company's legal representative in "
-        "writing, protocol 2026/000123, reviewed by the legal department",
+        reason="LGPD Art. 18 VI, protocol 2026/000123",
         requested_by="dpo-central",
     )
     User.objects.create_superuser("boss", "boss@example.com", PASSWORD)
