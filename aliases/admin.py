@@ -41,7 +41,14 @@ from aliases.serializers import (
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
-from crm.admin.forms import UUID_INPUT, WireField, WireForm, wire_form, wire_values
+from crm.admin.forms import (
+    UUID_INPUT,
+    WireField,
+    WireForm,
+    warn_check_digits,
+    wire_form,
+    wire_values,
+)
 from crm.admin.lists import (
     OrganizationFilter,
     StateFilter,
@@ -104,6 +111,7 @@ class AliasFormBase(WireForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        warn_check_digits(self, ("regulatoryFields__participantDocument",))
         if (
             self.adding
             and self.payload
@@ -200,6 +208,7 @@ class NewRelatedPartyFormBase(forms.ModelForm):
             self.party = validate_input(RelatedPartyInputSerializer, wire_values(self))
         except CRMError as error:
             self.add_error(None, f"{error.spec.title} ({error.code}): {error.message}")
+        warn_check_digits(self, ("document",))
         return cleaned
 
     def _post_clean(self) -> None:

@@ -202,6 +202,10 @@ class AuditEntry(models.Model):
         VIEW_DOCUMENT = "view_document", pgettext_lazy("audit action", "View Document")
         PLACE_HOLD = "place_hold", pgettext_lazy("audit action", "Place Hold")
         LIFT_HOLD = "lift_hold", pgettext_lazy("audit action", "Lift Hold")
+        # Four eyes on erasure (crm.lifecycle.approval).
+        REQUEST_ERASURE = "request_erasure", pgettext_lazy("audit action", "Request Erasure")
+        APPROVE_ERASURE = "approve_erasure", pgettext_lazy("audit action", "Approve Erasure")
+        REJECT_ERASURE = "reject_erasure", pgettext_lazy("audit action", "Reject Erasure")
 
     class ActorType(models.TextChoices):
         """Who can act: an anonymous API call (access control off), an API token or Access
@@ -358,6 +362,60 @@ class LegalHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} {self.object_id}"
+
+
+class ErasureRequest(models.Model):
+    """A hard delete asked for in the admin, waiting for a second data-protection officer
+    (`ERASURE_APPROVAL`; `crm.lifecycle.approval`, docs/admin.md "Four eyes").
+
+    Lifecycle: *pending* when requested (audited `request_erasure`, with the reason); then
+    either approved by another officer — the record is erased through the ordinary erasure
+    path, and this row goes with it, like everything else about the record, leaving the audit
+    trail's `request_erasure`, `approve_erasure` and `hard_delete` entries — or *rejected*
+    (audited `reject_erasure`, with the rejecting officer's reason), which leaves the record as
+    it was. One pending request per record.
+
+    No personal data: ids, the record's version and a hash of what the erasure removed when it
+    was requested (kinds, ids and states: `plan_digest`, so a request whose record changed
+    since is recognised), counts, staff user names, and reasons, which are staff text like the
+    hard delete's own reason (the page asks never to write personal data there)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        REJECTED = "rejected", _("rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization_id = models.UUIDField(_("organization"))
+    object_type = models.CharField(_("object type"), max_length=32)
+    object_id = models.UUIDField(_("object id"))
+    version = models.PositiveIntegerField(_("version"))
+    plan_digest = models.CharField(max_length=64)
+    plan_counts = models.JSONField(default=dict)
+    reason = models.TextField(_("reason"))
+    requested_by = models.CharField(_("requested by"), max_length=150)
+    requested_at = models.DateTimeField(_("requested at (UTC)"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(_("decided at (UTC)"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "object_id"],
+                condition=Q(status="pending"),
+                name="one_pending_erasure_per_record",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="erasure_request_queue")]
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+
+    def __str__(self) -> str:
+        return f"erasure of {self.object_type} {self.object_id} ({self.status})"
 
 
 class ApiToken(models.Model):

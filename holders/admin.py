@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.admin.forms import WireField, WireForm, wire_form
+from crm.admin.forms import WireField, WireForm, warn_check_digits, wire_form
 from crm.admin.lists import mask_document, organization_choices, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
@@ -141,6 +141,7 @@ class HolderFormBase(WireForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        warn_check_digits(self, ("document", "legalPerson__representative__document"))
         if (
             self.adding
             and self.payload

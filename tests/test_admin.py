@@ -490,6 +490,7 @@ def test_holder_add_refused_by_the_service_is_reported_and_rolled_back(admin_cli
 
     data = form_data(admin_client.get(reverse("admin:holders_holder_add")))
     data.update(organization=str(ORG_A), type="NATURAL_PERSON", document="12345678900", name="X")
+    data["document__save_anyway"] = "1"  # the fixture's CPF has wrong check digits
     with mock.patch("holders.selectors.holder_document_in_use", return_value=False):
         response = admin_client.post(reverse("admin:holders_holder_add"), data)
     assert response.status_code == 302

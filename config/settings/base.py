@@ -260,6 +260,10 @@ AUDIT_CHAIN_RETIRED_KEYS = env.list("AUDIT_CHAIN_RETIRED_KEYS", default=[])
 # The country a phone number written without "+" belongs to (ISO 3166-1 alpha-2), for its
 # search hash in E.164 (crm/crypto/search.py). Changing it: `rotate_encryption_keys --hashes`.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="BR").upper()
+# Four eyes on erasure: a hard delete asked for in the admin waits for a second data-protection
+# officer's approval (crm/lifecycle/approval.py, docs/admin.md). The API and `manage.py
+# hard_delete` erase as before either way.
+ERASURE_APPROVAL = env.bool("ERASURE_APPROVAL", default=False)
 
 # --- Access control (docs/api.md §10; crm/access/auth.py, crm/access/access_manager.py) -----------
 # Off; our own API tokens (enabled, no address); or the Lerian Access Manager (enabled + address).

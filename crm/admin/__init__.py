@@ -14,12 +14,20 @@ admins are made of, and the admins of the kernel's own models.
 * `catalog` — the admin's translation script, cached by the browser.
 * `audit`, `tokens`, `organizations` — the audit trail (read-only), API tokens and
   organization labels.
+* `erasure_requests` — four eyes on erasure (`ERASURE_APPROVAL`): asking, the requests'
+  list and page, approving and rejecting.
 
 May import: the rest of the kernel. Never a domain app: a kind's admin subclasses
 `RegistryAdmin` in its own app, and names its erasure's change events (`announce_erasure`).
 """
 
-from crm.admin import audit, organizations, site, tokens  # noqa: F401  (registers the kernel's admins)
+from crm.admin import (  # noqa: F401  (registers the kernel's admins)
+    audit,
+    erasure_requests,
+    organizations,
+    site,
+    tokens,
+)
 from crm.admin.lists import mask_document
 
 __all__ = ["mask_document"]

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from rest_framework import serializers
 
+from crm import checkdigits
 from crm.api.conditional import IfMatch
 from crm.api.documents import Path, get_path, set_path
 from crm.api.errors import CRMError
@@ -170,6 +171,54 @@ def wire_values(form: forms.BaseForm) -> dict[str, Any]:
     if form.cleaned_data.get("metadata"):
         document["metadata"] = form.cleaned_data["metadata"]
     return document
+
+
+# --- CPF and CNPJ check digits: a warning staff may confirm past ----------------------------
+
+SAVE_ANYWAY = "__save_anyway"  # suffix of the confirming checkbox's name, per document field
+
+
+class CheckedDocumentInput(forms.TextInput):
+    """A document input after a save found wrong check digits in it: the same input, with
+    the "Save anyway" checkbox under it (posted as the input's name + `SAVE_ANYWAY`)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        checkbox = f"{name}{SAVE_ANYWAY}"
+        return format_html(
+            '{}<label class="crm-save-anyway" for="id_{}">'
+            '<input type="checkbox" name="{}" id="id_{}" value="1"> {}</label>',
+            super().render(name, value, attrs, renderer),
+            checkbox,
+            checkbox,
+            checkbox,
+            gettext("Save anyway: the document is right as typed"),
+        )
+
+
+def warn_check_digits(form: forms.BaseForm, names: tuple[str, ...]) -> None:
+    """Each field of `names` that was typed in (added or changed) holding a CPF or CNPJ whose
+    check digits do not match (`crm.checkdigits`) gets a warning and a "Save anyway"
+    checkbox, unless that box was ticked: the registry takes any document (docs/api.md §0),
+    so a clerk who knows better confirms it. A document stored earlier is never questioned
+    on a later save."""
+    changed = set(form.changed_data)
+    for name in names:
+        value = form.cleaned_data.get(name)
+        if name not in changed or not value or name in form.errors:
+            continue
+        kind = checkdigits.wrong_check_digits(value)
+        if kind is None or form.data.get(f"{form.add_prefix(name)}{SAVE_ANYWAY}"):
+            continue
+        field = form.fields[name]
+        field.widget = CheckedDocumentInput(attrs=field.widget.attrs)
+        form.add_error(
+            name,
+            gettext(
+                "The check digits of this %(kind)s do not match: check the number. If it is "
+                "right as typed, tick “Save anyway” and save again."
+            )
+            % {"kind": kind},
+        )
 
 
 # --- metadata as `key = value` lines -------------------------------------------------------------

@@ -49,7 +49,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
-from crm.admin import export, history, searching
+from crm.admin import erasure_requests, export, history, searching
 from crm.admin.lists import (
     OrganizationFilter,
     StateFilter,
@@ -65,7 +65,7 @@ from crm.api.conditional import IfMatch
 from crm.api.errors import CRMError
 from crm.crypto.encryption import DecryptionError, is_unreadable, unreadable_fields
 from crm.ids import parse_uuid
-from crm.lifecycle import holds
+from crm.lifecycle import approval, holds
 from crm.lifecycle.audit import giving_reason
 from crm.models import ERASURE_COLUMNS, AuditEntry, RecordVersion, organization_labels
 
@@ -537,6 +537,7 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
                 "restore_url": self._url("restore", obj.pk),
                 "hard_delete_url": self._url("hard_delete", obj.pk),
                 "legal_hold": holds.hold_of(obj),
+                "erasure_request": approval.pending_request(obj),
                 "can_legal_hold": self.has_legal_hold_permission(request),
                 "legal_hold_url": self._url("legal_hold", obj.pk),
                 **(dict.fromkeys(SAVE_BUTTONS, False) if obj.is_deleted else {}),
@@ -713,6 +714,9 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
     def hard_delete_selected(self, request, queryset):
         objects = list(queryset.only(*ERASURE_COLUMNS))  # readable under a lost key too
         reason = request.POST.get("reason", "").strip()
+        if request.POST.get("post") == "yes" and reason and erasure_requests.approval_required():
+            erasure_requests.ask_for_erasure(self, request, objects, reason)
+            return None
         if request.POST.get("post") == "yes" and reason:
             erased = self._erase(request, objects, reason)
             if erased:
@@ -740,6 +744,12 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
         obj = get_object_or_404(self.model.all_objects.only(*ERASURE_COLUMNS), pk=object_id)
         reason = request.POST.get("reason", "").strip()
         if request.method == "POST" and request.POST.get("post") == "yes" and reason:
+            if erasure_requests.approval_required():
+                asked = erasure_requests.ask_for_erasure(self, request, [obj], reason)
+                back = (
+                    erasure_requests.request_url(asked[0]) if asked else self._url("change", obj.pk)
+                )
+                return HttpResponseRedirect(back)
             name = self.display_name(obj)  # read before the record is gone
             if self._erase(request, [obj], reason):
                 message = gettext("%(object)s was erased.") % {"object": name}
@@ -865,19 +875,29 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
             )
         return rows
 
+    def hold_rows(self, plan: lifecycle.ErasurePlan) -> list[dict[str, Any]]:
+        """The legal holds that keep `plan` from being erased, linked to their records."""
+        return [
+            {
+                "label": lifecycle.kind(hold.object_type).label,
+                "url": record_change_url(hold.object_type, hold.object_id, self.admin_site),
+                "hold": hold,
+            }
+            for hold in lifecycle.held_by(plan)
+        ]
+
     def _confirmation_page(self, request, objects, *, action: bool):
         plan = lifecycle.plan_erasure(self.kind_name, [obj.pk for obj in objects])
         rows = self._erasure_rows(plan, objects)
         posted = request.method == "POST" and request.POST.get("post") == "yes"
-        held = lifecycle.held_by(plan)
         context = {
-            "holds": [
-                {
-                    "label": lifecycle.kind(hold.object_type).label,
-                    "url": record_change_url(hold.object_type, hold.object_id, self.admin_site),
-                    "hold": hold,
-                }
-                for hold in held
+            "holds": self.hold_rows(plan),
+            "approval": erasure_requests.approval_required(),
+            "waiting": [
+                {"request": waiting, "url": erasure_requests.request_url(waiting)}
+                for waiting in approval.pending_requests(
+                    self.kind_name, [obj.pk for obj in objects]
+                )
             ],
             **self.admin_site.each_context(request),
             "title": gettext("Erase for good? This cannot be undone"),

@@ -6,6 +6,8 @@
 * `audit` — the audit trail (who did what to which record; field names, never values);
 * `chain` — the audit trail's hash chain: sealing, verifying, redacting after an erasure;
 * `holds` — legal holds, which every erasure path respects;
+* `approval` — four eyes on erasure: a request one officer makes and another approves
+  (imported as `crm.lifecycle.approval`: the admin's business only);
 * `versions` — every state a record was left in (encrypted), `If-Match`, reading the past.
 
 This module gathers their public names, so callers write `lifecycle.soft_delete(...)`. What a

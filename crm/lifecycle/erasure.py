@@ -4,7 +4,8 @@
   never a personal value); the admin confirmation page and the `hard_delete` dry run show the
   same plan. `erase(plan)` removes it in one transaction with everything derived from it:
   search hashes in the rows, the kinds' parts (`crm.lifecycle.kinds`), every version
-  (`crm.lifecycle.versions`), admin log rows and idempotency records, and leaves one
+  (`crm.lifecycle.versions`), admin log rows, idempotency records and erasure requests
+  (`crm.lifecycle.approval`), and leaves one
   `hard_delete` audit entry per erased record.
 * Purges (`retention_purge`, `organization_purge`) erase what a condition selects, in batches.
 
@@ -30,7 +31,7 @@ from crm.lifecycle import audit
 from crm.lifecycle.holds import blocking_holds, held_condition
 from crm.lifecycle.kinds import Kind, children, kind, kind_of, kinds
 from crm.lifecycle.versions import erase_versions
-from crm.models import IdempotencyRecord, RegistryModel
+from crm.models import ErasureRequest, IdempotencyRecord, RegistryModel
 
 # What an erasure's `announce` function is: called with a kind and the ids about to go.
 AnnounceErasure = Callable[[Kind, list[uuid.UUID]], None]
@@ -207,6 +208,8 @@ def _erase_rows(
         content_type=ContentType.objects.get_for_model(of.model),
         object_id__in=[str(pk) for pk in ids],
     ).delete()
+    # Requests to erase them (crm.lifecycle.approval), pending or rejected, go with them.
+    ErasureRequest.objects.filter(object_type=of.name, object_id__in=ids).delete()
     for organization_id, organization_ids in by_organization.items():
         audit.record_erasure(
             object_type=of.name, object_ids=organization_ids, organization_id=organization_id
@@ -250,7 +253,7 @@ def erase(plan: ErasurePlan, *, announce: AnnounceErasure | None = None) -> dict
     )
     if len(locked) != len(selected):
         raise ErasureError("A selected record changed while erasing; nothing was erased.")
-    _refuse_held(plan)
+    refuse_held(plan)
     return dict(_erase_rows(plan.kind, locked, announce))
 
 
@@ -262,7 +265,7 @@ def held_by(plan: ErasurePlan) -> list:
     return blocking_holds(plan.kind, [record.id for record in plan.selected], related)
 
 
-def _refuse_held(plan: ErasurePlan) -> None:
+def refuse_held(plan: ErasurePlan) -> None:
     """A plan touching a held record is refused whole."""
     holds = held_by(plan)
     if holds:

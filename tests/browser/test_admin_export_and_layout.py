@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from crm.access.auth import issue_token
 from crm.admin import export
+from crm.lifecycle import approval
 from crm.models import ApiToken, AuditEntry, Organization
 from events.models import OutboxEvent
 from staff.roles import DATA_PROTECTION_OFFICER, SUPERVISOR, ensure_roles
@@ -32,6 +33,7 @@ LISTS = (
     "/admin/events/outboxevent/",
     "/admin/crm/apitoken/",
     "/admin/crm/organization/",
+    "/admin/crm/erasurerequest/",
     "/admin/auth/user/",
     "/admin/auth/group/",
     "/admin/axes/accesslog/",
@@ -95,6 +97,11 @@ def wide_registry(db):
         object_type="holder",
         organization_id=ORG_A,
         details={"filters": {"state": "live"}, "search": True, "rows": 12345, "complete": True},
+    )
+    approval.erasure_request_create(
+        obj=company,
+        reason="LGPD Art. 18 VI, protocol 2026/000123",
+        requested_by="dpo-central",
     )
     User.objects.create_superuser("boss", "boss@example.com", PASSWORD)
     return {"maria": maria}

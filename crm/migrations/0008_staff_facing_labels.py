@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0006_idempotency_etag"),
+        ("crm", "0007_erasure_requests"),
     ]
 
     operations = [
