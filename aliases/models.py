@@ -208,7 +208,7 @@ class RelatedParty(models.Model):
     once (`"relatedParties": null`); never edited in place. Erased with its alias."""
 
     # Listed, with its role, on an erasure plan (`crm.lifecycle.kinds`).
-    erasure_label = "Related party"
+    erasure_label = _("Related party")
     erasure_columns = ("role",)
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)

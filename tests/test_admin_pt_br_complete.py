@@ -36,7 +36,8 @@ ENGLISH = re.compile(
     r"Confirm|events|Outbox|Key|Keys|Rotate|Legal hold|Hold|Verify|Verified|Plan|Erase|Erased|"
     r"Request|Requested|Approve|Reject|Pending|Add|Edit|Close|Open|All|None|Active|Deleted|"
     r"Warning|Error|Page|Next|Previous|results|result|Select|Action|Actions|Go|Clear|Date|"
-    r"Time|Actor|Field|Fields|Value|Values|Version|Versions|Before|After)\b",
+    r"Time|Actor|Field|Fields|Value|Values|Version|Versions|Before|After|Role|Start|End|"
+    r"date|Approve|Approved|Rejected|Withdraw|Ask|Four eyes|Erasure|erasure)\b",
 )
 # Text that is data or a name in its own right, not the interface's words.
 NOT_INTERFACE = ("English", "X-Organization-Id")
@@ -94,8 +95,10 @@ def admin_links(page_html: str) -> list[str]:
 
 
 @pytest.fixture
-def filled_registry(db):
-    """Records of every kind the back-office shows, with Portuguese-only values."""
+def filled_registry(db, settings):
+    """Records of every kind the back-office shows, with Portuguese-only values; four eyes on
+    erasure, with one request waiting."""
+    from crm.lifecycle import approval
     from crm.lifecycle.audit import Actor, acting_as
     from crm.models import Organization
     from holders.services import holder_soft_delete, holder_update
@@ -119,6 +122,10 @@ def filled_registry(db):
         holder_update(organization_id=ORG_A, holder_id=maria.pk, patch={"name": "Maria Souza"})
         antiga = HolderFactory(name="Joana Antiga", document="39053344705")
         holder_soft_delete(organization_id=ORG_A, holder_id=antiga.pk)
+        settings.ERASURE_APPROVAL = True
+        approval.erasure_request_create(
+            obj=antiga, reason="LGPD Art. 18 VI, chamado 4711", requested_by="escriturario"
+        )
 
 
 def crawl(client: Client, start: str) -> dict[str, list[str]]:
@@ -153,6 +160,14 @@ def test_the_pt_br_catalog_has_no_fuzzy_entry():
         if re.search(r"^#, .*\bfuzzy\b", block, re.M)
     ]
     assert fuzzy == []
+
+
+def test_every_admin_page_a_superuser_reaches_is_in_pt_br(client, filled_registry):
+    client.force_login(User.objects.create_superuser("chefe", "chefe@example.com", "pw"))
+
+    found = crawl(client, "/admin/")
+
+    assert found == {}
 
 
 def test_the_error_pages_are_in_pt_br(client, db, settings):
