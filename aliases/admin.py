@@ -41,6 +41,7 @@ from aliases.serializers import (
     AliasUpdateSerializer,
     RelatedPartyInputSerializer,
 )
+from crm.admin.errors import crm_error_text
 from crm.admin.forms import (
     UUID_INPUT,
     WireField,
@@ -119,11 +120,7 @@ class AliasFormBase(WireForm):
                 organization_id=self.holder.organization_id, account_id=self.payload["accountId"]
             )
         ):
-            self.add_error(
-                "accountId",
-                "Account Already Associated (CRM-0013): a live alias of this organization "
-                "uses this account id.",
-            )
+            self.add_error("accountId", crm_error_text(CRMError("CRM-0013")))
         return cleaned
 
 

@@ -24,10 +24,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.admin.errors import crm_error_text
 from crm.admin.forms import WireField, WireForm, warn_check_digits, wire_form
 from crm.admin.lists import mask_document, organization_choices, search_organizations
 from crm.admin.registry import RegistryAdmin
 from crm.admin.searching import all_of, newest, organization_arms, term_hashes
+from crm.api.errors import CRMError
 from crm.crypto.search import canonical, canonical_email, exact, phone_digits, phone_readings
 from crm.ids import parse_uuid
 from events import outbox
@@ -149,11 +151,7 @@ class HolderFormBase(WireForm):
                 organization_id=cleaned["organization"], document=self.payload["document"]
             )
         ):
-            self.add_error(
-                "document",
-                "Document Association Error (CRM-0010): a live holder of this organization "
-                "has this document.",
-            )
+            self.add_error("document", crm_error_text(CRMError("CRM-0010")))
         return cleaned
 
 

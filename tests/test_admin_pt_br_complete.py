@@ -187,3 +187,33 @@ def test_the_error_pages_are_in_pt_br(client, db, settings):
     assert "Aguarde 15 minutos" in locked.content.decode()
     for page in (locked, missing, refused):
         assert english_on(page.content.decode()) == []
+
+
+def test_a_refusal_of_the_service_is_in_the_staff_members_language_and_english_on_the_api(
+    admin_client, api
+):
+    """The catalogue's titles and messages (docs/api.md §6) are shown to staff in their
+    language; the API answers the same error in English, as Midaz does."""
+    from django.urls import reverse
+
+    from tests.conftest import ORG_A
+    from tests.factories import HolderFactory
+    from tests.test_admin import form_data
+
+    HolderFactory(document="52998224725")
+    add = reverse("admin:holders_holder_add")
+    data = form_data(admin_client.get(add, **PT_BR))
+    data.update(organization=str(ORG_A), type="NATURAL_PERSON", document="52998224725", name="Ana")
+
+    page = admin_client.post(add, data, **PT_BR)
+    api_answer = api.post(
+        "/v1/holders", {"type": "NATURAL_PERSON", "name": "Ana", "document": "52998224725"}
+    )
+
+    assert page.status_code == 200
+    assert (
+        "Documento já associado (CRM-0010): Já existe um titular com este documento nesta "
+        "organização." in page.content.decode()
+    )
+    assert api_answer.status_code == 409
+    assert api_answer.json()["title"] == "Document Association Error"

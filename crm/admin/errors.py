@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger("crm.admin")
@@ -38,6 +39,14 @@ TEXTS = {
     ),
     503: (_("Service unavailable"), _("The database is not answering. Try again in a moment.")),
 }
+
+
+def crm_error_text(error) -> str:
+    """A service's refusal (`crm.api.errors.CRMError`) as staff read it, in their language:
+    "title (code): the fields' messages, or the error's message". The API answers the same
+    error in English."""
+    fields = "; ".join(f"{name}: {message}" for name, message in (error.fields or {}).items())
+    return f"{gettext(error.spec.title)} ({error.code}): {fields or gettext(error.message)}"
 
 
 def is_admin_path(request: HttpRequest) -> bool:

@@ -24,6 +24,7 @@ from django_countries import countries
 from rest_framework import serializers
 
 from crm import checkdigits
+from crm.admin.errors import crm_error_text
 from crm.api.conditional import IfMatch
 from crm.api.documents import Path, get_path, set_path
 from crm.api.errors import CRMError
@@ -409,7 +410,7 @@ class WireForm(forms.ModelForm):
         """Attach a CRM error to the form fields its `fields` name (dotted wire paths)."""
         fields = error.fields or {}
         if not fields and error.code in METADATA_ERRORS and "metadata" in self.fields:
-            self.add_error("metadata", error.message)
+            self.add_error("metadata", gettext(error.message))
             return
         placed = False
         for wire_path, message in fields.items():
@@ -418,5 +419,4 @@ class WireForm(forms.ModelForm):
                 self.add_error(name, message)
                 placed = True
         if not placed:
-            detail = "; ".join(f"{key}: {message}" for key, message in fields.items())
-            self.add_error(None, f"{error.spec.title} ({error.code}): {detail or error.message}")
+            self.add_error(None, crm_error_text(error))

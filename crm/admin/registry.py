@@ -50,6 +50,7 @@ from django.views.decorators.cache import never_cache
 
 from crm import lifecycle
 from crm.admin import erasure_requests, export, history, searching
+from crm.admin.errors import crm_error_text
 from crm.admin.lists import (
     OrganizationFilter,
     StateFilter,
@@ -380,12 +381,7 @@ class RegistryAdmin(PagedAdmin, admin.ModelAdmin):
         raise Refused from error
 
     def report_crm_error(self, request, error: CRMError, subject: str) -> None:
-        fields = "; ".join(f"{name}: {message}" for name, message in (error.fields or {}).items())
-        self.message_user(
-            request,
-            f"{subject}: {error.spec.title} ({error.code}). {fields or error.message}",
-            messages.ERROR,
-        )
+        self.message_user(request, f"{subject}: {crm_error_text(error)}", messages.ERROR)
 
     # --- stock delete off ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.exceptions import ErrorDetail
 
@@ -30,6 +31,9 @@ class ErrorSpec:
 
 
 def _spec(code: str, status: int, title: str, message: str) -> ErrorSpec:
+    """One error of the catalogue. Its title and message are marked with `gettext_noop`: the
+    API always answers them in English (the Midaz wire contract), and the back-office shows
+    them to staff in their language (`crm.admin.errors.crm_error_text`)."""
     return ErrorSpec(code, status, title, message)
 
 
@@ -42,217 +46,280 @@ CATALOGUE: dict[str, ErrorSpec] = {
         _spec(
             "CRM-0001",
             400,
-            "Invalid Metadata Nesting",
-            "Metadata values must be strings, numbers or booleans; nested objects are not allowed.",
+            gettext_noop("Invalid Metadata Nesting"),
+            gettext_noop(
+                "Metadata values must be strings, numbers or booleans; nested objects are not "
+                "allowed."
+            ),
         ),
         _spec(
             "CRM-0002",
             400,
-            "Metadata Key Length Exceeded",
-            "A metadata key exceeds the maximum length of 100 characters.",
+            gettext_noop("Metadata Key Length Exceeded"),
+            gettext_noop("A metadata key exceeds the maximum length of 100 characters."),
         ),
         _spec(
             "CRM-0003",
             400,
-            "Missing Fields in Request",
-            "Your request is missing one or more required fields. Please refer to the "
-            "documentation to ensure all necessary fields are included in your request.",
+            gettext_noop("Missing Fields in Request"),
+            gettext_noop(
+                "Your request is missing one or more required fields. Please refer to the "
+                "documentation to ensure all necessary fields are included in your request."
+            ),
         ),
         _spec(
             "CRM-0004",
             400,
-            "Unmarshalling error",
-            "The request body could not be read: invalid JSON or a field of the wrong type.",
+            gettext_noop("Unmarshalling error"),
+            gettext_noop(
+                "The request body could not be read: invalid JSON or a field of the wrong type."
+            ),
         ),
-        _spec("CRM-0005", 400, "Invalid Path Parameter", "A path parameter is not a valid UUID."),
+        _spec(
+            "CRM-0005",
+            400,
+            gettext_noop("Invalid Path Parameter"),
+            gettext_noop("A path parameter is not a valid UUID."),
+        ),
         _spec(
             "CRM-0006",
             404,
-            "Holder ID Not Found",
-            "The provided holder ID does not exist in our records. Please verify the holder "
-            "ID and try again.",
+            gettext_noop("Holder ID Not Found"),
+            gettext_noop(
+                "The provided holder ID does not exist in our records. Please verify the holder "
+                "ID and try again."
+            ),
         ),
         _spec(
             "CRM-0007",
             400,
-            "Unexpected Fields in the Request",
-            "The request body contains fields that are unknown or cannot be changed. Please "
-            "remove them and try again.",
+            gettext_noop("Unexpected Fields in the Request"),
+            gettext_noop(
+                "The request body contains fields that are unknown or cannot be changed. Please "
+                "remove them and try again."
+            ),
         ),
         _spec(
             "CRM-0008",
             404,
-            "Alias ID Not Found",
-            "The provided alias ID does not exist in our records. Please verify the alias ID "
-            "and try again.",
+            gettext_noop("Alias ID Not Found"),
+            gettext_noop(
+                "The provided alias ID does not exist in our records. Please verify the alias ID "
+                "and try again."
+            ),
         ),
         _spec(
             "CRM-0009",
             400,
-            "Pagination Limit Exceeded",
-            "The pagination limit exceeds the maximum allowed.",
+            gettext_noop("Pagination Limit Exceeded"),
+            gettext_noop("The pagination limit exceeds the maximum allowed."),
         ),
         _spec(
             "CRM-0010",
             409,
-            "Document Association Error",
-            "A holder with this document already exists in this organization.",
+            gettext_noop("Document Association Error"),
+            gettext_noop("A holder with this document already exists in this organization."),
         ),
         _spec(
             "CRM-0011",
             400,
-            "Invalid Sort Order",
-            "The sort_order parameter must be 'asc' or 'desc'.",
+            gettext_noop("Invalid Sort Order"),
+            gettext_noop("The sort_order parameter must be 'asc' or 'desc'."),
         ),
         _spec(
             "CRM-0012",
             400,
-            "Metadata Value Length Exceeded",
-            "A metadata value exceeds the maximum length of 2000 characters.",
+            gettext_noop("Metadata Value Length Exceeded"),
+            gettext_noop("A metadata value exceeds the maximum length of 2000 characters."),
         ),
         _spec(
             "CRM-0013",
             409,
-            "Account Already Associated",
-            "This account is already associated with a live alias in this organization.",
+            gettext_noop("Account Already Associated"),
+            gettext_noop(
+                "This account is already associated with a live alias in this organization."
+            ),
         ),
         _spec(
             "CRM-0014",
             500,
-            "Internal Server Error",
-            "The server encountered an unexpected error. Please try again later or contact "
-            "support.",
+            gettext_noop("Internal Server Error"),
+            gettext_noop(
+                "The server encountered an unexpected error. Please try again later or contact "
+                "support."
+            ),
         ),
         _spec(
             "CRM-0015",
             400,
-            "Bad Request",
-            "The request contains invalid values. Please check the listed fields.",
+            gettext_noop("Bad Request"),
+            gettext_noop("The request contains invalid values. Please check the listed fields."),
         ),
         _spec(
-            "CRM-0016", 400, "Invalid Query Parameter", "A query parameter has an invalid value."
+            "CRM-0016",
+            400,
+            gettext_noop("Invalid Query Parameter"),
+            gettext_noop("A query parameter has an invalid value."),
         ),
         _spec(
             "CRM-0017",
             400,
-            "Unable to Delete Holder",
-            "The holder still has live alias accounts. Delete them before deleting the holder.",
+            gettext_noop("Unable to Delete Holder"),
+            gettext_noop(
+                "The holder still has live alias accounts. Delete them before deleting the holder."
+            ),
         ),
         _spec(
             "CRM-0018",
             400,
-            "Missing Headers in Request",
-            "The X-Organization-Id header is required.",
+            gettext_noop("Missing Headers in Request"),
+            gettext_noop("The X-Organization-Id header is required."),
         ),
         _spec(
             "CRM-0019",
             400,
-            "Invalid Metadata Query Format",
-            "The metadata query parameter has an invalid format.",
+            gettext_noop("Invalid Metadata Query Format"),
+            gettext_noop("The metadata query parameter has an invalid format."),
         ),
         _spec(
             "CRM-0020",
             400,
-            "Invalid Metadata Query Key",
-            "The metadata query parameter has an invalid key.",
+            gettext_noop("Invalid Metadata Query Key"),
+            gettext_noop("The metadata query parameter has an invalid key."),
         ),
         _spec(
             "CRM-0021",
             400,
-            "Invalid Metadata Query Operator",
-            "The metadata query parameter must not contain an operator.",
+            gettext_noop("Invalid Metadata Query Operator"),
+            gettext_noop("The metadata query parameter must not contain an operator."),
         ),
         _spec(
             "CRM-0022",
             400,
-            "Invalid Header Value",
-            "The X-Organization-Id header must be a valid UUID.",
+            gettext_noop("Invalid Header Value"),
+            gettext_noop("The X-Organization-Id header must be a valid UUID."),
         ),
         _spec(
             "CRM-0023",
             400,
-            "Alias Closing Date Before Creation Date",
-            "bankingDetails.closingDate cannot be earlier than the alias creation date.",
+            gettext_noop("Alias Closing Date Before Creation Date"),
+            gettext_noop(
+                "bankingDetails.closingDate cannot be earlier than the alias creation date."
+            ),
         ),
         _spec(
             "CRM-0024",
             404,
-            "Related Party Not Found",
-            "The provided related party ID does not exist on this alias.",
+            gettext_noop("Related Party Not Found"),
+            gettext_noop("The provided related party ID does not exist on this alias."),
         ),
         _spec(
             "CRM-0025",
             400,
-            "Invalid Related Party Role",
-            "relatedParties[].role must be one of PRIMARY_HOLDER, LEGAL_REPRESENTATIVE, "
-            "RESPONSIBLE_PARTY.",
+            gettext_noop("Invalid Related Party Role"),
+            gettext_noop(
+                "relatedParties[].role must be one of PRIMARY_HOLDER, LEGAL_REPRESENTATIVE, "
+                "RESPONSIBLE_PARTY."
+            ),
         ),
         _spec(
             "CRM-0026",
             400,
-            "Related Party Document Required",
-            "relatedParties[].document is required.",
+            gettext_noop("Related Party Document Required"),
+            gettext_noop("relatedParties[].document is required."),
         ),
-        _spec("CRM-0027", 400, "Related Party Name Required", "relatedParties[].name is required."),
+        _spec(
+            "CRM-0027",
+            400,
+            gettext_noop("Related Party Name Required"),
+            gettext_noop("relatedParties[].name is required."),
+        ),
         _spec(
             "CRM-0028",
             400,
-            "Related Party Start Date Required",
-            "relatedParties[].startDate is required.",
+            gettext_noop("Related Party Start Date Required"),
+            gettext_noop("relatedParties[].startDate is required."),
         ),
         _spec(
             "CRM-0029",
             400,
-            "Related Party End Date Invalid",
-            "relatedParties[].endDate cannot be earlier than startDate.",
+            gettext_noop("Related Party End Date Invalid"),
+            gettext_noop("relatedParties[].endDate cannot be earlier than startDate."),
         ),
-        _spec("CRM-0901", 401, "Unauthorized", "Missing or invalid credentials."),
-        _spec("CRM-0902", 403, "Forbidden", "These credentials do not allow this operation."),
-        _spec("CRM-0903", 404, "Route Not Found", "No route matches this method and path."),
-        _spec("CRM-0904", 405, "Method Not Allowed", "This method is not allowed on this route."),
+        _spec(
+            "CRM-0901",
+            401,
+            gettext_noop("Unauthorized"),
+            gettext_noop("Missing or invalid credentials."),
+        ),
+        _spec(
+            "CRM-0902",
+            403,
+            gettext_noop("Forbidden"),
+            gettext_noop("These credentials do not allow this operation."),
+        ),
+        _spec(
+            "CRM-0903",
+            404,
+            gettext_noop("Route Not Found"),
+            gettext_noop("No route matches this method and path."),
+        ),
+        _spec(
+            "CRM-0904",
+            405,
+            gettext_noop("Method Not Allowed"),
+            gettext_noop("This method is not allowed on this route."),
+        ),
         _spec(
             "CRM-0905",
             413,
-            "Request Entity Too Large",
-            "The request body exceeds the maximum allowed size.",
+            gettext_noop("Request Entity Too Large"),
+            gettext_noop("The request body exceeds the maximum allowed size."),
         ),
-        _spec("CRM-0906", 429, "Too Many Requests", "Too many requests. Please retry later."),
+        _spec(
+            "CRM-0906",
+            429,
+            gettext_noop("Too Many Requests"),
+            gettext_noop("Too many requests. Please retry later."),
+        ),
         _spec(
             "CRM-0907",
             503,
-            "Service Unavailable",
-            "The database is unavailable. Please retry later.",
+            gettext_noop("Service Unavailable"),
+            gettext_noop("The database is unavailable. Please retry later."),
         ),
         _spec(
             "CRM-0908",
             503,
-            "Authorization Service Unavailable",
-            "The authorization service is unavailable. Please retry later.",
+            gettext_noop("Authorization Service Unavailable"),
+            gettext_noop("The authorization service is unavailable. Please retry later."),
         ),
         _spec(
             "CRM-0909",
             422,
-            "Idempotency Key Reused",
-            "This Idempotency-Key was already used with a different request body.",
+            gettext_noop("Idempotency Key Reused"),
+            gettext_noop("This Idempotency-Key was already used with a different request body."),
         ),
         _spec(
             "CRM-0910",
             409,
-            "Request In Progress",
-            "A request with this Idempotency-Key is still in progress. Retry later.",
+            gettext_noop("Request In Progress"),
+            gettext_noop("A request with this Idempotency-Key is still in progress. Retry later."),
         ),
         _spec(
             "CRM-0911",
             412,
-            "Precondition Failed",
-            "The record changed since you read it: If-Match names a version it no longer "
-            "has. Read it again and retry with its current ETag.",
+            gettext_noop("Precondition Failed"),
+            gettext_noop(
+                "The record changed since you read it: If-Match names a version it no longer "
+                "has. Read it again and retry with its current ETag."
+            ),
         ),
         _spec(
             "CRM-0912",
             409,
-            "Record Under Legal Hold",
-            "This record is under a legal hold and cannot be erased.",
+            gettext_noop("Record Under Legal Hold"),
+            gettext_noop("This record is under a legal hold and cannot be erased."),
         ),
     )
 }
