@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from aliases.models import AliasAccount
 from crm.admin.forms import SAVE_ANYWAY
+from crm.models import Organization
 from holders.models import Holder
 from staff.roles import CLERK
 from tests.conftest import ORG_A
@@ -26,6 +27,9 @@ WARNING = {
 
 @pytest.fixture
 def clerk(client):
+    """A clerk of a bank whose organization has its label (the Add page offers labelled
+    organizations and those that already hold records)."""
+    Organization.objects.create(id=ORG_A, label="Banco Exemplo")
     client.force_login(member_of(CLERK))
     return client
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import Browser, Page, expect
 
 from aliases.models import AliasAccount
-from crm.models import AuditEntry, ErasureRequest
+from crm.models import AuditEntry, ErasureRequest, Organization
 from holders.models import Holder
 from staff.roles import CLERK, DATA_PROTECTION_OFFICER, ensure_roles
 from tests.browser.conftest import settle
@@ -142,10 +142,11 @@ def test_clerk_is_warned_of_wrong_check_digits_and_saves_anyway(
 ):
     ensure_roles()
     user("clerk-caio", CLERK)
+    Organization.objects.create(id=ORG_A, label="Banco Exemplo")  # the Add page's picker
     text = TEXT[locale]
     page = log_in(browser, live_server, "clerk-caio", locale)
     page.goto(f"{live_server.url}/admin/holders/holder/add/")
-    page.fill("#id_organization", str(ORG_A))
+    page.select_option("#id_organization", str(ORG_A))
     page.select_option("#id_type", "NATURAL_PERSON")
     page.fill("#id_document", "529.982.247-24")
     page.fill("#id_name", "Carla Dias")
