@@ -13,6 +13,7 @@ import os
 import pathlib
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.servers.basehttp import WSGIServer
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -85,6 +86,28 @@ def live_server(request):
 
 
 # --- shared by the browser tests -----------------------------------------------------------------
+
+STAFF_PASSWORD = "s3cret-pass"
+
+
+def staff_member(username: str, role: str) -> User:
+    """A staff user in one of the ready-made groups (`staff.roles`; `ensure_roles()` first)."""
+    person = User.objects.create_user(username, password=STAFF_PASSWORD, is_staff=True)
+    person.groups.add(Group.objects.get(name=role))
+    return person
+
+
+def session_of(browser, live_server, username: str, locale: str) -> Page:
+    """A page in a browser session of its own (cookies apart: two people at once), signed in as
+    `username`, in `locale`, at 1,440 by 900 pixels. Close it with `page.context.close()`."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_be_visible()
+    return page
 
 
 def log_in(page: Page, live_server, username: str, password: str) -> None:

@@ -6,20 +6,18 @@ is warned and saves it with "Save anyway". Screenshots go to artifacts/screensho
 (`make screenshots`: docs/screenshots/; the request page and the warning in Portuguese too)."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from playwright.sync_api import Browser, Page, expect
 
 from aliases.models import AliasAccount
 from crm.models import AuditEntry, ErasureRequest, Organization
 from holders.models import Holder
 from staff.roles import CLERK, DATA_PROTECTION_OFFICER, ensure_roles
-from tests.browser.conftest import settle
+from tests.browser.conftest import session_of, settle, staff_member
 from tests.conftest import ORG_A
 from tests.factories import AliasFactory, HolderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "s3cret-pass"
 REASON = "LGPD Art. 18 VI: erasure requested by the customer, ticket 4711"
 TEXT = {
     "en-US": {
@@ -41,23 +39,6 @@ TEXT = {
 }
 
 
-def user(username: str, role: str) -> User:
-    person = User.objects.create_user(username, password=PASSWORD, is_staff=True)
-    person.groups.add(Group.objects.get(name=role))
-    return person
-
-
-def log_in(browser: Browser, live_server, username: str, locale: str) -> Page:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_be_visible()
-    return page
-
-
 # The pages docs/admin.md also shows in Portuguese.
 IN_PORTUGUESE_TOO = {"erasure_request", "check_digits_warning"}
 
@@ -73,8 +54,8 @@ def shot(page: Page, screenshots, name: str, locale: str) -> None:
 def four_eyes(settings, db):
     settings.ERASURE_APPROVAL = True
     ensure_roles()
-    user("dpo-ana", DATA_PROTECTION_OFFICER)
-    user("dpo-bia", DATA_PROTECTION_OFFICER)
+    staff_member("dpo-ana", DATA_PROTECTION_OFFICER)
+    staff_member("dpo-bia", DATA_PROTECTION_OFFICER)
     holder = HolderFactory(name="Maria José da Conceição", document="52998224725")
     alias = AliasFactory(
         holder=holder, bankingDetails={"branch": "0001", "account": "4398187-0", "type": "CACC"}
@@ -88,7 +69,7 @@ def test_two_officers_erase_with_four_eyes(
 ):
     holder, alias = four_eyes
     text = TEXT[locale]
-    ana = log_in(browser, live_server, "dpo-ana", locale)
+    ana = session_of(browser, live_server, "dpo-ana", locale)
     ana.goto(f"{live_server.url}/admin/holders/holder/{holder.pk}/change/")
     ana.click("#crm-hard-delete")
     expect(ana.locator("#crm-four-eyes")).to_be_visible()
@@ -104,7 +85,7 @@ def test_two_officers_erase_with_four_eyes(
     settle(ana)
     assert Holder.objects.filter(pk=holder.pk).exists()
 
-    bia = log_in(browser, live_server, "dpo-bia", locale)
+    bia = session_of(browser, live_server, "dpo-bia", locale)
     bia.goto(f"{live_server.url}/admin/")
     bia.get_by_role("link", name=text["requests"]).first.click()
     expect(bia.locator("#result_list tbody tr")).to_have_count(1)
@@ -141,10 +122,10 @@ def test_clerk_is_warned_of_wrong_check_digits_and_saves_anyway(
     browser: Browser, live_server, db, screenshots, locale
 ):
     ensure_roles()
-    user("clerk-caio", CLERK)
+    staff_member("clerk-caio", CLERK)
     Organization.objects.create(id=ORG_A, label="Banco Exemplo")  # the Add page's picker
     text = TEXT[locale]
-    page = log_in(browser, live_server, "clerk-caio", locale)
+    page = session_of(browser, live_server, "clerk-caio", locale)
     page.goto(f"{live_server.url}/admin/holders/holder/add/")
     page.select_option("#id_organization", str(ORG_A))
     page.select_option("#id_type", "NATURAL_PERSON")

@@ -10,38 +10,20 @@ correction, and both were told "changed successfully" (tests/test_admin_stale_fo
 the same rule through Django's test client; this is the walk-through in Chromium)."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from playwright.sync_api import Browser, expect
 
 from holders.models import Holder
 from staff.roles import CLERK, SUPERVISOR, ensure_roles
+from tests.browser.conftest import session_of, staff_member
 from tests.factories import HolderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "s3cret-pass"
 # The refusal's first words, as each language shows them (locale/pt_BR/LC_MESSAGES/django.po).
 REFUSED = {
     "en": "Someone else changed this record after you opened this page",
     "pt-BR": "Outra pessoa alterou este registro depois que você abriu esta página",
 }
-
-
-def staff_member(username: str, role: str) -> None:
-    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-
-
-def signed_in_page(browser: Browser, live_server, username: str, locale: str):
-    """A page of a browser session of its own (cookies apart), signed in as `username`."""
-    context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_be_visible()
-    return context, page
 
 
 @pytest.mark.parametrize("supervisor_locale", ["en", "pt-BR"])
@@ -56,10 +38,8 @@ def test_a_stale_page_saved_in_a_second_session_is_refused_and_writes_nothing(
         addresses={"primary": {"line1": "Rua Velha, 1", "city": "Belém", "country": "BR"}},
     )
     change_page = f"{live_server.url}/admin/holders/holder/{holder.pk}/change/"
-    clerk_context, clerk = signed_in_page(browser, live_server, "clerk", "en")
-    supervisor_context, supervisor = signed_in_page(
-        browser, live_server, "supervisor", supervisor_locale
-    )
+    clerk = session_of(browser, live_server, "clerk", "en")
+    supervisor = session_of(browser, live_server, "supervisor", supervisor_locale)
     try:
         # Both open the record.
         clerk.goto(change_page)
@@ -103,5 +83,5 @@ def test_a_stale_page_saved_in_a_second_session_is_refused_and_writes_nothing(
         )
         assert stored.version == 3
     finally:
-        clerk_context.close()
-        supervisor_context.close()
+        clerk.context.close()
+        supervisor.context.close()
