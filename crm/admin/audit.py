@@ -47,8 +47,7 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
 
     list_display = (
         "created_at",
-        "actor_type_label",
-        "actor",
+        "who",
         "action",
         "object_type_label",
         "record_link",
@@ -87,9 +86,11 @@ class AuditEntryAdmin(PagedAdmin, ReadOnlyAdmin):
             return "—"
         return organization_label(entry.organization_id, getattr(entry, "labels", None))
 
-    @admin.display(description=_("actor type"), ordering="actor_type")
-    def actor_type_label(self, entry: AuditEntry) -> str:
-        return entry.actor_type_label
+    @admin.display(description=_("who"), ordering="actor")
+    def who(self, entry: AuditEntry) -> str:
+        """The actor and its kind in one column ("staff: ana"), as the dashboard shows them:
+        one column fewer keeps the trail within 1,440 px in Portuguese."""
+        return f"{entry.actor_type_label}: {entry.actor}"
 
     @admin.display(description=_("object type"), ordering="object_type")
     def object_type_label(self, entry: AuditEntry) -> str:

@@ -38,6 +38,9 @@ LISTS = (
     "/admin/auth/group/",
     "/admin/staff/loginrecord/",  # django-axes' access log, under its translated proxy
 )
+# Each column's header and width, to say which one pushed a list past its area.
+COLUMN_WIDTHS = """() => [...document.querySelectorAll('#result_list thead th')].map(
+    (th) => `${th.className}: ${Math.round(th.getBoundingClientRect().width)}`)"""
 # How wide the table is against the area it is shown in, and the page against the window.
 WIDTHS = """() => {
     const area = document.querySelector('#changelist .results');
@@ -138,7 +141,8 @@ def test_every_list_fits_1440_pixels(
             page.goto(f"{live_server.url}{url}")
             expect(page.locator("#result_list tbody tr").first).to_be_visible()
             widths = page.evaluate(WIDTHS)
-            assert widths["table"] <= widths["area"], (url, widths)
+            columns = page.evaluate(COLUMN_WIDTHS)  # said when a list is too wide
+            assert widths["table"] <= widths["area"], (url, widths, columns)
             assert widths["areaScroll"] <= widths["area"], (url, widths)
             assert widths["page"] <= widths["window"] == 1440, (url, widths)
         if locale == "en-US":
