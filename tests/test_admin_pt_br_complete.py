@@ -217,3 +217,48 @@ def test_a_refusal_of_the_service_is_in_the_staff_members_language_and_english_o
     )
     assert api_answer.status_code == 409
     assert api_answer.json()["title"] == "Document Association Error"
+
+
+def test_the_api_answers_in_english_whatever_the_client_asks(api):
+    """The API's messages are Midaz's, in English, for every client: an integration that sends
+    `Accept-Language: pt-BR` gets no translated field message and no `Content-Language`
+    (crm.admin.locale). DRF's own message here used to come back in Portuguese."""
+    response = api.post(
+        "/v1/holders",
+        {"type": "NATURAL_PERSON", "name": "A" * 300, "document": "1", "contact": {}},
+        HTTP_ACCEPT_LANGUAGE="pt-BR",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "name": "Ensure this field has no more than 256 characters."
+    }
+    assert "Content-Language" not in response.headers
+
+
+def test_a_field_message_of_the_services_validation_is_in_the_staff_members_language(
+    admin_client,
+):
+    """A value the form's own field accepts but the service's validation refuses (an e-mail
+    address): the message is in the staff member's language."""
+    from django.urls import reverse
+
+    from tests.conftest import ORG_A
+    from tests.factories import HolderFactory
+    from tests.test_admin import form_data
+
+    HolderFactory(document="39053344705")  # the organization is offered on the Add page
+    add = reverse("admin:holders_holder_add")
+    data = form_data(admin_client.get(add, **PT_BR))
+    data.update(
+        organization=str(ORG_A),
+        type="NATURAL_PERSON",
+        document="52998224725",
+        name="Ana",
+        contact__primaryEmail="nao-e-email",
+    )
+
+    page = admin_client.post(add, data, **PT_BR)
+
+    assert page.status_code == 200
+    assert "deve ser um endereço de e-mail válido" in page.content.decode()

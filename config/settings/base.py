@@ -66,8 +66,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The back-office speaks English and Brazilian Portuguese: the browser's Accept-Language
-    # picks one (LANGUAGES below); the API's messages are not translated.
-    "django.middleware.locale.LocaleMiddleware",
+    # picks one (LANGUAGES below) under /admin/ only; the API always answers in English.
+    "crm.admin.locale.BackOfficeLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

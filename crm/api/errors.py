@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.exceptions import ErrorDetail
 
@@ -485,9 +485,9 @@ def _walk(detail: Any, path: str = "") -> list[tuple[str, ErrorDetail]]:
 
 def _message(code: str, path: str, detail: ErrorDetail) -> str:
     if code == "CRM-0003":
-        return f"{path} is a required field"
+        return gettext("%(path)s is a required field") % {"path": path}
     if code == "CRM-0007":
-        return f"{path} is not an allowed field"
+        return gettext("%(path)s is not an allowed field") % {"path": path}
     return str(detail)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -66,7 +67,9 @@ def json_value_problems(value: Any, path: str = "") -> list[tuple[str, ErrorDeta
             for key, item in node.items():
                 child = f"{where}.{key}" if where else str(key)
                 if not _is_unicode(key):
-                    problems.append((child, ErrorDetail("invalid text in key", "invalid_text")))
+                    problems.append(
+                        (child, ErrorDetail(gettext("invalid text in key"), "invalid_text"))
+                    )
                 stack.append((child, item))
         elif isinstance(node, list):
             stack.extend(
@@ -74,9 +77,11 @@ def json_value_problems(value: Any, path: str = "") -> list[tuple[str, ErrorDeta
                 for index, item in enumerate(node)
             )
         elif isinstance(node, str) and not _is_unicode(node):
-            problems.append((where, ErrorDetail("must be valid Unicode text", "invalid_text")))
+            problems.append(
+                (where, ErrorDetail(gettext("must be valid Unicode text"), "invalid_text"))
+            )
         elif isinstance(node, int | float) and not isinstance(node, bool) and not _is_finite(node):
-            problems.append((where, ErrorDetail("number out of range", "out_of_range")))
+            problems.append((where, ErrorDetail(gettext("number out of range"), "out_of_range")))
     return problems
 
 
@@ -135,10 +140,13 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             raise ValidationError(
-                ErrorDetail(f"expected string, got {_type_name(data)}", code="invalid_type")
+                ErrorDetail(
+                    gettext("expected string, got %(type)s") % {"type": _type_name(data)},
+                    code="invalid_type",
+                )
             )
         if "\x00" in data:
-            raise ValidationError(ErrorDetail("must not contain NUL bytes", code="nul"))
+            raise ValidationError(ErrorDetail(gettext("must not contain NUL bytes"), code="nul"))
         return super().to_internal_value(data)
 
 
@@ -173,7 +181,10 @@ class EnumField(StrictCharField):
         value = super().to_internal_value(data)
         if self.checked and value not in self.allowed:
             raise ValidationError(
-                ErrorDetail(f"must be one of {', '.join(self.allowed)}", code="invalid_choice")
+                ErrorDetail(
+                    gettext("must be one of %(choices)s") % {"choices": ", ".join(self.allowed)},
+                    code="invalid_choice",
+                )
             )
         return value
 
@@ -191,7 +202,9 @@ class CountryField(StrictCharField):
         value = super().to_internal_value(data)
         if value and value not in countries:
             raise ValidationError(
-                ErrorDetail("must be an ISO 3166-1 alpha-2 country code", code="invalid_country")
+                ErrorDetail(
+                    gettext("must be an ISO 3166-1 alpha-2 country code"), code="invalid_country"
+                )
             )
         return value
 
@@ -210,7 +223,7 @@ def email_rule(value: str) -> None:
         validate_email(value)
     except DjangoValidationError:
         raise DjangoValidationError(
-            "must be a valid e-mail address", code="invalid_email"
+            gettext("must be a valid e-mail address"), code="invalid_email"
         ) from None
 
 
@@ -269,14 +282,17 @@ class ApiDateField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             raise ValidationError(
-                ErrorDetail(f"expected date string, got {_type_name(data)}", code="invalid_type")
+                ErrorDetail(
+                    gettext("expected date string, got %(type)s") % {"type": _type_name(data)},
+                    code="invalid_type",
+                )
             )
         try:
             return parse_api_date(data).isoformat()
         except ValueError:
             raise ValidationError(
                 ErrorDetail(
-                    "invalid date; use YYYY-MM-DD, YYYY-MM-DDThh:mm:ss or RFC 3339",
+                    gettext("invalid date; use YYYY-MM-DD, YYYY-MM-DDThh:mm:ss or RFC 3339"),
                     code="invalid_date",
                 )
             ) from None
@@ -302,7 +318,10 @@ class MetadataField(serializers.Field):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValidationError(
-                ErrorDetail(f"expected object, got {_type_name(data)}", code="invalid_type")
+                ErrorDetail(
+                    gettext("expected object, got %(type)s") % {"type": _type_name(data)},
+                    code="invalid_type",
+                )
             )
         if len(data) > MAX_METADATA_KEYS:
             raise ValidationError(
@@ -314,7 +333,7 @@ class MetadataField(serializers.Field):
 
     def _check_entry(self, key: str, value: Any) -> None:
         if "\x00" in key or (isinstance(value, str) and "\x00" in value):
-            raise ValidationError(ErrorDetail("must not contain NUL bytes", code="nul"))
+            raise ValidationError(ErrorDetail(gettext("must not contain NUL bytes"), code="nul"))
         if isinstance(value, dict) or (value is None and not self.allow_null_values):
             raise ValidationError(
                 ErrorDetail(
@@ -433,7 +452,10 @@ class StrictSerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise ValidationError(
-                ErrorDetail(f"expected object, got {_type_name(data)}", code="invalid_type")
+                ErrorDetail(
+                    gettext("expected object, got %(type)s") % {"type": _type_name(data)},
+                    code="invalid_type",
+                )
             )
         if self.root is self:  # the whole body, once: API, admin and commands alike
             problems = json_value_problems(data)
