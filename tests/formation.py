@@ -69,6 +69,10 @@ class Formation:
             owner = pwd.getpwnam("postgres")
             os.chown(self.dir, owner.pw_uid, owner.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
+        # The shipped script, copied where the `postgres` user can surely read it: the checkout
+        # may sit under a directory only its owner may enter.
+        self.script_path = self.dir / SCRIPT.name
+        shutil.copy2(SCRIPT, self.script_path)
         self.monitor_port = free_port()
         self.ports = {f"node_{number}": free_port() for number in range(1, nodes + 1)}
         self.env = {
@@ -88,6 +92,7 @@ class Formation:
         self.ended: list[subprocess.Popen] = []  # killed on purpose (kill_node)
         self.keepers: dict[str, subprocess.Popen] = {}  # each node's pg_autoctl
         self._logs: list = []
+        self._log_names: dict[int, str] = {}  # pid -> the name of its log
         self._holders: list[tuple[DeadAddress, threading.Thread]] = []
 
     # --- Running pg_autoctl -------------------------------------------------------------------
@@ -107,7 +112,17 @@ class Formation:
             start_new_session=True,  # its own process group, killed whole by stop()
         )
         self.processes.append(process)
+        self._log_names[process.pid] = name
         return process
+
+    def _log_tail(self, process: subprocess.Popen, lines: int = 25) -> str:
+        """The end of `process`'s log: the error message says why it exited (the temporary
+        directory, logs included, is removed when the formation stops)."""
+        name = self._log_names.get(process.pid, "?")
+        with contextlib.suppress(OSError):
+            text = (self.dir / f"{name}.log").read_text(errors="replace")
+            return f"{name}.log ends:\n" + "\n".join(text.splitlines()[-lines:])
+        return f"{name}.log is unreadable"
 
     def autoctl(self, *args: str, pgdata: Path | None = None, timeout: float = 30) -> str:
         """`pg_autoctl ARGS --pgdata MONITOR` (or `pgdata`); its standard output."""
@@ -125,7 +140,7 @@ class Formation:
     def script(self, command: str, pgdata: Path, timeout: float = 60, **env: str) -> str:
         """`formation.sh COMMAND` once (settings, check); its output, or FormationError."""
         done = subprocess.run(
-            self._command(str(SCRIPT), command, PGDATA=str(pgdata), **env),
+            self._command(str(self.script_path), command, PGDATA=str(pgdata), **env),
             cwd=self.dir,
             capture_output=True,
             text=True,
@@ -152,13 +167,13 @@ class Formation:
         if self.as_user:
             shutil.chown(self.dir / "run", "postgres", "postgres")
         self._spawn(
-            "monitor", str(SCRIPT), "monitor",
+            "monitor", str(self.script_path), "monitor",
             PGDATA=str(self.monitor_dir), PGPORT=str(self.monitor_port),
         )  # fmt: skip
         monitor_uri = self._wait(self._monitor_uri, "the monitor", START_SECONDS)
         for name, port in self.ports.items():
             self.keepers[name] = self._spawn(
-                name, str(SCRIPT), "node",
+                name, str(self.script_path), "node",
                 PGDATA=str(self.data_dir(name)), PGPORT=str(port), MONITOR_URI=monitor_uri,
             )  # fmt: skip
             self._wait(lambda name=name: self._registered(name), f"{name} to register")
@@ -196,7 +211,10 @@ class Formation:
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise FormationError(f"a pg_autoctl process exited; see {self.dir}/*.log")
+                    raise FormationError(
+                        f"a pg_autoctl process exited ({process.returncode}) while waiting "
+                        f"for {what}; {self._log_tail(process)}"
+                    )
             found = probe()
             if found:
                 return found
