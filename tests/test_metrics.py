@@ -256,12 +256,20 @@ def test_rate_limit_refusals_are_counted(api, metrics_on):
     assert moves("crm_errors_total", code="CRM-0906") == 1
 
 
+# The Access Manager's bound on a call: roomy, so that a busy machine never turns a refused
+# connection or a quick answer into a timeout (CI once saw the refused connect of the
+# "unreachable" case counted as a timeout: its thread had not run for 0.5 s, and a call whose
+# deadline has passed is not attempted); short only for the case that must time out.
+CALL_BOUND = 10.0
+SHORT_BOUND = 0.5
+
+
 @pytest.fixture
 def access_manager_mode(metrics_on):
     fake = FakeAccessManager().start()
     metrics_on.PLUGIN_AUTH_ENABLED = True
     metrics_on.PLUGIN_AUTH_ADDRESS = fake.address
-    metrics_on.PLUGIN_AUTH_TIMEOUT_SECONDS = 0.5
+    metrics_on.PLUGIN_AUTH_TIMEOUT_SECONDS = CALL_BOUND
     metrics_on.PLUGIN_AUTH_CACHE_SECONDS = 10
     metrics_on.PLUGIN_AUTH_JWKS_URL = ""
     access_manager.reset_client()
@@ -277,7 +285,7 @@ def _machine_token(name: str) -> str:
     return jwt.encode({"type": "application", "sub": name}, "k" * 32, algorithm="HS256")
 
 
-def test_access_manager_decisions_latency_and_failures(api, access_manager_mode):
+def test_access_manager_decisions_latency_and_failures(api, access_manager_mode, metrics_on):
     fake = access_manager_mode
     moves = Moves(api)
 
@@ -289,8 +297,12 @@ def test_access_manager_decisions_latency_and_failures(api, access_manager_mode)
     fake.mode = "deny"
     denied = holders(_machine_token("denied"))
     fake.mode = "slow"
-    fake.slow_seconds = 2.0
+    fake.slow_seconds = SHORT_BOUND + 1.5
+    metrics_on.PLUGIN_AUTH_TIMEOUT_SECONDS = SHORT_BOUND
+    access_manager.reset_client()  # the pooled client's transport holds the bound
     slow = holders(_machine_token("slow"))
+    metrics_on.PLUGIN_AUTH_TIMEOUT_SECONDS = CALL_BOUND
+    access_manager.reset_client()
     fake.mode = "garbage"
     garbled = holders(_machine_token("garbled"))
     fake.stop()
