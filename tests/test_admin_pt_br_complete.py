@@ -3,7 +3,7 @@ docs/admin.md "Languages"): every page a superuser can reach from the dashboard 
 links, and the error pages, are rendered in pt-BR and their visible text is searched for
 English words. A string shown to staff that is not marked for translation, or marked but
 missing from the catalog, shows up here; the catalog itself must have no fuzzy entry (a fuzzy
-entry is not used by gettext, so the page would be English).
+entry is not used by gettext, so the page would be English) and no untranslated one.
 
 The pages are filled with records of every kind (holders, accounts with related parties, audit
 entries of every action, versions, organizations, tokens, events) whose own values hold no
@@ -152,14 +152,33 @@ def crawl(client: Client, start: str) -> dict[str, list[str]]:
     return found
 
 
-def test_the_pt_br_catalog_has_no_fuzzy_entry():
-    text = (CATALOG / "django.po").read_text()
-    fuzzy = [
-        block.splitlines()[-1]
-        for block in text.split("\n\n")
-        if re.search(r"^#, .*\bfuzzy\b", block, re.M)
+def _catalog_entries() -> list[tuple[str, dict[str, str]]]:
+    """The pt-BR catalog's live entries (obsolete `#~` ones left out): each one's comment lines
+    and its fields (`msgctxt`, `msgid`, `msgid_plural`, `msgstr`, `msgstr[0]`, …) with their
+    continuation strings joined, escapes left as written."""
+    entries = []
+    for block in (CATALOG / "django.po").read_text().split("\n\n"):
+        comments, fields, current = [], {}, None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                comments.append(line)
+            elif line.startswith('"') and current:
+                fields[current] += line[1:-1]
+            elif match := re.match(r'^(\S+) "(.*)"$', line):
+                current, fields[match[1]] = match[1], match[2]
+        if fields:
+            entries.append(("\n".join(comments), fields))
+    return entries
+
+
+def test_the_pt_br_catalog_has_no_fuzzy_or_untranslated_entry():
+    entries = [(comments, fields) for comments, fields in _catalog_entries() if fields["msgid"]]
+    fuzzy = [f["msgid"] for c, f in entries if re.search(r"^#, .*\bfuzzy\b", c, re.M)]
+    untranslated = [
+        f["msgid"] for c, f in entries if not any(f[k] for k in f if k.startswith("msgstr"))
     ]
-    assert fuzzy == []
+    assert len(entries) > 500  # the catalog was read
+    assert (fuzzy, untranslated) == ([], [])
 
 
 def test_every_admin_page_a_superuser_reaches_is_in_pt_br(client, filled_registry):
