@@ -1,7 +1,7 @@
 """A safer CSV export (issue 28 item 4): documents and account numbers masked by default, in full
 only for a role with `export_unmasked_<model>` and with a reason kept on the audit entry; a
 confirmation page with the selection's size (a bounded count) before a large export; a readable
-audit title ("Export of 2 holders (state live; a search)")."""
+audit title ("Export of 2 holders (state Live; a search)")."""
 
 import csv
 import io
@@ -330,14 +330,14 @@ def test_export_audit_entry_has_a_readable_title(as_role, people):
     holder_export, alias_export = exports()
     with translation.override("en"):
         assert entry_title(holder_export) == (
-            "Export of 1 holder (state live, type NATURAL_PERSON; a search)"
+            "Export of 1 holder (state Live, type Natural person; a search)"
         )
         assert entry_title(alias_export) == "Export of 1 alias account (full documents)"
     listed = client.get(AUDIT).text
-    assert "Export of 1 holder (state live, type NATURAL_PERSON; a search)" in listed
+    assert "Export of 1 holder (state Live, type Natural person; a search)" in listed
     assert "None" not in listed
     page = client.get(reverse("admin:crm_auditentry_change", args=[holder_export.pk])).text
-    assert page.count("Export of 1 holder (state live, type NATURAL_PERSON; a search)") >= 2
+    assert page.count("Export of 1 holder (state Live, type Natural person; a search)") >= 2
     assert "export holder None" not in page
 
 
@@ -353,3 +353,42 @@ def test_export_title_groups_thousands_and_speaks_portuguese(db):
         title = entry_title(entry)
     assert title.startswith("Exportação de 1.234 ")
     assert "Export of" not in title
+
+
+@pytest.mark.parametrize(
+    ("object_type", "english", "portuguese"),
+    [
+        (
+            "holder",
+            "(state Deleted, type Legal person)",
+            "(situação Excluídos, tipo Pessoa jurídica)",
+        ),
+        (
+            "alias",
+            "(state Deleted, type Legal person)",
+            "(situação Excluídos, tipo Pessoa jurídica)",
+        ),
+    ],
+)
+def test_export_title_names_the_filters_as_the_list_does(db, object_type, english, portuguese):
+    """The holder list filters by a field with choices, the alias list by a filter of fixed
+    choices: both read as the list's own filter titles and choice labels, in either language."""
+    entry = AuditEntry(
+        action=AuditEntry.Action.EXPORT,
+        object_type=object_type,
+        details={"rows": 2, "filters": {"state": "deleted", "type": "LEGAL_PERSON"}},
+    )
+    with translation.override("en"):
+        assert entry_title(entry).endswith(english)
+    with translation.override("pt-br"):
+        assert entry_title(entry).endswith(portuguese)
+
+
+def test_an_unknown_filter_is_named_as_it_was_stored(db):
+    entry = AuditEntry(
+        action=AuditEntry.Action.EXPORT,
+        object_type="holder",
+        details={"rows": 2, "filters": {"colour": "blue"}},
+    )
+    with translation.override("en"):
+        assert entry_title(entry) == "Export of 2 holders (colour blue)"

@@ -1,6 +1,6 @@
 """The audit trail in the admin: read-only, field names only, each entry linked to its
 record while the record exists, an export titled by what it exported ("Export of 1,234 alias
-accounts (state live; a search)", `entry_title`), and every column narrow enough for the list
+accounts (state Live; a search)", `entry_title`), and every column narrow enough for the list
 to fit a 1,440 px screen (short ids with the full id in the tooltip, organization labels)."""
 
 from django.contrib import admin
@@ -146,7 +146,7 @@ def entry_title(entry: AuditEntry) -> str:
 
 
 def export_title(entry: AuditEntry) -> str:
-    """ "Export of 1,234 alias accounts (state live, type NATURAL_PERSON; a search; full
+    """ "Export of 1,234 alias accounts (state Live, type Natural person; a search; full
     documents)": the rows written, the filters (the organization has its own column), whether
     a search narrowed it, ticked rows, unmasked, cut off. Never a value: the entry holds none."""
     details = entry.details or {}
@@ -162,7 +162,7 @@ def export_title(entry: AuditEntry) -> str:
     }
     notes = []
     if filters:
-        notes.append(", ".join(f"{name} {value}" for name, value in filters.items()))
+        notes.append(", ".join(filter_choice(entry.object_type, n, v) for n, v in filters.items()))
     if details.get("search"):
         notes.append(gettext("a search"))
     if details.get("selection") == "ticked":
@@ -172,6 +172,30 @@ def export_title(entry: AuditEntry) -> str:
     if details.get("complete") is False:
         notes.append(gettext("cut off"))
     return f"{title} ({'; '.join(notes)})" if notes else title
+
+
+def filter_choice(object_type: str, name: str, value: str) -> str:
+    """A list filter's choice as the kind's list shows it, in the reader's language ("state
+    Deleted", "type Natural person"): the filter's title and its choice's label, taken from
+    the kind's admin (a field name there: the field's verbose name and choices); the parameter
+    and value as stored when no filter of that name is found (an older entry's filter)."""
+    try:
+        model = lifecycle.kind(object_type).model
+        model_admin = admin.site.get_model_admin(model)
+    except LookupError:  # not a registry kind, or its admin is not registered
+        return f"{name} {value}"
+    for spec in model_admin.list_filter:
+        if isinstance(spec, str) and spec == name:
+            field = model._meta.get_field(name)
+            title, labels = field.verbose_name, dict(field.flatchoices)
+        elif isinstance(spec, type) and getattr(spec, "parameter_name", None) == name:
+            # A SimpleListFilter of ours (state, choices_filter): fixed choices, which read
+            # neither the request nor the filter's instance state.
+            title, labels = spec.title, dict(spec.lookups(spec, None, model_admin))
+        else:
+            continue
+        return f"{title} {labels.get(value, value)}"
+    return f"{name} {value}"
 
 
 def kind_name(object_type: str, count: int) -> str:

@@ -150,7 +150,7 @@ def test_every_list_fits_1440_pixels(
             page.screenshot(path=str(screenshots / "alias_list.png"), full_page=True)
             page.goto(f"{live_server.url}/admin/crm/auditentry/")
             expect(page.locator("#result_list")).to_contain_text(
-                "Export of 12,345 holders (state live; a search)"
+                "Export of 12,345 holders (state Live; a search)"
             )
         settle(page)
     finally:
