@@ -57,6 +57,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -64,6 +65,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pika
 import psycopg
@@ -324,6 +326,21 @@ def wait_until(condition, what: str, seconds: float = WAIT_SECONDS):
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def refusal_reasons(log: Path, answers: list[Answer]) -> dict[str, int]:
+    """How many of `answers`' 503s the server logged with each reason (its "database
+    unavailable, answering 503: …" line, matched by request id); "not logged" for the rest."""
+    logged = re.compile(r"request_id=(?P<id>\S+) database unavailable, answering 503: (?P<why>.*)")
+    reasons = {
+        match["id"]: match["why"].strip()
+        for match in map(logged.search, log.read_text(errors="replace").splitlines())
+        if match
+    }
+    counted: dict[str, int] = defaultdict(int)
+    for answer in answers:
+        counted[reasons.get(answer.headers.get("x-request-id", ""), "not logged")] += 1
+    return dict(counted)
+
+
 # --- The scenario --------------------------------------------------------------------------------
 
 
@@ -360,11 +377,12 @@ def test_the_primary_dies_and_nothing_acknowledged_is_lost(formation, stack, exc
             formation.restart_node(killed.name)  # its machine is back: it rejoins as a standby
         refused = [a for a in load.writes_since(killed_at) if a.status == 503]
         with load.lock:
-            reads_refused = [
-                round(a.started - killed_at, 1)
+            refused_reads = [
+                a
                 for a in load.reads
                 if a.status == 503 and a.started >= killed_at - LOAD_BEFORE_KILL
             ]
+        reads_refused = [round(a.started - killed_at, 1) for a in refused_reads]
         promoted = formation.wait_stable()  # the killed node rejoined as a standby
         rounds.append(
             {
@@ -378,10 +396,14 @@ def test_the_primary_dies_and_nothing_acknowledged_is_lost(formation, stack, exc
                     2,
                 ),
                 "writes_refused": len(refused),
+                "writes_refused_because": refusal_reasons(logs / "gunicorn.log", refused),
                 "reads_refused": len(reads_refused),
                 "reads_refused_from_to": [min(reads_refused), max(reads_refused)]
                 if reads_refused
                 else [],
+                # Why, in the server's words (its 503 log line, by request id): the cause of a
+                # refused read is what a reader of this figure needs first.
+                "reads_refused_because": refusal_reasons(logs / "gunicorn.log", refused_reads),
                 "slowest_answer_seconds": round(
                     max(a.elapsed for a in load.writes_since(killed_at - LOAD_BEFORE_KILL)), 2
                 ),

@@ -17,6 +17,7 @@ answer within it has no status and fails the test. Which bound ends a wait on a 
 (the client timeout of `crm.db.postgresql`) is checked in-process below, by the error it raises.
 """
 
+import logging
 import os
 import subprocess
 import threading
@@ -194,7 +195,7 @@ def test_health_never_touches_the_database(client, django_db_blocker):
     assert response.content == b"healthy"
 
 
-def test_client_timeout_ends_a_wait_the_server_does_not(django_db_blocker):
+def test_client_timeout_ends_a_wait_the_server_does_not(django_db_blocker, caplog):
     """A server slower than `client_timeout` (here `pg_sleep`, with `statement_timeout` off)
     gets the connection closed and OperationalError, which the API answers 503 CRM-0907; the
     wrapper then refuses to reconnect for a moment, and reconnects after it. Runs in both CI
@@ -221,12 +222,22 @@ def test_client_timeout_ends_a_wait_the_server_does_not(django_db_blocker):
                 slow.cursor() as cursor,
             ):
                 cursor.execute("SELECT pg_sleep(5)")
-            assert to_crm_error(raised.value).code == "CRM-0907"
+            with caplog.at_level(logging.WARNING, logger="crm.api.errors"):
+                assert to_crm_error(raised.value).code == "CRM-0907"
             assert slow.connection.closed
 
             slow.close()
-            with pytest.raises(OperationalError, match="not reconnecting yet"):
+            with pytest.raises(OperationalError, match="not reconnecting yet") as refused:
                 slow.ensure_connection()
+            with caplog.at_level(logging.WARNING, logger="crm.api.errors"):
+                assert to_crm_error(refused.value).code == "CRM-0907"
+            # Each refusal is logged once, with its cause in the service's words.
+            assert [r.getMessage() for r in caplog.records if r.name == "crm.api.errors"] == [
+                "database unavailable, answering 503: no answer within the client timeout "
+                "(a frozen or lost server)",
+                "database unavailable, answering 503: not reconnecting yet: the server did not "
+                "answer this thread a moment ago",
+            ]
             time.sleep(UNRESPONSIVE_BACKOFF_SECONDS)
             with slow.cursor() as cursor:
                 cursor.execute("SELECT 1")

@@ -22,7 +22,7 @@ import pytest
 from django.db import InternalError, connections
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from crm.api.errors import to_crm_error
+from crm.api.errors import to_crm_error, unavailable_reason
 from crm.db.config import database_url_config, split_database_urls
 from crm.db.postgresql.base import DatabaseWrapper
 from tests.servers import ROOT, app_environment, free_port
@@ -178,6 +178,7 @@ def test_a_write_on_a_server_that_became_read_only_is_503_and_the_connection_dro
             error = to_crm_error(raised.value)
             assert (error.status, error.code) == (503, "CRM-0907")
             assert error.headers.get("Retry-After")
+            assert "read-only now" in unavailable_reason(raised.value)
 
             assert not wrapper.is_usable()
             wrapper.close_if_unusable_or_obsolete()  # what Django runs after each request

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -17,6 +18,7 @@ from django.utils.translation import gettext, gettext_noop
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.exceptions import ErrorDetail
 
+from crm.db.postgresql.base import NoAnswer, NotReconnecting
 from crm.observability import metrics
 
 logger = logging.getLogger("crm.api.errors")
@@ -415,6 +417,27 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return True
 
 
+def unavailable_reason(exc: BaseException) -> str:
+    """Why the database could not serve the request, from the exception's kind alone
+    (docs/operations.md "What each failure looks like")."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    if _is_pool_timeout(exc) or _is_pool_timeout(cause):
+        return "no free connection in the pool"
+    if isinstance(cause, NotReconnecting):
+        return "not reconnecting yet: the server did not answer this thread a moment ago"
+    if isinstance(cause, NoAnswer):
+        return "no answer within the client timeout (a frozen or lost server)"
+    if getattr(cause, "sqlstate", None) in _UNAVAILABLE_SQLSTATES:
+        return "the server is read-only now (demoted in a failover); the connection is dropped"
+    if isinstance(cause, psycopg.errors.ConnectionTimeout):
+        return "no connection within connect_timeout"
+    if isinstance(exc, InterfaceError):
+        return "the connection was already closed"
+    if type(cause).__module__.startswith("sqlite3"):
+        return "SQLite is busy or locked"
+    return "cannot connect, or the connection was lost"
+
+
 def to_crm_error(exc: BaseException) -> CRMError | None:
     """Map a known exception to a CRMError; None means "unexpected" (a 500)."""
     if isinstance(exc, CRMError):
@@ -422,6 +445,9 @@ def to_crm_error(exc: BaseException) -> CRMError | None:
     if isinstance(exc, RequestDataTooBig):
         return CRMError("CRM-0905")
     if is_database_unavailable(exc):
+        # One line per refusal, with its cause in our words (never the server's text, which
+        # may quote a value): what an operator reads to tell an outage from a failover.
+        logger.warning("database unavailable, answering 503: %s", unavailable_reason(exc))
         return CRMError("CRM-0907", headers={"Retry-After": "5"})
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         return CRMError("CRM-0901")

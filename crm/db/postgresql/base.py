@@ -73,6 +73,16 @@ WRITABLE_ATTRS = frozenset({"read-write", "primary"})
 PREPARE_ONLY_MARKED = 2**31
 
 
+class NoAnswer(psycopg.OperationalError):
+    """The server did not answer one exchange within the client's bound (a frozen or lost
+    server); the connection was closed."""
+
+
+class NotReconnecting(psycopg.OperationalError):
+    """This thread's connection saw the server not answering a moment ago
+    (`UNRESPONSIVE_BACKOFF_SECONDS`): no new connection is tried yet."""
+
+
 class DeadlineConnection(psycopg.Connection):
     """A psycopg connection whose waits for the server end after `wait_timeout` seconds.
 
@@ -102,9 +112,7 @@ class DeadlineConnection(psycopg.Connection):
             self.close()
             if self.on_timeout is not None:
                 self.on_timeout()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {timeout:g} s"
-            ) from None
+            raise NoAnswer(f"the database did not answer within {timeout:g} s") from None
 
     @contextmanager
     def deadline(self, seconds: float | None):
@@ -164,7 +172,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def connect(self):
         if time.monotonic() < self.unresponsive_until:
-            raise psycopg.OperationalError("the database is not answering; not reconnecting yet")
+            raise NotReconnecting("the database is not answering; not reconnecting yet")
         try:
             super().connect()
         except psycopg.errors.ConnectionTimeout:
