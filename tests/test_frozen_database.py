@@ -225,6 +225,7 @@ def test_client_timeout_ends_a_wait_the_server_does_not(django_db_blocker, caplo
             with caplog.at_level(logging.WARNING, logger="crm.api.errors"):
                 assert to_crm_error(raised.value).code == "CRM-0907"
             assert slow.connection.closed
+            assert 0 < slow.backoff_left() <= UNRESPONSIVE_BACKOFF_SECONDS
 
             slow.close()
             with pytest.raises(OperationalError, match="not reconnecting yet") as refused:

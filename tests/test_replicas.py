@@ -524,6 +524,42 @@ def test_a_failed_read_of_the_primary_leaves_the_replica_in_use(replica_settings
     assert serve("GET", "/v1/holders", organization=ORG_B)[1] == ["replica1"]
 
 
+@pytest.mark.parametrize(
+    ("lag", "method", "waits"),
+    [(None, "GET", True), (0.0, "GET", False), (None, "POST", False)],
+    ids=["no-replica-usable", "replica-read", "write"],
+)
+def test_a_read_no_replica_takes_waits_out_the_primarys_backoff(
+    replica_settings, monkeypatch, lag, method, waits
+):
+    """Issue 26: the instant the standby is promoted it takes writes and is no read source; a
+    read then goes to the primary, and this thread's primary connection may be in its reconnect
+    backoff (its old primary's connection failed the health check a moment ago), which refused
+    the read at once (`NotReconnecting`). It waits out the backoff instead; a read the replica
+    serves, and a write, do not wait. The backoff is the backend's (`backoff_left`), the refusal
+    a view that answers 503 while it lasts, as the backend does."""
+    backoff_until = time.monotonic() + 0.3
+    left = lambda: max(0.0, backoff_until - time.monotonic())  # noqa: E731
+    monkeypatch.setattr(connections["default"], "backoff_left", left, raising=False)
+    monkeypatch.setattr(replicas, "measure_lag", lambda alias: lag)
+    factory = RequestFactory()
+    request = getattr(factory, method.lower())("/v1/holders", HTTP_X_ORGANIZATION_ID=ORG_B)
+    request.resolver_match = resolve("/v1/holders")
+
+    def view(req):
+        middleware.process_view(req, None, (), {})
+        alias = router.db_for_read(Holder)
+        refused = alias == "default" and left() > 0
+        return HttpResponse(status=503 if refused else 200, headers={"X-Read-From": alias})
+
+    middleware = replicas.ReplicaMiddleware(view)
+    response = middleware(request)
+
+    read_from = "replica1" if (method == "GET" and lag is not None) else "default"
+    assert response["X-Read-From"] == read_from
+    assert response.status_code == (200 if waits or read_from == "replica1" else 503)
+
+
 def test_measure_lag_of_a_primary_or_a_dead_server_is_none(
     replica_settings, django_db_blocker, caplog
 ):

@@ -39,7 +39,8 @@ was to a server that has gone), the middleware measures the replica again over a
 and serves the same `GET` once more, from a replica that answers or else from the primary: a
 client never sees it. Only a failure of the replica's own connection does that: a read of the
 primary that fails (the primary is down) is the request's answer, and the replica stays in use
-for everyone else.
+for everyone else. A read that no replica can take waits out the thread's primary reconnect
+backoff, if any (`wait_out_primary_backoff`: at most a second), rather than being refused.
 
 A `GET` served from a replica touches the primary for nothing else: the registry's records, their
 versions and audit entries, and the API token of `PLUGIN_AUTH_ENABLED` are read there (a token
@@ -275,6 +276,21 @@ def release_if_writable(alias: str) -> None:
         connection.close()
 
 
+def wait_out_primary_backoff() -> None:
+    """A read that no replica can take goes to the primary. If this thread's primary connection
+    is in its reconnect backoff (`crm.db.postgresql`: its server stopped answering it less
+    than `UNRESPONSIVE_BACKOFF_SECONDS` ago), the read waits the rest of it and then connects
+    anew, instead of being refused at once. In a failover that is the instant the standby is
+    promoted: it takes writes, so it is no read source any more, and the thread's connection
+    to the old primary has just failed its health check (issue 26: the one read the failover
+    test saw refused in 89 rounds, in 1 ms, in that second). Writes and reads that were never
+    the replicas' keep the backoff as it is."""
+    backoff_left = getattr(connections[DEFAULT_DB_ALIAS], "backoff_left", None)
+    left = backoff_left() if backoff_left is not None else 0.0
+    if left > 0:
+        time.sleep(left)
+
+
 def failed_replicas(state: ReadState) -> set[str]:
     """The replicas this request read from whose connection failed: Django flags a connection on
     which a query or the connect raised a database error (other than a data or an integrity
@@ -384,6 +400,8 @@ class ReplicaMiddleware:
             state.alias = choose_replica()
             if state.alias is not None:
                 release_if_writable(state.alias)
+            else:
+                wait_out_primary_backoff()
         return None
 
     @staticmethod

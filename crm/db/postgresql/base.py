@@ -170,6 +170,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def server_unresponsive(self) -> None:
         self.unresponsive_until = time.monotonic() + UNRESPONSIVE_BACKOFF_SECONDS
 
+    def backoff_left(self) -> float:
+        """Seconds before this thread's wrapper will try a new connection again (0: now)."""
+        return max(0.0, self.unresponsive_until - time.monotonic())
+
     def connect(self):
         if time.monotonic() < self.unresponsive_until:
             raise NotReconnecting("the database is not answering; not reconnecting yet")
