@@ -36,6 +36,8 @@ SCRIPT = ROOT / "deploy" / "pg_auto_failover" / "formation.sh"
 # minute on a busy 2-core machine, a failover and a rejoin a few seconds each.
 START_SECONDS = 240
 SETTLE_SECONDS = 180
+# While waiting for the formation to settle, the primary is checkpointed this often (seconds).
+CHECKPOINT_EVERY = 5.0
 # The states the monitor assigns a primary it has decided to fail over from.
 DEMOTING = {"draining", "demote_timeout", "demoted", "catchingup", "secondary"}
 
@@ -163,9 +165,7 @@ class Formation:
         """Monitor, then the nodes (each joins as soon as the previous one registered), then
         the formation's settings (once a standby streams); returns once a primary and a
         synchronous standby run."""
-        (self.dir / "run").mkdir()
-        if self.as_user:
-            shutil.chown(self.dir / "run", "postgres", "postgres")
+        self._make_state_directories()
         self._spawn(
             "monitor", str(self.script_path), "monitor",
             PGDATA=str(self.monitor_dir), PGPORT=str(self.monitor_port),
@@ -186,6 +186,26 @@ class Formation:
             self.script("node-settings", self.data_dir(name))
         self.wait_stable(START_SECONDS)
 
+    def _make_state_directories(self) -> None:
+        """pg_autoctl's directories for every server of the formation, made before any
+        pg_autoctl runs. Each pg_autoctl command creates its server's configuration, state and
+        pid-file directories (`XDG_CONFIG_HOME/pg_autoctl/<PGDATA>`, the same under
+        `XDG_DATA_HOME` and `XDG_RUNTIME_DIR`) as `mkdir -p` does, but fails when another
+        process creates one between its check and its `mkdir`: the monitor, starting, and
+        this test's first `pg_autoctl show uri` raced so ("Failed to create state directory
+        …: File exists"; the monitor exited). The probe also waits for the monitor to listen
+        (`_monitor_uri`)."""
+        made = [self.dir / "run"]
+        for pgdata in [self.monitor_dir, *(self.data_dir(name) for name in self.ports)]:
+            for base in ("config", "share", "run"):
+                made.append(self.dir / base / "pg_autoctl" / pgdata.relative_to("/"))
+        for directory in made:
+            directory.mkdir(parents=True)
+        if self.as_user:  # each of them and its parents inside the formation's directory
+            inside = {p for d in made for p in (d, *d.parents) if self.dir in p.parents}
+            for directory in inside:
+                shutil.chown(directory, "postgres", "postgres")
+
     def _checkpoint(self, name: str) -> bool:
         """`CHECKPOINT` on node `name`. A standby's base backup (pg_basebackup, run by
         pg_autoctl) starts with a spread checkpoint, which took 95 s here on an idle new
@@ -195,6 +215,10 @@ class Formation:
         return True
 
     def _monitor_uri(self) -> str | None:
+        """The monitor's URI once its PostgreSQL listens (by then its pg_autoctl has made its
+        files: no other pg_autoctl runs beside it before)."""
+        if not _listening(self.monitor_port):
+            return None
         with contextlib.suppress(FormationError, subprocess.TimeoutExpired):
             for entry in json.loads(self.autoctl("show", "uri", "--json")):
                 if entry["type"] == "monitor":
@@ -248,7 +272,21 @@ class Formation:
         return next(node for node in nodes if node.state == "primary")
 
     def wait_stable(self, seconds: float = SETTLE_SECONDS) -> Node:
-        return self._wait(self.stable, "a primary with a synchronous standby", seconds)
+        """Until a primary has a synchronous standby again. Meanwhile the primary is asked for
+        a `CHECKPOINT` every few seconds: a node that rejoins by a new base backup (its
+        `pg_rewind` failed: after 30 failovers in a row, the whole node killed in the 31st)
+        waits for a spread checkpoint of the primary, which outlasted this wait (180 s);
+        an immediate one ends it at once (as at start, `_checkpoint`)."""
+        nudged = [0.0]
+
+        def settled() -> Node | None:
+            if time.monotonic() - nudged[0] >= CHECKPOINT_EVERY:
+                nudged[0] = time.monotonic()
+                with contextlib.suppress(psycopg.Error), self.connect() as connection:
+                    connection.execute("CHECKPOINT")
+            return self.stable()
+
+        return self._wait(settled, "a primary with a synchronous standby", seconds)
 
     def kill_primary(self) -> Node:
         """SIGKILL the primary's postmaster and make it a failover.
