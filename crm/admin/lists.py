@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import lifecycle
+from crm.admin.naming import short_text
 from crm.crypto.masking import mask_document  # noqa: F401  (re-exported for the admins)
 from crm.ids import parse_uuid
 from crm.models import Organization, organization_labels
@@ -19,8 +20,7 @@ from crm.models import Organization, organization_labels
 def short_id(value: Any, url: str | None = None):
     """A UUID shortened for list columns (`01a1fc3f…0879`); the full value in the tooltip.
     Never broken across lines (`crm-id`), where the column's other values may wrap."""
-    text_value = str(value)
-    short = f"{text_value[:8]}…{text_value[-4:]}" if len(text_value) > 13 else text_value
+    text_value, short = str(value), short_text(value)
     if url:
         return format_html('<a href="{}" title="{}" class="crm-id">{}</a>', url, text_value, short)
     return format_html('<span title="{}" class="crm-id">{}</span>', text_value, short)

@@ -21,11 +21,13 @@ def organization_text(organization_id: uuid.UUID | None, labels: dict | None = N
         return ""
     if labels is None:
         labels = organization_labels([organization_id])
-    label = labels.get(organization_id)
-    if label:
-        return label
-    text = str(organization_id)
-    return f"{text[:8]}…{text[-4:]}"
+    return labels.get(organization_id) or short_text(organization_id)
+
+
+def short_text(value: Any) -> str:
+    """A UUID shortened as staff see it in lists (`01a1fc3f…0879`); shorter values as they are."""
+    text = str(value)
+    return f"{text[:8]}…{text[-4:]}" if len(text) > 13 else text
 
 
 def staff_name(obj: Any, labels: dict | None = None) -> str:

@@ -421,7 +421,7 @@ def unavailable_reason(exc: BaseException) -> str:
     """Why the database could not serve the request, from the exception's kind alone
     (docs/operations.md "What each failure looks like")."""
     cause = exc.__cause__ if exc.__cause__ is not None else exc
-    if _is_pool_timeout(exc) or _is_pool_timeout(cause):
+    if _is_pool_timeout(exc):
         return "no free connection in the pool"
     if isinstance(cause, NotReconnecting):
         return "not reconnecting yet: the server did not answer this thread a moment ago"
