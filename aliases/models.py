@@ -253,7 +253,8 @@ class RelatedParty(models.Model):
 
 
 class AliasMetadataPair(MetadataPair):
-    """An alias's metadata pair in the pair index (`crm.crypto.metadata_index`)."""
+    """An alias's metadata pair in the pair index (`crm.crypto.metadata_index`); an index
+    entry with no database foreign key, as a holder's name tokens (`HolderNameToken`)."""
 
     # One row per (record, pair); the key's index is also the one erasure and updates find
     # rows by (instead of the foreign key's own).
@@ -263,6 +264,7 @@ class AliasMetadataPair(MetadataPair):
         on_delete=models.CASCADE,
         related_name="metadata_pairs",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

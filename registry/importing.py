@@ -71,7 +71,7 @@ from crm.api.errors import CRMError
 from crm.api.parsers import parse_json_object
 from crm.api.serializers import validate_input
 from crm.crypto.search import lookup_hashes
-from crm.db.rows import Row, relax_commit, save_preparer
+from crm.db.rows import Row, insert_fields, relax_commit, save_preparer
 from crm.lifecycle import audit
 from holders.models import DOCUMENT_FIELD, Holder
 from holders.serializers import HolderCreateSerializer
@@ -323,7 +323,7 @@ class Tables:
         """The table of `model`, its columns prepared once."""
         table = model._meta.db_table
         if table not in self.columns:
-            fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+            fields = list(insert_fields(model))
             db = self.connection
             self.fields[table] = fields
             self.columns[table] = [(f, self._column(save_preparer(f, db))) for f in fields]

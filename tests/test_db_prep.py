@@ -10,7 +10,8 @@ from django.apps import apps
 from django.db import connection
 
 from crm.crypto.encryption import EncryptedJSONField, EncryptedTextField
-from crm.db.rows import Row, _prep_shortcut, _written, prep_save, prepared_columns
+from crm.db.rows import Row, _prep_shortcut, insert_fields, prep_save, prepared_columns
+from crm.models import AuditEntry
 from holders.models import Holder, HolderNameToken
 
 SAMPLES = [
@@ -82,12 +83,12 @@ def test_prepared_columns_are_a_runs_values_column_by_column_with_defaults_for_t
     ]
     assert prepared_columns(tokens, connection) == [
         [prep_save(field, row.values[field.attname], connection) for row in tokens]
-        for field in _written(HolderNameToken)
+        for field in insert_fields(HolderNameToken)
     ]
     holders = [Row(Holder, {"organization_id": organization, "type": "LEGAL_PERSON"})] * 2
     columns = dict(
         zip(
-            [field.attname for field in _written(Holder)],
+            [field.attname for field in insert_fields(Holder)],
             prepared_columns(holders, connection),
             strict=True,
         )
@@ -96,3 +97,24 @@ def test_prepared_columns_are_a_runs_values_column_by_column_with_defaults_for_t
     assert columns["external_id"] == [None, None]  # left out: the field's default
     first, second = columns["id"]  # a default made per row, as `Model()` makes it
     assert first != second
+
+
+def test_a_column_with_a_database_default_is_left_to_the_database_and_never_given():
+    """An insert leaves out every column with a `db_default` (a record is created live, at
+    version 1; an audit entry unsealed): a row that gives one, or a new record that holds
+    anything else in one, is refused rather than written without it."""
+    written = {field.attname for field in insert_fields(Holder)}
+    assert {"deleted_at", "version"}.isdisjoint(written)
+    assert {"seq", "body_hash", "chain_hash", "chain_key", "redacted"}.isdisjoint(
+        field.attname for field in insert_fields(AuditEntry)
+    )
+    organization = uuid.UUID("0196a3f4-1c2b-7cde-8f00-0000000be4c5")
+    live = Holder(organization_id=organization, type="LEGAL_PERSON", name="n", document="d")
+    assert set(Row.of_new(live).values) == written
+    deleted = Holder(
+        organization_id=organization, type="LEGAL_PERSON", deleted_at=dt.datetime.now(dt.UTC)
+    )
+    with pytest.raises(ValueError, match="deleted_at is the database's to set"):
+        Row.of_new(deleted)
+    with pytest.raises(ValueError, match="seq is the database's to set"):
+        prepared_columns([Row(AuditEntry, {"action": "create", "seq": 7})], connection)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, connections, models, router
-from django.db.models import Lookup, Model, UUIDField
+from django.db.models import NOT_PROVIDED, Lookup, Model, UUIDField
 
 from crm.db.postgresql.base import PreparedSQL
 
@@ -58,7 +58,8 @@ class AnyOf(Lookup):
 class Row:
     """One row to insert without going through a model instance's `save()`: its model and
     column values by attribute name (`holder_id`, not `holder`); a field left out gets its
-    Python default, as `Model()` would give it; an auto field is left to the database."""
+    Python default, as `Model()` would give it; an auto field and a field with a database
+    default are left to the database (`insert_fields`)."""
 
     model: type[Model]
     values: dict[str, Any]
@@ -70,16 +71,39 @@ class Row:
 
     @classmethod
     def of_new(cls, obj: Model) -> "Row":
-        """The row of a new, unsaved instance (each value as `save()` would write it)."""
+        """The row of a new, unsaved instance (each value as `save()` would write it). Its
+        columns with a database default must hold that default (a record is created live,
+        at version 1): the insert leaves them out."""
+        model = type(obj)
+        for field in left_to_database(model):
+            if getattr(obj, field.attname) != field.db_default:
+                raise ValueError(f"{model.__name__}.{field.attname} is the database's to set")
         return cls(
-            type(obj), {field.attname: field.pre_save(obj, True) for field in _written(type(obj))}
+            model, {field.attname: field.pre_save(obj, True) for field in insert_fields(model)}
         )
 
 
 @functools.cache
-def _written(model: type[Model]) -> tuple:
-    """The columns an insert writes (every concrete field but an auto id), once per model."""
-    return tuple(field for field in model._meta.concrete_fields if not isinstance(field, _AUTO))
+def left_to_database(model: type[Model]) -> tuple:
+    """The fields of `model` with a database default (`db_default`): an insert leaves them
+    out and the database fills them in (see `insert_fields`)."""
+    return tuple(
+        field for field in model._meta.concrete_fields if field.db_default is not NOT_PROVIDED
+    )
+
+
+@functools.cache
+def insert_fields(model: type[Model]) -> tuple:
+    """The columns an insert writes, once per model: every concrete field but an auto id and
+    those with a database default (`db_default`), which a row never gives: the database
+    fills them in (the audit entry's chain columns, set later by the sealer). Each column
+    left out is a parameter fewer in every insert of the model."""
+    left_out = left_to_database(model)
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if not isinstance(field, _AUTO) and field not in left_out
+    )
 
 
 @dataclass(frozen=True)
@@ -135,7 +159,7 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
         table = quote(model._meta.db_table)
         if operation == "insert":
             count, or_skip = details
-            fields = _written(model)
+            fields = insert_fields(model)
             names = ", ".join(quote(field.column) for field in fields)
             if count == _MANY:
                 arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
@@ -269,8 +293,13 @@ def array_param(values: Sequence[Any]) -> Any:
     any other type (bytes, datetimes, JSON) is left to psycopg's list adaptation, which
     inspects and dumps each element: the larger part of sending a create's index rows."""
     items = []
+    previous = text = None
     for value in values:
         kind = type(value)
+        if value is previous and items:  # a run's rows share their owner's ids
+            items.append(text)
+            continue
+        previous = value
         if value is None:
             items.append("NULL")
         elif kind is uuid.UUID or (isinstance(value, int) and kind is not bool):
@@ -279,19 +308,33 @@ def array_param(values: Sequence[Any]) -> Any:
             items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
         else:
             return list(values)
+        text = items[-1]
     return "{" + ",".join(items) + "}"
 
 
 def prepared_columns(run: Sequence[Row], db) -> list[list[Any]]:
-    """The values a run of rows of one model writes, column by column (`_written` order):
+    """The values a run of rows of one model writes, column by column (`insert_fields` order):
     each `Row.value`, prepared as `save()` prepares it (encrypted, adapted) for `db`. One
     preparer per column (`save_preparer`), not a lookup per value: a create writes ~50
     values."""
-    columns = []
-    for field in _written(run[0].model):
-        prepare = save_preparer(field, db)
-        columns.append([prepare(row.value(field), db) for row in run])
-    return columns
+    model = run[0].model
+    plan = _insert_plan(model, db.alias)
+    for row in run:
+        for field in left_to_database(model):
+            if field.attname in row.values:
+                raise ValueError(f"{model.__name__}.{field.attname} is the database's to set")
+    if len(run) == 1:  # most runs: a create's record, audit entry, version
+        value = run[0].value
+        return [[prepare(value(field), db)] for field, prepare in plan]
+    return [[prepare(row.value(field), db) for row in run] for field, prepare in plan]
+
+
+@functools.cache
+def _insert_plan(model: type[Model], alias: str) -> tuple:
+    """(field, `save_preparer`) of each of `insert_fields(model)`, once per model and
+    database: `prepared_columns` runs for every part of every write."""
+    db = connections[alias]
+    return tuple((field, save_preparer(field, db)) for field in insert_fields(model))
 
 
 def prep_save(field, value: Any, db) -> Any:
