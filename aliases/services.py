@@ -161,7 +161,10 @@ def alias_create(
     holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
     alias = alias_build(holder=holder, data=data)
     _refuse_too_many_parties(len(parties))
-    lifecycle.create(alias, alias_creation_rows(alias, related_parties_build(alias, parties)))
+    rows = alias_creation_rows(alias, related_parties_build(alias, parties))
+    # This function's atomic block is the savepoint a refused create leaves (a caller's
+    # transaction, the admin's, stays usable through it): the create takes none of its own.
+    lifecycle.create(alias, rows, savepoint=False)
     return alias
 
 

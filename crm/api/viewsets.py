@@ -113,6 +113,14 @@ class ListMixin:
         return self.get_paginated_response(self.bodies(rows))
 
 
+def written_body(serializer) -> Any:
+    """The response body of a write: the record's body as the write stored it in its version
+    (`body_as_written`, `crm.lifecycle.writes`), the JSON a GET now returns; the response
+    serializer's when the write stored none (a patch that changed nothing)."""
+    body = getattr(serializer.instance, "body_as_written", None)
+    return serializer.data if body is None else body
+
+
 class CreateMixin:
     """`POST` of a new record: DRF's `CreateModelMixin`, with the record's `ETag`.
     `perform_create(serializer)` writes through the service and sets `serializer.instance`."""
@@ -121,7 +129,7 @@ class CreateMixin:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        response = Response(serializer.data, status=status.HTTP_201_CREATED)
+        response = Response(written_body(serializer), status=status.HTTP_201_CREATED)
         return with_etag(response, serializer.instance.version)
 
 
@@ -135,7 +143,7 @@ class MergePatchMixin:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
-        return with_etag(Response(serializer.data), serializer.instance.version)
+        return with_etag(Response(written_body(serializer)), serializer.instance.version)
 
 
 class DestroyMixin:
