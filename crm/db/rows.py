@@ -3,7 +3,7 @@
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,11 @@ class Row:
     model: type[Model]
     values: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        # Every writer (`write_rows`, the importer's COPY) builds rows here: a value for a
+        # column the insert leaves out would be dropped without a word.
+        _refuse_database_columns(self.model, self.values)
+
     def value(self, field) -> Any:
         """What `field` writes for this row: its given value, or the field's default."""
         name = field.attname
@@ -75,9 +80,10 @@ class Row:
         columns with a database default must hold that default (a record is created live,
         at version 1): the insert leaves them out."""
         model = type(obj)
-        for field in left_to_database(model):
-            if getattr(obj, field.attname) != field.db_default:
-                raise ValueError(f"{model.__name__}.{field.attname} is the database's to set")
+        _refuse_database_columns(
+            model,
+            [f.attname for f in left_to_database(model) if getattr(obj, f.attname) != f.db_default],
+        )
         return cls(
             model, {field.attname: field.pre_save(obj, True) for field in insert_fields(model)}
         )
@@ -90,6 +96,14 @@ def left_to_database(model: type[Model]) -> tuple:
     return tuple(
         field for field in model._meta.concrete_fields if field.db_default is not NOT_PROVIDED
     )
+
+
+def _refuse_database_columns(model: type[Model], names: Iterable[str]) -> None:
+    """ValueError if `names` (attribute names given for a new row) include a column of
+    `left_to_database(model)`."""
+    for field in left_to_database(model):
+        if field.attname in names:
+            raise ValueError(f"{model.__name__}.{field.attname} is the database's to set")
 
 
 @functools.cache
@@ -317,12 +331,7 @@ def prepared_columns(run: Sequence[Row], db) -> list[list[Any]]:
     each `Row.value`, prepared as `save()` prepares it (encrypted, adapted) for `db`. One
     preparer per column (`save_preparer`), not a lookup per value: a create writes ~50
     values."""
-    model = run[0].model
-    plan = _insert_plan(model, db.alias)
-    for row in run:
-        for field in left_to_database(model):
-            if field.attname in row.values:
-                raise ValueError(f"{model.__name__}.{field.attname} is the database's to set")
+    plan = _insert_plan(run[0].model, db.alias)
     if len(run) == 1:  # most runs: a create's record, audit entry, version
         value = run[0].value
         return [[prepare(value(field), db)] for field, prepare in plan]
