@@ -34,9 +34,15 @@ class OutboxEvent(models.Model):
     payload = models.JSONField(_("payload"))
     occurred_at = models.DateTimeField(_("occurred at"), help_text=_("the CloudEvents time"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # A new row is unsent, never tried: the database's defaults, left out of every insert
+    # (`crm.db.rows.insert_fields`): three parameters fewer in each write that appends an event.
+    sent_at = models.DateTimeField(
+        _("sent at"), null=True, blank=True, default=None, db_default=None
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"), null=True, blank=True, default=None, db_default=None
+    )
     # The W3C trace context of the write that appended the event (telemetry on; "" otherwise):
     # published as the CloudEvents `traceparent` extension, the parent of the relay's span.
     traceparent = models.CharField(max_length=55, blank=True, default="", editable=False)

@@ -2,13 +2,14 @@
 is (crm.db.postgresql, `prepared_writes`); the array parameters a run of rows travels as
 (`crm.db.rows.array_param`) read back as the values they were made from."""
 
+import datetime as dt
 import uuid
 
 import pytest
 from django.db import connection, transaction
 
 from crm.db.postgresql.base import PreparedSQL
-from crm.db.rows import _MANY, _statement_sql, array_param
+from crm.db.rows import _MANY, _statement_sql, array_param, shared_values
 from holders.models import Holder, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
 
@@ -25,6 +26,38 @@ def test_array_text_forms():
     # Anything else is left to psycopg, as a list.
     assert array_param([b"\x00", b"\x01"]) == [b"\x00", b"\x01"]
     assert array_param([True, False]) == [True, False]
+
+
+def test_a_write_sends_each_repeated_id_and_time_once_and_nothing_else_shared():
+    record, other = uuid.UUID(int=7), uuid.UUID(int=8)
+    now = dt.datetime(2026, 12, 7, 20, 0, tzinfo=dt.UTC)
+    same_instant = now.astimezone(dt.timezone(dt.timedelta(hours=-3)))
+    statement = PreparedSQL("INSERT INTO t VALUES (%s, %s, %s, %s), (%s, %s, %s, %s)")
+    text, values = shared_values(
+        statement, [record, now, "x", None, record, same_instant, "x", None]
+    )
+    assert isinstance(text, PreparedSQL)  # still prepared on the server
+    assert text == (
+        "INSERT INTO t VALUES (%(p0)s, %(p1)s, %(p2)s, %(p3)s), (%(p0)s, %(p1)s, %(p6)s, %(p7)s)"
+    )
+    assert values == {"p0": record, "p1": now, "p2": "x", "p3": None, "p6": "x", "p7": None}
+    _, values = shared_values("SELECT %s, %s", [record, other])
+    assert values == {"p0": record, "p1": other}
+    with pytest.raises(ValueError):
+        shared_values("SELECT %s", [record, other])
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_shared_values_read_back_in_every_place_they_stand_for():
+    record, now = uuid.uuid4(), dt.datetime(2026, 12, 7, 20, 0, 1, 5, tzinfo=dt.UTC)
+    text, values = shared_values(
+        "SELECT %s::uuid, %s::timestamptz, %s::uuid, %s::timestamptz, %s::text, %s::text",
+        [record, now, record, now, "a", "a"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(text, values)
+        assert cursor.fetchone() == (record, now, record, now, "a", "a")
 
 
 @pytest.mark.postgresql  # arrays are PostgreSQL's (SQLite gets rows)

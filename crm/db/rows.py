@@ -244,10 +244,47 @@ def write_rows(parts: Sequence[Part]) -> None:
             shape.append(_insert(run, db, params, postgresql, or_skip=False))
     statements = _statement_sql(alias, tuple(shape))
     if postgresql:
-        params = [[value for group in params for value in group]]
+        statement, values = shared_values(statements[0], [v for group in params for v in group])
+        statements, params = (statement,), [values]
     with db.cursor() as cursor:
         for statement, values in zip(statements, params, strict=True):
             cursor.execute(statement, values)
+
+
+# Values a write's rows repeat (the record's id and organization in its audit entry, version
+# and event; its timestamps): types psycopg sends with their own type, so one parameter can
+# stand for every column of that type that holds the value.
+_SHARED_TYPES = frozenset({uuid.UUID, dt.datetime})
+
+
+def shared_values(statement: str, values: list[Any]) -> tuple[str, dict[str, Any]]:
+    """`statement` (positional `%s`) and its `values` as a statement with named parameters,
+    each id or timestamp the rows repeat sent once. psycopg keeps the parsed form of a
+    statement of at most 50 parameters and parses any other again on every call (131 µs for
+    a create with its change event, 62 parameters: docs/performance.md); a create repeats its
+    record's id, organization and time in every row it writes. Strings and `NULL`s are never
+    shared: PostgreSQL infers their type from where they are used, and one parameter in two
+    places must have one type."""
+    first: dict[Any, int] = {}
+    pattern = []
+    for index, value in enumerate(values):
+        pattern.append(first.setdefault(value, index) if type(value) in _SHARED_TYPES else index)
+    text, kept = _named_statement(statement, tuple(pattern))
+    return text, {f"p{index}": values[index] for index in kept}
+
+
+@functools.lru_cache(maxsize=512)
+def _named_statement(statement: str, pattern: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+    """The text of `statement` with its n-th `%s` as `%(p<pattern[n]>)s`, and the indexes of
+    the values it sends (once per write shape and pattern of repeated values)."""
+    pieces = statement.split("%s")
+    if len(pieces) != len(pattern) + 1:
+        raise ValueError(f"{len(pattern)} values for {len(pieces) - 1} placeholders")
+    text = pieces[0] + "".join(
+        f"%(p{slot})s{piece}" for slot, piece in zip(pattern, pieces[1:], strict=True)
+    )
+    named = type(statement)(text)  # a `PreparedSQL` stays one
+    return named, tuple(sorted(set(pattern)))
 
 
 def _runs(parts: Sequence[Part]) -> list:
