@@ -150,6 +150,11 @@ def alias_build(*, holder: Holder, data: dict[str, Any]) -> AliasAccount:
     return alias
 
 
+# What an alias takes of its holder (`alias_build`): the lock reads only these, not the
+# holder's other encrypted columns, which it would decrypt for nothing.
+ALIAS_COPIES = ("id", "organization_id", "type", "document")
+
+
 @transaction.atomic
 def alias_create(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, data: dict[str, Any]
@@ -158,7 +163,12 @@ def alias_create(
     (docs/api.md §4.4), then the holder is locked (a concurrent holder delete waits) and must be
     live (404 CRM-0006); the alias copies its document and type."""
     parties = validate_related_parties(data.get("relatedParties"))
-    holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    holder = holder_get(
+        organization_id=organization_id,
+        holder_id=holder_id,
+        for_update=True,
+        columns=ALIAS_COPIES,
+    )
     alias = alias_build(holder=holder, data=data)
     _refuse_too_many_parties(len(parties))
     rows = alias_creation_rows(alias, related_parties_build(alias, parties))
