@@ -1,6 +1,7 @@
 """The lifecycle core (crm.lifecycle) on its own: erasure plans, erase hooks, unique saves.
 The API, admin and command tests cover the same core through their own doors."""
 
+import copy
 import uuid
 
 import pytest
@@ -144,3 +145,21 @@ def _staff_user_id() -> int:
     from django.contrib.auth.models import User
 
     return User.objects.get_or_create(username="lifecycle-staff")[0].id
+
+
+def test_stored_values_are_a_deep_copy_sharing_nothing_a_change_could_alter():
+    holder = HolderFactory(
+        organization_id=ORG_A,
+        metadata={"tags": ["a", {"b": 1}], "segment": "retail"},
+    )
+    holder.addresses = {"primary": {"line1": "Rua A", "lines": ["x"]}}
+    stored = lifecycle.stored_values(holder)
+    assert stored == copy.deepcopy(stored)
+    assert stored["metadata"] == holder.metadata and stored["addresses"] == holder.addresses
+    # A change made in place to the instance leaves the copy as it was.
+    holder.metadata["tags"][1]["b"] = 2
+    holder.metadata["tags"].append("c")
+    holder.addresses["primary"]["lines"].append("y")
+    assert stored["metadata"] == {"tags": ["a", {"b": 1}], "segment": "retail"}
+    assert stored["addresses"] == {"primary": {"line1": "Rua A", "lines": ["x"]}}
+    assert stored["id"] == holder.id and stored["version"] == holder.version

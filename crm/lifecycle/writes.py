@@ -22,6 +22,7 @@ their kind's response body); a change without one is refused, never left unversi
 
 import contextlib
 import copy
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -140,9 +141,25 @@ def create(obj: RegistryModel, rows: Sequence[Row], *, savepoint: bool = True) -
 def stored_values(obj: RegistryModel) -> dict[str, Any]:
     """A copy of every concrete field's value, taken before a change (see `update`)."""
     return {
-        field.attname: copy.deepcopy(getattr(obj, field.attname))
-        for field in obj._meta.concrete_fields
+        field.attname: _copied(getattr(obj, field.attname)) for field in obj._meta.concrete_fields
     }
+
+
+# Values a change replaces but never alters in place: kept as they are.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, uuid.UUID, dt.datetime, dt.date})
+
+
+def _copied(value: Any) -> Any:
+    """`copy.deepcopy(value)`, with the JSON columns' dicts and lists copied by hand and
+    immutable values kept: deepcopy's memo and dispatch were 38 µs of every PATCH."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    return copy.deepcopy(value)
 
 
 def update(
