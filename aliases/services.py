@@ -31,7 +31,7 @@ from crm.api.documents import changed_paths, join, merge_patch, prune_empty, spl
 from crm.api.errors import CRMError
 from crm.crypto.metadata_index import metadata_pair_replacement, metadata_pair_rows
 from crm.crypto.search import search_hash
-from crm.db.rows import Row
+from crm.db.rows import Live, Row
 from crm.models import ERASURE_COLUMNS
 from events import outbox
 from holders.models import Holder
@@ -150,31 +150,27 @@ def alias_build(*, holder: Holder, data: dict[str, Any]) -> AliasAccount:
     return alias
 
 
-# What an alias takes of its holder (`alias_build`): the lock reads only these, not the
+# What an alias takes of its holder (`alias_build`): the read reads only these, not the
 # holder's other encrypted columns, which it would decrypt for nothing.
 ALIAS_COPIES = ("id", "organization_id", "type", "document")
 
 
-@transaction.atomic
 def alias_create(
     *, organization_id: uuid.UUID, holder_id: uuid.UUID, data: dict[str, Any]
 ) -> AliasAccount:
     """Link a live holder to a ledger account. Related parties are validated first
-    (docs/api.md §4.4), then the holder is locked (a concurrent holder delete waits) and must be
-    live (404 CRM-0006); the alias copies its document and type."""
+    (docs/api.md §4.4); the holder must be live (404 CRM-0006); the alias copies its document
+    and type, which never change. The holder is read without a lock, and the create locks it
+    and checks it is still live (`crm.db.rows.Live`): a holder deleted in between is a 404 with
+    nothing written, and a delete that comes after waits and then sees the alias (CRM-0017).
+    Outside a transaction on PostgreSQL that is two round trips: the read and the write."""
     parties = validate_related_parties(data.get("relatedParties"))
-    holder = holder_get(
-        organization_id=organization_id,
-        holder_id=holder_id,
-        for_update=True,
-        columns=ALIAS_COPIES,
-    )
+    holder = holder_get(organization_id=organization_id, holder_id=holder_id, columns=ALIAS_COPIES)
     alias = alias_build(holder=holder, data=data)
     _refuse_too_many_parties(len(parties))
     rows = alias_creation_rows(alias, related_parties_build(alias, parties))
-    # This function's atomic block is the savepoint a refused create leaves (a caller's
-    # transaction, the admin's, stays usable through it): the create takes none of its own.
-    lifecycle.create(alias, rows, savepoint=False)
+    if not lifecycle.create(alias, rows, under=Live(Holder, holder.pk)):
+        raise CRMError("CRM-0006")
     return alias
 
 

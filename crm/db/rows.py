@@ -149,6 +149,20 @@ class Replace:
 Part = Row | Update | Replace
 
 
+@dataclass(frozen=True)
+class Live:
+    """The condition of a write under another record (`write_rows(..., under=Live(...))`):
+    the row of `model` with primary key `pk` exists and is live (`deleted_at` NULL). The write
+    locks that row (`FOR UPDATE`) until its transaction ends, so a change of the record
+    (a delete that checks for live children) and the write wait for each other, and the write
+    writes nothing once the record is gone. On PostgreSQL the lock and the check are part of
+    the write's one statement: an alias create is a read and that statement, two round trips,
+    where a locking read inside a transaction took four (BEGIN, lock, write, COMMIT)."""
+
+    model: type[Model]
+    pk: Any
+
+
 @functools.lru_cache(maxsize=512)
 def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
     """The statements of a write of this `shape` on database `alias`: on PostgreSQL one, the
@@ -164,20 +178,39 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
 
     A shape is a tuple of operations: `("insert", model, count, or_skip)` (`count` rows, or
     `_MANY` as arrays; `or_skip`: a row already stored is skipped), `("update", model,
-    attribute names)` (by primary key) and `("delete", model, owner attribute, key attribute,
-    count)` (the owner's rows whose key is none of `count` keys, `_MANY` as one array)."""
+    attribute names)` (by primary key), `("delete", model, owner attribute, key attribute,
+    count)` (the owner's rows whose key is none of `count` keys, `_MANY` as one array), and
+    first, for a write of inserts under a record (`Live`), `("live", model)`: the record's
+    check and lock, on PostgreSQL a `live` CTE every insert is conditional on, the statement
+    answering whether it found the record (`SELECT EXISTS`); elsewhere a query of its own."""
     db = connections[alias]
+    postgresql = db.vendor == "postgresql"
     quote = db.ops.quote_name
     statements = []
+    guarded = shape[0][0] == "live"
+    # Every part of a guarded write on PostgreSQL: only while the `live` CTE found the record.
+    only_live = "EXISTS (SELECT FROM live)" if guarded and postgresql else ""
     for operation, model, *details in shape:
         table = quote(model._meta.db_table)
-        if operation == "insert":
+        if operation == "live":
+            pk = quote(model._meta.pk.column)
+            deleted = quote(model._meta.get_field("deleted_at").column)
+            lock = " FOR UPDATE" if db.features.has_select_for_update else ""
+            statements.append(
+                f"SELECT 1 FROM {table} WHERE {pk} = %s AND {deleted} IS NULL{lock}"  # noqa: S608
+            )
+        elif operation == "insert":
             count, or_skip = details
             fields = insert_fields(model)
             names = ", ".join(quote(field.column) for field in fields)
             if count == _MANY:
                 arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
                 rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+                rows += f" WHERE {only_live}" if only_live else ""
+            elif only_live:
+                # One row, selected: `INSERT ... SELECT` types each value by its column, as
+                # `VALUES` does (a run of several rows is `_MANY` on PostgreSQL).
+                rows = "SELECT " + ", ".join(["%s"] * len(fields)) + f" WHERE {only_live}"
             else:
                 rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
             skip = " ON CONFLICT DO NOTHING" if or_skip else ""
@@ -203,12 +236,17 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
             statements.append(
                 f"DELETE FROM {table} WHERE {owner_column} = %s AND {others}"  # noqa: S608
             )
-    if db.vendor != "postgresql":
+    if not postgresql:
         return tuple(PreparedSQL(statement) for statement in statements)
+    ctes = []
+    if guarded:
+        # MATERIALIZED: the lock is taken once, before any insert reads the CTE.
+        ctes.append(f"live AS MATERIALIZED ({statements.pop(0)})")
+        statements.append("SELECT EXISTS (SELECT FROM live)")
     *first, last = statements
-    if first:
-        ctes = ", ".join(f"w{number} AS ({sql})" for number, sql in enumerate(first))
-        last = f"WITH {ctes} {last}"
+    ctes += [f"w{number} AS ({sql})" for number, sql in enumerate(first)]
+    if ctes:
+        last = f"WITH {', '.join(ctes)} {last}"
     return (PreparedSQL(last),)  # a fixed shape, run by every write of its kind
 
 
@@ -218,20 +256,29 @@ def insert_rows(rows: Sequence[Row]) -> None:
     write_rows(rows)
 
 
-def write_rows(parts: Sequence[Part]) -> None:
+def write_rows(parts: Sequence[Part], *, under: Live | None = None) -> bool:
     """Write `parts` in order (each value through its field's `get_db_prep_save`, as `save()`
     does): consecutive rows of one model as one `INSERT`, an `Update` as one `UPDATE`, a
     `Replace` as a `DELETE` and an `INSERT` that skips stored rows; all of them in one round
     trip on PostgreSQL (one statement per part elsewhere). No instance, no `RETURNING`,
-    nothing read back."""
+    nothing read back.
+
+    `under`: write only while that record is live, locking it (`Live`); False when it is not,
+    and nothing was written. Elsewhere than PostgreSQL its check is a query of its own before
+    the parts: call it inside a transaction there."""
     if not parts:
-        return
+        return True
     first = parts[0]
     alias = router.db_for_write(type(first.obj) if isinstance(first, Update) else first.model)
     db = connections[alias]
     postgresql = db.vendor == "postgresql"
     shape: list[tuple] = []
     params: list[list] = []
+    if under is not None:
+        if not all(isinstance(part, Row) for part in parts):
+            raise ValueError("a write under a record (`Live`) inserts rows, nothing else")
+        shape.append(("live", under.model))
+        params.append([save_preparer(under.model._meta.pk, db)(under.pk, db)])
     for run in _runs(parts):
         if isinstance(run, Update):
             shape.append(("update", type(run.obj), run.fields))
@@ -249,6 +296,11 @@ def write_rows(parts: Sequence[Part]) -> None:
     with db.cursor() as cursor:
         for statement, values in zip(statements, params, strict=True):
             cursor.execute(statement, values)
+            if under is not None and statement is statements[0]:
+                found = cursor.fetchone()  # PostgreSQL: (whether it wrote); else: the check's row
+                if not (found and found[0]):
+                    return False
+    return True
 
 
 # Values a write's rows repeat (the record's id and organization in its audit entry, version

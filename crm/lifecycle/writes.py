@@ -31,7 +31,16 @@ from django.utils import timezone
 
 from crm.api.documents import copy_document
 from crm.api.errors import CRMError
-from crm.db.rows import Part, Replace, Row, Update, insert_rows, is_unique_violation, write_rows
+from crm.db.rows import (
+    Live,
+    Part,
+    Replace,
+    Row,
+    Update,
+    insert_rows,
+    is_unique_violation,
+    write_rows,
+)
 from crm.lifecycle import audit
 from crm.lifecycle.kinds import Kind, children, kind_of
 from crm.lifecycle.versions import VERSIONED, Body, version_row
@@ -115,14 +124,20 @@ def creation_rows(
     ]
 
 
-def create(obj: RegistryModel, rows: Sequence[Row], *, savepoint: bool = True) -> None:
+def create(
+    obj: RegistryModel, rows: Sequence[Row], *, under: Live | None = None, savepoint: bool = True
+) -> bool:
     """Insert a new record with its `creation_rows`; a unique violation is the model's 409, as
     with `save_unique`. On PostgreSQL that is one statement, atomic by itself: outside a
     transaction it is sent alone, without a BEGIN/COMMIT pair (a create was five round trips
     and is one). Elsewhere, or inside the caller's transaction, it runs in an atomic block of
     its own (a savepoint there), so a refused create leaves the caller's transaction usable;
     `savepoint=False` for a caller whose own atomic block a refusal leaves anyway (its
-    savepoint, if any, is that block's): two round trips fewer."""
+    savepoint, if any, is that block's): two round trips fewer.
+
+    `under`: the record the new one belongs to, which must still be live (an alias's holder,
+    `crm.db.rows.Live`): it is locked for the create, and the create returns False, having
+    written nothing, when that record has gone (been deleted) since the caller read it."""
     alias = router.db_for_write(type(obj))
     connection = connections[alias]
     one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -132,9 +147,11 @@ def create(obj: RegistryModel, rows: Sequence[Row], *, savepoint: bool = True) -
         if one_statement
         else transaction.atomic(using=alias, savepoint=savepoint),
     ):
-        insert_rows(rows)
+        if not write_rows(rows, under=under):
+            return False
     obj._state.adding = False
     obj._state.db = alias
+    return True
 
 
 def stored_values(obj: RegistryModel) -> dict[str, Any]:
