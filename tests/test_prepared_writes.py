@@ -21,7 +21,7 @@ AWKWARD = ["plain", 'a "quoted" word', "back\\slash", "a,b", "{braces}", "NULL",
 def test_array_text_forms():
     ids = [uuid.UUID(int=1), uuid.UUID(int=2)]
     assert array_param([1, -(2**63), 2**63 - 1]) == "{1,-9223372036854775808,9223372036854775807}"
-    assert array_param(ids) == "{" + ",".join(str(value) for value in ids) + "}"
+    assert array_param(ids) == "{" + ",".join(value.hex for value in ids) + "}"
     assert array_param(['say "hi"', "c:\\dir", None]) == '{"say \\"hi\\"","c:\\\\dir",NULL}'
     # Anything else is left to psycopg, as a list.
     assert array_param([b"\x00", b"\x01"]) == [b"\x00", b"\x01"]

@@ -113,6 +113,12 @@ def organization_arms(
     return [arm for organization in organizations for arm in build([organization])]
 
 
+def _order(record_id):
+    """A record id's sort key: a UUID's integer (the same order as `UUID.__lt__`, which sorting
+    a search's 1,000 ids called ~9,000 times, 2.5 ms of a page)."""
+    return record_id.int if type(record_id) is uuid.UUID else record_id
+
+
 def run_search(arms: Iterable[QuerySet | Arm], limit: int | None = None) -> SearchResult:
     """The newest `limit` ids over all arms, each arm read up to `limit` ids (and one more, to
     know whether it had more); `limit` is `SEARCH_LIMIT` unless given."""
@@ -126,5 +132,5 @@ def run_search(arms: Iterable[QuerySet | Arm], limit: int | None = None) -> Sear
         ids = list(arm[: limit + 1])
         truncated = truncated or len(ids) > limit
         found.update(ids[:limit])
-    newest_first = sorted(found, reverse=True)
+    newest_first = sorted(found, key=_order, reverse=True)
     return SearchResult(newest_first[:limit], truncated or len(newest_first) > limit)
