@@ -100,3 +100,21 @@ def test_new_related_party_role_is_a_named_dropdown(boss, db):
     )
     assert re.search(r'<select name="[^"]*role"', page.text)
     assert '<option value="LEGAL_REPRESENTATIVE">Representante legal</option>' in page.text
+
+
+def test_quick_select_marks_only_the_chosen_option_and_escapes_every_one():
+    """`QuickSelect` builds a list's options once and marks the chosen one in a copy: a
+    second select drawn from the same list shows its own choice, not the first one's."""
+    from crm.admin.forms import QuickSelect
+
+    widget = QuickSelect(choices=[("", "—"), ("BR", "Brasil (BR)"), ("A&B", "<x>")])
+    first = widget.render("country", "BR", attrs={"id": "id_country"})
+    second = widget.render("other", "A&B")
+    empty = widget.render("third", None)
+    assert first.startswith('<select name="country" id="id_country">')
+    assert '<option value="BR" selected>Brasil (BR)</option>' in first
+    assert first.count(" selected") == 1
+    assert '<option value="A&amp;B" selected>&lt;x&gt;</option>' in second
+    assert second.count(" selected") == 1 and '<option value="BR">' in second
+    # No value: the empty choice is the selected one, as Django's own `Select` draws it.
+    assert '<option value="" selected>—</option>' in empty and empty.count(" selected") == 1
