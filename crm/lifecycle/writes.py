@@ -124,16 +124,12 @@ def creation_rows(
     ]
 
 
-def create(
-    obj: RegistryModel, rows: Sequence[Row], *, under: Live | None = None, savepoint: bool = True
-) -> bool:
+def create(obj: RegistryModel, rows: Sequence[Row], *, under: Live | None = None) -> bool:
     """Insert a new record with its `creation_rows`; a unique violation is the model's 409, as
     with `save_unique`. On PostgreSQL that is one statement, atomic by itself: outside a
     transaction it is sent alone, without a BEGIN/COMMIT pair (a create was five round trips
     and is one). Elsewhere, or inside the caller's transaction, it runs in an atomic block of
-    its own (a savepoint there), so a refused create leaves the caller's transaction usable;
-    `savepoint=False` for a caller whose own atomic block a refusal leaves anyway (its
-    savepoint, if any, is that block's): two round trips fewer.
+    its own (a savepoint there), so a refused create leaves the caller's transaction usable.
 
     `under`: the record the new one belongs to, which must still be live (an alias's holder,
     `crm.db.rows.Live`): it is locked for the create, and the create returns False, having
@@ -143,9 +139,7 @@ def create(
     one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
     with (
         _unique_errors(obj),
-        contextlib.nullcontext()
-        if one_statement
-        else transaction.atomic(using=alias, savepoint=savepoint),
+        contextlib.nullcontext() if one_statement else transaction.atomic(using=alias),
     ):
         if not write_rows(rows, under=under):
             return False
