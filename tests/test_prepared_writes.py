@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 
 from crm.db.postgresql.base import PreparedSQL
-from crm.db.rows import _MANY, _statement_sql, array_param, shared_values
-from holders.models import Holder, HolderNameToken
+from crm.db.rows import _MANY, Row, _statement_sql, array_param, shared_values, write_rows
+from holders.models import Holder, HolderMetadataPair, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
 
 BODY = {"type": "NATURAL_PERSON", "name": "Joana Preparada Silva", "document": "52998224725"}
@@ -73,6 +73,28 @@ def test_array_params_read_back_as_their_values():
         assert cursor.fetchone() == (AWKWARD, numbers, ids, [None])
 
 
+@pytest.mark.postgresql  # a run of rows travels as arrays on PostgreSQL only
+@pytest.mark.django_db
+def test_a_run_of_rows_refuses_a_value_too_long_for_its_column_as_one_row_would():
+    # `pair_hash` is varchar(64). Cast to `varchar(64)[]`, a longer value was cut to 64
+    # characters without a word; cast to `varchar[]`, the column's assignment refuses it.
+    shape = (("insert", HolderMetadataPair, _MANY, False),)
+    (statement,) = _statement_sql("default", shape)
+    assert "::varchar[]" in statement and "(64)" not in statement
+    holder = uuid.uuid4()
+    rows = [
+        Row(HolderMetadataPair, {"holder_id": holder, "organization_id": ORG_A, "pair_hash": h})
+        for h in ("a" * 64, "b" * 65)
+    ]
+    with pytest.raises(DataError), transaction.atomic():
+        write_rows(rows)
+    assert not HolderMetadataPair.objects.filter(holder_id=holder).exists()
+    write_rows([*rows[:1], Row(HolderMetadataPair, {**rows[1].values, "pair_hash": "b" * 64})])
+    assert sorted(
+        HolderMetadataPair.objects.filter(holder_id=holder).values_list("pair_hash", flat=True)
+    ) == ["a" * 64, "b" * 64]
+
+
 def _prepared_statements() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
@@ -82,6 +104,9 @@ def _prepared_statements() -> list[str]:
 @pytest.mark.postgresql  # server-side prepared statements (none on SQLite)
 @pytest.mark.django_db(transaction=True)
 def test_only_the_services_inserts_are_prepared_and_a_rollback_does_not_break_them():
+    # On a connection of its own: an earlier test's writes leave theirs prepared on the
+    # connection it shared.
+    connection.close()
     api = OrgClient(ORG_A)
     shape = (("insert", Holder, 1, False), ("insert", HolderNameToken, _MANY, False))
     (statement,) = _statement_sql("default", shape)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ class AnyOf(Lookup):
         # adaptation inspects and dumps each element (an admin search's 1,000 ids, three
         # times a page: 7 ms of its ~60).
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        array_type = self.lhs.output_field.db_type(connection)
-        return f"{lhs} = ANY(%s::{array_type}[])", [*lhs_params, array_param(list(self.rhs))]
+        cast = array_type(self.lhs.output_field, connection)
+        return f"{lhs} = ANY(%s::{cast})", [*lhs_params, array_param(list(self.rhs))]
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
@@ -208,7 +209,7 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
             fields = insert_fields(model)
             names = ", ".join(quote(field.column) for field in fields)
             if count == _MANY:
-                arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+                arrays = ", ".join(f"%s::{array_type(field, db)}" for field in fields)
                 rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
                 rows += f" WHERE {only_live}" if only_live else ""
             elif only_live:
@@ -232,7 +233,7 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
             key_field = model._meta.get_field(key)
             key_column = quote(key_field.column)
             if count == _MANY:
-                others = f"NOT ({key_column} = ANY(%s::{key_field.db_type(db)}[]))"
+                others = f"NOT ({key_column} = ANY(%s::{array_type(key_field, db)}))"
             elif count:
                 others = f"{key_column} NOT IN ({', '.join(['%s'] * count)})"
             else:
@@ -391,6 +392,18 @@ def _replace_delete(replace: Replace, db, params: list[list], postgresql: bool) 
         return ("delete", replace.model, owner, replace.key, _MANY)
     params.append([owner_id, *keys])
     return ("delete", replace.model, owner, replace.key, len(keys))
+
+
+def array_type(field: models.Field, db) -> str:
+    """The PostgreSQL array type a column's values travel as (`array_param`): the column's
+    type without its modifier, `varchar(100)` as `varchar[]`. An explicit cast to
+    `varchar(n)` cuts a longer value to `n` characters without a word, where the column's
+    own assignment refuses it; cast without the modifier, a value too long is refused as it
+    would be in a `VALUES` row."""
+    return _TYPE_MODIFIER.sub("", field.db_type(db)) + "[]"
+
+
+_TYPE_MODIFIER = re.compile(r"\s*\([^)]*\)")
 
 
 def array_param(values: Sequence[Any]) -> Any:
