@@ -135,7 +135,6 @@ def holder_creation_rows(holder: Holder) -> list[Row]:
     )
 
 
-@transaction.atomic
 def holder_update(
     *,
     organization_id: uuid.UUID,
@@ -145,8 +144,30 @@ def holder_update(
 ) -> Holder:
     """Apply a JSON merge patch to a live holder (404 CRM-0006 when soft-deleted). A patch
     that changes nothing writes nothing: no save, no `updatedAt` bump, no audit entry, no
-    version."""
-    holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=True)
+    version. Read and written as `lifecycle.change` does: on PostgreSQL a read and one
+    statement, the patch applied again to the holder as it is now if it changed in between."""
+    return lifecycle.change(
+        Holder,
+        functools.partial(
+            _patched,
+            organization_id=organization_id,
+            holder_id=holder_id,
+            patch=patch,
+            if_match=if_match,
+        ),
+    )
+
+
+def _patched(
+    locked: bool,
+    *,
+    organization_id: uuid.UUID,
+    holder_id: uuid.UUID,
+    patch: dict[str, Any],
+    if_match: IfMatch | None,
+) -> Holder:
+    """`holder_update`'s one attempt (`lifecycle.change`): the holder read, locked or not."""
+    holder = holder_get(organization_id=organization_id, holder_id=holder_id, for_update=locked)
     lifecycle.require_version(holder, if_match)
     stored = lifecycle.stored_values(holder)
     before = holder_state(holder)

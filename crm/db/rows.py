@@ -156,16 +156,19 @@ Part = Row | Update | Replace
 
 @dataclass(frozen=True)
 class Live:
-    """The condition of a write under another record (`write_rows(..., under=Live(...))`):
-    the row of `model` with primary key `pk` exists and is live (`deleted_at` NULL). The write
-    locks that row (`FOR UPDATE`) until its transaction ends, so a change of the record
-    (a delete that checks for live children) and the write wait for each other, and the write
-    writes nothing once the record is gone. On PostgreSQL the lock and the check are part of
-    the write's one statement: an alias create is a read and that statement, two round trips,
-    where a locking read inside a transaction took four (BEGIN, lock, write, COMMIT)."""
+    """The condition of a write (`write_rows(..., under=Live(...))`): the row of `model` with
+    primary key `pk` exists and is live (`deleted_at` NULL) and, when `version` is given, is
+    still at that version. The write locks that row (`FOR UPDATE`) until its transaction
+    ends, so a change of the record (a delete that checks for live children) and the write
+    wait for each other, and the write writes nothing once the record is gone or has changed.
+    On PostgreSQL the lock and the check are part of the write's one statement: an alias
+    create (under its holder) and a PATCH (of the record at the version it read) are a read
+    and that statement, two round trips, where a locking read inside a transaction took four
+    (BEGIN, lock, write, COMMIT)."""
 
     model: type[Model]
     pk: Any
+    version: int | None = None
 
 
 @functools.lru_cache(maxsize=512)
@@ -187,7 +190,8 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
     count)` (the owner's rows whose key is none of `count` keys, `_MANY` as one array), and
     first, for a write of inserts under a record (`Live`), `("live", model)`: the record's
     check and lock, on PostgreSQL a `live` CTE every insert is conditional on, the statement
-    answering whether it found the record (`SELECT EXISTS`); elsewhere a query of its own."""
+    answering whether it found the record (`SELECT EXISTS`); elsewhere a query of its own.
+    `("live", model, True)` also checks the record's `version`."""
     db = connections[alias]
     postgresql = db.vendor == "postgresql"
     quote = db.ops.quote_name
@@ -198,11 +202,14 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
     for operation, model, *details in shape:
         table = quote(model._meta.db_table)
         if operation == "live":
+            (at_version,) = details
             pk = quote(model._meta.pk.column)
             deleted = quote(model._meta.get_field("deleted_at").column)
+            version = f" AND {quote(model._meta.get_field('version').column)} = %s"
             lock = " FOR UPDATE" if db.features.has_select_for_update else ""
             statements.append(
-                f"SELECT 1 FROM {table} WHERE {pk} = %s AND {deleted} IS NULL{lock}"  # noqa: S608
+                f"SELECT 1 FROM {table} WHERE {pk} = %s AND {deleted} IS NULL"  # noqa: S608
+                f"{version if at_version else ''}{lock}"
             )
         elif operation == "insert":
             count, or_skip = details
@@ -226,7 +233,8 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
                 f"{quote(model._meta.get_field(name).column)} = %s" for name in names
             )
             pk = quote(model._meta.pk.column)
-            statements.append(f"UPDATE {table} SET {columns} WHERE {pk} = %s")  # noqa: S608
+            guard = f" AND {only_live}" if only_live else ""
+            statements.append(f"UPDATE {table} SET {columns} WHERE {pk} = %s{guard}")  # noqa: S608
         else:
             owner, key, count = details
             owner_column = quote(model._meta.get_field(owner).column)
@@ -238,8 +246,9 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
                 others = f"{key_column} NOT IN ({', '.join(['%s'] * count)})"
             else:
                 others = "TRUE"
+            guard = f" AND {only_live}" if only_live else ""
             statements.append(
-                f"DELETE FROM {table} WHERE {owner_column} = %s AND {others}"  # noqa: S608
+                f"DELETE FROM {table} WHERE {owner_column} = %s AND {others}{guard}"  # noqa: S608
             )
     if not postgresql:
         return tuple(PreparedSQL(statement) for statement in statements)
@@ -268,9 +277,9 @@ def write_rows(parts: Sequence[Part], *, under: Live | None = None) -> bool:
     trip on PostgreSQL (one statement per part elsewhere). No instance, no `RETURNING`,
     nothing read back.
 
-    `under`: write only while that record is live, locking it (`Live`); False when it is not,
-    and nothing was written. Elsewhere than PostgreSQL its check is a query of its own before
-    the parts: call it inside a transaction there."""
+    `under`: write only while that record is live (at its version, when `Live` names one),
+    locking it; False when it is not, and nothing was written. Elsewhere than PostgreSQL its
+    check is a query of its own before the parts: call it inside a transaction there."""
     if not parts:
         return True
     first = parts[0]
@@ -280,10 +289,12 @@ def write_rows(parts: Sequence[Part], *, under: Live | None = None) -> bool:
     shape: list[tuple] = []
     params: list[list] = []
     if under is not None:
-        if not all(isinstance(part, Row) for part in parts):
-            raise ValueError("a write under a record (`Live`) inserts rows, nothing else")
-        shape.append(("live", under.model))
-        params.append([save_preparer(under.model._meta.pk, db)(under.pk, db)])
+        at_version = under.version is not None
+        shape.append(("live", under.model, at_version))
+        meta = under.model._meta
+        pk = save_preparer(meta.pk, db)(under.pk, db)
+        version = save_preparer(meta.get_field("version"), db)
+        params.append([pk, version(under.version, db)] if at_version else [pk])
     for run in _runs(parts):
         if isinstance(run, Update):
             shape.append(("update", type(run.obj), run.fields))

@@ -56,8 +56,11 @@ from crm.lifecycle.versions import (
     versions_of,
 )
 from crm.lifecycle.writes import (
+    UNLOCKED_ATTEMPTS,
     Announce,
     Change,
+    Stale,
+    change,
     create,
     creation_rows,
     has_live_children,
@@ -70,6 +73,7 @@ from crm.lifecycle.writes import (
 )
 
 __all__ = [
+    "UNLOCKED_ATTEMPTS",
     "Announce",
     "AnnounceErasure",
     "Body",
@@ -83,6 +87,8 @@ __all__ = [
     "Purge",
     "PurgeProgress",
     "RecordHeld",
+    "Stale",
+    "change",
     "children",
     "count_purge",
     "create",

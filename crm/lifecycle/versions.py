@@ -10,8 +10,9 @@ the kind's response serializer, handed over by its services as `announce` is, so
 needs no domain app and reading a version needs no serializer of the past.
 
 * `version_row` — the row of one version (`crm.lifecycle.writes._record_rows` appends it);
-* `require_version` — `If-Match`: 412 CRM-0911 unless the locked record is at an allowed
-  version (the services call it right after locking the row, before writing anything);
+* `require_version` — `If-Match`: 412 CRM-0911 unless the record read for the write is at
+  an allowed version (the services call it right after reading the row, before writing
+  anything; the write then happens only at that version);
 * `versions_of`, `version_number`, `version_as_of` — reads, scoped by kind, organization and
   record id like every read of the record itself; `versions_since` — what changed after a
   version someone read;
@@ -74,8 +75,9 @@ def version_row(of: Kind, obj: RegistryModel, entry: dict[str, Any], body: dict[
 
 def require_version(obj: RegistryModel, if_match: IfMatch | None) -> None:
     """412 CRM-0911 unless `if_match` (None: no condition) allows the record's version. Call
-    it on the row locked for the write, before anything is written: the write's transaction
-    then holds the version it compared."""
+    it on the row read for the write, before anything is written: locked, the write's
+    transaction holds the version it compared; read without a lock (`crm.lifecycle.change`),
+    the write is made only at that version."""
     if if_match is not None and not if_match.allows(obj.version):
         raise CRMError("CRM-0911")
 

@@ -6,9 +6,11 @@ Every write path (API, admin, commands, import) ends here, so each rule is writt
   constraints to its 409 code (`Model.unique_error_codes`), so concurrent writers cannot both
   win and nobody checks-then-inserts; `create(obj, ...)` inserts a new record with its derived
   rows, audit entry and first version in one statement, with the same 409s.
-* `update(obj, before, ...)` writes a change of a locked record with its derived rows, audit
-  entry, version and events in one statement; `soft_delete(obj)` / `restore(obj)` write the
-  record and bump its `version` in the same `UPDATE`, and record the change.
+* `update(obj, before, ...)` writes a change of a record with its derived rows, audit
+  entry, version and events in one statement; `change(model, attempt)` runs a service's read
+  and `update` of one record, unlocked and guarded by the version read where it can, locked
+  otherwise; `soft_delete(obj)` / `restore(obj)` write the record and bump its `version` in
+  the same `UPDATE`, and record the change.
 * `creation_rows(obj, ...)` describes every row a create writes; `create` writes them.
 * `record(obj, action, fields)` writes the audit entry of a write (field names, never values)
   and, for a change, the record's new version (`crm.lifecycle.versions`).
@@ -24,7 +26,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
@@ -135,17 +137,55 @@ def create(obj: RegistryModel, rows: Sequence[Row], *, under: Live | None = None
     `crm.db.rows.Live`): it is locked for the create, and the create returns False, having
     written nothing, when that record has gone (been deleted) since the caller read it."""
     alias = router.db_for_write(type(obj))
-    connection = connections[alias]
-    one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
     with (
         _unique_errors(obj),
-        contextlib.nullcontext() if one_statement else transaction.atomic(using=alias),
+        contextlib.nullcontext() if _one_statement(obj) else transaction.atomic(using=alias),
     ):
         if not write_rows(rows, under=under):
             return False
     obj._state.adding = False
     obj._state.db = alias
     return True
+
+
+def _one_statement(obj_or_model: RegistryModel | type[RegistryModel]) -> bool:
+    """Whether a write of this kind is one statement, atomic by itself, sent without a
+    transaction around it: on PostgreSQL, outside the caller's transaction (`create`,
+    `update`, `change`)."""
+    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
+    connection = connections[router.db_for_write(model)]
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+# How many times `change` reads a record without a lock and finds it changed at its write
+# before it reads it under a lock: a record that busy is written in a transaction.
+UNLOCKED_ATTEMPTS = 3
+
+
+class Stale(Exception):
+    """The record an unlocked change read was changed or deleted before its write (`update`);
+    nothing was written. `change` reads it again."""
+
+
+T = TypeVar("T")
+
+
+def change(model: type[RegistryModel], attempt: Callable[[bool], T]) -> T:
+    """Run `attempt(locked)`: a service's read of one record of `model` and its `update` of
+    it. On PostgreSQL outside a transaction, first without a lock (`locked` False): the read
+    takes none, and `update` writes in one statement that checks and locks the record, live
+    and still at the version read (`crm.db.rows.Live`): a read and a write, two round trips,
+    where a locking read in a transaction took four (BEGIN, lock, write, COMMIT). When the
+    record changed in between, nothing is written and `attempt` runs again on the new state,
+    so a merge patch applies to it and an `If-Match` compares with it. After
+    `UNLOCKED_ATTEMPTS`, and everywhere else, it runs in a transaction with the record locked
+    by its read (`locked` True), which nothing else can change meanwhile."""
+    if _one_statement(model):
+        for _ in range(UNLOCKED_ATTEMPTS):
+            with contextlib.suppress(Stale):
+                return attempt(False)
+    with transaction.atomic(using=router.db_for_write(model)):
+        return attempt(True)
 
 
 def stored_values(obj: RegistryModel) -> dict[str, Any]:
@@ -166,8 +206,8 @@ def update(
     removed_part_ids: Iterable[uuid.UUID] = (),
     announce: Announce | None = None,
 ) -> list[str]:
-    """Write a change of a record locked by its service, in one statement on PostgreSQL (one
-    round trip between the lock and the commit): the `UPDATE` of only the columns whose value
+    """Write a change of a record read by its service, in one statement on PostgreSQL: the
+    `UPDATE` of only the columns whose value
     differs from `before` (`stored_values`) with a new `updated_at` and the next `version`
     (the record changed through its parts when no column differs: those two alone), the rows
     derived from each changed column (`derived`: column → its `Replace`, e.g. the name word
@@ -176,8 +216,13 @@ def update(
     `changed_fields`, the version (`body`), the change events `announce` returns. An update
     that re-encrypted and re-sent every column, or read the derived rows before replacing
     them, cost a round trip per step. The caller writes nothing when nothing changed. A unique
-    violation is the model's 409 (`_unique_errors`). Returns the changed attribute names."""
+    violation is the model's 409 (`_unique_errors`). Returns the changed attribute names.
+
+    The record is locked by its service's read inside a transaction, or, where the write is
+    one statement (`change`'s unlocked attempt), checked and locked by that statement at the
+    version it was read at: `Stale`, with nothing written, when it has changed since."""
     columns = [name for name, value in before.items() if getattr(obj, name) != value]
+    read_at = obj.version
     _next_version(obj)
     derived = derived or {}
     changes = [Update(obj, (*columns, "updated_at", "version"))]
@@ -187,6 +232,7 @@ def update(
         audit.AuditEntry.Action.UPDATE,
         changed_fields,
         changes,
+        under=Live(type(obj), obj.pk, version=read_at) if _one_statement(obj) else None,
         removed_part_ids=removed_part_ids,
         body=body,
         announce=announce,
@@ -196,7 +242,8 @@ def update(
 
 def _next_version(obj: RegistryModel) -> None:
     """A change: a new `updated_at` and the next version number, written by the caller's
-    `UPDATE` of the row (locked by its service, so the number cannot be taken meanwhile)."""
+    `UPDATE` of the row (locked by its service, or by the write itself at the version read:
+    the number cannot be taken meanwhile)."""
     obj.updated_at = timezone.now()
     obj.version += 1
 
@@ -240,14 +287,18 @@ def _write_change(
     action: str,
     changed_fields: Iterable[str],
     changes: list[Part],
+    *,
+    under: Live | None = None,
     **record_rows: Any,
 ) -> None:
     """`changes` (the record's `UPDATE`, its derived rows) and the rows `record` writes for
     `action` (`record_rows`: `_record_rows`'s keywords), as one statement on PostgreSQL
-    (`crm.db.rows.write_rows`); a unique violation is the model's 409."""
+    (`crm.db.rows.write_rows`); a unique violation is the model's 409. `under`: only while
+    the record is as read (`Stale` otherwise, nothing written)."""
     rows = _record_rows(obj, action, changed_fields, **record_rows)
     with _unique_errors(obj):
-        write_rows([*changes, *rows])
+        if not write_rows([*changes, *rows], under=under):
+            raise Stale
 
 
 def record(
