@@ -15,6 +15,7 @@ from crm.models import AuditEntry
 from holders.models import Holder
 from tests.conftest import ORG_A, ORG_B, OrgClient
 from tests.factories import AliasFactory, HolderFactory, alias_payload
+from tests.sessions import answer_after_another_session_commits
 
 THREADS = 8
 
@@ -105,48 +106,20 @@ def test_an_alias_create_waits_for_a_change_of_its_holder_and_sees_its_outcome(d
     progress), the create waits; if that transaction deletes the holder, the create is a 404
     with nothing written, never an alias under a deleted holder; otherwise it goes on."""
     holder = HolderFactory(organization_id=ORG_A)
-    other = connection.copy()  # a second session, as another request's would be
-    other.set_autocommit(False)
-    answers = []
-
-    def create() -> None:
-        try:
-            answers.append(post_alias(OrgClient(ORG_A), holder, accountId="race-1"))
-        finally:
-            connection.close()
-
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM holders_holder WHERE id = %s FOR UPDATE", [holder.id])
-            if deleted:
-                cursor.execute(
-                    "UPDATE holders_holder SET deleted_at = now() WHERE id = %s", [holder.id]
-                )
-        thread = threading.Thread(target=create)
-        thread.start()
-        with connection.cursor() as cursor:  # bounded: 10 s
-            for _ in range(200):
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database() AND pid <> pg_backend_pid()"
-                )
-                if cursor.fetchone()[0]:
-                    break
-                thread.join(0.05)
-            else:
-                pytest.fail("the alias create did not wait for the holder's lock")
-        assert not answers  # still waiting
-        other.commit()
-        thread.join(10)
-    finally:
-        other.close()
-    assert len(answers) == 1
+    held = [("SELECT 1 FROM holders_holder WHERE id = %s FOR UPDATE", [holder.id])]
     if deleted:
-        assert (answers[0].status_code, answers[0].json()["code"]) == (404, "CRM-0006")
+        held.append(("UPDATE holders_holder SET deleted_at = now() WHERE id = %s", [holder.id]))
+
+    answer = answer_after_another_session_commits(
+        held, lambda: post_alias(OrgClient(ORG_A), holder, accountId="race-1")
+    )
+
+    if deleted:
+        assert (answer.status_code, answer.json()["code"]) == (404, "CRM-0006")
         assert not AliasAccount.all_objects.exists()
         assert not AuditEntry.objects.filter(object_type="alias").exists()
     else:
-        assert answers[0].status_code == 201, answers[0].content
+        assert answer.status_code == 201, answer.content
         assert AliasAccount.objects.get().holder_id == holder.id
 
 

@@ -5,8 +5,6 @@ writes over that change: it applies to the holder as it now is, or answers what 
 calls for (404 once deleted, 412 when `If-Match` names the old version), with nothing of its
 own written."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -16,47 +14,18 @@ from holders import services
 from holders.models import Holder, HolderMetadataPair
 from tests.conftest import ORG_A, OrgClient
 from tests.factories import HolderFactory
+from tests.sessions import answer_after_another_session_commits
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def _patch_while_another_session_holds_the_holder(holder, change_sql, body, **headers):
-    """PATCH `body` in a thread while another session has run `change_sql` on the holder
-    (its row locked, uncommitted): the PATCH must wait for it at its write; the session
-    then commits, and the PATCH's answer is returned."""
-    other = connection.copy()  # a second session, as another request's would be
-    other.set_autocommit(False)
-    answers = []
-
-    def patch() -> None:
-        try:
-            answers.append(OrgClient(ORG_A).patch(f"/v1/holders/{holder.id}", body, **headers))
-        finally:
-            connection.close()
-
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(change_sql, [holder.id])
-        thread = threading.Thread(target=patch)
-        thread.start()
-        with connection.cursor() as cursor:  # bounded: 10 s
-            for _ in range(200):
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database() AND pid <> pg_backend_pid()"
-                )
-                if cursor.fetchone()[0]:
-                    break
-                thread.join(0.05)
-            else:
-                pytest.fail("the PATCH did not wait for the holder's lock")
-        assert not answers  # still waiting
-        other.commit()
-        thread.join(10)
-    finally:
-        other.close()
-    assert len(answers) == 1
-    return answers[0]
+    """PATCH `body` while another session has run `change_sql` on the holder, uncommitted:
+    the PATCH waits for it at its write, and answers once the session has committed."""
+    return answer_after_another_session_commits(
+        [(change_sql, [holder.id])],
+        lambda: OrgClient(ORG_A).patch(f"/v1/holders/{holder.id}", body, **headers),
+    )
 
 
 def test_a_patch_applies_to_the_holder_as_another_session_changed_it():
