@@ -29,13 +29,16 @@ timeout. This backend gives it one:
   by primary key with its index rows) are prepared on the server on first
   use and executed by name afterwards: PostgreSQL parses and plans a create's one multi-table
   statement once per connection instead of on every call (create holder in-process
-  2.5 → 2.2 ms with `crm.db.rows.array_param`; docs/performance.md). Nothing else is prepared: a
-  prepared `SELECT` gets PostgreSQL's generic plan after five calls, chosen without the
-  values, where the list filters' plans (`tests/test_query_plans.py`) depend on them
-  (organizations and metadata values of very different sizes); and preparing every statement
-  (psycopg's own threshold) measured no faster for `GET` holder. An `INSERT` has no plan to
-  get wrong. Behind PgBouncer in transaction mode this needs PgBouncer 1.22+ with
-  `max_prepared_statements` set; otherwise set it off (`DB_PREPARED_WRITES=false`).
+  2.5 → 2.2 ms with `crm.db.rows.array_param`; docs/performance.md). The single-row reads by
+  primary key (`crm.models.one_or_error`: every GET, PATCH and DELETE by id, an alias
+  create's holder) are marked too: their plan is the key's index whatever the ids, and
+  preparing them took the backend's CPU per `GET` holder from 120 to 33-67 µs, per PATCH
+  from 463 to 327-373 µs (in-process, 3,000 calls). Nothing else is prepared: a prepared
+  `SELECT` gets PostgreSQL's generic plan after five calls, chosen without the values, where
+  the list filters' plans (`tests/test_query_plans.py`) depend on them (organizations and
+  metadata values of very different sizes). An `INSERT` has no plan to get wrong. Behind
+  PgBouncer in transaction mode this needs PgBouncer 1.22+ with `max_prepared_statements`
+  set; otherwise set it off (`DB_PREPARED_WRITES=false`).
 - `OPTIONS["target_session_attrs"]` `read-write` (the primary's default, config/settings/base.py)
   is libpq's: of the hosts of a multi-host URL, connect to the one that accepts writes. libpq
   checks it only when connecting; a connection whose server has become read-only since (a
