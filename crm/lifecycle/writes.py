@@ -207,12 +207,11 @@ def update(
     announce: Announce | None = None,
 ) -> list[str]:
     """Write a change of a record read by its service, in one statement on PostgreSQL: the
-    `UPDATE` of only the columns whose value
-    differs from `before` (`stored_values`) with a new `updated_at` and the next `version`
-    (the record changed through its parts when no column differs: those two alone), the rows
-    derived from each changed column (`derived`: column → its `Replace`, e.g. the name word
-    index; only for the columns that changed, so the others' rows are never rewritten), then
-    `record`'s rows — the audit entry naming
+    `UPDATE` of only the columns whose value differs from `before` (`stored_values`), with a
+    new `updated_at` and the next `version` (the record changed through its parts when no
+    column differs: those two alone), the rows derived from each changed column (`derived`:
+    column → its `Replace`, e.g. the name word index; only for the columns that changed, so
+    the others' rows are never rewritten), then `record`'s rows — the audit entry naming
     `changed_fields`, the version (`body`), the change events `announce` returns. An update
     that re-encrypted and re-sent every column, or read the derived rows before replacing
     them, cost a round trip per step. The caller writes nothing when nothing changed. A unique
