@@ -188,10 +188,10 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
     `_MANY` as arrays; `or_skip`: a row already stored is skipped), `("update", model,
     attribute names)` (by primary key), `("delete", model, owner attribute, key attribute,
     count)` (the owner's rows whose key is none of `count` keys, `_MANY` as one array), and
-    first, for a write of inserts under a record (`Live`), `("live", model)`: the record's
-    check and lock, on PostgreSQL a `live` CTE every insert is conditional on, the statement
-    answering whether it found the record (`SELECT EXISTS`); elsewhere a query of its own.
-    `("live", model, True)` also checks the record's `version`."""
+    first, for a write conditional on a record (`Live`), `("live", model, at_version)`: the
+    record's check (live, and at its version when `at_version`) and lock, on PostgreSQL a
+    `live` CTE every other part (insert, update, delete) is conditional on, the statement
+    answering whether it found the record (`SELECT EXISTS`); elsewhere a query of its own."""
     db = connections[alias]
     postgresql = db.vendor == "postgresql"
     quote = db.ops.quote_name
