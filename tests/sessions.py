@@ -1,5 +1,6 @@
-"""Races with another session, on PostgreSQL: a request made while another transaction holds a
-row lock (tests/test_aliases_rules.py, tests/test_patch_races.py)."""
+"""Races with other sessions: a request made while another transaction holds a row lock
+(PostgreSQL), and requests made at once from several threads (tests/test_aliases_rules.py,
+tests/test_patch_races.py)."""
 
 import threading
 from collections.abc import Callable, Sequence
@@ -50,3 +51,24 @@ def answer_after_another_session_commits(
         other.close()
     assert len(answers) == 1
     return answers[0]
+
+
+def concurrently(count: int, request: Callable[[int], Any]) -> list[Any]:
+    """`request(i)` for i in 0..count-1, each in a thread of its own (its own connection),
+    released together by a barrier; their answers in order. Joined within 30 s each."""
+    barrier = threading.Barrier(count)
+    answers: list[Any] = [None] * count
+
+    def make(index: int) -> None:
+        barrier.wait()
+        try:
+            answers[index] = request(index)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=make, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return answers

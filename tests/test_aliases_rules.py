@@ -2,11 +2,9 @@
 organization (a database constraint, so concurrent POSTs give one 201), holder deletes refused
 while live aliases exist, erasure of soft-deleted aliases with their holder, restore."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection
 
 from aliases import services
 from aliases.models import AliasAccount, RelatedParty
@@ -15,7 +13,7 @@ from crm.models import AuditEntry
 from holders.models import Holder
 from tests.conftest import ORG_A, ORG_B, OrgClient
 from tests.factories import AliasFactory, HolderFactory, alias_payload
-from tests.sessions import answer_after_another_session_commits
+from tests.sessions import answer_after_another_session_commits, concurrently
 
 THREADS = 8
 
@@ -71,28 +69,15 @@ def test_same_account_id_in_another_organization_is_fine(api_b):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_account_ids_give_one_201_and_409s():
     holder = HolderFactory()
-    barrier = threading.Barrier(THREADS)
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def post() -> None:
-        client = OrgClient(ORG_A)
-        barrier.wait()
-        try:
-            response = client.post(
-                f"/v1/holders/{holder.id}/aliases", {"ledgerId": "L", "accountId": "race"}
-            )
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
+    answers = concurrently(
+        THREADS,
+        lambda _: OrgClient(ORG_A).post(
+            f"/v1/holders/{holder.id}/aliases", {"ledgerId": "L", "accountId": "race"}
+        ),
+    )
 
-    threads = [threading.Thread(target=post) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    statuses = [answer.status_code for answer in answers]
     assert sorted(statuses) == [201] + [409] * (THREADS - 1)
     assert AliasAccount.objects.filter(account_id="race").count() == 1
 

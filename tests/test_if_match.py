@@ -4,10 +4,7 @@ carrying a record has its version as a strong `ETag`; `PATCH` and `DELETE` honou
 the change event and the version are all unchanged); without it, the last write wins as in
 Midaz. Two writers with the same tag at the same moment: one wins, the other gets the 412."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from aliases.models import AliasAccount, RelatedParty
 from crm.models import AuditEntry, IdempotencyRecord, RecordVersion
@@ -15,6 +12,7 @@ from events.models import OutboxEvent
 from holders.models import Holder, HolderMetadataPair, HolderNameToken
 from tests.conftest import ORG_A, OrgClient
 from tests.factories import alias_payload, holder_payload
+from tests.sessions import concurrently
 
 PARTY = {
     "document": "11144477735",
@@ -238,28 +236,14 @@ def test_two_writers_with_the_same_etag_one_wins_the_other_gets_412():
     writers = 4
     created = OrgClient(ORG_A).post("/v1/holders", holder_payload())
     path = f"/v1/holders/{created.json()['id']}"
-    barrier = threading.Barrier(writers)
-    statuses: list[int] = []
-    lock = threading.Lock()
+    answers = concurrently(
+        writers,
+        lambda number: OrgClient(ORG_A).patch(
+            path, {"externalId": f"WRITER-{number}"}, HTTP_IF_MATCH=created["ETag"]
+        ),
+    )
 
-    def patch(number: int) -> None:
-        client = OrgClient(ORG_A)
-        barrier.wait(timeout=30)
-        try:
-            response = client.patch(
-                path, {"externalId": f"WRITER-{number}"}, HTTP_IF_MATCH=created["ETag"]
-            )
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=patch, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    statuses = [answer.status_code for answer in answers]
     assert sorted(statuses) == [200] + [412] * (writers - 1)
     holder = Holder.objects.get(id=created.json()["id"])
     assert holder.version == 2

@@ -14,7 +14,7 @@ from holders import services
 from holders.models import Holder, HolderMetadataPair
 from tests.conftest import ORG_A, OrgClient
 from tests.factories import HolderFactory
-from tests.sessions import answer_after_another_session_commits
+from tests.sessions import answer_after_another_session_commits, concurrently
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -116,3 +116,24 @@ def test_a_holder_changed_at_every_unlocked_attempt_is_patched_under_its_lock(mo
     assert holder.version == 1 + UNLOCKED_ATTEMPTS + 1
     assert (holder.external_id, holder.metadata) == (f"theirs-{UNLOCKED_ATTEMPTS}", {"mine": "1"})
     assert AuditEntry.objects.filter(object_id=holder.id, action="update").count() == 1
+
+
+def test_concurrent_patches_of_one_holder_lose_nothing():
+    """Eight PATCHes of one holder at once, each adding its own metadata key: whichever way
+    their reads and writes interleave (retried, or under the lock at last), every key is
+    there and every PATCH wrote its own version."""
+    holder = HolderFactory(organization_id=ORG_A)
+    count = 8
+
+    answers = concurrently(
+        count,
+        lambda i: OrgClient(ORG_A).patch(f"/v1/holders/{holder.id}", {"metadata": {f"k{i}": "v"}}),
+    )
+
+    assert [answer.status_code for answer in answers] == [200] * count
+    holder.refresh_from_db()
+    assert holder.metadata == {f"k{i}": "v" for i in range(count)}
+    assert holder.version == 1 + count
+    numbers = RecordVersion.objects.filter(object_id=holder.id).values_list("number", flat=True)
+    assert sorted(numbers) == list(range(1, count + 2))
+    assert HolderMetadataPair.objects.filter(holder=holder).count() == count
