@@ -6,9 +6,8 @@ Soft and hard deletes happen only through the `<entity>_soft_delete` / `<entity>
 services; `Model.delete()` is deliberately not overridden.
 """
 
-import dataclasses
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from django.db import connections, models, router
@@ -80,7 +79,7 @@ def _compile_read(
         queryset = queryset.only(*columns)
     compiled = compile_read(connection, queryset.order_by("pk")[:1])
     if model._meta.pk.name in names:
-        compiled = dataclasses.replace(compiled, sql=PreparedSQL(compiled.sql))
+        compiled = replace(compiled, sql=PreparedSQL(compiled.sql))
     slot_of = {
         model._meta.get_field(name).get_db_prep_value(value, connection): name
         for name, value in placeholders.items()

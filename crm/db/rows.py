@@ -199,6 +199,7 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
     guarded = shape[0][0] == "live"
     # Every part of a guarded write on PostgreSQL: only while the `live` CTE found the record.
     only_live = "EXISTS (SELECT FROM live)" if guarded and postgresql else ""
+    and_live = f" AND {only_live}" if only_live else ""  # the same, after a WHERE's own
     for operation, model, *details in shape:
         table = quote(model._meta.db_table)
         if operation == "live":
@@ -233,8 +234,7 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
                 f"{quote(model._meta.get_field(name).column)} = %s" for name in names
             )
             pk = quote(model._meta.pk.column)
-            guard = f" AND {only_live}" if only_live else ""
-            statements.append(f"UPDATE {table} SET {columns} WHERE {pk} = %s{guard}")  # noqa: S608
+            statements.append(f"UPDATE {table} SET {columns} WHERE {pk} = %s{and_live}")  # noqa: S608
         else:
             owner, key, count = details
             owner_column = quote(model._meta.get_field(owner).column)
@@ -246,9 +246,8 @@ def _statement_sql(alias: str, shape: tuple[tuple, ...]) -> tuple[str, ...]:
                 others = f"{key_column} NOT IN ({', '.join(['%s'] * count)})"
             else:
                 others = "TRUE"
-            guard = f" AND {only_live}" if only_live else ""
             statements.append(
-                f"DELETE FROM {table} WHERE {owner_column} = %s AND {others}{guard}"  # noqa: S608
+                f"DELETE FROM {table} WHERE {owner_column} = %s AND {others}{and_live}"  # noqa: S608
             )
     if not postgresql:
         return tuple(PreparedSQL(statement) for statement in statements)

@@ -139,7 +139,7 @@ def create(obj: RegistryModel, rows: Sequence[Row], *, under: Live | None = None
     alias = router.db_for_write(type(obj))
     with (
         _unique_errors(obj),
-        contextlib.nullcontext() if _one_statement(obj) else transaction.atomic(using=alias),
+        contextlib.nullcontext() if _one_statement(type(obj)) else transaction.atomic(using=alias),
     ):
         if not write_rows(rows, under=under):
             return False
@@ -148,11 +148,10 @@ def create(obj: RegistryModel, rows: Sequence[Row], *, under: Live | None = None
     return True
 
 
-def _one_statement(obj_or_model: RegistryModel | type[RegistryModel]) -> bool:
+def _one_statement(model: type[RegistryModel]) -> bool:
     """Whether a write of this kind is one statement, atomic by itself, sent without a
     transaction around it: on PostgreSQL, outside the caller's transaction (`create`,
     `update`, `change`)."""
-    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
     connection = connections[router.db_for_write(model)]
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
@@ -231,7 +230,7 @@ def update(
         audit.AuditEntry.Action.UPDATE,
         changed_fields,
         changes,
-        under=Live(type(obj), obj.pk, version=read_at) if _one_statement(obj) else None,
+        under=Live(type(obj), obj.pk, version=read_at) if _one_statement(type(obj)) else None,
         removed_part_ids=removed_part_ids,
         body=body,
         announce=announce,
